@@ -1,0 +1,36 @@
+// The `strongroom` command line (README "CLI"). Each command group lives in ./commands and registers
+// itself here; this file owns error reporting and exit codes (src/errors.ts).
+import { Command, CommanderError } from 'commander';
+import { ExitCode, StrongroomError } from '../errors.ts';
+
+const program = new Command('strongroom')
+  .description('End-to-end encrypted backups for messaging apps')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+// Command groups: keep this list in the order `--help` should show them.
+const groups: Array<(program: Command) => void> = [];
+for (const register of groups) register(program);
+
+/** Prints an error line then hint lines (age cmd/age/tui.go errorWithHint), and exits with its code. */
+export function reportAndExit(error: unknown): never {
+  if (error instanceof CommanderError) {
+    process.exit(error.exitCode === 0 ? ExitCode.ok : ExitCode.usage);
+  }
+  if (error instanceof StrongroomError) {
+    process.stderr.write(`strongroom: error: ${error.message}\n`);
+    for (const hint of error.hints) process.stderr.write(`strongroom: hint: ${hint}\n`);
+    process.exit(error.exitCode);
+  }
+  const detail = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`strongroom: error: ${detail}\n`);
+  if (process.env.STRONGROOM_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  process.exit(ExitCode.failure);
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  reportAndExit(error);
+}

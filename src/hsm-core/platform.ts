@@ -1,0 +1,54 @@
+// The HSM core's platform: everything the core touches outside its own memory arrives through this
+// interface (STYLE.md 2; juicebox hsm_core/src/hal.rs). The core imports no node: module.
+
+/**
+ * The fleet's secret keys as the core can use them. Implementations: the PKCS#11 token
+ * (src/vault-host/keystore/pkcs11.ts, record sealing is a token operation, CKM_AES_GCM) and the
+ * software keystore (files; the embedded default, loudly not an HSM).
+ */
+export interface KeyStore {
+  /** What kind of keystore this is, for logs and `status`: never secret. */
+  readonly description: string;
+  /** AEAD-seal under the fleet's record-sealing key. Output is self-contained (nonce || ct || tag). */
+  seal(plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
+  /** Opens what `seal` made with the same aad; throws if it does not authenticate. */
+  open(sealed: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
+  /**
+   * A secret the token cannot use directly (OPAQUE server setup, HPKE private key, this node's
+   * Ed25519 endorsement private key), unwrapped by a token key and handed only to the core.
+   */
+  secret(name: CoreSecretName): Promise<Uint8Array>;
+}
+
+export type CoreSecretName = 'opaque-server-setup' | 'hpke-private-key' | 'endorsement-private-key';
+
+/**
+ * The core's own small durable state (a real HSM's NVRAM). Here a local file per node. `put`
+ * returns only once the value is durable: the core writes its mark before it answers.
+ */
+export interface Nvram {
+  get(key: Uint8Array): Uint8Array | undefined;
+  put(key: Uint8Array, value: Uint8Array): void;
+  /** Every entry, for disaster recovery (`fleet repair`). */
+  entries(): Iterable<[Uint8Array, Uint8Array]>;
+}
+
+/** Primitives the core needs and the runtime provides fast (node:crypto on a host, WebCrypto elsewhere). */
+export interface CorePrimitives {
+  randomBytes(length: number): Uint8Array;
+  sha256(...parts: Uint8Array[]): Uint8Array;
+  hmacSha256(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array;
+  hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
+  ed25519Sign(privateKey: Uint8Array, message: Uint8Array): Uint8Array;
+  ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
+  aes256GcmSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
+  /** Throws if the tag does not verify. */
+  aes256GcmOpen(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Uint8Array;
+  timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean;
+}
+
+export interface Platform {
+  readonly crypto: CorePrimitives;
+  readonly keystore: KeyStore;
+  readonly nvram: Nvram;
+}
