@@ -1,5 +1,7 @@
 // The HSM core's platform: everything the core touches outside its own memory arrives through this
 // interface (STYLE.md 2; juicebox hsm_core/src/hal.rs). The core imports no node: module.
+// Owner: the vault engineer (docs/PROTOCOL.md "Core"); implemented by src/hsm-platform.
+import type { CipherSuite } from '@hpke/core';
 
 /**
  * The fleet's secret keys as the core can use them. Implementations: the PKCS#11 token
@@ -16,6 +18,9 @@ export interface KeyStore {
   /**
    * A secret the token cannot use directly (OPAQUE server setup, HPKE private key, this node's
    * Ed25519 endorsement private key), unwrapped by a token key and handed only to the core.
+   * Formats: 'opaque-server-setup' = UTF-8 bytes of @serenity-kit/opaque's serverSetup string;
+   * 'hpke-private-key' = 32-byte X25519 private key; 'endorsement-private-key' = 32-byte Ed25519
+   * seed. Each call returns a fresh copy the core owns (and zeroes when it stops).
    */
   secret(name: CoreSecretName): Promise<Uint8Array>;
 }
@@ -49,6 +54,12 @@ export interface CorePrimitives {
 
 export interface Platform {
   readonly crypto: CorePrimitives;
+  /**
+   * The HPKE suite opening client requests: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM
+   * (docs/PROTOCOL.md "Frames"). Any @hpke/core CipherSuite with those ids works; hosts pass the fast
+   * node:crypto one from src/hsm-platform, which is checked against RFC 9180's vectors.
+   */
+  readonly hpke: CipherSuite;
   readonly keystore: KeyStore;
   readonly nvram: Nvram;
 }

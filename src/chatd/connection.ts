@@ -1,0 +1,638 @@
+// One device connection to ChatD (docs/PROTOCOL-CHATD.md; docs/CHATD.md): the handshake state
+// machine, what each device state may do, and the dispatch of every request. A malformed or
+// out-of-order frame closes the connection with an ErrorFrame saying why, before anything changes.
+import { createPublicKey, randomBytes, verify } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import { UnavailableError } from '../errors.ts';
+import {
+  AccountInfo,
+  AccountInfoRequest,
+  DecideDevice,
+  MAX_DEVICES,
+  ReportActivity,
+  SetRequireApproval,
+} from '../protocol/chatd/account.ts';
+import {
+  BackupAdd,
+  BackupEntry,
+  BackupList,
+  BackupListRequest,
+  BackupRemove,
+  MAX_BACKUP_ENTRIES,
+} from '../protocol/chatd/backups.ts';
+import {
+  BlobChunk,
+  BlobChunkAck,
+  BlobDelete,
+  BlobEnd,
+  BlobGet,
+  BlobList,
+  BlobListRequest,
+  BlobPut,
+  BlobStored,
+  MAX_BLOB_LIST_ENTRIES,
+} from '../protocol/chatd/blobs.ts';
+import { ErrorCode, ErrorFrame, Ok } from '../protocol/chatd/errors.ts';
+import { type ClientMessage, decodeClientFrame, encodeFrame } from '../protocol/chatd/frame.ts';
+import {
+  authTranscript,
+  CHALLENGE_NONCE_BYTES,
+  Challenge,
+  DeviceState,
+  Hello,
+  Proof,
+  Welcome,
+} from '../protocol/chatd/handshake.ts';
+import { JoinCodeRequest, JoinCodeSent, Joined, JoinSubmit } from '../protocol/chatd/join.ts';
+import { BLOB_WINDOW, CHATD_PROTOCOL_VERSION, type ChatdMessage } from '../protocol/chatd/message.ts';
+import { type Notification, NotificationKind } from '../protocol/chatd/notification.ts';
+import { recordIdFor } from '../protocol/chatd/record-id.ts';
+import { VaultRequest, VaultResponse } from '../protocol/chatd/vault-relay.ts';
+import { MalformedFrameError } from '../protocol/chatd/wire.ts';
+import { deserializeResponseFrame, VaultOp, VaultRequestFrame } from '../protocol/vault/frames.ts';
+import { QuotaExceededError, type Upload } from './blob-storage.ts';
+import type { ChatdContext } from './context.ts';
+import type { AccountRow } from './database.ts';
+import type { DeviceLink } from './notifier.ts';
+
+/** A request that fails with an ErrorFrame; the connection stays open. */
+class RequestError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly detail = 0,
+  ) {
+    super(message);
+  }
+}
+
+/** WebSocket close codes (RFC 6455 section 7.4.1). */
+const CLOSE_PROTOCOL_ERROR = 1002;
+const CLOSE_POLICY_VIOLATION = 1008;
+/** Blob uploads and downloads one connection may run at once. */
+const MAX_TRANSFERS = 4;
+
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+function signatureValid(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    const key = createPublicKey({
+      key: Buffer.concat([ED25519_SPKI_PREFIX, publicKey]),
+      format: 'der',
+      type: 'spki',
+    });
+    return verify(null, message, key, signature);
+  } catch {
+    return false;
+  }
+}
+
+const keyTag = (key: Uint8Array) => Buffer.from(key.subarray(0, 8)).toString('hex');
+
+interface UploadState {
+  readonly upload: Upload;
+  nextSeq: number;
+  chain: Promise<void>;
+}
+
+interface DownloadState {
+  acked: number;
+  wake?: () => void;
+  cancelled: boolean;
+}
+
+export class ChatdConnection implements DeviceLink {
+  private phase: 'hello' | 'proof' | 'ready' | 'closed' = 'hello';
+  private userId = '';
+  private publicKey: Uint8Array = new Uint8Array(0);
+  private nonce: Uint8Array = new Uint8Array(0);
+  private account: AccountRow | undefined;
+  private state: DeviceState = DeviceState.unregistered;
+  private readonly uploads = new Map<number, UploadState>();
+  private readonly downloads = new Map<number, DownloadState>();
+  /** Transfers that failed: late chunks the device had in flight are dropped, not treated as malformed. */
+  private readonly endedTransfers = new Set<number>();
+  private readonly handshakeTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly ctx: ChatdContext,
+    private readonly socket: WebSocket,
+    private readonly address: string,
+  ) {
+    this.handshakeTimer = setTimeout(
+      () => this.fail(ErrorCode.unauthenticated, 'handshake not completed in time', CLOSE_POLICY_VIOLATION),
+      ctx.handshakeTimeoutMs,
+    );
+    socket.on('message', (data, isBinary) => this.receive(data as Buffer, isBinary));
+    socket.on('close', () => this.closed());
+    socket.on('error', () => this.closed());
+  }
+
+  get accountId(): number {
+    return this.account!.id;
+  }
+
+  get devicePublicKey(): Uint8Array {
+    return this.publicKey;
+  }
+
+  push(notification: Notification): void {
+    this.send(0, notification);
+  }
+
+  disconnect(reason: string): void {
+    this.fail(ErrorCode.unauthenticated, reason, CLOSE_POLICY_VIOLATION);
+  }
+
+  private send(requestId: number, message: ChatdMessage): void {
+    if (this.phase === 'closed') return;
+    const frame = encodeFrame(requestId, message);
+    this.ctx.capture?.('device-out', frame);
+    this.socket.send(frame);
+  }
+
+  /** Sends the reason and closes; nothing the offending frame asked for has been done. */
+  private fail(code: ErrorCode, message: string, closeCode: number): void {
+    if (this.phase === 'closed') return;
+    this.send(0, new ErrorFrame({ code, message }));
+    this.ctx.logger.info(
+      { address: this.address, user: this.userId || undefined, reason: message },
+      'closing connection',
+    );
+    this.socket.close(closeCode, message.slice(0, 120));
+    this.closed();
+  }
+
+  private closed(): void {
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    clearTimeout(this.handshakeTimer);
+    if (this.account !== undefined && this.state !== DeviceState.unregistered) this.ctx.notifier.detach(this);
+    for (const state of this.uploads.values()) void state.upload.abort();
+    this.uploads.clear();
+    for (const state of this.downloads.values()) {
+      state.cancelled = true;
+      state.wake?.();
+    }
+    this.downloads.clear();
+  }
+
+  private receive(data: Buffer, isBinary: boolean): void {
+    if (this.phase === 'closed') return;
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    this.ctx.capture?.('device-in', bytes);
+    if (!isBinary) {
+      this.fail(
+        ErrorCode.malformed,
+        'malformed frame: text frames are not part of the protocol',
+        CLOSE_PROTOCOL_ERROR,
+      );
+      return;
+    }
+    let requestId: number;
+    let message: ClientMessage;
+    try {
+      ({ requestId, message } = decodeClientFrame(bytes));
+    } catch (error) {
+      const text = error instanceof MalformedFrameError ? error.message : 'malformed frame';
+      this.fail(ErrorCode.malformed, text, CLOSE_PROTOCOL_ERROR);
+      return;
+    }
+    this.dispatch(requestId, message).catch((error: unknown) => this.answerError(requestId, error));
+  }
+
+  private answerError(requestId: number, error: unknown): void {
+    if (error instanceof RequestError) {
+      this.send(
+        requestId,
+        new ErrorFrame({ code: error.code, message: error.message, detail: error.detail }),
+      );
+    } else if (error instanceof MalformedFrameError) {
+      this.fail(ErrorCode.malformed, error.message, CLOSE_PROTOCOL_ERROR);
+    } else {
+      this.ctx.logger.error({ err: error, user: this.userId }, 'request failed');
+      this.send(
+        requestId,
+        new ErrorFrame({ code: ErrorCode.unavailable, message: 'ChatD could not complete the request' }),
+      );
+    }
+  }
+
+  private async dispatch(requestId: number, m: ClientMessage): Promise<void> {
+    if (this.phase === 'hello') {
+      if (!(m instanceof Hello)) throw new MalformedFrameError('expected hello');
+      return this.hello(requestId, m);
+    }
+    if (this.phase === 'proof') {
+      if (!(m instanceof Proof)) throw new MalformedFrameError('expected proof');
+      return this.proof(requestId, m);
+    }
+    if (requestId === 0) throw new MalformedFrameError('request id 0 is reserved for the server');
+    if (m instanceof Hello || m instanceof Proof) throw new MalformedFrameError('already authenticated');
+    if (m instanceof JoinCodeRequest) return this.requestCode(requestId);
+    if (m instanceof JoinSubmit) return this.submitCode(requestId, m);
+    this.requireState(m);
+    if (m instanceof AccountInfoRequest) return this.send(requestId, this.accountInfo());
+    if (m instanceof VaultRequest) return this.relay(requestId, m);
+    if (m instanceof BackupListRequest) return this.listBackups(requestId);
+    if (m instanceof BackupAdd) return this.addBackup(requestId, m.entry);
+    if (m instanceof BackupRemove) return this.removeBackup(requestId, m);
+    if (m instanceof BlobPut) return this.beginUpload(requestId, m);
+    if (m instanceof BlobChunk) return this.uploadChunk(requestId, m);
+    if (m instanceof BlobEnd) return this.endUpload(requestId, m);
+    if (m instanceof BlobGet) return this.download(requestId, m);
+    if (m instanceof BlobChunkAck) return this.downloadAck(requestId, m);
+    if (m instanceof BlobListRequest) return this.listBlobs(requestId, m);
+    if (m instanceof BlobDelete) return this.deleteBlob(requestId, m);
+    if (m instanceof SetRequireApproval) return this.setRequireApproval(requestId, m);
+    if (m instanceof DecideDevice) return this.decideDevice(requestId, m);
+    if (m instanceof ReportActivity) return this.report(requestId, m);
+  }
+
+  /** Unregistered devices may only join; pending devices may only read their account info. */
+  private requireState(m: ClientMessage): void {
+    if (this.state === DeviceState.unregistered) {
+      throw new RequestError(
+        ErrorCode.unauthenticated,
+        `device is not registered for user ${this.userId}; join first`,
+      );
+    }
+    this.refreshState();
+    if (this.state === DeviceState.pending && !(m instanceof AccountInfoRequest)) {
+      throw new RequestError(
+        ErrorCode.approvalRequired,
+        'this device waits for approval by another device of the account',
+      );
+    }
+  }
+
+  // ── handshake ───────────────────────────────────────────────────────────────────────────────
+
+  private hello(requestId: number, m: Hello): void {
+    if (m.version !== CHATD_PROTOCOL_VERSION)
+      throw new MalformedFrameError(`protocol version ${m.version} is not supported`);
+    const wait = this.ctx.limiters.connectionsPerAddress.take(this.address);
+    if (wait > 0) {
+      this.send(
+        requestId,
+        new ErrorFrame({ code: ErrorCode.rateLimited, detail: wait, message: 'too many connections' }),
+      );
+      this.socket.close(CLOSE_POLICY_VIOLATION, 'rate limited');
+      this.closed();
+      return;
+    }
+    this.userId = m.userId;
+    this.publicKey = m.devicePublicKey;
+    this.nonce = randomBytes(CHALLENGE_NONCE_BYTES);
+    this.phase = 'proof';
+    this.send(requestId, new Challenge(this.nonce));
+  }
+
+  private proof(requestId: number, m: Proof): void {
+    const transcript = authTranscript(this.nonce, this.userId, this.publicKey);
+    if (!signatureValid(this.publicKey, transcript, m.signature)) {
+      this.send(
+        requestId,
+        new ErrorFrame({ code: ErrorCode.unauthenticated, message: 'device signature does not verify' }),
+      );
+      this.fail(ErrorCode.unauthenticated, 'device signature does not verify', CLOSE_POLICY_VIOLATION);
+      return;
+    }
+    clearTimeout(this.handshakeTimer);
+    this.phase = 'ready';
+    this.account = this.ctx.db.account(this.userId);
+    const device = this.account && this.ctx.db.device(this.account.id, this.publicKey);
+    this.state = device?.state ?? DeviceState.unregistered;
+    if (this.state !== DeviceState.unregistered) this.refreshState();
+    this.ctx.logger.info(
+      { user: this.userId, device: keyTag(this.publicKey), state: this.state },
+      'device authenticated',
+    );
+    this.send(requestId, new Welcome(this.state));
+    if (device !== undefined) this.ctx.notifier.attach(this, device.lastNotification);
+  }
+
+  /** A pending device nobody decided on within the approval wait becomes active (docs/CHATD.md "Approval"). */
+  private refreshState(): void {
+    if (this.state !== DeviceState.pending || this.account === undefined) return;
+    const device = this.ctx.db.device(this.account.id, this.publicKey);
+    if (device === undefined) {
+      this.state = DeviceState.unregistered;
+      return;
+    }
+    this.state = device.state;
+    if (this.state === DeviceState.pending && this.ctx.now() - device.joinedAtMs >= this.ctx.approvalWaitMs) {
+      this.ctx.db.putDevice(this.account.id, this.publicKey, DeviceState.active, device.joinedAtMs);
+      this.state = DeviceState.active;
+      this.ctx.notifier.publish(this.account.id, NotificationKind.deviceApproved, this.publicKey);
+    }
+  }
+
+  // ── join ────────────────────────────────────────────────────────────────────────────────────
+
+  private limit(limiter: keyof ChatdContext['limiters'], key: string, what: string): void {
+    const wait = this.ctx.limiters[limiter].take(key);
+    if (wait > 0) {
+      this.ctx.logger.warn({ user: this.userId, address: this.address, limiter }, 'rate limited');
+      throw new RequestError(
+        ErrorCode.rateLimited,
+        `too many ${what}; retry in ${Math.ceil(wait / 1000)} s`,
+        wait,
+      );
+    }
+  }
+
+  private async requestCode(requestId: number): Promise<void> {
+    if (this.state !== DeviceState.unregistered)
+      throw new RequestError(ErrorCode.forbidden, 'this device has already joined');
+    this.limit('joinCodesPerAddress', this.address, 'join codes from this address');
+    this.limit('joinCodesPerUser', this.userId, `join codes for ${this.userId}`);
+    const code = this.ctx.joinCodes.issue(this.userId, this.publicKey);
+    try {
+      await this.ctx.codeSender.send(this.userId, code);
+    } catch (error) {
+      this.ctx.logger.error({ err: error, user: this.userId }, 'code sender failed');
+      throw new RequestError(ErrorCode.unavailable, 'the join code could not be sent');
+    }
+    this.ctx.logger.info({ user: this.userId, device: keyTag(this.publicKey) }, 'join code sent');
+    const { ttlMs, digits } = this.ctx.joinCodes.policy;
+    this.send(
+      requestId,
+      new JoinCodeSent({ expiresInSeconds: Math.floor(ttlMs / 1000), codeLength: digits }),
+    );
+  }
+
+  private submitCode(requestId: number, m: JoinSubmit): void {
+    if (this.state !== DeviceState.unregistered)
+      throw new RequestError(ErrorCode.forbidden, 'this device has already joined');
+    const result = this.ctx.joinCodes.check(this.userId, this.publicKey, m.code);
+    if (result.outcome === 'expired') {
+      throw new RequestError(ErrorCode.codeExpired, 'no valid join code for this device: request a new one');
+    }
+    if (result.outcome === 'wrong') {
+      this.ctx.logger.warn({ user: this.userId, device: keyTag(this.publicKey) }, 'wrong join code');
+      const tries = `${result.triesLeft} tr${result.triesLeft === 1 ? 'y' : 'ies'} left`;
+      throw new RequestError(ErrorCode.wrongCode, `wrong join code (${tries})`, result.triesLeft);
+    }
+    const now = this.ctx.now();
+    const { account, state } = this.ctx.db.transaction(() => {
+      const account = this.ctx.db.account(this.userId) ?? this.ctx.db.createAccount(this.userId, now);
+      const devices = this.ctx.db.devices(account.id);
+      if (devices.length >= MAX_DEVICES)
+        throw new RequestError(ErrorCode.forbidden, `the account has ${MAX_DEVICES} devices`);
+      const hasActive = devices.some((d) => d.state === DeviceState.active);
+      const state = account.requireApproval && hasActive ? DeviceState.pending : DeviceState.active;
+      this.ctx.db.putDevice(account.id, this.publicKey, state, now);
+      return { account, state };
+    });
+    this.account = account;
+    this.state = state;
+    this.ctx.logger.info({ user: this.userId, device: keyTag(this.publicKey), state }, 'device joined');
+    const kind =
+      state === DeviceState.pending ? NotificationKind.deviceJoinedPending : NotificationKind.deviceJoined;
+    this.ctx.notifier.publish(account.id, kind, this.publicKey);
+    this.send(requestId, new Joined(state));
+    this.ctx.notifier.attach(this, this.ctx.db.device(account.id, this.publicKey)!.lastNotification);
+  }
+
+  // ── vault relay ─────────────────────────────────────────────────────────────────────────────
+
+  private async relay(requestId: number, m: VaultRequest): Promise<void> {
+    this.limit('vaultPerAddress', this.address, 'vault requests from this address');
+    this.limit('vaultPerAccount', String(this.accountId), 'vault requests for this account');
+    // Only the clear routing header is read: the fleet and the record this frame is for.
+    const header = VaultRequestFrame.deserialize(m.frame);
+    const fleetKnown = this.ctx.fleetIds.some((id) => Buffer.from(id).equals(header.fleetId));
+    if (!fleetKnown)
+      throw new RequestError(ErrorCode.forbidden, 'this server relays no vault with that fleet id');
+    if (!Buffer.from(recordIdFor(header.fleetId, this.userId)).equals(header.recordId)) {
+      this.ctx.logger.warn(
+        { user: this.userId, device: keyTag(this.publicKey) },
+        'vault frame for another record',
+      );
+      throw new RequestError(ErrorCode.forbidden, "the vault record is not this account's");
+    }
+    this.ctx.capture?.('vault-out', m.frame);
+    let response: Uint8Array;
+    try {
+      response = await this.ctx.relay.exchange(m.frame);
+    } catch (error) {
+      if (error instanceof UnavailableError) throw new RequestError(ErrorCode.unavailable, error.message);
+      throw error;
+    }
+    this.ctx.capture?.('vault-in', response);
+    this.send(requestId, new VaultResponse(response));
+    this.ctx.logger.info({ user: this.userId, op: VaultOp[header.op] }, 'vault frame relayed');
+    // A login start that got a sealed answer is a password attempt: one guess spent (DESIGN
+    // section 5: announce guesses spent). ChatD sees the op in the clear header, nothing more.
+    if (header.op === VaultOp.loginStart && deserializeResponseFrame(response).kind === 'sealed') {
+      this.ctx.notifier.publish(this.accountId, NotificationKind.guessesSpent, this.publicKey, 1);
+    }
+  }
+
+  // ── backup list ─────────────────────────────────────────────────────────────────────────────
+
+  private listBackups(requestId: number): void {
+    const entries = this.ctx.db.backups(this.accountId).map(
+      (b) =>
+        new BackupEntry({
+          id: b.id,
+          size: BigInt(b.size),
+          createdAtMs: BigInt(b.createdAtMs),
+          location: b.location,
+        }),
+    );
+    this.send(requestId, new BackupList(entries));
+  }
+
+  private addBackup(requestId: number, entry: BackupEntry): void {
+    const exists = this.ctx.db.backups(this.accountId).some((b) => b.id === entry.id);
+    if (!exists && this.ctx.db.backupCount(this.accountId) >= MAX_BACKUP_ENTRIES) {
+      throw new RequestError(
+        ErrorCode.quotaExceeded,
+        `the account lists ${MAX_BACKUP_ENTRIES} backups already`,
+      );
+    }
+    this.ctx.db.putBackup(this.accountId, {
+      id: entry.id,
+      size: Number(entry.size),
+      createdAtMs: Number(entry.createdAtMs),
+      location: entry.location,
+    });
+    this.send(requestId, new Ok());
+  }
+
+  private removeBackup(requestId: number, m: BackupRemove): void {
+    if (!this.ctx.db.removeBackup(this.accountId, m.id))
+      throw new RequestError(ErrorCode.notFound, `no backup ${m.id}`);
+    this.send(requestId, new Ok());
+  }
+
+  // ── blobs ───────────────────────────────────────────────────────────────────────────────────
+
+  private transferSlot(requestId: number): void {
+    if (this.uploads.has(requestId) || this.downloads.has(requestId)) {
+      throw new MalformedFrameError('request id already names a transfer');
+    }
+    if (this.uploads.size + this.downloads.size >= MAX_TRANSFERS) {
+      throw new RequestError(
+        ErrorCode.rateLimited,
+        `at most ${MAX_TRANSFERS} transfers at once per connection`,
+        1000,
+      );
+    }
+  }
+
+  private async beginUpload(requestId: number, m: BlobPut): Promise<void> {
+    this.transferSlot(requestId);
+    const upload = await this.ctx.blobs.beginUpload(this.accountId, m.name);
+    this.uploads.set(requestId, { upload, nextSeq: 0, chain: Promise.resolve() });
+    this.send(requestId, new Ok());
+  }
+
+  private uploadState(requestId: number): UploadState | undefined {
+    const state = this.uploads.get(requestId);
+    if (state === undefined && !this.endedTransfers.has(requestId))
+      throw new MalformedFrameError('no upload with that request id');
+    return state;
+  }
+
+  /** Ends a failed upload: its partial file is gone and the device's late chunks are ignored. */
+  private uploadFailed(requestId: number, state: UploadState, error: unknown): void {
+    this.uploads.delete(requestId);
+    this.endedTransfers.add(requestId);
+    void state.upload.abort();
+    if (error instanceof QuotaExceededError)
+      this.answerError(requestId, new RequestError(ErrorCode.quotaExceeded, error.message));
+    else if (error instanceof RangeError)
+      this.fail(ErrorCode.malformed, `malformed frame: ${error.message}`, CLOSE_PROTOCOL_ERROR);
+    else this.answerError(requestId, error);
+  }
+
+  private uploadChunk(requestId: number, m: BlobChunk): void {
+    const state = this.uploadState(requestId);
+    if (state === undefined) return;
+    if (m.seq !== state.nextSeq)
+      throw new MalformedFrameError(`blob chunk ${m.seq} arrived, expected ${state.nextSeq}`);
+    state.nextSeq++;
+    state.chain = state.chain.then(async () => {
+      if (!this.uploads.has(requestId)) return;
+      try {
+        await state.upload.write(m.data);
+        this.send(requestId, new BlobChunkAck(m.seq));
+      } catch (error) {
+        this.uploadFailed(requestId, state, error);
+      }
+    });
+  }
+
+  private endUpload(requestId: number, m: BlobEnd): void {
+    const state = this.uploadState(requestId);
+    if (state === undefined) return;
+    state.chain = state.chain.then(async () => {
+      if (!this.uploads.has(requestId)) return;
+      try {
+        const size = await state.upload.finish(m.totalSize);
+        this.uploads.delete(requestId);
+        this.send(requestId, new BlobStored(BigInt(size)));
+      } catch (error) {
+        this.uploadFailed(requestId, state, error);
+      }
+    });
+  }
+
+  private async download(requestId: number, m: BlobGet): Promise<void> {
+    this.transferSlot(requestId);
+    const blob = await this.ctx.blobs.openBlob(this.accountId, m.name);
+    if (blob === undefined) throw new RequestError(ErrorCode.notFound, `no blob ${m.name}`);
+    const state: DownloadState = { acked: 0, cancelled: false };
+    this.downloads.set(requestId, state);
+    let seq = 0;
+    let total = 0n;
+    for await (const chunk of blob.chunks) {
+      while (seq - state.acked >= BLOB_WINDOW && !state.cancelled) {
+        await new Promise<void>((resolve) => (state.wake = resolve));
+      }
+      if (state.cancelled) return;
+      this.send(requestId, new BlobChunk(seq++, chunk));
+      total += BigInt(chunk.length);
+    }
+    this.downloads.delete(requestId);
+    this.send(requestId, new BlobEnd(total));
+  }
+
+  private downloadAck(requestId: number, m: BlobChunkAck): void {
+    const state = this.downloads.get(requestId);
+    if (state === undefined) return; // an ack for a download that just ended
+    if (m.seq !== state.acked) throw new MalformedFrameError(`ack ${m.seq} arrived, expected ${state.acked}`);
+    state.acked++;
+    state.wake?.();
+  }
+
+  private listBlobs(requestId: number, m: BlobListRequest): void {
+    const rows = this.ctx.db.blobs(this.accountId, m.prefix).slice(0, MAX_BLOB_LIST_ENTRIES);
+    this.send(
+      requestId,
+      new BlobList(
+        rows.map((r) => ({ name: r.name, size: BigInt(r.size), modifiedMs: BigInt(r.modifiedMs) })),
+      ),
+    );
+  }
+
+  private async deleteBlob(requestId: number, m: BlobDelete): Promise<void> {
+    if (!(await this.ctx.blobs.delete(this.accountId, m.name)))
+      throw new RequestError(ErrorCode.notFound, `no blob ${m.name}`);
+    this.send(requestId, new Ok());
+  }
+
+  // ── account ─────────────────────────────────────────────────────────────────────────────────
+
+  private accountInfo(): AccountInfo {
+    const account = this.ctx.db.account(this.userId)!;
+    return new AccountInfo({
+      requireApproval: account.requireApproval,
+      quotaBytes: BigInt(this.ctx.blobs.quotaBytes),
+      usedBytes: BigInt(this.ctx.blobs.usedBytes(account.id)),
+      devices: this.ctx.db
+        .devices(account.id)
+        .map((d) => ({ publicKey: d.publicKey, state: d.state, joinedAtMs: BigInt(d.joinedAtMs) })),
+    });
+  }
+
+  private setRequireApproval(requestId: number, m: SetRequireApproval): void {
+    this.ctx.db.setRequireApproval(this.accountId, m.requireApproval);
+    this.ctx.logger.info(
+      { user: this.userId, requireApproval: m.requireApproval },
+      'account setting changed',
+    );
+    this.send(requestId, new Ok());
+  }
+
+  private decideDevice(requestId: number, m: DecideDevice): void {
+    if (Buffer.from(m.devicePublicKey).equals(this.publicKey)) {
+      throw new RequestError(ErrorCode.forbidden, 'a device cannot decide on itself');
+    }
+    const target = this.ctx.db.device(this.accountId, m.devicePublicKey);
+    if (target === undefined) throw new RequestError(ErrorCode.notFound, 'no such device in this account');
+    if (m.approve) {
+      if (target.state !== DeviceState.pending)
+        throw new RequestError(ErrorCode.notFound, 'that device is not pending');
+      this.ctx.db.putDevice(this.accountId, m.devicePublicKey, DeviceState.active, target.joinedAtMs);
+      this.ctx.notifier.publish(this.accountId, NotificationKind.deviceApproved, m.devicePublicKey);
+    } else {
+      this.ctx.db.removeDevice(this.accountId, m.devicePublicKey);
+      this.ctx.notifier.publish(this.accountId, NotificationKind.deviceRemoved, m.devicePublicKey);
+      this.ctx.notifier.disconnectDevice(this.accountId, m.devicePublicKey);
+    }
+    this.ctx.logger.info(
+      { user: this.userId, device: keyTag(m.devicePublicKey), approve: m.approve },
+      'device decided',
+    );
+    this.send(requestId, new Ok());
+  }
+
+  private report(requestId: number, m: ReportActivity): void {
+    this.ctx.notifier.publish(this.accountId, m.kind, this.publicKey, m.count);
+    this.send(requestId, new Ok());
+  }
+}

@@ -1,0 +1,162 @@
+// The ChatD server (docs/CHATD.md; DESIGN section 5): an HTTP server that upgrades `/v1/chatd` to
+// WebSocket connections, with its SQLite state and blob directory under one data dir, the vault
+// relay and the notifier. `GET /health` answers "ok"; `GET /metrics` serves Prometheus metrics
+// when enabled.
+import { mkdirSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { type Logger, pino } from 'pino';
+import { WebSocketServer } from 'ws';
+import { MAX_FRAME_BYTES } from '../protocol/chatd/message.ts';
+import { BlobStorage } from './blob-storage.ts';
+import type { CodeSender } from './code-sender.ts';
+import { ChatdConnection } from './connection.ts';
+import {
+  type CaptureChannel,
+  type ChatdContext,
+  DEFAULT_APPROVAL_WAIT_MS,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_QUOTA_BYTES,
+  DEFAULT_RATE_LIMITS,
+  type RateLimits,
+} from './context.ts';
+import { ChatdDatabase } from './database.ts';
+import { DEFAULT_JOIN_CODE_POLICY, type JoinCodePolicy, JoinCodes } from './join-codes.ts';
+import { ChatdMetrics } from './metrics.ts';
+import { Notifier } from './notifier.ts';
+import { RateLimiter } from './rate-limit.ts';
+import { type VaultNode, VaultRelay } from './vault-relay.ts';
+
+export const CHATD_PATH = '/v1/chatd';
+
+export interface ChatdOptions {
+  /** ChatD's state: `chatd.sqlite` and `blobs/` are made here. */
+  readonly dataDir: string;
+  /** Where to listen (default 127.0.0.1, an ephemeral port). */
+  readonly host?: string;
+  readonly port?: number;
+  /** The vault nodes to relay to, and the fleets whose frames are accepted. */
+  readonly vaultNodes: readonly VaultNode[];
+  readonly fleetIds: readonly Uint8Array[];
+  readonly localRegion?: string;
+  readonly relayTimeoutMs?: number;
+  readonly codeSender: CodeSender;
+  readonly joinCodePolicy?: Partial<JoinCodePolicy>;
+  readonly rateLimits?: Partial<RateLimits>;
+  readonly quotaBytes?: number;
+  readonly approvalWaitMs?: number;
+  readonly handshakeTimeoutMs?: number;
+  readonly logger?: Logger;
+  /** Serve `GET /metrics` (prom-client). */
+  readonly metrics?: boolean;
+  /** Sees every byte string ChatD receives, relays and sends (tests: ChatD learns nothing). */
+  readonly capture?: (channel: CaptureChannel, bytes: Uint8Array) => void;
+  readonly now?: () => number;
+}
+
+function clientAddress(request: IncomingMessage): string {
+  return request.socket.remoteAddress ?? 'unknown';
+}
+
+export class ChatdServer {
+  private constructor(
+    private readonly http: Server,
+    private readonly wss: WebSocketServer,
+    private readonly db: ChatdDatabase,
+    /** `ws://host:port/v1/chatd`, the URL devices connect to. */
+    readonly url: string,
+  ) {}
+
+  static async start(options: ChatdOptions): Promise<ChatdServer> {
+    mkdirSync(options.dataDir, { recursive: true });
+    const now = options.now ?? Date.now;
+    const logger = options.logger ?? pino({ level: 'silent' });
+    const db = new ChatdDatabase(join(options.dataDir, 'chatd.sqlite'));
+    const limits = { ...DEFAULT_RATE_LIMITS, ...options.rateLimits };
+    const metrics = options.metrics ? new ChatdMetrics() : undefined;
+    const ctx: ChatdContext = {
+      db,
+      joinCodes: new JoinCodes(db, { ...DEFAULT_JOIN_CODE_POLICY, ...options.joinCodePolicy }, now),
+      codeSender: options.codeSender,
+      relay: new VaultRelay(options.vaultNodes, {
+        localRegion: options.localRegion,
+        timeoutMs: options.relayTimeoutMs,
+        now,
+        onNodeFailure: (node, reason) => {
+          logger.warn({ node: node.name, region: node.region, reason }, 'vault node failed; trying the next');
+          metrics?.relayFailures.inc({ node: node.name });
+        },
+      }),
+      blobs: new BlobStorage(
+        join(options.dataDir, 'blobs'),
+        db,
+        options.quotaBytes ?? DEFAULT_QUOTA_BYTES,
+        now,
+      ),
+      notifier: new Notifier(db, now),
+      logger,
+      fleetIds: options.fleetIds.map((id) => Uint8Array.from(id)),
+      approvalWaitMs: options.approvalWaitMs ?? DEFAULT_APPROVAL_WAIT_MS,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      limiters: {
+        vaultPerAccount: new RateLimiter(limits.vaultPerAccount, now),
+        vaultPerAddress: new RateLimiter(limits.vaultPerAddress, now),
+        joinCodesPerUser: new RateLimiter(limits.joinCodesPerUser, now),
+        joinCodesPerAddress: new RateLimiter(limits.joinCodesPerAddress, now),
+        connectionsPerAddress: new RateLimiter(limits.connectionsPerAddress, now),
+      },
+      capture: metrics
+        ? (channel, bytes) => {
+            metrics.bytes.inc({ channel }, bytes.length);
+            options.capture?.(channel, bytes);
+          }
+        : options.capture,
+      now,
+    };
+
+    const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+    const http = createServer((request, response) => {
+      if (request.method === 'GET' && request.url === '/health') {
+        response.end('ok\n');
+      } else if (metrics && request.method === 'GET' && request.url === '/metrics') {
+        metrics.render().then(
+          (text) => response.writeHead(200, { 'content-type': metrics.contentType }).end(text),
+          () => response.writeHead(500).end(),
+        );
+      } else {
+        response.writeHead(404).end();
+      }
+    });
+    http.on('upgrade', (request, socket, head) => {
+      if (new URL(request.url ?? '/', 'http://x').pathname !== CHATD_PATH) {
+        socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+        return;
+      }
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        metrics?.connections.inc();
+        new ChatdConnection(ctx, ws, clientAddress(request));
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+    });
+    const address = http.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const url = `ws://${host}:${address.port}${CHATD_PATH}`;
+    logger.info({ url }, 'chatd listening');
+    return new ChatdServer(http, wss, db, url);
+  }
+
+  /** Closes every connection, stops listening and closes the database. */
+  async close(): Promise<void> {
+    for (const client of this.wss.clients) client.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    await new Promise<void>((resolve) => {
+      this.http.close(() => resolve());
+      this.http.closeAllConnections();
+    });
+    this.db.close();
+  }
+}

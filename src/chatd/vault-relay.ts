@@ -1,0 +1,98 @@
+// Relaying sealed vault frames to the fleet (docs/CHATD.md "Vault relay"; DESIGN section 5: to a
+// healthy vault node, nearest region first, failing over to the others). The relay moves bytes
+// and reads only the response frame's outer kind, to tell "this node could not answer" from an
+// answer; it never opens anything.
+
+import { UnavailableError } from '../errors.ts';
+import { deserializeResponseFrame, ErrorCode as VaultErrorCode } from '../protocol/vault/frames.ts';
+
+/** One vault node as the relay sees it: a name, a region, and a way to exchange one frame. */
+export interface VaultNode {
+  readonly name: string;
+  readonly region: string;
+  /** Sends one request frame, resolves with the response frame; rejects when the node fails. */
+  exchange(frame: Uint8Array, signal: AbortSignal): Promise<Uint8Array>;
+}
+
+/** A vault node reached over HTTP: `POST {url}` with the frame as an application/octet-stream body. */
+export class HttpVaultNode implements VaultNode {
+  constructor(
+    readonly name: string,
+    readonly region: string,
+    private readonly url: string,
+  ) {}
+
+  async exchange(frame: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
+    const response = await fetch(this.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: frame as Uint8Array<ArrayBuffer>,
+      signal,
+    });
+    if (!response.ok) throw new Error(`vault node ${this.name} answered HTTP ${response.status}`);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+}
+
+export interface RelayOptions {
+  /** The region ChatD runs in; its nodes are tried first. */
+  readonly localRegion?: string;
+  /** How long one node may take before the next is tried (default 5000 ms). */
+  readonly timeoutMs?: number;
+  /** How long a failed node is tried only after the others (default 10000 ms). */
+  readonly backoffMs?: number;
+  /** Told of every failed attempt (for logs and metrics); never given frame bytes. */
+  readonly onNodeFailure?: (node: VaultNode, reason: string) => void;
+  readonly now?: () => number;
+}
+
+export class VaultRelay {
+  private readonly downUntil = new Map<VaultNode, number>();
+  private readonly timeoutMs: number;
+  private readonly backoffMs: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly nodes: readonly VaultNode[],
+    private readonly options: RelayOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? 5000;
+    this.backoffMs = options.backoffMs ?? 10_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Nodes in the order to try: healthy before recently failed, local region before others. */
+  order(): VaultNode[] {
+    const now = this.now();
+    const rank = (node: VaultNode) =>
+      ((this.downUntil.get(node) ?? 0) > now ? 2 : 0) + (node.region === this.options.localRegion ? 0 : 1);
+    return this.nodes
+      .map((node, index) => ({ node, index }))
+      .sort((a, b) => rank(a.node) - rank(b.node) || a.index - b.index)
+      .map((entry) => entry.node);
+  }
+
+  /**
+   * Sends `frame` to the first node that answers. A node fails when it errs, times out, answers
+   * something that is not a vault response frame, or answers "unavailable" (it could not reach a
+   * quorum; another node may). Throws UnavailableError when every node failed.
+   */
+  async exchange(frame: Uint8Array): Promise<Uint8Array> {
+    for (const node of this.order()) {
+      try {
+        const response = await node.exchange(frame, AbortSignal.timeout(this.timeoutMs));
+        const parsed = deserializeResponseFrame(response);
+        if (parsed.kind === 'error' && parsed.code === VaultErrorCode.unavailable) {
+          throw new Error('answered unavailable');
+        }
+        this.downUntil.delete(node);
+        return response;
+      } catch (error) {
+        this.downUntil.set(node, this.now() + this.backoffMs);
+        const reason = error instanceof Error ? error.message : String(error);
+        this.options.onNodeFailure?.(node, reason);
+      }
+    }
+    throw new UnavailableError(`no vault node answered (${this.nodes.length} tried)`);
+  }
+}

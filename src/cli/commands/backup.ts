@@ -1,0 +1,136 @@
+// `strongroom backup create | list | restore` (README "CLI"; DESIGN section 2). One function per
+// subcommand; each gets its key and store only through `backupKey` and `backupStore` below, which
+// is where another way of finding them (a device enrolled with the vault) plugs in.
+import type { Command } from 'commander';
+import { listBackups } from '../../client/backup/backups.ts';
+import { createBackup, restoreBackup } from '../../client/node/backup.ts';
+import type { BackupKey } from '../../format/key.ts';
+import type { BlobStore } from '../../stores/blob/blob-store.ts';
+import { createProgress, formatBytes } from '../progress.ts';
+import { type KeyOptions, resolveKey, resolveStore, type StoreOptions } from './options.ts';
+
+interface CreateOptions extends KeyOptions, StoreOptions {
+  to?: string;
+  compress?: boolean;
+}
+interface ListOptions extends StoreOptions {
+  from?: string;
+}
+interface RestoreOptions extends KeyOptions, StoreOptions {
+  from?: string;
+  id?: string;
+  to: string;
+  force?: boolean;
+}
+
+/** The key a backup subcommand works with. */
+function backupKey(options: KeyOptions): Promise<BackupKey> {
+  return resolveKey(options);
+}
+
+/** The store a backup subcommand works with; `flag` names the option it came from. */
+function backupStore(spec: string | undefined, flag: '--to' | '--from', options: StoreOptions): BlobStore {
+  return resolveStore(spec, flag, options);
+}
+
+export function registerBackup(program: Command): void {
+  const backup = program.command('backup').description('back up paths to a store, list backups, restore one');
+  const keyFile = ['--key-file <file>', 'file holding the backup key (else STRONGROOM_KEY)'] as const;
+  const endpoint = ['--s3-endpoint <url>', 'S3 endpoint for s3:// stores (else AWS_ENDPOINT_URL)'] as const;
+
+  backup
+    .command('create')
+    .description('back up PATH... (files, directories, symlinks) as a new encrypted backup; prints its id')
+    .argument('<paths...>', 'files and directories to back up, each kept under its base name')
+    .option(...keyFile)
+    .option('--to <store>', 'where to store it: a directory or s3://bucket/prefix')
+    .option('--compress', 'deflate the archive before encryption (helps text, not media)')
+    .option(...endpoint)
+    .action(runCreate);
+
+  backup
+    .command('list')
+    .description('list the backups in a store: id, size, creation time (oldest first)')
+    .option('--from <store>', 'a directory or s3://bucket/prefix')
+    .option(...endpoint)
+    .action(runList);
+
+  backup
+    .command('restore')
+    .description(
+      'restore a backup (the latest unless --id) into DIR; nothing is written unless it all verifies',
+    )
+    .option(...keyFile)
+    .option('--from <store>', 'a directory or s3://bucket/prefix')
+    .option('--id <id>', 'the backup to restore (default: the latest)')
+    .requiredOption('--to <dir>', 'directory to restore into (new or empty, unless --force)')
+    .option('--force', 'restore into a non-empty directory, replacing same-named entries')
+    .option(...endpoint)
+    .action(runRestore);
+}
+
+export async function runCreate(paths: string[], options: CreateOptions): Promise<void> {
+  const store = backupStore(options.to, '--to', options);
+  const key = await backupKey(options);
+  const progress = createProgress('backup');
+  const started = performance.now();
+  try {
+    const result = await createBackup(paths, {
+      key,
+      store,
+      compress: options.compress ?? false,
+      onPlan: (plan) => {
+        for (const path of plan.skipped)
+          process.stderr.write(`strongroom: warning: skipped '${path}' (not a file, directory or symlink)\n`);
+      },
+      onProgress: (done, total) => progress.update(done, total),
+    });
+    progress.stop();
+    process.stdout.write(`${result.id}\n`);
+    if (process.stderr.isTTY) {
+      const seconds = (performance.now() - started) / 1000;
+      process.stderr.write(
+        `backed up ${result.plan.entries.length} entries (${formatBytes(result.plan.contentBytes)}) as ${formatBytes(result.size)} to ${store.location} in ${seconds.toFixed(1)} s\n`,
+      );
+    }
+  } finally {
+    progress.stop();
+    key.destroy();
+  }
+}
+
+export async function runList(options: ListOptions): Promise<void> {
+  const store = backupStore(options.from, '--from', options);
+  const backups = await listBackups(store);
+  if (backups.length === 0) process.stderr.write(`no backups in ${store.location}\n`);
+  for (const backup of backups) {
+    const created = backup.created
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d{3}Z$/, ' UTC');
+    process.stdout.write(`${backup.id}  ${formatBytes(backup.size).padStart(10)}  ${created}\n`);
+  }
+}
+
+export async function runRestore(options: RestoreOptions): Promise<void> {
+  const store = backupStore(options.from, '--from', options);
+  const key = await backupKey(options);
+  const progress = createProgress('restore');
+  try {
+    const result = await restoreBackup({
+      key,
+      store,
+      id: options.id,
+      to: options.to,
+      force: options.force ?? false,
+      onProgress: (done, total) => progress.update(done, total),
+    });
+    progress.stop();
+    process.stderr.write(
+      `restored backup ${result.id}: ${result.entries} entries, ${formatBytes(result.contentBytes)} into ${options.to}\n`,
+    );
+  } finally {
+    progress.stop();
+    key.destroy();
+  }
+}

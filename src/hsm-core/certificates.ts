@@ -1,0 +1,32 @@
+// Quorum certificates (DESIGN section 4): a state is part of a record's chain only when a quorum of
+// distinct members of the sealed fleet config signed its EndorsementMessage.
+import { bytesEqual } from '../protocol/vault/bytes.ts';
+import { type CertifiedState, EndorsementMessage, type RecordState } from '../protocol/vault/record.ts';
+import { RefusalReason } from '../protocol/vault/responses.ts';
+import { type CoreContext, Refusal } from './context.ts';
+
+export function stateHash(ctx: CoreContext, state: RecordState): Uint8Array {
+  return ctx.platform.crypto.sha256(state.hashInput());
+}
+
+export function endorsementMessage(ctx: CoreContext, state: RecordState): Uint8Array {
+  return new EndorsementMessage(ctx.config.fleetId, state.recordId, state.version, stateHash(ctx, state)).serialize();
+}
+
+/**
+ * Returns the shown state if its certificate holds a quorum of valid member signatures and it is
+ * for `recordId`; refuses otherwise. A host can only show states a quorum endorsed.
+ */
+export function verifyCertified(ctx: CoreContext, shown: CertifiedState, recordId: Uint8Array): RecordState {
+  if (!bytesEqual(shown.state.recordId, recordId)) throw new Refusal(RefusalReason.wrongRecord, 'state is for another record');
+  const message = endorsementMessage(ctx, shown.state);
+  let valid = 0;
+  for (const { nodeIndex, signature } of shown.certificate.signatures) {
+    const member = ctx.config.member(nodeIndex);
+    if (member === undefined) continue;
+    if (ctx.platform.crypto.ed25519Verify(member.endorsementPublicKey, message, signature)) valid++;
+    if (valid >= ctx.config.quorum) return shown.state;
+  }
+  if (valid < ctx.config.quorum) throw new Refusal(RefusalReason.badCertificate, 'certificate lacks a quorum');
+  return shown.state;
+}

@@ -1,0 +1,178 @@
+// Byte-level codec shared by every vault message (docs/PROTOCOL.md "Encoding"): big-endian
+// integers, fixed-width fields, u8/u16/u32 length-prefixed fields, and one error for bad frames.
+import { StrongroomError } from '../../errors.ts';
+
+/**
+ * A vault message could not be decoded: truncated, too long, a field of the wrong size or an
+ * unknown tag. The message names the message type and field, never a secret byte.
+ */
+export class MalformedFrameError extends StrongroomError {}
+
+const encoder = new TextEncoder();
+
+/** ASCII/UTF-8 bytes of a domain-separation label (docs/PROTOCOL.md "Labels"). */
+export function label(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+export function concat(...parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+export function u8(value: number): Uint8Array {
+  return Uint8Array.of(value);
+}
+
+export function u16(value: number): Uint8Array {
+  const out = new Uint8Array(2);
+  new DataView(out.buffer).setUint16(0, value);
+  return out;
+}
+
+export function u32(value: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, value);
+  return out;
+}
+
+export function u64(value: bigint): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, value);
+  return out;
+}
+
+/** Length-prefixed field; throws when the value does not fit its prefix. */
+export function prefixed(width: 1 | 2 | 4, bytes: Uint8Array): Uint8Array {
+  const max = width === 1 ? 0xff : width === 2 ? 0xffff : 0xffffffff;
+  if (bytes.length > max) throw new RangeError(`field of ${bytes.length} bytes exceeds its u${width * 8} length`);
+  const head = width === 1 ? u8(bytes.length) : width === 2 ? u16(bytes.length) : u32(bytes.length);
+  return concat(head, bytes);
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export function toHex(bytes: Uint8Array): string {
+  let out = '';
+  for (const byte of bytes) out += byte.toString(16).padStart(2, '0');
+  return out;
+}
+
+export function fromHex(hex: string): Uint8Array {
+  if (!/^(?:[0-9a-f]{2})*$/.test(hex)) throw new RangeError('not lowercase hex');
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** Checks a fixed-size field in a constructor; the error names the message and field. */
+export function checkSize(what: string, bytes: Uint8Array, length: number): Uint8Array {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== length) {
+    throw new MalformedFrameError(`${what} must be ${length} bytes`);
+  }
+  return bytes;
+}
+
+export function checkRange(what: string, bytes: Uint8Array, min: number, max: number): Uint8Array {
+  if (!(bytes instanceof Uint8Array) || bytes.length < min || bytes.length > max) {
+    throw new MalformedFrameError(`${what} must be ${min}..${max} bytes`);
+  }
+  return bytes;
+}
+
+export function checkInt(what: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new MalformedFrameError(`${what} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+export const U64_MAX = 0xffffffffffffffffn;
+
+export function checkU64(what: string, value: bigint): bigint {
+  if (typeof value !== 'bigint' || value < 0n || value > U64_MAX) {
+    throw new MalformedFrameError(`${what} must be a uint64`);
+  }
+  return value;
+}
+
+/** Bounds-checked reader: every read names `what` (the message type) when the frame is short. */
+export class Reader {
+  #offset = 0;
+  readonly #view: DataView;
+  constructor(
+    private readonly input: Uint8Array,
+    private readonly what: string,
+  ) {
+    if (!(input instanceof Uint8Array)) throw new MalformedFrameError(`${what}: not bytes`);
+    this.#view = new DataView(input.buffer, input.byteOffset, input.byteLength);
+  }
+
+  #need(length: number, field: string): number {
+    const at = this.#offset;
+    if (at + length > this.input.length) throw new MalformedFrameError(`${this.what}: truncated at ${field}`);
+    this.#offset += length;
+    return at;
+  }
+
+  bytes(length: number, field: string): Uint8Array {
+    const at = this.#need(length, field);
+    return this.input.slice(at, at + length);
+  }
+
+  u8(field: string): number {
+    return this.#view.getUint8(this.#need(1, field));
+  }
+
+  u16(field: string): number {
+    return this.#view.getUint16(this.#need(2, field));
+  }
+
+  u32(field: string): number {
+    return this.#view.getUint32(this.#need(4, field));
+  }
+
+  u64(field: string): bigint {
+    return this.#view.getBigUint64(this.#need(8, field));
+  }
+
+  prefixed(width: 1 | 2 | 4, field: string): Uint8Array {
+    const length = width === 1 ? this.u8(field) : width === 2 ? this.u16(field) : this.u32(field);
+    return this.bytes(length, field);
+  }
+
+  /** The remaining bytes (the last field of a frame). */
+  rest(): Uint8Array {
+    const at = this.#offset;
+    this.#offset = this.input.length;
+    return this.input.slice(at);
+  }
+
+  /** Every frame is exactly its fields: trailing bytes are an error, not ignored (malleability). */
+  end(): void {
+    if (this.#offset !== this.input.length) throw new MalformedFrameError(`${this.what}: trailing bytes`);
+  }
+}
+
+/** base64url without padding (the string form @serenity-kit/opaque uses for every value). */
+export function toBase64Url(bytes: Uint8Array): string {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export function fromBase64Url(text: string): Uint8Array {
+  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}

@@ -1,0 +1,80 @@
+// A blob store in a local directory (DESIGN section 6: the embedded default). A blob is written
+// under a temporary name and renamed into place once complete, so readers never see half a blob.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { UnavailableError } from '../../errors.ts';
+import { type BlobInfo, BlobNotFoundError, type BlobStore, checkBlobName } from './blob-store.ts';
+
+/** Temporary files start with '.', which no blob name may (checkBlobName). */
+const TEMP_PREFIX = '.partial-';
+
+export class DirectoryBlobStore implements BlobStore {
+  readonly location: string;
+
+  constructor(directory: string) {
+    this.location = resolve(directory);
+  }
+
+  async put(name: string, data: AsyncIterable<Uint8Array>): Promise<number> {
+    checkBlobName(name);
+    await mkdir(this.location, { recursive: true });
+    const temp = join(this.location, `${TEMP_PREFIX}${name}-${process.pid}-${Date.now()}`);
+    let written = 0;
+    async function* counted(): AsyncGenerator<Uint8Array> {
+      for await (const piece of data) {
+        written += piece.length;
+        yield piece;
+      }
+    }
+    try {
+      await pipeline(counted(), createWriteStream(temp, { flags: 'wx', mode: 0o600 }));
+      await rename(temp, join(this.location, name));
+      return written;
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  async *get(name: string): AsyncGenerator<Uint8Array> {
+    checkBlobName(name);
+    const input = createReadStream(join(this.location, name), { highWaterMark: 1 << 16 });
+    try {
+      yield* input;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new BlobNotFoundError(`no backup named ${name} in ${this.location}`, {
+          hints: ['`strongroom backup list --from STORE` shows the backups there'],
+        });
+      }
+      throw error;
+    } finally {
+      input.destroy();
+    }
+  }
+
+  async list(prefix = ''): Promise<BlobInfo[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.location);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new UnavailableError(`blob store directory ${this.location} does not exist`);
+      }
+      throw error;
+    }
+    const blobs: BlobInfo[] = [];
+    for (const name of names.filter((n) => !n.startsWith('.') && n.startsWith(prefix)).sort()) {
+      const info = await stat(join(this.location, name));
+      if (info.isFile()) blobs.push({ name, size: info.size, modified: info.mtime });
+    }
+    return blobs;
+  }
+
+  async delete(name: string): Promise<void> {
+    checkBlobName(name);
+    await rm(join(this.location, name), { force: true });
+  }
+}

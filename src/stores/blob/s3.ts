@@ -1,0 +1,146 @@
+// A blob store on the S3 API (DESIGN section 6): `s3://bucket/prefix`, streaming multipart upload
+// through @aws-sdk/lib-storage, path-style addressing so any S3-compatible server works. A
+// multipart upload becomes visible only when completed, so readers never see half a blob.
+
+import { Readable } from 'node:stream';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { UnavailableError, UsageError } from '../../errors.ts';
+import { type BlobInfo, BlobNotFoundError, type BlobStore, checkBlobName } from './blob-store.ts';
+
+/** Multipart part size: memory used by an upload is about PART_SIZE × QUEUE_SIZE. */
+const PART_SIZE = 8 * 1024 * 1024;
+const QUEUE_SIZE = 2;
+
+export interface S3StoreOptions {
+  /** e.g. http://127.0.0.1:9000; AWS's own endpoint when absent. */
+  endpoint?: string;
+  /** AWS_REGION, else us-east-1 (S3-compatible servers mostly ignore it). */
+  region?: string;
+}
+
+/** Splits `s3://bucket/prefix` into bucket and key prefix (without a trailing slash). */
+export function parseS3Url(url: string): { bucket: string; prefix: string } {
+  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
+  if (match === null) {
+    throw new UsageError(`not an S3 location: ${JSON.stringify(url)}`, {
+      hints: ['write it as s3://bucket or s3://bucket/prefix'],
+    });
+  }
+  return { bucket: match[1]!, prefix: (match[2] ?? '').replace(/\/+$/, '') };
+}
+
+export class S3BlobStore implements BlobStore {
+  readonly location: string;
+  readonly #client: S3Client;
+  readonly #bucket: string;
+  readonly #prefix: string;
+
+  constructor(url: string, options: S3StoreOptions = {}) {
+    const { bucket, prefix } = parseS3Url(url);
+    this.location = url;
+    this.#bucket = bucket;
+    this.#prefix = prefix === '' ? '' : `${prefix}/`;
+    this.#client = new S3Client({
+      endpoint: options.endpoint,
+      region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
+      forcePathStyle: true,
+      // Checksums only where S3 requires them: the blobs are AEAD-protected end to end, and many
+      // S3-compatible servers do not understand the SDK's newer default trailing checksums.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+  }
+
+  async put(name: string, data: AsyncIterable<Uint8Array>): Promise<number> {
+    checkBlobName(name);
+    let written = 0;
+    async function* counted(): AsyncGenerator<Uint8Array> {
+      for await (const piece of data) {
+        written += piece.length;
+        yield piece;
+      }
+    }
+    const upload = new Upload({
+      client: this.#client,
+      params: { Bucket: this.#bucket, Key: this.#prefix + name, Body: Readable.from(counted()) },
+      partSize: PART_SIZE,
+      queueSize: QUEUE_SIZE,
+      leavePartsOnError: false,
+    });
+    await this.#call(() => upload.done());
+    return written;
+  }
+
+  async *get(name: string): AsyncGenerator<Uint8Array> {
+    checkBlobName(name);
+    const response = await this.#call(
+      () => this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: this.#prefix + name })),
+      name,
+    );
+    yield* response.Body as Readable;
+  }
+
+  async list(prefix = ''): Promise<BlobInfo[]> {
+    const blobs: BlobInfo[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.#call(() =>
+        this.#client.send(
+          new ListObjectsV2Command({
+            Bucket: this.#bucket,
+            Prefix: this.#prefix + prefix,
+            Delimiter: '/',
+            ContinuationToken: token,
+          }),
+        ),
+      );
+      for (const object of page.Contents ?? []) {
+        const name = object.Key!.slice(this.#prefix.length);
+        blobs.push({ name, size: object.Size ?? 0, modified: object.LastModified ?? new Date(0) });
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    return blobs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async delete(name: string): Promise<void> {
+    checkBlobName(name);
+    await this.#call(() =>
+      this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#prefix + name })),
+    );
+  }
+
+  /** Closes the client's connections. */
+  destroy(): void {
+    this.#client.destroy();
+  }
+
+  /** Runs one S3 call, turning "no such key" and network failures into Strongroom's outcomes. */
+  async #call<T>(run: () => Promise<T>, name?: string): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (
+        name !== undefined &&
+        (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey')
+      ) {
+        throw new BlobNotFoundError(`no backup named ${name} in ${this.location}`, {
+          hints: ['`strongroom backup list --from STORE` shows the backups there'],
+        });
+      }
+      if (error instanceof S3ServiceException) throw error;
+      throw new UnavailableError(`S3 store ${this.location} could not be reached`, {
+        cause: error,
+        hints: ['check --s3-endpoint / AWS_ENDPOINT_URL and that the server is running'],
+      });
+    }
+  }
+}

@@ -1,0 +1,146 @@
+// etcd record store (DESIGN section 4, production): one key per record slot under a prefix,
+// compare-and-swap as a transaction on the key's mod revision. etcd is untrusted: it holds only
+// sealed and certified bytes, and the cores refuse anything stale it might show.
+import { ConsecutiveBreaker, circuitBreaker, handleWhen, retry } from 'cockatiel';
+import { Etcd3, type IKeyValue, isRecoverableError, Range } from 'etcd3';
+import { UnavailableError } from '../../errors.ts';
+import type { RecordStore, StoredSlot } from './record-store.ts';
+import { decodeSlotValue, encodeSlotValue } from './slot-value.ts';
+
+export interface EtcdRecordStoreOptions {
+  /** Client endpoints, `host:port` (http). */
+  readonly hosts: readonly string[];
+  /** Key prefix for this fleet's records; keys are prefix + hex(record id). */
+  readonly prefix?: string;
+  /** Bound on each etcd call (deadline) in milliseconds. */
+  readonly callTimeoutMs?: number;
+  /** Bound on a whole store operation, retries included, in milliseconds. */
+  readonly operationTimeoutMs?: number;
+}
+
+const DEFAULT_PREFIX = 'strongroom/records/';
+const ID_PAGE = 1000;
+
+/**
+ * Records in an etcd cluster. Every call carries a deadline and every operation an overall bound,
+ * so a cluster without quorum (reads and writes then block inside etcd until it regains a leader)
+ * surfaces as UnavailableError instead of a hang. A compareAndSet that fails with UnavailableError
+ * may still have been applied (the proposal can commit after the deadline): callers re-read.
+ */
+export class EtcdRecordStore implements RecordStore {
+  readonly #client: Etcd3;
+  readonly #prefix: string;
+  readonly #hosts: readonly string[];
+  readonly #operationTimeoutMs: number;
+
+  constructor(options: EtcdRecordStoreOptions) {
+    if (options.hosts.length === 0) throw new UnavailableError('no etcd endpoints given');
+    const callTimeoutMs = options.callTimeoutMs ?? 1000;
+    this.#operationTimeoutMs = options.operationTimeoutMs ?? 3 * callTimeoutMs;
+    this.#prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.#hosts = options.hosts;
+    this.#client = new Etcd3({
+      hosts: options.hosts.map((host) => `http://${host}`),
+      dialTimeout: callTimeoutMs,
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
+      faultHandling: {
+        // etcd3's default breaker shuts a failing member out for 5 s; a member that restarts (or a
+        // cluster that regains its quorum) should be used again within a second.
+        host: () =>
+          circuitBreaker(handleWhen(isRecoverableError), {
+            halfOpenAfter: 500,
+            breaker: new ConsecutiveBreaker(3),
+          }),
+        global: retry(handleWhen(isRecoverableError), { maxAttempts: 2 }),
+      },
+    });
+  }
+
+  async get(recordId: Uint8Array): Promise<StoredSlot | undefined> {
+    const response = await this.#guard('read', () => this.#client.get(this.#key(recordId)).exec());
+    const kv = response.kvs[0];
+    return kv === undefined ? undefined : this.#slot(kv);
+  }
+
+  async compareAndSet(
+    recordId: Uint8Array,
+    expected: bigint | undefined,
+    next: { committed?: Uint8Array; intent?: Uint8Array },
+  ): Promise<boolean> {
+    const key = this.#key(recordId);
+    const value = Buffer.from(encodeSlotValue(next));
+    // Create: the key must never have existed (create revision 0). Update: its mod revision must
+    // still be the one the caller read.
+    const condition =
+      expected === undefined
+        ? this.#client.if(key, 'Create', '==', 0)
+        : this.#client.if(key, 'Mod', '==', expected.toString());
+    const response = await this.#guard('write', () =>
+      condition.then(this.#client.put(key).value(value)).commit(),
+    );
+    return response.succeeded;
+  }
+
+  async *ids(): AsyncIterable<Uint8Array> {
+    const start = Buffer.from(this.#prefix);
+    const end = prefixEnd(start);
+    let from = start;
+    for (;;) {
+      const range = new Range(from, end);
+      const keys = await this.#guard('list', () =>
+        this.#client.getAll().inRange(range).limit(ID_PAGE).keyBuffers(),
+      );
+      for (const key of keys) yield new Uint8Array(Buffer.from(key.subarray(start.length).toString(), 'hex'));
+      const last = keys.at(-1);
+      if (keys.length < ID_PAGE || last === undefined) return;
+      from = Buffer.concat([last, Buffer.from([0])]);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#client.close();
+  }
+
+  #key(recordId: Uint8Array): string {
+    return this.#prefix + Buffer.from(recordId).toString('hex');
+  }
+
+  #slot(kv: IKeyValue): StoredSlot {
+    return { ...decodeSlotValue(new Uint8Array(kv.value)), revision: BigInt(kv.mod_revision) };
+  }
+
+  /** Runs one etcd operation under the overall bound, turning every failure into UnavailableError. */
+  async #guard<T>(what: string, run: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${this.#operationTimeoutMs} ms`)),
+        this.#operationTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([run(), timeout]);
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new UnavailableError(`etcd record store ${what} failed (${this.#hosts.join(',')}): ${detail}`, {
+        cause: error,
+        hints: ['the etcd cluster may have lost its quorum or be unreachable; no answer was given from it'],
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** The smallest key greater than every key starting with `prefix` (etcd's prefix range end). */
+function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    const byte = end.readUInt8(i);
+    if (byte < 0xff) {
+      end.writeUInt8(byte + 1, i);
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]);
+}

@@ -1,0 +1,87 @@
+// Binary request/response over HTTP between fleet processes (docs/ARCHITECTURE.md "Deployment"):
+// one POST carries one encoded message as application/octet-stream. The bytes are sealed or
+// signed end to end, so HTTP adds nothing to trust; it only has to be bounded — in time on the
+// client side, in size on the server side — so a dead or hostile peer costs a timeout, no more.
+import { Agent, type IncomingMessage, request } from 'node:http';
+import { UnavailableError } from '../errors.ts';
+
+export const OCTET_STREAM = 'application/octet-stream';
+
+/** Largest body either side accepts: an intent carries at most a 1 MiB evidence frame and two states. */
+export const MAX_BODY_BYTES = 2 << 20;
+
+/** Thrown by readBody when a body is larger than allowed; the server answers 413. */
+export class BodyTooLargeError extends Error {}
+
+/** Reads a whole request or response body, refusing one larger than `limit` bytes. */
+export async function readBody(stream: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Uint8Array> {
+  const declared = Number(stream.headers['content-length'] ?? 0);
+  if (declared > limit) {
+    stream.resume();
+    throw new BodyTooLargeError(`body of ${declared} bytes is over the ${limit}-byte limit`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      stream.destroy();
+      throw new BodyTooLargeError(`body is over the ${limit}-byte limit`);
+    }
+    chunks.push(chunk);
+  }
+  const body = Buffer.concat(chunks);
+  return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+}
+
+/**
+ * POSTs `body` to `url` and returns the 200 response's bytes. Every failure — refused connection,
+ * no answer within `timeoutMs`, another status, an oversized answer — is UnavailableError: the
+ * caller treats the peer as down for this request and relies on the others.
+ */
+export function postBytes(
+  url: URL,
+  body: Uint8Array,
+  options: { timeoutMs: number; agent?: Agent },
+): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    // One deadline for the whole exchange (connect, send, answer), not just socket idleness.
+    const timer = setTimeout(() => {
+      outgoing.destroy();
+      fail(`did not answer within ${options.timeoutMs} ms`);
+    }, options.timeoutMs);
+    const fail = (why: string, cause?: unknown) => {
+      clearTimeout(timer);
+      reject(new UnavailableError(`${url.origin} ${why}`, cause === undefined ? undefined : { cause }));
+    };
+    const succeed = (bytes: Uint8Array) => {
+      clearTimeout(timer);
+      resolve(bytes);
+    };
+    const outgoing = request(
+      url,
+      {
+        method: 'POST',
+        agent: options.agent,
+        headers: { 'content-type': OCTET_STREAM, 'content-length': body.byteLength },
+        timeout: options.timeoutMs,
+      },
+      (response) => {
+        if (response.statusCode !== 200) {
+          response.resume();
+          fail(`answered HTTP ${response.statusCode}`);
+          return;
+        }
+        readBody(response).then(succeed, (error) => fail('sent an unreadable answer', error));
+      },
+    );
+    outgoing.once('timeout', () => outgoing.destroy());
+    outgoing.once('error', (error) => fail(`could not be reached (${error.message})`, error));
+    outgoing.end(body);
+  });
+}
+
+/** A keep-alive agent for one peer: recoveries are many small requests to the same few nodes. */
+export function keepAliveAgent(): Agent {
+  return new Agent({ keepAlive: true, maxSockets: 64 });
+}

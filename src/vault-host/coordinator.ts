@@ -1,0 +1,195 @@
+// The untrusted coordinator (DESIGN section 4 "Liveness"; docs/PROTOCOL.md "Coordinator"): relays a
+// sealed client frame to the cores, and for every transition writes the pending intent (CAS),
+// gathers endorsements in parallel until a quorum, then commits state + certificate (CAS). It
+// finishes any pending intent it finds first. Nothing here is trusted: the cores check everything.
+import { MalformedFrameError } from '../protocol/vault/bytes.ts';
+import {
+  type CoreRequest,
+  type CoreResponse,
+  deserializeCoreResponse,
+  ProposeAction,
+  serializeCoreRequest,
+} from '../protocol/vault/core-rpc.ts';
+import { ErrorCode, serializeResponseFrame, VaultOp, VaultRequestFrame } from '../protocol/vault/frames.ts';
+import { Intent } from '../protocol/vault/intent.ts';
+import { Certificate, CertifiedState, RecordStatus, type Signature } from '../protocol/vault/record.ts';
+import type { RecordStore, StoredSlot } from '../stores/record/record-store.ts';
+import type { EndorsementPeer } from './peer.ts';
+
+/** Rounds a request may lose to other writers before it answers "unavailable". */
+const MAX_ROUNDS = 64;
+
+export interface CoordinatorOptions {
+  readonly store: RecordStore;
+  /** Every node of the fleet (including this host's own). */
+  readonly peers: readonly EndorsementPeer[];
+  /** The core this host asks to propose transitions and to answer clients. */
+  readonly own: EndorsementPeer;
+  readonly quorum: number;
+}
+
+export type CertifyResult = { kind: 'committed'; state: CertifiedState } | { kind: 'lost' } | { kind: 'unavailable' };
+
+const unavailableFrame = () => serializeResponseFrame({ kind: 'error', code: ErrorCode.unavailable });
+
+export class VaultCoordinator {
+  /** Per-record queue inside this host: only a liveness aid; the store's CAS keeps hosts apart. */
+  readonly #queues = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly options: CoordinatorOptions) {}
+
+  /** Handles one sealed client frame and returns the response frame to relay back. */
+  async handle(frameBytes: Uint8Array): Promise<Uint8Array> {
+    let frame: VaultRequestFrame;
+    try {
+      frame = VaultRequestFrame.deserialize(frameBytes);
+    } catch (error) {
+      if (error instanceof MalformedFrameError) return serializeResponseFrame({ kind: 'error', code: ErrorCode.unopenable });
+      throw error;
+    }
+    return this.#serialized(frame.recordId, async () => {
+      try {
+        return await this.#handleFrame(frame, frameBytes);
+      } catch {
+        // A store or peer failure: the client may retry; nothing was certified on its behalf here.
+        return unavailableFrame();
+      }
+    });
+  }
+
+  /** Locks an active record (no evidence needed: it equals spending every guess). */
+  async lock(recordId: Uint8Array): Promise<CertifiedState | undefined> {
+    return this.#serialized(recordId, () => this.#lock(recordId));
+  }
+
+  async #handleFrame(frame: VaultRequestFrame, frameBytes: Uint8Array): Promise<Uint8Array> {
+    const recordId = frame.recordId;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const slot = await this.#settled(recordId);
+      if (slot === 'unavailable') return unavailableFrame();
+      let current = committedOf(slot);
+      const proposed = await this.#ask(this.options.own, { type: 'propose', action: ProposeAction.client, clientFrame: frameBytes, current });
+      if (proposed.type === 'client-response') return proposed.frame;
+      if (proposed.type === 'refused') return unavailableFrame();
+      if (proposed.type === 'proposal') {
+        const result = await this.#certify(recordId, slot, proposed.intent);
+        if (result.kind === 'lost') continue;
+        if (result.kind === 'unavailable') return unavailableFrame();
+        current = result.state;
+      } else if (frame.op === VaultOp.loginStart && current?.state.status === RecordStatus.active && current.state.guessesLeft === 0) {
+        // Hosts lock exhausted records promptly (DESIGN section 3 "Lockout"); a KE1 arriving at
+        // zero guesses pays nothing, so the record is locked before the core answers it.
+        const lockedState = await this.#lock(recordId);
+        if (lockedState !== undefined) current = lockedState;
+      }
+      const answered = await this.#ask(this.options.own, { type: 'answer', clientFrame: frameBytes, current });
+      return answered.type === 'client-response' ? answered.frame : unavailableFrame();
+    }
+    return unavailableFrame();
+  }
+
+  async #lock(recordId: Uint8Array): Promise<CertifiedState | undefined> {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const slot = await this.#settled(recordId);
+      if (slot === 'unavailable') return undefined;
+      const current = committedOf(slot);
+      if (current === undefined || current.state.status !== RecordStatus.active) return current;
+      const proposed = await this.#ask(this.options.own, { type: 'propose', action: ProposeAction.lock, clientFrame: new Uint8Array(0), current });
+      if (proposed.type !== 'proposal') return current;
+      const result = await this.#certify(recordId, slot, proposed.intent);
+      if (result.kind === 'committed') return result.state;
+      if (result.kind === 'unavailable') return undefined;
+    }
+    return undefined;
+  }
+
+  /** The slot with no pending intent left: finishes (or discards) one it finds first. */
+  async #settled(recordId: Uint8Array): Promise<StoredSlot | undefined | 'unavailable'> {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const slot = await this.options.store.get(recordId);
+      if (slot?.intent === undefined) return slot;
+      const intent = Intent.deserialize(slot.intent);
+      const committed = committedOf(slot);
+      const follows =
+        intent.from === undefined ? committed === undefined : committed !== undefined && committed.state.version === intent.from.state.version;
+      if (!follows) {
+        await this.options.store.compareAndSet(recordId, slot.revision, { ...(slot.committed ? { committed: slot.committed } : {}) });
+        continue;
+      }
+      const result = await this.#endorseAndCommit(recordId, slot, intent);
+      if (result.kind === 'unavailable') return 'unavailable';
+    }
+    return 'unavailable';
+  }
+
+  /** Writes `intent` as the pending intent over `slot`, then certifies and commits it. */
+  async #certify(recordId: Uint8Array, slot: StoredSlot | undefined, intent: Intent): Promise<CertifyResult> {
+    const written = await this.options.store.compareAndSet(recordId, slot?.revision, {
+      ...(slot?.committed ? { committed: slot.committed } : {}),
+      intent: intent.serialize(),
+    });
+    if (!written) return { kind: 'lost' };
+    const withIntent = await this.options.store.get(recordId);
+    if (withIntent === undefined) return { kind: 'lost' };
+    return this.#endorseAndCommit(recordId, withIntent, intent);
+  }
+
+  /** Asks every node to endorse in parallel; commits as soon as a quorum signed. */
+  async #endorseAndCommit(recordId: Uint8Array, slot: StoredSlot, intent: Intent): Promise<CertifyResult> {
+    const { peers, quorum, store } = this.options;
+    const request = serializeCoreRequest({ type: 'endorse', intent });
+    const signatures = await new Promise<{ signatures: Signature[]; refused: number }>((resolve) => {
+      const signatures: Signature[] = [];
+      let refused = 0;
+      let pending = peers.length;
+      const settle = () => {
+        if (signatures.length >= quorum || pending === 0) resolve({ signatures: [...signatures], refused });
+      };
+      for (const peer of peers) {
+        peer
+          .endorse(request)
+          .then((bytes) => {
+            const response = deserializeCoreResponse(bytes);
+            if (response.type === 'endorsement') signatures.push({ nodeIndex: response.nodeIndex, signature: response.signature });
+            else refused++;
+          })
+          .catch(() => undefined) // an unreachable node is a missing endorsement
+          .finally(() => {
+            pending--;
+            settle();
+          });
+      }
+    });
+    if (signatures.signatures.length < quorum) {
+      if (signatures.refused > peers.length - quorum) {
+        // This intent can never be certified (the nodes refused it): drop it so the record is not wedged.
+        await store.compareAndSet(recordId, slot.revision, { ...(slot.committed ? { committed: slot.committed } : {}) });
+        return { kind: 'lost' };
+      }
+      return { kind: 'unavailable' };
+    }
+    const certified = new CertifiedState(intent.to, new Certificate(signatures.signatures.slice(0, quorum)));
+    const committed = await store.compareAndSet(recordId, slot.revision, { committed: certified.serialize() });
+    return committed ? { kind: 'committed', state: certified } : { kind: 'lost' };
+  }
+
+  async #ask(peer: EndorsementPeer, request: CoreRequest): Promise<CoreResponse> {
+    return deserializeCoreResponse(await peer.endorse(serializeCoreRequest(request)));
+  }
+
+  #serialized<T>(recordId: Uint8Array, work: () => Promise<T>): Promise<T> {
+    const key = Array.from(recordId, (b) => b.toString(16).padStart(2, '0')).join('');
+    const previous = this.#queues.get(key) ?? Promise.resolve();
+    const run = previous.then(work, work);
+    const tail = run.catch(() => undefined);
+    this.#queues.set(key, tail);
+    void tail.then(() => {
+      if (this.#queues.get(key) === tail) this.#queues.delete(key);
+    });
+    return run;
+  }
+}
+
+function committedOf(slot: StoredSlot | undefined): CertifiedState | undefined {
+  return slot?.committed === undefined ? undefined : CertifiedState.deserialize(slot.committed);
+}

@@ -1,0 +1,38 @@
+// The embedded default fleet (DESIGN section 6): N cores in this process, each over its own
+// platform (keystore, NVRAM file), one record store, and coordinators that reach the cores through
+// in-process peers. Several coordinators may share it, as several vault hosts share a real fleet.
+import { InProcessPeer, type Platform } from './core-adapter.ts';
+import { VaultCoordinator } from './coordinator.ts';
+import type { RecordStore } from '../stores/record/record-store.ts';
+
+export interface FleetNode {
+  readonly platform: Platform;
+  /** keystore.seal(FleetConfig bytes, FLEET_CONFIG_AAD) from the key ceremony. */
+  readonly sealedConfig: Uint8Array;
+}
+
+export class InProcessFleet {
+  private constructor(
+    readonly peers: readonly InProcessPeer[],
+    readonly store: RecordStore,
+    readonly quorum: number,
+  ) {}
+
+  /** Starts every core (each verifies the sealed config and finds its own index). */
+  static async start(options: { nodes: readonly FleetNode[]; store: RecordStore; quorum: number }): Promise<InProcessFleet> {
+    const peers = await Promise.all(options.nodes.map((node) => InProcessPeer.start(node.platform, node.sealedConfig)));
+    return new InProcessFleet(peers, options.store, options.quorum);
+  }
+
+  /** A coordinator acting as the vault host in front of node `ownIndex` (its proposals and answers). */
+  coordinator(ownIndex = 0): VaultCoordinator {
+    const own = this.peers.find((peer) => peer.nodeIndex === ownIndex);
+    if (own === undefined) throw new RangeError(`no node ${ownIndex} in this fleet`);
+    return new VaultCoordinator({ store: this.store, peers: this.peers, own, quorum: this.quorum });
+  }
+
+  /** Stops every core (zeroing its keys). The store and platforms stay open: their owner closes them. */
+  stop(): void {
+    for (const peer of this.peers) peer.stop();
+  }
+}

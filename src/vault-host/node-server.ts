@@ -1,0 +1,109 @@
+// The HTTP face of one vault node process (docs/ARCHITECTURE.md "Deployment"; DESIGN section 4):
+//   POST /v1/vault    a client's sealed request frame (relayed by ChatD) → the response frame
+//   POST /v1/endorse  another node's endorse request (CoreRequest) → what this node's core signed
+//   GET  /v1/health   {"node", "region", "ok"}: liveness for ChatD's failover and for operators
+// Nothing here is trusted: frames are sealed to the fleet key, endorsements are signatures each
+// core verifies itself. So the peer route needs no authentication of its caller — any host may ask
+// a core to endorse, and the core endorses only valid transitions — and the server's only job is
+// to bound what a caller can make it hold (body size, request time).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BodyTooLargeError, OCTET_STREAM, readBody } from './binary-http.ts';
+
+export const VAULT_PATH = '/v1/vault';
+export const ENDORSE_PATH = '/v1/endorse';
+export const HEALTH_PATH = '/v1/health';
+
+/** What the node does with each request; the node process wires these to its host and core. */
+export interface NodeHandlers {
+  /** A client's request frame → the response frame to relay unchanged (errors are error frames). */
+  client(frame: Uint8Array): Promise<Uint8Array>;
+  /** A peer coordinator's request → this core's answer bytes (an endorsement or a refusal). */
+  endorse(request: Uint8Array): Promise<Uint8Array>;
+  /** Public facts for the health route. */
+  health(): { node: string; region: string; ok: boolean };
+}
+
+export interface RunningNodeServer {
+  readonly server: Server;
+  /** Base URL, e.g. http://127.0.0.1:4100 (the bound port when 0 was asked for). */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Logs a failed request: never bodies (they are sealed, but there is no reason to keep them). */
+export type RequestLogger = (event: { route: string; status: number; error: string }) => void;
+
+export async function startNodeServer(
+  handlers: NodeHandlers,
+  listen: { host: string; port: number },
+  log: RequestLogger = () => undefined,
+): Promise<RunningNodeServer> {
+  const server = createServer((incoming, outgoing) => {
+    route(handlers, incoming, outgoing, log).catch((error) => {
+      log({ route: incoming.url ?? '', status: 500, error: describe(error) });
+      if (!outgoing.headersSent) outgoing.writeHead(500).end();
+      else outgoing.destroy();
+    });
+  });
+  // A caller cannot hold a connection open by sending slowly.
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  return {
+    server,
+    url: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function route(
+  handlers: NodeHandlers,
+  incoming: IncomingMessage,
+  outgoing: ServerResponse,
+  log: RequestLogger,
+): Promise<void> {
+  const path = (incoming.url ?? '').split('?')[0];
+  if (incoming.method === 'GET' && path === HEALTH_PATH) {
+    outgoing.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(handlers.health()));
+    return;
+  }
+  const handler =
+    path === VAULT_PATH ? handlers.client : path === ENDORSE_PATH ? handlers.endorse : undefined;
+  if (handler === undefined) {
+    outgoing.writeHead(404).end();
+    return;
+  }
+  if (incoming.method !== 'POST') {
+    outgoing.writeHead(405, { allow: 'POST' }).end();
+    return;
+  }
+  let body: Uint8Array;
+  try {
+    body = await readBody(incoming);
+  } catch (error) {
+    const status = error instanceof BodyTooLargeError ? 413 : 400;
+    log({ route: path ?? '', status, error: describe(error) });
+    outgoing.writeHead(status).end();
+    return;
+  }
+  const answer = await handler.call(handlers, body);
+  outgoing.writeHead(200, { 'content-type': OCTET_STREAM, 'content-length': answer.byteLength }).end(answer);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

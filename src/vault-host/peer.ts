@@ -1,0 +1,15 @@
+// How the untrusted vault host reaches a node's core (docs/PROTOCOL.md "Host and core"). The bytes
+// are the encoded CoreRequest / CoreResponse of src/protocol/vault/core-rpc.ts: a peer carries them
+// unchanged, so an in-process core, another node process over HTTP, or an HSM driver all fit.
+
+/** One node's core as the coordinator sees it. */
+export interface EndorsementPeer {
+  /** The node's index in the fleet config, for logs only (certificates carry their own indexes). */
+  readonly nodeIndex: number;
+  /**
+   * Sends one encoded CoreRequest (propose, endorse or answer) and returns the encoded
+   * CoreResponse. Rejects when the node cannot be reached; the coordinator treats that as a
+   * missing endorsement, never as a refusal.
+   */
+  endorse(request: Uint8Array): Promise<Uint8Array>;
+}

@@ -1,0 +1,105 @@
+// A vault node's HTTP face (src/vault-host/node-server.ts) and the bounded binary POST between
+// fleet processes (src/vault-host/binary-http.ts), over real loopback sockets.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { UnavailableError } from '../../src/errors.ts';
+import { keepAliveAgent, MAX_BODY_BYTES, postBytes } from '../../src/vault-host/binary-http.ts';
+import {
+  ENDORSE_PATH,
+  HEALTH_PATH,
+  type NodeHandlers,
+  type RunningNodeServer,
+  startNodeServer,
+  VAULT_PATH,
+} from '../../src/vault-host/node-server.ts';
+import { freePorts } from '../helpers/etcd-cluster.ts';
+
+const calls: { route: string; body: Uint8Array }[] = [];
+const failures: { route: string; status: number }[] = [];
+let hang = false;
+
+const handlers: NodeHandlers = {
+  async client(frame) {
+    calls.push({ route: 'client', body: frame });
+    if (frame[0] === 0xee) throw new Error('host failed');
+    return Uint8Array.of(0xc1, ...frame);
+  },
+  async endorse(request) {
+    calls.push({ route: 'endorse', body: request });
+    if (hang) await new Promise((resolve) => setTimeout(resolve, 2000));
+    return Uint8Array.of(0xe1, ...request);
+  },
+  health: () => ({ node: 'node-1', region: 'eu', ok: true }),
+};
+
+let node: RunningNodeServer;
+before(async () => {
+  node = await startNodeServer(handlers, { host: '127.0.0.1', port: 0 }, (event) => failures.push(event));
+});
+after(() => node.close());
+
+const agent = keepAliveAgent();
+after(() => agent.destroy());
+
+describe('node server', () => {
+  it('hands a client frame to the host and relays its answer byte for byte', async () => {
+    const answer = await postBytes(new URL(VAULT_PATH, node.url), Uint8Array.of(1, 2, 3), { timeoutMs: 1000, agent });
+    assert.deepEqual(answer, Uint8Array.of(0xc1, 1, 2, 3));
+    assert.deepEqual(calls.at(-1), { route: 'client', body: Uint8Array.of(1, 2, 3) });
+  });
+
+  it('hands a peer request to the endorse handler only', async () => {
+    const answer = await postBytes(new URL(ENDORSE_PATH, node.url), Uint8Array.of(2, 9), { timeoutMs: 1000, agent });
+    assert.deepEqual(answer, Uint8Array.of(0xe1, 2, 9));
+    assert.equal(calls.at(-1)?.route, 'endorse');
+  });
+
+  it('answers health as JSON', async () => {
+    const response = await fetch(new URL(HEALTH_PATH, node.url));
+    assert.deepEqual(await response.json(), { node: 'node-1', region: 'eu', ok: true });
+  });
+
+  it('refuses an oversized body with 413 without calling the host', async () => {
+    const before = calls.length;
+    await assert.rejects(
+      postBytes(new URL(VAULT_PATH, node.url), new Uint8Array(MAX_BODY_BYTES + 1), { timeoutMs: 2000 }),
+      (error: unknown) => error instanceof UnavailableError && error.message.includes('413'),
+    );
+    assert.equal(calls.length, before);
+  });
+
+  it('answers 404 for unknown paths and 405 for GET on a POST route', async () => {
+    assert.equal((await fetch(new URL('/v1/other', node.url), { method: 'POST' })).status, 404);
+    assert.equal((await fetch(new URL(VAULT_PATH, node.url))).status, 405);
+  });
+
+  it('answers 500 when the host fails, logs it, and the caller sees UnavailableError', async () => {
+    await assert.rejects(
+      postBytes(new URL(VAULT_PATH, node.url), Uint8Array.of(0xee), { timeoutMs: 1000, agent }),
+      (error: unknown) => error instanceof UnavailableError && error.message.includes('500'),
+    );
+    assert.deepEqual(failures.at(-1), { route: VAULT_PATH, status: 500, error: 'host failed' });
+  });
+
+  it('gives up on a peer that does not answer within the timeout', async () => {
+    hang = true;
+    const started = Date.now();
+    try {
+      await assert.rejects(
+        postBytes(new URL(ENDORSE_PATH, node.url), Uint8Array.of(1), { timeoutMs: 300, agent }),
+        (error: unknown) => error instanceof UnavailableError && error.message.includes('within 300 ms'),
+      );
+    } finally {
+      hang = false;
+    }
+    assert.ok(Date.now() - started < 1000);
+  });
+
+  it('reports a peer nobody listens on as UnavailableError', async () => {
+    const [port] = await freePorts(1);
+    await assert.rejects(
+      postBytes(new URL(`http://127.0.0.1:${port}${ENDORSE_PATH}`), Uint8Array.of(1), { timeoutMs: 1000 }),
+      (error: unknown) => error instanceof UnavailableError && error.message.includes('could not be reached'),
+    );
+  });
+});
