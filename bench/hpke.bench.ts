@@ -8,20 +8,35 @@ const ROUNDS = 400;
 const WARMUP = 50;
 
 export default async function (): Promise<string> {
-  const reference = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() });
+  const reference = new CipherSuite({
+    kem: new DhkemX25519HkdfSha256(),
+    kdf: new HkdfSha256(),
+    aead: new Aes256Gcm(),
+  });
   const fast = createNodeHpkeSuite();
   const pair = await reference.kem.generateKeyPair();
   const referenceKey = pair.privateKey;
-  const fastKey = await fast.kem.deserializePrivateKey(await reference.kem.serializePrivateKey(pair.privateKey));
-  const fastPublic = await fast.kem.deserializePublicKey(await reference.kem.serializePublicKey(pair.publicKey));
+  const fastKey = await fast.kem.deserializePrivateKey(
+    await reference.kem.serializePrivateKey(pair.privateKey),
+  );
+  const fastPublic = await fast.kem.deserializePublicKey(
+    await reference.kem.serializePublicKey(pair.publicKey),
+  );
   const info = new TextEncoder().encode('strongroom/v1/vault-request');
   const aad = new Uint8Array(64);
   const body = new Uint8Array(512); // a login request's size order: KE1 (96) plus bindings
 
   const messages = await Promise.all(
-    Array.from({ length: ROUNDS + WARMUP }, () => reference.seal({ recipientPublicKey: pair.publicKey, info }, body, aad)),
+    Array.from({ length: ROUNDS + WARMUP }, () =>
+      reference.seal({ recipientPublicKey: pair.publicKey, info }, body, aad),
+    ),
   );
-  const times = { referenceOpen: [] as number[], fastOpen: [] as number[], referenceSeal: [] as number[], fastSeal: [] as number[] };
+  const times = {
+    referenceOpen: [] as number[],
+    fastOpen: [] as number[],
+    referenceSeal: [] as number[],
+    fastSeal: [] as number[],
+  };
   for (let i = 0; i < ROUNDS + WARMUP; i++) {
     const { enc, ct } = messages[i]!;
     let t = performance.now();

@@ -2,7 +2,7 @@
 # Installs the system packages the test suite runs for real (README "Set-up"): SoftHSM2 (PKCS#11
 # token), etcd (record store cluster), age (benchmark reference). Idempotent; needs root or sudo.
 set -euo pipefail
-packages=(softhsm2 etcd-server etcd-client age)
+packages=(softhsm2 etcd-server etcd-client age chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -324,7 +324,10 @@ export class ChatdConnection implements DeviceLink {
     if (this.state === DeviceState.pending && this.ctx.now() - device.joinedAtMs >= this.ctx.approvalWaitMs) {
       this.ctx.db.putDevice(this.account.id, this.publicKey, DeviceState.active, device.joinedAtMs);
       this.state = DeviceState.active;
-      this.ctx.notifier.publish(this.account.id, NotificationKind.deviceApproved, this.publicKey);
+      this.ctx.notifier.publish(this.account.id, {
+        kind: NotificationKind.deviceApproved,
+        subject: this.publicKey,
+      });
     }
   }
 
@@ -390,7 +393,7 @@ export class ChatdConnection implements DeviceLink {
     this.ctx.logger.info({ user: this.userId, device: keyTag(this.publicKey), state }, 'device joined');
     const kind =
       state === DeviceState.pending ? NotificationKind.deviceJoinedPending : NotificationKind.deviceJoined;
-    this.ctx.notifier.publish(account.id, kind, this.publicKey);
+    this.ctx.notifier.publish(account.id, { kind, subject: this.publicKey }, this.publicKey);
     this.send(requestId, new Joined(state));
     this.ctx.notifier.attach(this, this.ctx.db.device(account.id, this.publicKey)!.lastNotification);
   }
@@ -401,7 +404,14 @@ export class ChatdConnection implements DeviceLink {
     this.limit('vaultPerAddress', this.address, 'vault requests from this address');
     this.limit('vaultPerAccount', String(this.accountId), 'vault requests for this account');
     // Only the clear routing header is read: the fleet and the record this frame is for.
-    const header = VaultRequestFrame.deserialize(m.frame);
+    let header: VaultRequestFrame;
+    try {
+      header = VaultRequestFrame.deserialize(m.frame);
+    } catch (error) {
+      throw new MalformedFrameError(
+        error instanceof Error ? error.message : 'vault request frame does not parse',
+      );
+    }
     const fleetKnown = this.ctx.fleetIds.some((id) => Buffer.from(id).equals(header.fleetId));
     if (!fleetKnown)
       throw new RequestError(ErrorCode.forbidden, 'this server relays no vault with that fleet id');
@@ -426,7 +436,8 @@ export class ChatdConnection implements DeviceLink {
     // A login start that got a sealed answer is a password attempt: one guess spent (DESIGN
     // section 5: announce guesses spent). ChatD sees the op in the clear header, nothing more.
     if (header.op === VaultOp.loginStart && deserializeResponseFrame(response).kind === 'sealed') {
-      this.ctx.notifier.publish(this.accountId, NotificationKind.guessesSpent, this.publicKey, 1);
+      const event = { kind: NotificationKind.guessesSpent, subject: this.publicKey, count: 1 };
+      this.ctx.notifier.publish(this.accountId, event, this.publicKey);
     }
   }
 
@@ -618,10 +629,18 @@ export class ChatdConnection implements DeviceLink {
       if (target.state !== DeviceState.pending)
         throw new RequestError(ErrorCode.notFound, 'that device is not pending');
       this.ctx.db.putDevice(this.accountId, m.devicePublicKey, DeviceState.active, target.joinedAtMs);
-      this.ctx.notifier.publish(this.accountId, NotificationKind.deviceApproved, m.devicePublicKey);
+      this.ctx.notifier.publish(
+        this.accountId,
+        { kind: NotificationKind.deviceApproved, subject: m.devicePublicKey },
+        this.publicKey,
+      );
     } else {
       this.ctx.db.removeDevice(this.accountId, m.devicePublicKey);
-      this.ctx.notifier.publish(this.accountId, NotificationKind.deviceRemoved, m.devicePublicKey);
+      this.ctx.notifier.publish(
+        this.accountId,
+        { kind: NotificationKind.deviceRemoved, subject: m.devicePublicKey },
+        this.publicKey,
+      );
       this.ctx.notifier.disconnectDevice(this.accountId, m.devicePublicKey);
     }
     this.ctx.logger.info(
@@ -632,7 +651,11 @@ export class ChatdConnection implements DeviceLink {
   }
 
   private report(requestId: number, m: ReportActivity): void {
-    this.ctx.notifier.publish(this.accountId, m.kind, this.publicKey, m.count);
+    this.ctx.notifier.publish(
+      this.accountId,
+      { kind: m.kind, subject: this.publicKey, count: m.count },
+      this.publicKey,
+    );
     this.send(requestId, new Ok());
   }
 }

@@ -51,15 +51,24 @@ export class Notifier {
   }
 
   /**
-   * Logs an event for the account and pushes it to every connected device but `subject` itself
-   * (it knows what it did); the subject is marked as having seen it.
+   * Logs an event for the account and pushes it to every connected device but `actor`, the device
+   * whose request caused it (it knows what it did; it is marked as having seen it).
    */
-  publish(accountId: number, kind: NotificationKind, subject: Uint8Array = NO_DEVICE, count = 0): void {
-    const row = this.db.addNotification(accountId, { kind, atMs: this.now(), subject, count });
-    this.db.markNotified(accountId, subject, row.id);
+  publish(
+    accountId: number,
+    event: { kind: NotificationKind; subject?: Uint8Array; count?: number },
+    actor?: Uint8Array,
+  ): void {
+    const row = this.db.addNotification(accountId, {
+      kind: event.kind,
+      atMs: this.now(),
+      subject: event.subject ?? NO_DEVICE,
+      count: event.count ?? 0,
+    });
+    if (actor !== undefined) this.db.markNotified(accountId, actor, row.id);
     const message = toMessage(row);
     for (const link of this.links.get(accountId) ?? []) {
-      if (sameKey(link.devicePublicKey, subject)) continue;
+      if (actor !== undefined && sameKey(link.devicePublicKey, actor)) continue;
       link.push(message);
       this.db.markNotified(accountId, link.devicePublicKey, row.id);
     }

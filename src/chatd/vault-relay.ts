@@ -34,6 +34,16 @@ export class HttpVaultNode implements VaultNode {
   }
 }
 
+/** Settles with `work`, or rejects when `signal` aborts first (a node that ignores its signal). */
+function withDeadline<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(new Error('timed out'));
+    if (signal.aborted) return abort();
+    signal.addEventListener('abort', abort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
+}
+
 export interface RelayOptions {
   /** The region ChatD runs in; its nodes are tried first. */
   readonly localRegion?: string;
@@ -80,7 +90,8 @@ export class VaultRelay {
   async exchange(frame: Uint8Array): Promise<Uint8Array> {
     for (const node of this.order()) {
       try {
-        const response = await node.exchange(frame, AbortSignal.timeout(this.timeoutMs));
+        const signal = AbortSignal.timeout(this.timeoutMs);
+        const response = await withDeadline(node.exchange(frame, signal), signal);
         const parsed = deserializeResponseFrame(response);
         if (parsed.kind === 'error' && parsed.code === VaultErrorCode.unavailable) {
           throw new Error('answered unavailable');

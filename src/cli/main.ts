@@ -2,11 +2,15 @@
 // itself here; this file owns error reporting and exit codes (src/errors.ts).
 import { Command, CommanderError } from 'commander';
 import { ExitCode, StrongroomError } from '../errors.ts';
+import { registerAccount } from './commands/account.ts';
 import { registerBackup } from './commands/backup.ts';
 import { registerCrypt } from './commands/crypt.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerFleet } from './commands/fleet.ts';
 import { registerKeygen } from './commands/keygen.ts';
+import { registerServer } from './commands/server.ts';
+import { registerVault } from './commands/vault.ts';
+import { registerWeb } from './commands/web.ts';
 
 const program = new Command('strongroom')
   .description('End-to-end encrypted backups for messaging apps')
@@ -15,7 +19,7 @@ const program = new Command('strongroom')
   .exitOverride();
 
 // Command groups: keep this list in the order `--help` should show them.
-const groups: Array<(program: Command) => void> = [registerDemo, registerKeygen, registerCrypt, registerBackup, registerFleet];
+const groups: Array<(program: Command) => void> = [registerDemo, registerKeygen, registerCrypt, registerBackup, registerAccount, registerServer, registerFleet, registerVault, registerWeb];
 for (const register of groups) register(program);
 
 /** Prints an error line then hint lines (age cmd/age/tui.go errorWithHint), and exits with its code. */

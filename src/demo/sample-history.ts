@@ -2,7 +2,7 @@
 // database (better-sqlite3) with thousands of messages across several chats, plus media files —
 // deterministic from a seed, so two runs with the same seed produce the same bytes and mtimes.
 import { createCipheriv, createHash } from 'node:crypto';
-import { mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
+import { lutimes, mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -96,8 +96,10 @@ export async function generateSampleHistory(
       CREATE INDEX messages_by_chat ON messages(chat_id, sent_at);
     `);
     const fill = db.transaction(() => {
-      CHATS.forEach((title, i) => db.prepare('INSERT INTO chats VALUES (?, ?)').run(i + 1, title));
-      PEOPLE.forEach((name, i) => db.prepare('INSERT INTO contacts VALUES (?, ?)').run(i + 1, name));
+      const addChat = db.prepare('INSERT INTO chats VALUES (?, ?)');
+      for (const [i, title] of CHATS.entries()) addChat.run(i + 1, title);
+      const addContact = db.prepare('INSERT INTO contacts VALUES (?, ?)');
+      for (const [i, name] of PEOPLE.entries()) addContact.run(i + 1, name);
       const addMedia = db.prepare('INSERT INTO media VALUES (?, ?, ?, ?, ?, ?)');
       for (const m of media) addMedia.run(m.id, m.chat + 1, m.path, m.mime, m.size, m.sha256);
       const addMessage = db.prepare('INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)');
@@ -116,6 +118,7 @@ export async function generateSampleHistory(
   }
   await setTime(dbPath, EPOCH_MS + 90 * 86_400_000);
   await symlink('messages.db', join(directory, 'latest.db'));
+  await lutimes(join(directory, 'latest.db'), EPOCH_MS / 1000, EPOCH_MS / 1000);
   await setTime(mediaDir, EPOCH_MS);
   await setTime(directory, EPOCH_MS);
   return { chats: CHATS.length, messages: options.messages, mediaFiles: media.length, bytes: mediaBytes };

@@ -89,10 +89,9 @@ export class Header {
     }
     const chunkSize = new DataView(bytes.buffer, bytes.byteOffset + 9, 4).getUint32(0);
     if (!isValidChunkSize(chunkSize)) throw damaged(`chunk size ${chunkSize} is not allowed`);
-    let offset = 13;
     // Copies (a Buffer's slice() would be a view into the caller's bytes).
-    const take = (length: number) => new Uint8Array(bytes.subarray(offset, (offset += length)));
-    return new Header(chunkSize, take(SALT_LENGTH), take(KEY_CHECK_LENGTH), take(MAC_LENGTH));
+    const copy = (from: number, length: number) => new Uint8Array(bytes.subarray(from, from + length));
+    return new Header(chunkSize, copy(13, SALT_LENGTH), copy(45, KEY_CHECK_LENGTH), copy(61, MAC_LENGTH));
   }
 
   /**

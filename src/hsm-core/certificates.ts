@@ -1,6 +1,6 @@
 // Quorum certificates (DESIGN section 4): a state is part of a record's chain only when a quorum of
 // distinct members of the sealed fleet config signed its EndorsementMessage.
-import { bytesEqual } from '../protocol/vault/bytes.ts';
+import { bytesEqual, toHex } from '../protocol/vault/bytes.ts';
 import { type CertifiedState, EndorsementMessage, type RecordState } from '../protocol/vault/record.ts';
 import { RefusalReason } from '../protocol/vault/responses.ts';
 import { type CoreContext, Refusal } from './context.ts';
@@ -19,13 +19,21 @@ export function endorsementMessage(ctx: CoreContext, state: RecordState): Uint8A
  */
 export function verifyCertified(ctx: CoreContext, shown: CertifiedState, recordId: Uint8Array): RecordState {
   if (!bytesEqual(shown.state.recordId, recordId)) throw new Refusal(RefusalReason.wrongRecord, 'state is for another record');
-  const message = endorsementMessage(ctx, shown.state);
+  const hash = stateHash(ctx, shown.state);
+  const key = toHex(hash);
+  // A state is certified once a quorum signed it, whichever certificate is shown later: the core
+  // remembers hashes it verified (in its own memory) and skips re-verifying them.
+  if (ctx.certified.has(key)) return shown.state;
+  const message = new EndorsementMessage(ctx.config.fleetId, shown.state.recordId, shown.state.version, hash).serialize();
   let valid = 0;
   for (const { nodeIndex, signature } of shown.certificate.signatures) {
     const member = ctx.config.member(nodeIndex);
     if (member === undefined) continue;
     if (ctx.platform.crypto.ed25519Verify(member.endorsementPublicKey, message, signature)) valid++;
-    if (valid >= ctx.config.quorum) return shown.state;
+    if (valid >= ctx.config.quorum) {
+      ctx.certified.add(key);
+      return shown.state;
+    }
   }
   if (valid < ctx.config.quorum) throw new Refusal(RefusalReason.badCertificate, 'certificate lacks a quorum');
   return shown.state;

@@ -16,6 +16,24 @@ export interface CoreContext {
   /** HPKE recipient key imported into the platform's suite. */
   readonly hpkeKey: CryptoKeyPair;
   readonly opaque: OpaqueServer;
+  /** Hashes of states this core has seen a valid quorum certificate for (bounded memory). */
+  readonly certified: BoundedSet;
+}
+
+/** A set that forgets its oldest entries past `limit`: a cache, never a source of truth. */
+export class BoundedSet {
+  readonly #entries = new Set<string>();
+  constructor(private readonly limit: number) {}
+  has(key: string): boolean {
+    return this.#entries.has(key);
+  }
+  add(key: string): void {
+    this.#entries.add(key);
+    if (this.#entries.size > this.limit) {
+      const oldest = this.#entries.values().next().value as string;
+      this.#entries.delete(oldest);
+    }
+  }
 }
 
 /** A request the core will not serve; `reason` is all the host learns. */

@@ -25,12 +25,14 @@ import { Labels } from '../protocol/vault/labels.ts';
 import { answer, body, ke1Hash } from './answer.ts';
 import { errorFrame, ErrorCode, type OpenedRequest, openRequest, sealResponse, UnopenableFrame } from './channel.ts';
 import { endorsementMessage, stateHash, verifyCertified } from './certificates.ts';
-import { type CoreContext, Refusal } from './context.ts';
+import { BoundedSet, type CoreContext, Refusal } from './context.ts';
 import { OpaqueServer, opaqueReady } from './opaque.ts';
 import type { Platform } from './platform.ts';
 import { deriveNext, type Next, openLoginState, openSecrets, PLACEHOLDER } from './transitions.ts';
 
 const MARK_PREFIX = label('mark/');
+/** Verified state hashes a core remembers (64 bytes of hex each; about 1 MiB). */
+const CERTIFIED_CACHE_SIZE = 8192;
 
 export class CoreStartError extends Error {}
 
@@ -72,6 +74,7 @@ export class VaultCore {
       endorsementKey,
       hpkeKey: { privateKey: hpkeKey, publicKey: hpkePublic },
       opaque,
+      certified: new BoundedSet(CERTIFIED_CACHE_SIZE),
     });
   }
 

@@ -74,9 +74,12 @@ function checkOptions(options: CreateFleetOptions): void {
   }
   const quorum = options.quorum ?? majorityQuorum(nodes);
   if (!Number.isInteger(quorum) || quorum < majorityQuorum(nodes) || quorum > nodes) {
-    throw new UsageError(`--quorum must be from ${majorityQuorum(nodes)} (a majority) to ${nodes} (got ${quorum})`, {
-      hints: ['a quorum below a majority would let two disjoint sets of nodes certify different states'],
-    });
+    throw new UsageError(
+      `--quorum must be from ${majorityQuorum(nodes)} (a majority) to ${nodes} (got ${quorum})`,
+      {
+        hints: ['a quorum below a majority would let two disjoint sets of nodes certify different states'],
+      },
+    );
   }
   const maxGuesses = options.maxGuesses ?? DEFAULT_MAX_GUESSES;
   if (!Number.isInteger(maxGuesses) || maxGuesses < 1 || maxGuesses > MAX_GUESS_LIMIT) {
@@ -89,7 +92,11 @@ function checkOptions(options: CreateFleetOptions): void {
   }
   if (options.regions?.length === 0) throw new UsageError('--regions must name at least one region');
   const keystore = options.keystore;
-  if (keystore?.kind === 'pkcs11' && keystore.tokenLabels.length !== 1 && keystore.tokenLabels.length !== nodes) {
+  if (
+    keystore?.kind === 'pkcs11' &&
+    keystore.tokenLabels.length !== 1 &&
+    keystore.tokenLabels.length !== nodes
+  ) {
     throw new UsageError(`give one PKCS#11 token label per node (${nodes}) or a single shared one`);
   }
 }
@@ -104,12 +111,15 @@ function checkNotAFleet(dir: string): void {
   }
   const fleetFiles = entries.filter((name) => name === FLEET_PUB_FILE || /^node-\d+$/.test(name));
   if (fleetFiles.length > 0) {
-    throw new StrongroomError(`${dir} already holds a fleet (${fleetFiles.sort()[0]}): refusing to overwrite it`, {
-      hints: [
-        'choose another --out directory',
-        'deleting a fleet that is in use destroys every backup key its vault guards',
-      ],
-    });
+    throw new StrongroomError(
+      `${dir} already holds a fleet (${fleetFiles.sort()[0]}): refusing to overwrite it`,
+      {
+        hints: [
+          'choose another --out directory',
+          'deleting a fleet that is in use destroys every backup key its vault guards',
+        ],
+      },
+    );
   }
 }
 
@@ -139,27 +149,26 @@ export async function createFleet(options: CreateFleetOptions): Promise<CreatedF
   const hpkePublicKey = new Uint8Array(await kem.serializePublicKey(hpkePair.publicKey));
   const endorsementKeys = Array.from({ length: nodes }, () => nodePrimitives.randomBytes(32));
 
-  const config = new FleetConfig({
-    fleetId,
-    members: endorsementKeys.map(
-      (seed, index) =>
-        new FleetMember({
-          index,
-          name: `node-${index}`,
-          region: regions[index % regions.length]!,
-          endorsementPublicKey: ed25519PublicKey(seed),
-        }),
-    ),
-    quorum: options.quorum ?? majorityQuorum(nodes),
-    maxGuessLimit: options.maxGuesses ?? DEFAULT_MAX_GUESSES,
-    hpkePublicKey,
-    opaqueServerPublicKey,
-  });
-  const sealedFleetConfig = sealWithKey(recordKey, config.serialize(), FLEET_CONFIG_AAD);
-
-  mkdirSync(dir, { recursive: true });
   const created: string[] = [];
   try {
+    const config = new FleetConfig({
+      fleetId,
+      members: endorsementKeys.map(
+        (seed, index) =>
+          new FleetMember({
+            index,
+            name: `node-${index}`,
+            region: regions[index % regions.length]!,
+            endorsementPublicKey: ed25519PublicKey(seed),
+          }),
+      ),
+      quorum: options.quorum ?? majorityQuorum(nodes),
+      maxGuessLimit: options.maxGuesses ?? DEFAULT_MAX_GUESSES,
+      hpkePublicKey,
+      opaqueServerPublicKey,
+    });
+    const sealedFleetConfig = sealWithKey(recordKey, config.serialize(), FLEET_CONFIG_AAD);
+    mkdirSync(dir, { recursive: true });
     const nodeConfigPaths: string[] = [];
     for (const member of config.members) {
       const nodeDir = join(dir, member.name);
@@ -228,7 +237,10 @@ async function verifyNode(
     const publicKey = ed25519PublicKey(seed);
     seed.fill(0);
     const member = config.member(nodeConfig.index)!;
-    if (!Buffer.from(bytes).equals(config.serialize()) || !Buffer.from(publicKey).equals(member.endorsementPublicKey)) {
+    if (
+      !Buffer.from(bytes).equals(config.serialize()) ||
+      !Buffer.from(publicKey).equals(member.endorsementPublicKey)
+    ) {
       throw new Error(`${member.name}: its keystore does not hold what the ceremony installed`);
     }
   } finally {

@@ -17,8 +17,8 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import {
-  AeadId,
   type AeadEncryptionContext,
+  AeadId,
   type AeadInterface,
   CipherSuite,
   DecapError,
@@ -100,7 +100,9 @@ export class NodeHkdfSha256 implements KdfInterface {
     const okm = new Uint8Array(len);
     let block = new Uint8Array(0);
     for (let offset = 0, counter = 1; offset < len; counter++) {
-      block = new Uint8Array(createHmac('sha256', prk).update(block).update(info).update(Uint8Array.of(counter)).digest());
+      block = new Uint8Array(
+        createHmac('sha256', prk).update(block).update(info).update(Uint8Array.of(counter)).digest(),
+      );
       okm.set(block.subarray(0, Math.min(block.length, len - offset)), offset);
       offset += block.length;
     }
@@ -197,7 +199,9 @@ function rawPublic(publicKey: KeyObject): Uint8Array {
 
 /** X25519 with RFC 9180 section 7.1.4's check: an all-zero shared value aborts. */
 function dh(privateKey: NodeX25519Key, publicKey: NodeX25519Key): Uint8Array {
-  const shared = new Uint8Array(diffieHellman({ privateKey: privateKey.keyObject, publicKey: publicKey.keyObject }));
+  const shared = new Uint8Array(
+    diffieHellman({ privateKey: privateKey.keyObject, publicKey: publicKey.keyObject }),
+  );
   if (shared.every((byte) => byte === 0)) throw new Error('X25519 produced the all-zero value');
   return shared;
 }
@@ -286,7 +290,10 @@ export class NodeDhkemX25519HkdfSha256 implements KemInterface {
     const enc = view(params.enc);
     const pkE = publicKeyFromBytes(enc);
     try {
-      const skR = ownKey(isKeyPair(params.recipientKey) ? params.recipientKey.privateKey : params.recipientKey, 'private');
+      const skR = ownKey(
+        isKeyPair(params.recipientKey) ? params.recipientKey.privateKey : params.recipientKey,
+        'private',
+      );
       return arrayBuffer(this.sharedSecret(dh(skR, pkE), concat(enc, skR.publicBytes)));
     } catch (error) {
       throw new DecapError(error);

@@ -34,7 +34,11 @@ export interface NodePlatform extends Platform {
 }
 
 /** Opens the keystore a node config names; relative paths are taken from `configDir`. */
-export function openNodeKeystore(config: NodeConfig, configDir: string, options: OpenKeystoreOptions = {}): NodeKeyStore {
+export function openNodeKeystore(
+  config: NodeConfig,
+  configDir: string,
+  options: OpenKeystoreOptions = {},
+): NodeKeyStore {
   const location = config.keystore;
   if (location.kind === 'software') {
     return openSoftwareKeystore(NodeConfig.resolve(configDir, location.path), {

@@ -26,6 +26,8 @@ export interface CoordinatorOptions {
   /** The core this host asks to propose transitions and to answer clients. */
   readonly own: EndorsementPeer;
   readonly quorum: number;
+  /** 'all' (default): ask every node at once. 'quorum-first': ask a quorum, the rest on failure. */
+  readonly fanout?: 'all' | 'quorum-first';
 }
 
 export type CertifyResult = { kind: 'committed'; state: CertifiedState } | { kind: 'lost' } | { kind: 'unavailable' };
@@ -134,41 +136,31 @@ export class VaultCoordinator {
     return this.#endorseAndCommit(recordId, withIntent, intent);
   }
 
-  /** Asks every node to endorse in parallel; commits as soon as a quorum signed. */
+  /**
+   * Asks the nodes to endorse (in parallel) and commits as soon as a quorum signed. With fanout
+   * 'quorum-first' only a quorum (this host's node first) is asked, and the others only if some of
+   * those fail: the right choice when the cores share this host's CPU, as in the embedded fleet.
+   */
   async #endorseAndCommit(recordId: Uint8Array, slot: StoredSlot, intent: Intent): Promise<CertifyResult> {
-    const { peers, quorum, store } = this.options;
+    const { peers, quorum, store, own } = this.options;
     const request = serializeCoreRequest({ type: 'endorse', intent });
-    const signatures = await new Promise<{ signatures: Signature[]; refused: number }>((resolve) => {
-      const signatures: Signature[] = [];
-      let refused = 0;
-      let pending = peers.length;
-      const settle = () => {
-        if (signatures.length >= quorum || pending === 0) resolve({ signatures: [...signatures], refused });
-      };
-      for (const peer of peers) {
-        peer
-          .endorse(request)
-          .then((bytes) => {
-            const response = deserializeCoreResponse(bytes);
-            if (response.type === 'endorsement') signatures.push({ nodeIndex: response.nodeIndex, signature: response.signature });
-            else refused++;
-          })
-          .catch(() => undefined) // an unreachable node is a missing endorsement
-          .finally(() => {
-            pending--;
-            settle();
-          });
-      }
-    });
-    if (signatures.signatures.length < quorum) {
-      if (signatures.refused > peers.length - quorum) {
+    const order = [own, ...peers.filter((peer) => peer !== own)];
+    const first = this.options.fanout === 'quorum-first' ? order.slice(0, quorum) : order;
+    const gathered = await collect(first, request, quorum);
+    if (gathered.signatures.length < quorum && first.length < order.length) {
+      const more = await collect(order.slice(first.length), request, quorum - gathered.signatures.length);
+      gathered.signatures.push(...more.signatures);
+      gathered.refused += more.refused;
+    }
+    if (gathered.signatures.length < quorum) {
+      if (gathered.refused > peers.length - quorum) {
         // This intent can never be certified (the nodes refused it): drop it so the record is not wedged.
         await store.compareAndSet(recordId, slot.revision, { ...(slot.committed ? { committed: slot.committed } : {}) });
         return { kind: 'lost' };
       }
       return { kind: 'unavailable' };
     }
-    const certified = new CertifiedState(intent.to, new Certificate(signatures.signatures.slice(0, quorum)));
+    const certified = new CertifiedState(intent.to, new Certificate(gathered.signatures.slice(0, quorum)));
     const committed = await store.compareAndSet(recordId, slot.revision, { committed: certified.serialize() });
     return committed ? { kind: 'committed', state: certified } : { kind: 'lost' };
   }
@@ -188,6 +180,30 @@ export class VaultCoordinator {
     });
     return run;
   }
+}
+
+/** Sends `request` to `peers` in parallel; resolves once `need` endorsed or all have answered. */
+function collect(peers: readonly EndorsementPeer[], request: Uint8Array, need: number): Promise<{ signatures: Signature[]; refused: number }> {
+  return new Promise((resolve) => {
+    const signatures: Signature[] = [];
+    let refused = 0;
+    let pending = peers.length;
+    if (pending === 0) resolve({ signatures, refused });
+    for (const peer of peers) {
+      peer
+        .endorse(request)
+        .then((bytes) => {
+          const response = deserializeCoreResponse(bytes);
+          if (response.type === 'endorsement') signatures.push({ nodeIndex: response.nodeIndex, signature: response.signature });
+          else refused++;
+        })
+        .catch(() => undefined) // an unreachable node is a missing endorsement, not a refusal
+        .finally(() => {
+          pending--;
+          if (signatures.length >= need || pending === 0) resolve({ signatures: [...signatures], refused });
+        });
+    }
+  });
 }
 
 function committedOf(slot: StoredSlot | undefined): CertifiedState | undefined {

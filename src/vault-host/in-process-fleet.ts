@@ -28,7 +28,8 @@ export class InProcessFleet {
   coordinator(ownIndex = 0): VaultCoordinator {
     const own = this.peers.find((peer) => peer.nodeIndex === ownIndex);
     if (own === undefined) throw new RangeError(`no node ${ownIndex} in this fleet`);
-    return new VaultCoordinator({ store: this.store, peers: this.peers, own, quorum: this.quorum });
+    // The cores share this process's CPU: asking more than a quorum only adds work.
+    return new VaultCoordinator({ store: this.store, peers: this.peers, own, quorum: this.quorum, fanout: 'quorum-first' });
   }
 
   /** Stops every core (zeroing its keys). The store and platforms stay open: their owner closes them. */

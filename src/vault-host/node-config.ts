@@ -69,15 +69,19 @@ export class NodeConfig {
   constructor(fields: NodeConfigFields) {
     const fail = (what: string) => new RangeError(`node config: ${what}`);
     if (fields.fleetId.length !== 16) throw fail('fleet id must be 16 bytes');
-    if (!Number.isInteger(fields.index) || fields.index < 0 || fields.index > 254) throw fail('bad node index');
-    if (!LABEL.test(fields.name) || !LABEL.test(fields.region)) throw fail('bad node name or region');
+    if (!Number.isInteger(fields.index) || fields.index < 0 || fields.index > 254)
+      throw fail('bad node index');
+    const labels = [fields.name, fields.region];
+    if (!labels.every((label) => typeof label === 'string' && LABEL.test(label)))
+      throw fail('bad node name or region');
     if (fields.sealedFleetConfig.length < 29) throw fail('sealed fleet config too short');
     if (fields.nvramPath === '') throw fail('empty NVRAM path');
     const keystore = fields.keystore;
     if (keystore.kind === 'software') {
       if (keystore.path === '') throw fail('empty software keystore path');
     } else if (keystore.kind === 'pkcs11') {
-      if ([keystore.module, keystore.tokenLabel, keystore.secretsPath].includes('')) throw fail('incomplete PKCS#11 keystore');
+      if ([keystore.module, keystore.tokenLabel, keystore.secretsPath].includes(''))
+        throw fail('incomplete PKCS#11 keystore');
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(keystore.pinEnv)) throw fail('bad PIN environment variable name');
     } else {
       throw fail(`unknown keystore kind ${JSON.stringify((keystore as { kind: unknown }).kind)}`);
@@ -128,53 +132,63 @@ export class NodeConfig {
   }
 
   static deserialize(bytes: Uint8Array): NodeConfig {
-    return NodeConfig.fromText(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      throw new RangeError('node config: not UTF-8 text');
+    }
+    return NodeConfig.fromText(text);
   }
 
   static fromText(text: string): NodeConfig {
-    let document: Record<string, any>;
+    let document: Record<string, unknown>;
     try {
       document = JSON.parse(text);
     } catch {
       throw new RangeError('node config: not JSON');
     }
-    if (document?.format !== NODE_CONFIG_FORMAT) throw new RangeError(`node config: format is not ${NODE_CONFIG_FORMAT}`);
+    if (typeof document !== 'object' || document === null || document.format !== NODE_CONFIG_FORMAT)
+      throw new RangeError(`node config: format is not ${NODE_CONFIG_FORMAT}`);
     const hex = (name: string, value: unknown): Uint8Array => {
       if (typeof value !== 'string' || !/^(?:[0-9a-f]{2})+$/.test(value)) {
         throw new RangeError(`node config: ${name} must be lowercase hex`);
       }
       return new Uint8Array(Buffer.from(value, 'hex'));
     };
-    const node = document.node ?? {};
-    const keystore = document.keystore ?? {};
+    const node = (document.node ?? {}) as Record<string, unknown>;
+    const keystore = (document.keystore ?? {}) as Record<string, string>;
     const strings = (names: string[]) => {
       for (const name of names) {
-        if (typeof keystore[name] !== 'string') throw new RangeError(`node config: keystore.${name} must be a string`);
+        if (typeof keystore[name] !== 'string')
+          throw new RangeError(`node config: keystore.${name} must be a string`);
       }
     };
+    // The non-null assertions below are safe: strings() has checked each field it names.
     strings(keystore.kind === 'pkcs11' ? ['module', 'tokenLabel', 'pinEnv', 'secretsPath'] : ['path']);
-    if (typeof document.nvramPath !== 'string') throw new RangeError('node config: nvramPath must be a string');
+    if (typeof document.nvramPath !== 'string')
+      throw new RangeError('node config: nvramPath must be a string');
     if (!Array.isArray(document.peers ?? [])) throw new RangeError('node config: peers must be a list');
     return new NodeConfig({
       fleetId: hex('fleetId', document.fleetId),
-      index: node.index,
-      name: node.name,
-      region: node.region,
+      index: node.index as number,
+      name: node.name as string,
+      region: node.region as string,
       keystore:
         keystore.kind === 'pkcs11'
           ? {
               kind: 'pkcs11',
-              module: keystore.module,
-              tokenLabel: keystore.tokenLabel,
-              pinEnv: keystore.pinEnv,
-              secretsPath: keystore.secretsPath,
+              module: keystore.module!,
+              tokenLabel: keystore.tokenLabel!,
+              pinEnv: keystore.pinEnv!,
+              secretsPath: keystore.secretsPath!,
             }
-          : { kind: keystore.kind, path: keystore.path },
+          : { kind: keystore.kind as 'software', path: keystore.path! },
       sealedFleetConfig: hex('sealedFleetConfig', document.sealedFleetConfig),
       nvramPath: document.nvramPath,
       listen: typeof document.listen === 'string' ? document.listen : null,
-      peers: document.peers ?? [],
-      recordStore: document.recordStore ?? null,
+      peers: (document.peers ?? []) as PeerAddress[],
+      recordStore: (document.recordStore ?? null) as Record<string, unknown> | null,
     });
   }
 

@@ -8,11 +8,17 @@
 // to bound what a caller can make it hold (body size, request time).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BodyTooLargeError, OCTET_STREAM, readBody } from './binary-http.ts';
+import { BodyTooLargeError, MAX_BODY_BYTES, OCTET_STREAM, readBody } from './binary-http.ts';
 
 export const VAULT_PATH = '/v1/vault';
 export const ENDORSE_PATH = '/v1/endorse';
 export const HEALTH_PATH = '/v1/health';
+
+/** Largest client frame accepted (the largest real frame is well under 4 KiB). */
+export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
+
+/** A handler's way to say "this request is malformed for this route": the server answers 400. */
+export class BadRequestError extends Error {}
 
 /** What the node does with each request; the node process wires these to its host and core. */
 export interface NodeHandlers {
@@ -81,9 +87,13 @@ async function route(
     outgoing.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(handlers.health()));
     return;
   }
-  const handler =
-    path === VAULT_PATH ? handlers.client : path === ENDORSE_PATH ? handlers.endorse : undefined;
-  if (handler === undefined) {
+  const target =
+    path === VAULT_PATH
+      ? { handler: handlers.client, limit: MAX_CLIENT_FRAME_BYTES }
+      : path === ENDORSE_PATH
+        ? { handler: handlers.endorse, limit: MAX_BODY_BYTES }
+        : undefined;
+  if (target === undefined) {
     outgoing.writeHead(404).end();
     return;
   }
@@ -93,14 +103,22 @@ async function route(
   }
   let body: Uint8Array;
   try {
-    body = await readBody(incoming);
+    body = await readBody(incoming, target.limit);
   } catch (error) {
     const status = error instanceof BodyTooLargeError ? 413 : 400;
     log({ route: path ?? '', status, error: describe(error) });
     outgoing.writeHead(status).end();
     return;
   }
-  const answer = await handler.call(handlers, body);
+  let answer: Uint8Array;
+  try {
+    answer = await target.handler.call(handlers, body);
+  } catch (error) {
+    if (!(error instanceof BadRequestError)) throw error;
+    log({ route: path ?? '', status: 400, error: describe(error) });
+    outgoing.writeHead(400).end();
+    return;
+  }
   outgoing.writeHead(200, { 'content-type': OCTET_STREAM, 'content-length': answer.byteLength }).end(answer);
 }
 

@@ -92,7 +92,12 @@ describe('blob storage through ChatD', () => {
 
   it('keeps the backup list per account', async () => {
     const trent = await h.join('trent');
-    const entry = new BackupEntry({ id: 'b-20260101', size: 1234n, createdAtMs: 1_700_000_000_000n, location: 'chatd:' });
+    const entry = new BackupEntry({
+      id: 'b-20260101',
+      size: 1234n,
+      createdAtMs: 1_700_000_000_000n,
+      location: 'chatd:',
+    });
     await trent.addBackup(entry);
     assert.deepEqual(await trent.listBackups(), [entry]);
     const victor = await h.join('victor');

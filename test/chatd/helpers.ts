@@ -56,7 +56,11 @@ export class EchoVaultNode {
           const frame =
             node.behaviour === 'unavailable'
               ? serializeResponseFrame({ kind: 'error', code: 2 })
-              : serializeResponseFrame({ kind: 'sealed', responseNonce: new Uint8Array(32), ciphertext: body });
+              : serializeResponseFrame({
+                  kind: 'sealed',
+                  responseNonce: new Uint8Array(32),
+                  ciphertext: body,
+                });
           response.writeHead(200, { 'content-type': 'application/octet-stream' }).end(frame);
         });
       }),

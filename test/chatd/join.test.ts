@@ -5,12 +5,12 @@ import { after, before, describe, it } from 'node:test';
 import { ChatdClient } from '../../src/client/chatd/client.ts';
 import { ChatdRequestError } from '../../src/client/chatd/errors.ts';
 import { DeviceIdentity } from '../../src/client/chatd/identity.ts';
+import { ChatdVaultTransport } from '../../src/client/chatd/vault-transport.ts';
 import { openNodeSocket } from '../../src/client/node/chatd-socket.ts';
 import { UnavailableError } from '../../src/errors.ts';
 import { ErrorCode } from '../../src/protocol/chatd/errors.ts';
 import { DeviceState } from '../../src/protocol/chatd/handshake.ts';
 import { type Harness, startChatd, vaultFrame } from './helpers.ts';
-import { ChatdVaultTransport } from '../../src/client/chatd/vault-transport.ts';
 
 async function rejectsWithCode(promise: Promise<unknown>, code: ErrorCode, detail?: number) {
   await assert.rejects(promise, (error: unknown) => {
@@ -94,7 +94,10 @@ describe('a device without a valid join', () => {
     await h.join('alice');
     const stranger = await h.connect(DeviceIdentity.generate('alice'));
     assert.equal(stranger.deviceState, DeviceState.unregistered);
-    await rejectsWithCode(new ChatdVaultTransport(stranger).exchange(vaultFrame('alice')), ErrorCode.unauthenticated);
+    await rejectsWithCode(
+      new ChatdVaultTransport(stranger).exchange(vaultFrame('alice')),
+      ErrorCode.unauthenticated,
+    );
     await rejectsWithCode(stranger.listBackups(), ErrorCode.unauthenticated);
     await rejectsWithCode(stranger.accountInfo(), ErrorCode.unauthenticated);
   });

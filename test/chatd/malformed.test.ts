@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { DeviceIdentity } from '../../src/client/chatd/identity.ts';
 import { ErrorCode, ErrorFrame } from '../../src/protocol/chatd/errors.ts';
 import { decodeServerFrame, encodeFrame } from '../../src/protocol/chatd/frame.ts';
-import { Challenge, DeviceState, Hello, Proof, Welcome } from '../../src/protocol/chatd/handshake.ts';
+import { type Challenge, DeviceState, Hello, Proof, Welcome } from '../../src/protocol/chatd/handshake.ts';
 import { JoinCodeRequest, JoinSubmit } from '../../src/protocol/chatd/join.ts';
 import { MAX_FRAME_BYTES } from '../../src/protocol/chatd/message.ts';
 import { type Harness, startChatd } from './helpers.ts';
@@ -22,7 +22,9 @@ class RawSession {
       this.frames.push(decodeServerFrame(new Uint8Array(data)));
       for (const w of this.waiters.splice(0)) w();
     });
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
   }
 
   static async open(url: string): Promise<RawSession> {
@@ -66,7 +68,8 @@ describe('malformed frames', () => {
   });
   after(() => h.close());
 
-  const hello = (userId: string) => encodeFrame(1, new Hello({ userId, devicePublicKey: new Uint8Array(32).fill(7) }));
+  const hello = (userId: string) =>
+    encodeFrame(1, new Hello({ userId, devicePublicKey: new Uint8Array(32).fill(7) }));
 
   const cases: Array<[string, Uint8Array | string, RegExp]> = [
     ['a text frame', 'hello', /text frames/],
@@ -75,7 +78,11 @@ describe('malformed frames', () => {
     ['a server-only type from a device', encodeFrame(1, new Welcome(1)), /type 0x04 is not a device message/],
     ['a truncated hello', hello('zed').subarray(0, 20), /hello: device public key is truncated/],
     ['a hello with trailing bytes', Uint8Array.from([...hello('zed'), 0]), /1 unexpected trailing bytes/],
-    ['a hello with a bad user id', Uint8Array.from([1, 0, 0, 0, 1, 1, 3, 0x7a, 0x20, 0x7a, ...new Uint8Array(32)]), /user id must be/],
+    [
+      'a hello with a bad user id',
+      Uint8Array.from([1, 0, 0, 0, 1, 1, 3, 0x7a, 0x20, 0x7a, ...new Uint8Array(32)]),
+      /user id must be/,
+    ],
     ['a request before the handshake', encodeFrame(1, new JoinCodeRequest()), /expected hello/],
   ];
   for (const [name, bytes, reason] of cases) {
@@ -111,7 +118,10 @@ describe('malformed frames', () => {
     assert.equal(wrong.code, ErrorCode.wrongCode);
     assert.equal(wrong.detail, 2, 'only the well-formed wrong code cost a try');
     second.ws.send(encodeFrame(6, new JoinSubmit(code)));
-    assert.equal(((await second.nextFrame()).message as { deviceState: number }).deviceState, DeviceState.active);
+    assert.equal(
+      ((await second.nextFrame()).message as { deviceState: number }).deviceState,
+      DeviceState.active,
+    );
     second.ws.close();
   });
 

@@ -2,6 +2,7 @@
 // binding, failover, "unavailable", rate limits. The vault nodes are real HTTP servers on loopback
 // that echo frames (helpers.ts); the real fleet is exercised end to end in test/e2e.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { ChatdRequestError } from '../../src/client/chatd/errors.ts';
 import { DeviceIdentity } from '../../src/client/chatd/identity.ts';
@@ -10,7 +11,6 @@ import { UnavailableError } from '../../src/errors.ts';
 import { ErrorCode } from '../../src/protocol/chatd/errors.ts';
 import { deserializeResponseFrame } from '../../src/protocol/vault/frames.ts';
 import { EchoVaultNode, type Harness, startChatd, vaultFrame } from './helpers.ts';
-import { randomBytes } from 'node:crypto';
 
 /** The request frame an echo node answered with (it returns the request as its "ciphertext"). */
 function echoed(response: Uint8Array): Uint8Array {
@@ -142,7 +142,10 @@ describe('relay order', () => {
   it('tries a recently failed node only after the healthy ones', async () => {
     const a = await EchoVaultNode.start();
     const b = await EchoVaultNode.start();
-    const h = await startChatd({ vaultNodes: [a.vaultNode('a', 'eu'), b.vaultNode('b', 'eu')], localRegion: 'eu' });
+    const h = await startChatd({
+      vaultNodes: [a.vaultNode('a', 'eu'), b.vaultNode('b', 'eu')],
+      localRegion: 'eu',
+    });
     try {
       const transport = new ChatdVaultTransport(await h.join('olivia', DeviceIdentity.generate('olivia')));
       a.behaviour = 'http-500';

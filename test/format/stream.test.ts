@@ -122,7 +122,7 @@ describe('backup stream', () => {
 
   it('works on web streams and Node streams (SDK entry points)', async () => {
     const data = nodeCrypto.randomBytes(3 * 65536 + 5);
-    const web = encryptWebStream(new Blob([data]).stream(), key);
+    const web = encryptWebStream(new Blob([data as Uint8Array<ArrayBuffer>]).stream(), key);
     const webPlain = decryptWebStream(web, key);
     assert.deepEqual(Buffer.from(await new Response(webPlain).arrayBuffer()), Buffer.from(data));
 

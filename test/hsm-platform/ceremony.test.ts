@@ -3,7 +3,16 @@
 // sealed config and fleet.pub; bad options and an existing fleet are refused with nothing written;
 // a ceremony that fails half-way leaves nothing behind.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -30,19 +39,30 @@ after(() => {
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
 /** Checks one node's platform against the fleet it belongs to; returns its platform, still open. */
-async function checkNode(path: string, pub: FleetPublicInfo, env: NodeJS.ProcessEnv = {}): Promise<NodePlatform> {
+async function checkNode(
+  path: string,
+  pub: FleetPublicInfo,
+  env: NodeJS.ProcessEnv = {},
+): Promise<NodePlatform> {
   const platform = loadNodePlatform(path, { ...quiet, env });
-  const config = FleetConfig.deserialize(await platform.keystore.open(platform.sealedFleetConfig, FLEET_CONFIG_AAD));
+  const config = FleetConfig.deserialize(
+    await platform.keystore.open(platform.sealedFleetConfig, FLEET_CONFIG_AAD),
+  );
   assert.deepEqual(config.publicInfo().toText(), pub.toText(), 'sealed config matches fleet.pub');
   const index = platform.config.index;
   const seed = await platform.keystore.secret('endorsement-private-key');
   assert.equal(hex(ed25519PublicKey(seed)), hex(pub.members[index]!.endorsementPublicKey));
   const hpke = await platform.keystore.secret('hpke-private-key');
-  const hpkeKey = (await platform.hpke.kem.deserializePrivateKey(hpke)) as unknown as { publicBytes: Uint8Array };
+  const hpkeKey = (await platform.hpke.kem.deserializePrivateKey(hpke)) as unknown as {
+    publicBytes: Uint8Array;
+  };
   assert.equal(hex(hpkeKey.publicBytes), hex(pub.hpkePublicKey));
   await opaque.ready;
   const setup = new TextDecoder().decode(await platform.keystore.secret('opaque-server-setup'));
-  assert.equal(hex(Buffer.from(opaque.server.getPublicKey(setup), 'base64url')), hex(pub.opaqueServerPublicKey));
+  assert.equal(
+    hex(Buffer.from(opaque.server.getPublicKey(setup), 'base64url')),
+    hex(pub.opaqueServerPublicKey),
+  );
   platform.nvram.put(Uint8Array.of(1), Uint8Array.of(index));
   return platform;
 }
@@ -54,7 +74,10 @@ describe('createFleet with software keystores', () => {
     assert.deepEqual(readdirSync(dir).sort(), ['fleet.pub', 'node-0', 'node-1', 'node-2']);
     const pub = FleetPublicInfo.fromText(readFileSync(join(dir, 'fleet.pub'), 'utf8'));
     assert.equal(pub.toText(), fleet.publicInfo.toText());
-    assert.deepEqual(pub.members.map((m) => m.region), ['eu', 'us', 'eu']);
+    assert.deepEqual(
+      pub.members.map((m) => m.region),
+      ['eu', 'us', 'eu'],
+    );
     assert.deepEqual([pub.quorum, pub.maxGuessLimit], [2, 7]);
     assert.equal(statSync(join(dir, 'node-1', 'keystore.json')).mode & 0o777, 0o600);
     const platforms = await Promise.all(fleet.nodeConfigPaths.map((path) => checkNode(path, pub)));
@@ -84,12 +107,19 @@ describe('createFleet with software keystores', () => {
       [{ dir, nodes: 3, regions: ['EU'] }, /region "EU"/],
       [{ dir, nodes: 3, regions: [] }, /at least one region/],
       [
-        { dir, nodes: 3, keystore: { kind: 'pkcs11', module: hsm.modulePath, tokenLabels: ['a', 'b'], pin: '1' } },
+        {
+          dir,
+          nodes: 3,
+          keystore: { kind: 'pkcs11', module: hsm.modulePath, tokenLabels: ['a', 'b'], pin: '1' },
+        },
         /one PKCS#11 token label per node/,
       ],
     ];
     for (const [options, message] of cases) {
-      await assert.rejects(createFleet(options), (error) => error instanceof UsageError && message.test(error.message));
+      await assert.rejects(
+        createFleet(options),
+        (error) => error instanceof UsageError && message.test(error.message),
+      );
     }
     assert.equal(existsSync(dir), false);
   });
@@ -101,7 +131,8 @@ describe('createFleet with software keystores', () => {
     const nodeBefore = readFileSync(join(dir, 'node-0', 'node.json'), 'utf8');
     await assert.rejects(
       createFleet({ dir, nodes: 2 }),
-      (error) => error instanceof StrongroomError && /already holds a fleet \(fleet\.pub\)/.test(error.message),
+      (error) =>
+        error instanceof StrongroomError && /already holds a fleet \(fleet\.pub\)/.test(error.message),
     );
     assert.equal(readFileSync(join(dir, 'fleet.pub'), 'utf8'), before);
     assert.equal(readFileSync(join(dir, 'node-0', 'node.json'), 'utf8'), nodeBefore);
@@ -111,11 +142,14 @@ describe('createFleet with software keystores', () => {
     await assert.rejects(createFleet({ dir: partial, nodes: 1 }), /already holds a fleet \(node-4\)/);
   });
 
-  test('a node config naming another node\'s keystore is refused at load', async () => {
+  test("a node config naming another node's keystore is refused at load", async () => {
     const dir = join(root, 'swap');
     const fleet = await createFleet({ dir, nodes: 2 });
     const config = NodeConfig.fromText(readFileSync(fleet.nodeConfigPaths[0]!, 'utf8'));
-    const swapped = new NodeConfig({ ...config, keystore: { kind: 'software', path: '../node-1/keystore.json' } });
+    const swapped = new NodeConfig({
+      ...config,
+      keystore: { kind: 'software', path: '../node-1/keystore.json' },
+    });
     const path = join(dir, 'node-0', 'swapped.json');
     writeFileSync(path, swapped.toText());
     assert.throws(() => loadNodePlatform(path, quiet), /belongs to node 1/);
@@ -128,7 +162,13 @@ describe('createFleet with PKCS#11 tokens (SoftHSM2)', () => {
     const fleet = await createFleet({
       dir,
       nodes: 2,
-      keystore: { kind: 'pkcs11', module: hsm.modulePath, tokenLabels: ['cer-0', 'cer-1'], pin: hsm.userPin, pinEnv: 'TEST_PIN' },
+      keystore: {
+        kind: 'pkcs11',
+        module: hsm.modulePath,
+        tokenLabels: ['cer-0', 'cer-1'],
+        pin: hsm.userPin,
+        pinEnv: 'TEST_PIN',
+      },
     });
     assert.deepEqual(readdirSync(join(dir, 'node-0')).sort(), ['node.json', 'pkcs11-secrets.json']);
     const config = NodeConfig.fromText(readFileSync(fleet.nodeConfigPaths[1]!, 'utf8'));
@@ -146,13 +186,17 @@ describe('createFleet with PKCS#11 tokens (SoftHSM2)', () => {
       const files = readdirSync(join(path, '..')).map((name) => readFileSync(join(path, '..', name)));
       for (const name of ['endorsement-private-key', 'hpke-private-key'] as const) {
         const secret = Buffer.from(await platform.keystore.secret(name));
-        assert.equal(files.some((file) => file.includes(secret) || file.includes(secret.toString('hex'))), false);
+        assert.equal(
+          files.some((file) => file.includes(secret) || file.includes(secret.toString('hex'))),
+          false,
+        );
       }
       platform.close();
     }
     assert.throws(
       () => loadNodePlatform(fleet.nodeConfigPaths[0]!, { env: {} }),
-      (error) => error instanceof StrongroomError && /PIN of PKCS#11 token "cer-0" is not set/.test(error.message),
+      (error) =>
+        error instanceof StrongroomError && /PIN of PKCS#11 token "cer-0" is not set/.test(error.message),
     );
   });
 
@@ -173,7 +217,12 @@ describe('createFleet with PKCS#11 tokens (SoftHSM2)', () => {
       createFleet({
         dir,
         nodes: 2,
-        keystore: { kind: 'pkcs11', module: hsm.modulePath, tokenLabels: ['cer-0', 'missing'], pin: hsm.userPin },
+        keystore: {
+          kind: 'pkcs11',
+          module: hsm.modulePath,
+          tokenLabels: ['cer-0', 'missing'],
+          pin: hsm.userPin,
+        },
       }),
       /0 tokens labelled "missing"/,
     );

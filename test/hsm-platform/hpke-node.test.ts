@@ -22,7 +22,8 @@ import {
 } from '../../src/hsm-platform/hpke-node.ts';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
-const toHex = (b: ArrayBuffer | Uint8Array) => Buffer.from(b instanceof Uint8Array ? b : new Uint8Array(b)).toString('hex');
+const toHex = (b: ArrayBuffer | Uint8Array) =>
+  Buffer.from(b instanceof Uint8Array ? b : new Uint8Array(b)).toString('hex');
 
 /** Parses the vector file: `name: value` lines, plus repeated `encryption:` and `export:` lines. */
 function loadVector() {
@@ -51,7 +52,11 @@ function loadVector() {
 
 const vector = loadVector();
 const rfcSuite = () =>
-  new CipherSuite({ kem: new NodeDhkemX25519HkdfSha256(), kdf: new NodeHkdfSha256(), aead: new NodeAesGcm(128) });
+  new CipherSuite({
+    kem: new NodeDhkemX25519HkdfSha256(),
+    kdf: new NodeHkdfSha256(),
+    aead: new NodeAesGcm(128),
+  });
 const defaultSuite = () =>
   new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() });
 
@@ -133,7 +138,9 @@ describe('node:crypto HPKE interoperates with @hpke/core default suite', () => {
     );
     const back = await fast.seal({ recipientPublicKey: fastPublic, info }, plaintext, aad);
     assert.deepEqual(
-      new Uint8Array(await reference.open({ recipientKey: pair.privateKey, enc: back.enc, info }, back.ct, aad)),
+      new Uint8Array(
+        await reference.open({ recipientKey: pair.privateKey, enc: back.enc, info }, back.ct, aad),
+      ),
       plaintext,
     );
 

@@ -28,7 +28,13 @@ describe('NodeConfig', () => {
   test('round-trips a PKCS#11 node with the deployment fields filled in', () => {
     const config = new NodeConfig({
       ...base(),
-      keystore: { kind: 'pkcs11', module: '/lib/p11.so', tokenLabel: 'tok', pinEnv: 'PIN_2', secretsPath: 's.json' },
+      keystore: {
+        kind: 'pkcs11',
+        module: '/lib/p11.so',
+        tokenLabel: 'tok',
+        pinEnv: 'PIN_2',
+        secretsPath: 's.json',
+      },
     }).with({
       listen: '127.0.0.1:7402',
       peers: [{ index: 0, url: 'http://10.0.0.1:7400' }],
@@ -61,7 +67,8 @@ describe('NodeConfig', () => {
       ],
       [{ keystore: { kind: 'vault' } as never }, /unknown keystore kind "vault"/],
     ];
-    for (const [change, message] of cases) assert.throws(() => new NodeConfig({ ...base(), ...change }), message);
+    for (const [change, message] of cases)
+      assert.throws(() => new NodeConfig({ ...base(), ...change }), message);
   });
 
   test('refuses malformed text', () => {
@@ -72,12 +79,42 @@ describe('NodeConfig', () => {
       return () => NodeConfig.fromText(JSON.stringify(copy));
     };
     assert.throws(() => NodeConfig.fromText('nope'), /not JSON/);
-    assert.throws(parse((d) => { d.format = 'strongroom-node/v2'; }), /format is not strongroom-node\/v1/);
-    assert.throws(parse((d) => { d.fleetId = 'XYZ'; }), /fleetId must be lowercase hex/);
-    assert.throws(parse((d) => { d.sealedFleetConfig = d.sealedFleetConfig.toUpperCase(); }), /lowercase hex/);
-    assert.throws(parse((d) => { d.keystore = { kind: 'pkcs11', module: 'm' }; }), /keystore.tokenLabel must be a string/);
-    assert.throws(parse((d) => { delete d.nvramPath; }), /nvramPath must be a string/);
-    assert.throws(parse((d) => { d.peers = 'x'; }), /peers must be a list/);
-    assert.throws(() => NodeConfig.deserialize(Uint8Array.of(0xff)), TypeError);
+    assert.throws(
+      parse((d) => {
+        d.format = 'strongroom-node/v2';
+      }),
+      /format is not strongroom-node\/v1/,
+    );
+    assert.throws(
+      parse((d) => {
+        d.fleetId = 'XYZ';
+      }),
+      /fleetId must be lowercase hex/,
+    );
+    assert.throws(
+      parse((d) => {
+        d.sealedFleetConfig = d.sealedFleetConfig.toUpperCase();
+      }),
+      /lowercase hex/,
+    );
+    assert.throws(
+      parse((d) => {
+        d.keystore = { kind: 'pkcs11', module: 'm' };
+      }),
+      /keystore.tokenLabel must be a string/,
+    );
+    assert.throws(
+      parse((d) => {
+        delete d.nvramPath;
+      }),
+      /nvramPath must be a string/,
+    );
+    assert.throws(
+      parse((d) => {
+        d.peers = 'x';
+      }),
+      /peers must be a list/,
+    );
+    assert.throws(() => NodeConfig.deserialize(Uint8Array.of(0xff)), /not UTF-8/);
   });
 });

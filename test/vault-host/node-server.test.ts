@@ -5,7 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import { UnavailableError } from '../../src/errors.ts';
 import { keepAliveAgent, MAX_BODY_BYTES, postBytes } from '../../src/vault-host/binary-http.ts';
 import {
+  BadRequestError,
   ENDORSE_PATH,
+  MAX_CLIENT_FRAME_BYTES,
   HEALTH_PATH,
   type NodeHandlers,
   type RunningNodeServer,
@@ -27,6 +29,7 @@ const handlers: NodeHandlers = {
   async endorse(request) {
     calls.push({ route: 'endorse', body: request });
     if (hang) await new Promise((resolve) => setTimeout(resolve, 2000));
+    if (request[0] === 0xbb) throw new BadRequestError('not for this route');
     return Uint8Array.of(0xe1, ...request);
   },
   health: () => ({ node: 'node-1', region: 'eu', ok: true }),
@@ -59,13 +62,32 @@ describe('node server', () => {
     assert.deepEqual(await response.json(), { node: 'node-1', region: 'eu', ok: true });
   });
 
-  it('refuses an oversized body with 413 without calling the host', async () => {
+  it('refuses an oversized body with 413 without calling a handler, per route', async () => {
     const before = calls.length;
-    await assert.rejects(
-      postBytes(new URL(VAULT_PATH, node.url), new Uint8Array(MAX_BODY_BYTES + 1), { timeoutMs: 2000 }),
-      (error: unknown) => error instanceof UnavailableError && error.message.includes('413'),
-    );
+    const oversized = [
+      [VAULT_PATH, MAX_CLIENT_FRAME_BYTES + 1],
+      [ENDORSE_PATH, MAX_BODY_BYTES + 1],
+    ] as const;
+    for (const [path, size] of oversized) {
+      await assert.rejects(
+        postBytes(new URL(path, node.url), new Uint8Array(size), { timeoutMs: 2000 }),
+        (error: unknown) => error instanceof UnavailableError && error.message.includes('413'),
+      );
+    }
     assert.equal(calls.length, before);
+    // Just under the endorse limit is accepted: the limits are per route.
+    const big = await postBytes(new URL(ENDORSE_PATH, node.url), new Uint8Array(MAX_CLIENT_FRAME_BYTES + 1), {
+      timeoutMs: 2000,
+    });
+    assert.equal(big.length, MAX_CLIENT_FRAME_BYTES + 2);
+  });
+
+  it('answers 400 when a handler says the request is malformed for its route', async () => {
+    await assert.rejects(
+      postBytes(new URL(ENDORSE_PATH, node.url), Uint8Array.of(0xbb), { timeoutMs: 1000, agent }),
+      (error: unknown) => error instanceof UnavailableError && error.message.includes('400'),
+    );
+    assert.deepEqual(failures.at(-1), { route: ENDORSE_PATH, status: 400, error: 'not for this route' });
   });
 
   it('answers 404 for unknown paths and 405 for GET on a POST route', async () => {

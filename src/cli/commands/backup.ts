@@ -7,6 +7,7 @@ import { createBackup, restoreBackup } from '../../client/node/backup.ts';
 import type { BackupKey } from '../../format/key.ts';
 import type { BlobStore } from '../../stores/blob/blob-store.ts';
 import { createProgress, formatBytes } from '../progress.ts';
+import { registerDeviceBackup, runDeviceCreate, runDeviceList, runDeviceRestore } from './backup-device.ts';
 import { type KeyOptions, resolveKey, resolveStore, type StoreOptions } from './options.ts';
 
 interface CreateOptions extends KeyOptions, StoreOptions {
@@ -29,7 +30,7 @@ function backupKey(options: KeyOptions): Promise<BackupKey> {
 }
 
 /** The store a backup subcommand works with; `flag` names the option it came from. */
-function backupStore(spec: string | undefined, flag: '--to' | '--from', options: StoreOptions): BlobStore {
+function backupStore(spec: string | undefined, flag: '--to' | '--from', options: StoreOptions): Promise<BlobStore> {
   return resolveStore(spec, flag, options);
 }
 
@@ -37,6 +38,7 @@ export function registerBackup(program: Command): void {
   const backup = program.command('backup').description('back up paths to a store, list backups, restore one');
   const keyFile = ['--key-file <file>', 'file holding the backup key (else STRONGROOM_KEY)'] as const;
   const endpoint = ['--s3-endpoint <url>', 'S3 endpoint for s3:// stores (else AWS_ENDPOINT_URL)'] as const;
+  const device = ['--device <dir>', "use this device's account and server (backup-device.ts) instead of a key and store"] as const;
 
   backup
     .command('create')
@@ -46,6 +48,7 @@ export function registerBackup(program: Command): void {
     .option('--to <store>', 'where to store it: a directory or s3://bucket/prefix')
     .option('--compress', 'deflate the archive before encryption (helps text, not media)')
     .option(...endpoint)
+    .option(...device)
     .action(runCreate);
 
   backup
@@ -53,6 +56,7 @@ export function registerBackup(program: Command): void {
     .description('list the backups in a store: id, size, creation time (oldest first)')
     .option('--from <store>', 'a directory or s3://bucket/prefix')
     .option(...endpoint)
+    .option(...device)
     .action(runList);
 
   backup
@@ -66,11 +70,16 @@ export function registerBackup(program: Command): void {
     .requiredOption('--to <dir>', 'directory to restore into (new or empty, unless --force)')
     .option('--force', 'restore into a non-empty directory, replacing same-named entries')
     .option(...endpoint)
+    .option(...device)
+    .option('--password-stdin', 'with --device: recover the key from the vault with the password on stdin')
     .action(runRestore);
+
+  registerDeviceBackup(backup);
 }
 
-export async function runCreate(paths: string[], options: CreateOptions): Promise<void> {
-  const store = backupStore(options.to, '--to', options);
+export async function runCreate(paths: string[], options: CreateOptions & { device?: string }): Promise<void> {
+  if (options.device !== undefined) return runDeviceCreate(paths, { ...options, device: options.device });
+  const store = await backupStore(options.to, '--to', options);
   const key = await backupKey(options);
   const progress = createProgress('backup');
   const started = performance.now();
@@ -99,8 +108,9 @@ export async function runCreate(paths: string[], options: CreateOptions): Promis
   }
 }
 
-export async function runList(options: ListOptions): Promise<void> {
-  const store = backupStore(options.from, '--from', options);
+export async function runList(options: ListOptions & { device?: string }): Promise<void> {
+  if (options.device !== undefined) return runDeviceList({ device: options.device });
+  const store = await backupStore(options.from, '--from', options);
   const backups = await listBackups(store);
   if (backups.length === 0) process.stderr.write(`no backups in ${store.location}\n`);
   for (const backup of backups) {
@@ -112,8 +122,9 @@ export async function runList(options: ListOptions): Promise<void> {
   }
 }
 
-export async function runRestore(options: RestoreOptions): Promise<void> {
-  const store = backupStore(options.from, '--from', options);
+export async function runRestore(options: RestoreOptions & { device?: string; passwordStdin?: boolean }): Promise<void> {
+  if (options.device !== undefined) return runDeviceRestore({ ...options, device: options.device });
+  const store = await backupStore(options.from, '--from', options);
   const key = await backupKey(options);
   const progress = createProgress('restore');
   try {

@@ -1,11 +1,11 @@
 // `strongroom encrypt` and `strongroom decrypt` (README "CLI"): one file or stdin to one backup
 // stream or stdout and back. With -o, the output appears only once complete — for decrypt, only
 // after the final chunk verified (DESIGN section 2).
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { writeFileAtomically } from '../../client/node/atomic-file.ts';
+import { readFileBlocks } from '../../client/node/file-io.ts';
 import { nodeCrypto } from '../../client/node/node-crypto.ts';
 import { StrongroomError } from '../../errors.ts';
 import type { BackupKey } from '../../format/key.ts';
@@ -44,8 +44,7 @@ async function run(transform: Transform, label: string, input: string | undefine
     const progress = createProgress(label);
     let done = 0;
     async function* counted(): AsyncGenerator<Uint8Array> {
-      const source =
-        input === undefined ? process.stdin : createReadStream(input, { highWaterMark: 1 << 16 });
+      const source = input === undefined ? process.stdin : readFileBlocks(input);
       for await (const piece of source) {
         done += piece.length;
         progress.update(done, total);

@@ -9,27 +9,24 @@ import { BlobNotFoundError, type BlobStore } from '../../stores/blob/blob-store.
 export const BACKUP_SUFFIX = '.srb';
 
 export interface BackupInfo {
-  /** e.g. 20261126T185700Z-3f9a1c2b: creation time (UTC) and 32 random bits; sorts by time. */
+  /** e.g. 20261126T185700.123Z-3f9a1c2b: creation time (UTC, ms) and 32 random bits; sorts by time. */
   readonly id: string;
   /** Bytes of the encrypted stream. */
   readonly size: number;
   readonly created: Date;
 }
 
-const ID_PATTERN = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[0-9a-f]{8}$/;
+const ID_PATTERN = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})\.(\d{3})Z-[0-9a-f]{8}$/;
 
 export function newBackupId(now: Date, randomBytes: (length: number) => Uint8Array): string {
-  const stamp = now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}Z$/, 'Z');
+  const stamp = now.toISOString().replace(/[-:]/g, '');
   const suffix = Array.from(randomBytes(4), (b) => b.toString(16).padStart(2, '0')).join('');
   return `${stamp}-${suffix}`;
 }
 
 function createdAt(id: string): Date | null {
   const m = ID_PATTERN.exec(id);
-  return m === null ? null : new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
+  return m === null ? null : new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${m[7]}Z`);
 }
 
 /** The store's backups, oldest first. */

@@ -102,7 +102,7 @@ async function* fileContent(
 ): AsyncGenerator<Uint8Array> {
   if (size === 0) return;
   // Reads at most `size` bytes; writeArchive notices a file that shrank meanwhile.
-  for await (const piece of createReadStream(source, { end: size - 1, highWaterMark: 1 << 16 })) {
+  for await (const piece of createReadStream(source, { end: size - 1, highWaterMark: 1 << 20 })) {
     onBytes?.(piece.length);
     yield piece as Uint8Array;
   }

@@ -2,12 +2,11 @@
 // private temporary directory beside the destination, and moved into place only once the archive
 // and the stream under it have been read to the end — after the stream's final chunk verified
 // (DESIGN section 2). A damaged or forged backup leaves nothing behind.
-import { createWriteStream } from 'node:fs';
 import { chmod, lutimes, mkdir, mkdtemp, readdir, rename, rm, stat, symlink, utimes } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { UsageError } from '../../errors.ts';
 import { type Codec, readArchive } from '../../format/archive.ts';
+import { writeNewFile } from './file-io.ts';
 
 export interface ExtractSummary {
   readonly entries: number;
@@ -63,7 +62,7 @@ export async function extractArchive(
         await symlink(entry.target, path);
         await lutimes(path, seconds(entry.mtimeNs), seconds(entry.mtimeNs));
       } else {
-        await pipeline(entry.content, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
+        await writeNewFile(path, entry.content);
         contentBytes += entry.size;
         await chmod(path, entry.mode);
         await utimes(path, seconds(entry.mtimeNs), seconds(entry.mtimeNs));

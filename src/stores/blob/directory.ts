@@ -1,5 +1,6 @@
 // A blob store in a local directory (DESIGN section 6: the embedded default). A blob is written
 // under a temporary name and renamed into place once complete, so readers never see half a blob.
+// Large stream buffers let file I/O overlap encryption (docs/BENCHMARKS.md "Backup stream").
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -29,7 +30,7 @@ export class DirectoryBlobStore implements BlobStore {
       }
     }
     try {
-      await pipeline(counted(), createWriteStream(temp, { flags: 'wx', mode: 0o600 }));
+      await pipeline(counted(), createWriteStream(temp, { flags: 'wx', mode: 0o600, highWaterMark: 4 << 20 }));
       await rename(temp, join(this.location, name));
       return written;
     } catch (error) {
@@ -40,7 +41,7 @@ export class DirectoryBlobStore implements BlobStore {
 
   async *get(name: string): AsyncGenerator<Uint8Array> {
     checkBlobName(name);
-    const input = createReadStream(join(this.location, name), { highWaterMark: 1 << 16 });
+    const input = createReadStream(join(this.location, name), { highWaterMark: 1 << 20 });
     try {
       yield* input;
     } catch (error) {

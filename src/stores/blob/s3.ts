@@ -62,10 +62,16 @@ export class S3BlobStore implements BlobStore {
   async put(name: string, data: AsyncIterable<Uint8Array>): Promise<number> {
     checkBlobName(name);
     let written = 0;
+    let sourceError: unknown;
     async function* counted(): AsyncGenerator<Uint8Array> {
-      for await (const piece of data) {
-        written += piece.length;
-        yield piece;
+      try {
+        for await (const piece of data) {
+          written += piece.length;
+          yield piece;
+        }
+      } catch (error) {
+        sourceError = error;
+        throw error;
       }
     }
     const upload = new Upload({
@@ -75,7 +81,13 @@ export class S3BlobStore implements BlobStore {
       queueSize: QUEUE_SIZE,
       leavePartsOnError: false,
     });
-    await this.#call(() => upload.done());
+    try {
+      await this.#call(() => upload.done());
+    } catch (error) {
+      // lib-storage aborts the multipart upload when the data fails; an S3 server that refuses the
+      // abort would otherwise hide the real cause. An unfinished upload is never a visible object.
+      throw sourceError ?? error;
+    }
     return written;
   }
 

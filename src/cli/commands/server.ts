@@ -1,0 +1,59 @@
+// `strongroom server --data DIR [--listen HOST:PORT] [--dev-codes]` (issue 4; docs/CHATD.md): ChatD,
+// the 3-node vault fleet and blob storage in one process, all state under DIR. Prints one line
+// `listening on URL` on stdout when ready (and, with --dev-codes, one `code USER CODE` line per join
+// code); logs go to stderr. Stops cleanly on SIGINT or SIGTERM.
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { DevCodeSender } from '../../chatd/code-sender.ts';
+import { UsageError } from '../../errors.ts';
+import { EmbeddedServer } from '../../server/embedded.ts';
+
+interface ServerOptions {
+  data: string;
+  listen: string;
+  devCodes?: boolean;
+}
+
+/** "HOST:PORT" (IPv6 in brackets) → its parts. */
+export function parseListen(text: string): { host: string; port: number } {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[2]);
+  if (match === null || port > 65535) {
+    throw new UsageError(`--listen must be HOST:PORT (got ${JSON.stringify(text)})`, {
+      hints: ['for example 127.0.0.1:8470, or 127.0.0.1:0 for any free port'],
+    });
+  }
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+async function runServer(options: ServerOptions): Promise<void> {
+  const { host, port } = parseListen(options.listen);
+  const logger = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));
+  const server = await EmbeddedServer.start({
+    dataDir: options.data,
+    host,
+    port,
+    logger,
+    codeSender: options.devCodes ? new DevCodeSender(process.stdout) : undefined,
+  });
+  logger.warn(
+    'embedded server: software keystores and a 3-node fleet in one process — for trying Strongroom, not an HSM deployment',
+  );
+  process.stdout.write(`listening on ${server.url}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await server.close();
+  logger.info('stopped');
+}
+
+export function registerServer(program: Command): void {
+  program
+    .command('server')
+    .description('run ChatD, a 3-node vault fleet and blob storage on the embedded default')
+    .requiredOption('--data <dir>', 'all server state (made on first start, reused after)')
+    .option('--listen <host:port>', 'address for ChatD', '127.0.0.1:8470')
+    .option('--dev-codes', 'print join codes on stdout as `code USER CODE` (development only)')
+    .action(runServer);
+}

@@ -1,0 +1,375 @@
+// The whole backup flow for one device through ChatD (issue 4; DESIGN sections 2, 3 and 5): enable
+// password or manual-key backup, back up, list, restore on this or a new device, status, change the
+// password, disable. Used by the CLI (src/cli/commands/backup-device.ts) and the demo; K never
+// leaves the device but wrapped inside the vault's sealed registration.
+import { randomBytes } from 'node:crypto';
+import { LockedError, NoRecordError, TamperingError, UsageError, WrongKeyError } from '../../errors.ts';
+import { destroyStreamSecrets } from '../../format/derive.ts';
+import { HEADER_LENGTH, Header } from '../../format/header.ts';
+import { BackupKey } from '../../format/key.ts';
+import { BackupEntry } from '../../protocol/chatd/backups.ts';
+import { NotificationKind } from '../../protocol/chatd/notification.ts';
+import { recordIdFor } from '../../protocol/chatd/record-id.ts';
+import { RecordStatus } from '../../protocol/vault/record.ts';
+import type { RecordSummary } from '../../protocol/vault/responses.ts';
+import { BlobNotFoundError, type BlobStore } from '../../stores/blob/blob-store.ts';
+import { openBlobStore } from '../../stores/blob/open.ts';
+import { BACKUP_SUFFIX } from '../backup/backups.ts';
+import { ChatdBlobStore } from '../chatd/blob-store.ts';
+import { ChatdClient } from '../chatd/client.ts';
+import { ChatdVaultTransport } from '../chatd/vault-transport.ts';
+import { type Argon2idParameters, VaultClient } from '../vault/client.ts';
+import { createBackup, type ProgressListener, restoreBackup } from './backup.ts';
+import type { DeviceDir } from './chatd-device.ts';
+import { openNodeSocket } from './chatd-socket.ts';
+import { nodeCrypto } from './node-crypto.ts';
+
+/** The server's own storage, as a store spec. */
+export const CHATD_STORE = 'chatd:';
+/** Guesses a new record allows unless told otherwise (at most the fleet's limit). */
+export const DEFAULT_GUESS_LIMIT = 10;
+
+export interface SessionOptions {
+  /** Argon2id for OPAQUE; every device of a user must use the same (tests pass small ones). */
+  readonly argon2id?: Argon2idParameters;
+  readonly s3Endpoint?: string;
+}
+
+export interface RestoreReport {
+  readonly id: string;
+  readonly entries: number;
+  readonly contentBytes: number;
+  /** Set when K came from the vault: what the recovery revealed. */
+  readonly recovery?: {
+    readonly failedGuessesSinceLastSuccess: number;
+    readonly newFailedGuesses: number;
+    readonly guessesLeft: number;
+    readonly limit: number;
+  };
+}
+
+export interface StatusReport {
+  readonly user: string;
+  readonly server: string;
+  readonly mode: 'none' | 'password' | 'manual';
+  readonly store: string;
+  readonly vault?: {
+    status: 'active' | 'locked' | 'deleted';
+    limit: number;
+    guessesLeft: number;
+    failedGuesses: number;
+  };
+  readonly noRecord?: boolean;
+  readonly lastBackup?: { id: string; size: number; created: string };
+  readonly tampering?: string;
+}
+
+const STATUS_NAMES = {
+  [RecordStatus.active]: 'active',
+  [RecordStatus.locked]: 'locked',
+  [RecordStatus.deleted]: 'deleted',
+} as const;
+
+export class DeviceSession {
+  private constructor(
+    readonly device: DeviceDir,
+    readonly client: ChatdClient,
+    readonly vault: VaultClient,
+    readonly recordId: Uint8Array,
+    private readonly options: SessionOptions,
+  ) {}
+
+  /** Connects to the device's server and authenticates it. */
+  static async open(device: DeviceDir, options: SessionOptions = {}): Promise<DeviceSession> {
+    const identity = device.identity();
+    const client = await ChatdClient.connect({ url: device.server, identity, openSocket: openNodeSocket });
+    const fleet = device.fleet();
+    const vault = new VaultClient({
+      fleet,
+      transport: new ChatdVaultTransport(client),
+      memory: device.recordMemory(),
+      argon2id: options.argon2id,
+    });
+    return new DeviceSession(device, client, vault, recordIdFor(fleet.fleetId, device.userId), options);
+  }
+
+  close(): void {
+    this.client.close();
+    this.client.identity.destroy();
+  }
+
+  private async openStore(spec: string): Promise<BlobStore> {
+    return spec === CHATD_STORE
+      ? new ChatdBlobStore(this.client)
+      : openBlobStore(spec, { s3Endpoint: this.options.s3Endpoint });
+  }
+
+  private requireNoMode(): void {
+    if (this.device.mode !== 'none') {
+      throw new UsageError(`backup is already enabled on this device (${this.device.mode} mode)`, {
+        hints: ['`backup password` changes the password; `backup disable` turns backup off'],
+      });
+    }
+  }
+
+  /** Password mode: makes K, registers it with the vault under `password`, keeps K on the device. */
+  async enablePassword(
+    password: string,
+    options: { store?: string; limit?: number } = {},
+  ): Promise<RecordSummary> {
+    this.requireNoMode();
+    if (password.length === 0) throw new UsageError('the password is empty');
+    const key = BackupKey.generate((n) => new Uint8Array(randomBytes(n)));
+    try {
+      const summary = await this.vault.enable(
+        this.recordId,
+        password,
+        key.exposeBytes(),
+        options.limit ?? DEFAULT_GUESS_LIMIT,
+      );
+      await this.device.saveBackupKey(key);
+      await this.device.update({ mode: 'password', store: options.store ?? CHATD_STORE });
+      await this.client.reportActivity(NotificationKind.backupEnabled);
+      return summary;
+    } finally {
+      key.destroy();
+    }
+  }
+
+  /** Manual mode: makes K and keeps it on the device; the caller shows it once. Never sent anywhere. */
+  async enableManual(options: { store?: string } = {}): Promise<BackupKey> {
+    this.requireNoMode();
+    const key = BackupKey.generate((n) => new Uint8Array(randomBytes(n)));
+    await this.device.saveBackupKey(key);
+    await this.device.update({ mode: 'manual', store: options.store ?? CHATD_STORE });
+    await this.client.reportActivity(NotificationKind.backupEnabled);
+    return key;
+  }
+
+  private heldKey(): BackupKey {
+    const key = this.device.backupKey();
+    if (key === undefined) {
+      throw new UsageError('backup is not enabled on this device', {
+        hints: ['`backup enable` turns it on; on a new device, `backup restore` recovers the key first'],
+      });
+    }
+    return key;
+  }
+
+  /** Backs up `paths` to the device's store and lists the backup with ChatD. */
+  async createBackup(
+    paths: readonly string[],
+    options: { compress?: boolean; onProgress?: ProgressListener } = {},
+  ): Promise<{ id: string; size: number; created: Date; contentBytes: number }> {
+    const key = this.heldKey();
+    try {
+      const store = await this.openStore(this.device.store);
+      const result = await createBackup(paths, {
+        key,
+        store,
+        compress: options.compress,
+        onProgress: options.onProgress,
+      });
+      await this.client.addBackup(
+        new BackupEntry({
+          id: result.id,
+          size: BigInt(result.size),
+          createdAtMs: BigInt(result.created.getTime()),
+          location: this.device.store,
+        }),
+      );
+      await this.device.update({
+        lastBackup: { id: result.id, size: result.size, created: result.created.toISOString() },
+      });
+      return {
+        id: result.id,
+        size: result.size,
+        created: result.created,
+        contentBytes: result.plan.contentBytes,
+      };
+    } finally {
+      key.destroy();
+    }
+  }
+
+  listBackups(): Promise<readonly BackupEntry[]> {
+    return this.client.listBackups();
+  }
+
+  private async findEntry(id?: string): Promise<BackupEntry> {
+    const entries = await this.client.listBackups();
+    const entry = id === undefined ? entries.at(-1) : entries.find((e) => e.id === id);
+    if (entry === undefined) {
+      throw new BlobNotFoundError(
+        id === undefined ? 'the account has no backups' : `the account has no backup ${id}`,
+        {
+          hints: ['`backup list --device DIR` shows them'],
+        },
+      );
+    }
+    return entry;
+  }
+
+  /** Checks K against the backup's key-check value before anything is restored (DESIGN section 3). */
+  private async checkKey(store: BlobStore, id: string, key: BackupKey, fromVault: boolean): Promise<void> {
+    const header = new Uint8Array(HEADER_LENGTH);
+    let filled = 0;
+    for await (const piece of store.get(`${id}${BACKUP_SUFFIX}`)) {
+      const take = Math.min(piece.length, HEADER_LENGTH - filled);
+      header.set(piece.subarray(0, take), filled);
+      filled += take;
+      if (filled === HEADER_LENGTH) break;
+    }
+    try {
+      destroyStreamSecrets(await Header.deserialize(header.subarray(0, filled)).open(nodeCrypto, key));
+    } catch (error) {
+      if (fromVault && error instanceof WrongKeyError) {
+        throw new WrongKeyError(`the key recovered from the vault does not open backup ${id}`, {
+          hints: [
+            'the backup was made under another key (an older enable), or the vault record was replaced',
+          ],
+        });
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Restores a backup (the latest unless `id`) into `to`. K comes from `password` (vault recovery,
+   * one guess spent and refunded if right), from `key`, or from this device. Nothing is written to
+   * `to` unless the whole backup verifies.
+   */
+  async restore(options: {
+    to: string;
+    id?: string;
+    password?: string;
+    key?: BackupKey;
+    force?: boolean;
+    onProgress?: ProgressListener;
+  }): Promise<RestoreReport> {
+    const entry = await this.findEntry(options.id);
+    const store = await this.openStore(entry.location);
+    let key: BackupKey;
+    let recovery: RestoreReport['recovery'];
+    if (options.password !== undefined) {
+      let recovered: Awaited<ReturnType<VaultClient['recover']>>;
+      try {
+        recovered = await this.vault.recover(this.recordId, options.password);
+      } catch (error) {
+        if (error instanceof LockedError)
+          await this.client.reportActivity(NotificationKind.locked).catch(() => {});
+        throw error;
+      }
+      key = new BackupKey(recovered.key);
+      recovered.key.fill(0);
+      const newFailed = Math.max(
+        0,
+        recovered.failedGuessesSinceLastSuccess - recovered.failedGuessesAtPreviousSuccess,
+      );
+      recovery = {
+        failedGuessesSinceLastSuccess: recovered.failedGuessesSinceLastSuccess,
+        newFailedGuesses: newFailed,
+        guessesLeft: recovered.guessesLeft,
+        limit: recovered.limit,
+      };
+      await this.client.reportActivity(NotificationKind.recovered, recovered.failedGuessesSinceLastSuccess);
+    } else {
+      key = options.key ?? this.heldKey();
+    }
+    try {
+      await this.checkKey(store, entry.id, key, options.password !== undefined);
+      const result = await restoreBackup({
+        key,
+        store,
+        id: entry.id,
+        to: options.to,
+        force: options.force,
+        onProgress: options.onProgress,
+      });
+      // This device now holds K and continues the account's backups where they were kept.
+      if (this.device.backupKey() === undefined) {
+        await this.device.saveBackupKey(key);
+        await this.device.update({
+          mode: options.password !== undefined ? 'password' : 'manual',
+          store: entry.location,
+        });
+      }
+      return { id: entry.id, entries: result.entries, contentBytes: result.contentBytes, recovery };
+    } finally {
+      key.destroy();
+    }
+  }
+
+  /** Mode, vault counters (advisory), last backup and any tampering warning. */
+  async status(): Promise<StatusReport> {
+    const base = {
+      user: this.device.userId,
+      server: this.device.server,
+      mode: this.device.mode,
+      store: this.device.store,
+    };
+    const entries = await this.client.listBackups();
+    const last = entries.at(-1);
+    const lastBackup = last && {
+      id: last.id,
+      size: Number(last.size),
+      created: new Date(Number(last.createdAtMs)).toISOString(),
+    };
+    if (this.device.mode === 'manual') return { ...base, lastBackup };
+    try {
+      const summary = await this.vault.status(this.recordId);
+      return {
+        ...base,
+        lastBackup,
+        vault: {
+          status: STATUS_NAMES[summary.status],
+          limit: summary.limit,
+          guessesLeft: summary.guessesLeft,
+          failedGuesses: summary.limit - summary.guessesLeft,
+        },
+      };
+    } catch (error) {
+      if (error instanceof TamperingError) return { ...base, lastBackup, tampering: error.message };
+      if (error instanceof NoRecordError) return { ...base, lastBackup, noRecord: true };
+      throw error;
+    }
+  }
+
+  /** Changes the vault password; the device's K proves it may. */
+  async changePassword(newPassword: string): Promise<RecordSummary> {
+    if (this.device.mode !== 'password')
+      throw new UsageError('password backup is not enabled on this device');
+    if (newPassword.length === 0) throw new UsageError('the password is empty');
+    const key = this.heldKey();
+    try {
+      const summary = await this.vault.changePassword(this.recordId, key.exposeBytes(), newPassword);
+      await this.client.reportActivity(NotificationKind.passwordChanged);
+      return summary;
+    } finally {
+      key.destroy();
+    }
+  }
+
+  /** Deletes the vault record (password mode) and every backup of the account, then forgets K. */
+  async disable(): Promise<{ deletedBackups: number }> {
+    const key = this.heldKey();
+    try {
+      if (this.device.mode === 'password') await this.vault.delete(this.recordId, key.exposeBytes());
+    } finally {
+      key.destroy();
+    }
+    let deleted = 0;
+    for (const entry of await this.client.listBackups()) {
+      const store = await this.openStore(entry.location);
+      await store.delete(`${entry.id}${BACKUP_SUFFIX}`).catch((error: unknown) => {
+        if (!(error instanceof BlobNotFoundError)) throw error;
+      });
+      await this.client.removeBackup(entry.id);
+      deleted++;
+    }
+    this.device.forgetBackupKey();
+    await this.device.update({ mode: 'none', lastBackup: undefined });
+    await this.client.reportActivity(NotificationKind.backupDisabled);
+    return { deletedBackups: deleted };
+  }
+}

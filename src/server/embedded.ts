@@ -1,0 +1,131 @@
+// The embedded server (DESIGN section 6; docs/CHATD.md): ChatD, a 3-node vault fleet in this
+// process over one SQLite record store (software keystores), and ChatD's blob storage, all under
+// one data directory. The fleet is made by the key ceremony on first start and reused after.
+//
+//   DIR/fleet/            the ceremony's output: fleet.pub, node-N/ (config, keystore, NVRAM)
+//   DIR/fleet.pub         the public fleet info a device pins (`account join --fleet-key`)
+//   DIR/records.sqlite    the vault's record store
+//   DIR/chatd/            ChatD's database and blobs
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Logger, pino } from 'pino';
+import type { CodeSender } from '../chatd/code-sender.ts';
+import type { CaptureChannel, RateLimits } from '../chatd/context.ts';
+import { ChatdServer } from '../chatd/server.ts';
+import type { VaultNode } from '../chatd/vault-relay.ts';
+import { UnavailableError } from '../errors.ts';
+import { createFleet, FLEET_PUB_FILE, NODE_CONFIG_FILE } from '../hsm-platform/ceremony.ts';
+import { loadNodePlatform, type NodePlatform } from '../hsm-platform/node-platform.ts';
+import { FleetPublicInfo } from '../protocol/fleet.ts';
+import { SqliteRecordStore } from '../stores/record/sqlite.ts';
+import { InProcessFleet } from '../vault-host/in-process-fleet.ts';
+
+export const EMBEDDED_NODES = 3;
+
+export interface EmbeddedServerOptions {
+  readonly dataDir: string;
+  readonly host?: string;
+  readonly port?: number;
+  /** How join codes reach users; without one, joins answer "unavailable" (see `--dev-codes`). */
+  readonly codeSender?: CodeSender;
+  readonly logger?: Logger;
+  readonly rateLimits?: Partial<RateLimits>;
+  readonly quotaBytes?: number;
+  /** Sees every byte string ChatD receives, relays and sends (tests). */
+  readonly capture?: (channel: CaptureChannel, bytes: Uint8Array) => void;
+}
+
+/** Refuses every code: a server started without a sender cannot let devices join. */
+const noCodeSender: CodeSender = {
+  async send() {
+    throw new UnavailableError(
+      'this server has no join-code sender (start it with --dev-codes to print codes)',
+    );
+  },
+};
+
+/** A vault node served in this process: the coordinator in front of one core. */
+function inProcessNode(
+  name: string,
+  region: string,
+  handle: (frame: Uint8Array) => Promise<Uint8Array>,
+): VaultNode {
+  return { name, region, exchange: (frame) => handle(frame) };
+}
+
+export class EmbeddedServer {
+  private constructor(
+    readonly chatd: ChatdServer,
+    readonly fleet: FleetPublicInfo,
+    readonly fleetPubPath: string,
+    private readonly closeVault: () => Promise<void>,
+  ) {}
+
+  /** ChatD's WebSocket URL. */
+  get url(): string {
+    return this.chatd.url;
+  }
+
+  static async start(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
+    const logger = options.logger ?? pino({ level: 'silent' });
+    const dir = options.dataDir;
+    mkdirSync(dir, { recursive: true });
+    const fleetDir = join(dir, 'fleet');
+    if (!existsSync(join(fleetDir, FLEET_PUB_FILE))) {
+      logger.info({ dir: fleetDir }, 'first start: running the key ceremony for a 3-node fleet');
+      await createFleet({ dir: fleetDir, nodes: EMBEDDED_NODES, keystore: { kind: 'software' } });
+    }
+    const fleet = FleetPublicInfo.fromText(readFileSync(join(fleetDir, FLEET_PUB_FILE), 'utf8'));
+    const platforms: NodePlatform[] = [];
+    const store = new SqliteRecordStore(join(dir, 'records.sqlite'));
+    let vault: InProcessFleet | undefined;
+    const closeVault = async () => {
+      vault?.stop();
+      for (const platform of platforms) platform.close();
+      await store.close();
+    };
+    try {
+      for (const member of fleet.members) {
+        platforms.push(
+          loadNodePlatform(join(fleetDir, member.name, NODE_CONFIG_FILE), {
+            warn: (line) => logger.warn({ node: member.name }, line),
+          }),
+        );
+      }
+      vault = await InProcessFleet.start({
+        nodes: platforms.map((platform) => ({ platform, sealedConfig: platform.sealedFleetConfig })),
+        store,
+        quorum: fleet.quorum,
+      });
+      const running = vault;
+      const vaultNodes = fleet.members.map((member) => {
+        const coordinator = running.coordinator(member.index);
+        return inProcessNode(member.name, member.region, (frame) => coordinator.handle(frame));
+      });
+      const fleetPubPath = join(dir, 'fleet.pub');
+      copyFileSync(join(fleetDir, FLEET_PUB_FILE), fleetPubPath);
+      const chatd = await ChatdServer.start({
+        dataDir: join(dir, 'chatd'),
+        host: options.host,
+        port: options.port,
+        vaultNodes,
+        fleetIds: [fleet.fleetId],
+        localRegion: fleet.members[0]?.region,
+        codeSender: options.codeSender ?? noCodeSender,
+        logger,
+        rateLimits: options.rateLimits,
+        quotaBytes: options.quotaBytes,
+        capture: options.capture,
+      });
+      return new EmbeddedServer(chatd, fleet, fleetPubPath, closeVault);
+    } catch (error) {
+      await closeVault();
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.chatd.close();
+    await this.closeVault();
+  }
+}

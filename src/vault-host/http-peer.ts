@@ -1,0 +1,115 @@
+// Endorsement peers between vault node processes (DESIGN section 4; docs/PROTOCOL.md "Host and
+// core"): the coordinator's EndorsementPeer for a remote node is one HTTP POST of the encoded
+// CoreRequest to that node's /v1/endorse, and the node side hands it to its own core and returns
+// the core's answer unchanged. Only endorse requests cross the network; everything the answer
+// carries is a signature (or a refusal) of that core, which the coordinator's certificate and
+// every other core verify — the HTTP layer is trusted with nothing but liveness.
+import type { Agent } from 'node:http';
+import { deserializeCoreRequest, deserializeCoreResponse } from '../protocol/vault/core-rpc.ts';
+import { TransitionKind } from '../protocol/vault/intent.ts';
+import { RefusalReason } from '../protocol/vault/responses.ts';
+import { keepAliveAgent, postBytes } from './binary-http.ts';
+import { BadRequestError, ENDORSE_PATH } from './node-server.ts';
+import type { EndorsementPeer } from './peer.ts';
+
+/** Type bytes of an endorse CoreRequest and a refused CoreResponse (src/protocol/vault/core-rpc.ts). */
+const ENDORSE_REQUEST_TYPE = 2;
+const REFUSED_RESPONSE_TYPE = 5;
+
+export const DEFAULT_PEER_TIMEOUT_MS = 3000;
+
+/** Another node's core, reached over HTTP. An unreachable or slow node rejects (UnavailableError). */
+export class HttpPeer implements EndorsementPeer {
+  readonly #url: URL;
+  readonly #agent: Agent = keepAliveAgent();
+  readonly #timeoutMs: number;
+
+  /** `baseUrl` is the node's base URL from the node config's peers, e.g. http://10.0.0.2:4100. */
+  constructor(
+    readonly nodeIndex: number,
+    baseUrl: string,
+    options: { timeoutMs?: number } = {},
+  ) {
+    this.#url = new URL(ENDORSE_PATH, baseUrl);
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_PEER_TIMEOUT_MS;
+  }
+
+  endorse(request: Uint8Array): Promise<Uint8Array> {
+    return postBytes(this.#url, request, { timeoutMs: this.#timeoutMs, agent: this.#agent });
+  }
+
+  /** Drops the kept-alive connections. */
+  close(): void {
+    this.#agent.destroy();
+  }
+}
+
+/** A request on the endorse route that is not an endorse CoreRequest; the server answers 400. */
+export class NotAnEndorseRequestError extends BadRequestError {}
+
+/**
+ * The node side of the endorse route: passes an endorse request to the local core and returns
+ * exactly what the core answered. Propose and answer requests are for a node's own host only.
+ */
+export function serveEndorse(core: EndorsementPeer, request: Uint8Array): Promise<Uint8Array> {
+  if (request[0] !== ENDORSE_REQUEST_TYPE) {
+    return Promise.reject(new NotAnEndorseRequestError('only endorse requests are served to peers'));
+  }
+  return core.endorse(request);
+}
+
+/** What an operator needs to know about a refused endorsement: public facts only. */
+export interface RefusalEvent {
+  readonly node: number;
+  readonly record: string;
+  readonly version: string;
+  readonly transition: string;
+  readonly reason: string;
+}
+
+/**
+ * Wraps a peer so that every refusal it answers is reported. A refusal with reason `conflict`
+ * means the node already endorsed a later or different state: the store showed something stale
+ * (a rollback, a fork) — the event an operator must see (issue 5 "Rollback").
+ */
+export class RefusalReportingPeer implements EndorsementPeer {
+  constructor(
+    private readonly peer: EndorsementPeer,
+    private readonly report: (event: RefusalEvent) => void,
+  ) {}
+
+  get nodeIndex(): number {
+    return this.peer.nodeIndex;
+  }
+
+  async endorse(request: Uint8Array): Promise<Uint8Array> {
+    const answer = await this.peer.endorse(request);
+    if (answer[0] === REFUSED_RESPONSE_TYPE) reportRefusal(this.peer.nodeIndex, request, answer, this.report);
+    return answer;
+  }
+}
+
+/** Decodes a refused endorse exchange into a RefusalEvent; malformed bytes are reported as such. */
+export function reportRefusal(
+  node: number,
+  request: Uint8Array,
+  answer: Uint8Array,
+  report: (event: RefusalEvent) => void,
+): void {
+  try {
+    const response = deserializeCoreResponse(answer);
+    const decoded = deserializeCoreRequest(request);
+    if (response.type !== 'refused' || decoded.type !== 'endorse') return;
+    const { intent } = decoded;
+    report({
+      node,
+      record: Buffer.from(intent.to.recordId).toString('hex'),
+      version: intent.to.version.toString(),
+      transition: TransitionKind[intent.kind] ?? `kind ${intent.kind}`,
+      reason: RefusalReason[response.reason] ?? `reason ${response.reason}`,
+    });
+  } catch {
+    report({ node, record: 'unknown', version: 'unknown', transition: 'unknown', reason: 'malformed' });
+  }
+}
+

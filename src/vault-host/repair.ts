@@ -1,0 +1,161 @@
+// Disaster recovery of the record store from the nodes' marks (DESIGN section 4 "Disaster
+// recovery"; issue 5): each node keeps, per record, the latest state it endorsed and its own
+// signature on it. A state that a quorum of nodes still marks, with valid signatures, is a
+// certified state; the highest such state per record is written back into the store (new, wiped
+// or restored from an old backup) unless the store already holds it or a later certified one.
+// Repair trusts nothing it reads: every signature is checked against the fleet's public keys, and
+// the cores check every certificate again before they endorse anything built on it.
+import { nodePrimitives } from '../hsm-platform/primitives.ts';
+import type { FleetPublicInfo } from '../protocol/fleet.ts';
+import {
+  Certificate,
+  CertifiedState,
+  EndorsementMessage,
+  type NodeMark,
+  type RecordState,
+  type Signature,
+} from '../protocol/vault/record.ts';
+import type { RecordStore } from '../stores/record/record-store.ts';
+
+/** The marks one node holds (read from its NVRAM). */
+export interface NodeMarks {
+  readonly nodeIndex: number;
+  readonly marks: readonly NodeMark[];
+}
+
+export type RecordRepair =
+  /** The store lacked this state (or held an older one): it now holds it, intents dropped. */
+  | { readonly record: string; readonly outcome: 'rebuilt'; readonly version: bigint; readonly previous?: bigint }
+  /** The store already held this certified state or a later one: left as it was. */
+  | { readonly record: string; readonly outcome: 'unchanged'; readonly version: bigint }
+  /** No state of this record is marked by a quorum: nothing could be certified from the marks. */
+  | { readonly record: string; readonly outcome: 'unrecoverable'; readonly reason: string };
+
+export interface RepairReport {
+  readonly records: readonly RecordRepair[];
+  /** Marks whose signature did not verify under their node's key (damaged or not this fleet's). */
+  readonly invalidMarks: number;
+}
+
+interface Candidate {
+  readonly state: RecordState;
+  readonly signatures: Signature[];
+}
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+function stateHash(state: RecordState): Uint8Array {
+  return nodePrimitives.sha256(state.hashInput());
+}
+
+function verifies(fleet: FleetPublicInfo, state: RecordState, signature: Signature): boolean {
+  const member = fleet.members[signature.nodeIndex];
+  if (member === undefined) return false;
+  const message = new EndorsementMessage(fleet.fleetId, state.recordId, state.version, stateHash(state));
+  return nodePrimitives.ed25519Verify(member.endorsementPublicKey, message.serialize(), signature.signature);
+}
+
+/** Whether `certified` carries a quorum of valid signatures of distinct fleet members. */
+export function certificateVerifies(fleet: FleetPublicInfo, certified: CertifiedState): boolean {
+  const valid = certified.certificate.signatures.filter((signature) => verifies(fleet, certified.state, signature));
+  return new Set(valid.map((signature) => signature.nodeIndex)).size >= fleet.quorum;
+}
+
+/**
+ * The highest certified state of each record the marks prove: marks are grouped by (record,
+ * version, state hash); a group signed by a quorum of distinct nodes is certified.
+ */
+export function certifiedFromMarks(
+  fleet: FleetPublicInfo,
+  nodes: readonly NodeMarks[],
+): { certified: Map<string, CertifiedState>; unrecoverable: RecordRepair[]; invalidMarks: number } {
+  const byRecord = new Map<string, Map<string, Candidate>>();
+  let invalidMarks = 0;
+  for (const node of nodes) {
+    for (const mark of node.marks) {
+      const signature = { nodeIndex: node.nodeIndex, signature: mark.signature };
+      if (!verifies(fleet, mark.state, signature)) {
+        invalidMarks++;
+        continue;
+      }
+      const record = hex(mark.state.recordId);
+      const groups = byRecord.get(record) ?? new Map<string, Candidate>();
+      byRecord.set(record, groups);
+      const group = `${mark.state.version}/${hex(stateHash(mark.state))}`;
+      const candidate = groups.get(group) ?? { state: mark.state, signatures: [] };
+      groups.set(group, candidate);
+      if (!candidate.signatures.some((s) => s.nodeIndex === node.nodeIndex)) candidate.signatures.push(signature);
+    }
+  }
+  const certified = new Map<string, CertifiedState>();
+  const unrecoverable: RecordRepair[] = [];
+  for (const [record, groups] of byRecord) {
+    const quorate = [...groups.values()]
+      .filter((candidate) => candidate.signatures.length >= fleet.quorum)
+      .sort((a, b) => (a.state.version < b.state.version ? 1 : a.state.version > b.state.version ? -1 : 0));
+    const best = quorate[0];
+    if (best === undefined) {
+      const highest = [...groups.values()].reduce((max, c) => (c.state.version > max ? c.state.version : max), 0n);
+      unrecoverable.push({
+        record,
+        outcome: 'unrecoverable',
+        reason: `no state is marked by a quorum of ${fleet.quorum} nodes (highest mark: version ${highest}); the nodes moved on one by one or too few NVRAM files were read`,
+      });
+      continue;
+    }
+    const signatures = [...best.signatures].sort((a, b) => a.nodeIndex - b.nodeIndex).slice(0, fleet.quorum);
+    certified.set(record, new CertifiedState(best.state, new Certificate(signatures)));
+  }
+  return { certified, unrecoverable, invalidMarks };
+}
+
+/**
+ * Writes each record's highest certified state from the marks into `store` where the store holds
+ * no valid certified state at that version or later. With `dryRun`, reports without writing.
+ */
+export async function repairRecordStore(
+  store: RecordStore,
+  fleet: FleetPublicInfo,
+  nodes: readonly NodeMarks[],
+  options: { dryRun?: boolean } = {},
+): Promise<RepairReport> {
+  const { certified, unrecoverable, invalidMarks } = certifiedFromMarks(fleet, nodes);
+  const records: RecordRepair[] = [...unrecoverable];
+  for (const [record, rebuilt] of certified) {
+    records.push(await repairOne(store, fleet, record, rebuilt, options.dryRun ?? false));
+  }
+  records.sort((a, b) => a.record.localeCompare(b.record));
+  return { records, invalidMarks };
+}
+
+async function repairOne(
+  store: RecordStore,
+  fleet: FleetPublicInfo,
+  record: string,
+  rebuilt: CertifiedState,
+  dryRun: boolean,
+): Promise<RecordRepair> {
+  const recordId = rebuilt.state.recordId;
+  const version = rebuilt.state.version;
+  // A concurrent writer (a node left running) can win a CAS; a few rounds settle it.
+  for (let round = 0; round < 8; round++) {
+    const slot = await store.get(recordId);
+    const held = slot?.committed === undefined ? undefined : decodeCertified(slot.committed);
+    if (held !== undefined && certificateVerifies(fleet, held) && held.state.version >= version) {
+      return { record, outcome: 'unchanged', version: held.state.version };
+    }
+    const previous = held?.state.version;
+    const result: RecordRepair = { record, outcome: 'rebuilt', version, ...(previous === undefined ? {} : { previous }) };
+    if (dryRun) return result;
+    if (await store.compareAndSet(recordId, slot?.revision, { committed: rebuilt.serialize() })) return result;
+  }
+  return { record, outcome: 'unrecoverable', reason: 'the store kept changing while it was repaired; stop the nodes and run repair again' };
+}
+
+function decodeCertified(bytes: Uint8Array): CertifiedState | undefined {
+  try {
+    return CertifiedState.deserialize(bytes);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,145 @@
+// Opening a backup file in a browser (docs/WEB.md "What the page does"; DESIGN section 2): streams a
+// File through the backup stream decryption (WebCrypto) and the archive reader, in constant memory.
+// A listing is returned, and an extracted file committed, only once the stream's final chunk has
+// verified; before that nothing decrypted leaves this module.
+import { webCodec } from '../client/backup/web-codec.ts';
+import { fromWebStream } from '../client/backup/web-streams.ts';
+import { StrongroomError } from '../errors.ts';
+import { ARCHIVE_MAGIC, type ArchiveEntry, readArchive } from '../format/archive.ts';
+import type { BackupKey } from '../format/key.ts';
+import { PieceReader } from '../format/reader.ts';
+import { decryptStream } from '../format/stream.ts';
+import { webCrypto } from '../format/webcrypto.ts';
+
+/** Called as the backup file is read: `done` of `total` ciphertext bytes. */
+export type ProgressListener = (done: number, total: number) => void;
+
+export interface ReadOptions {
+  onProgress?: ProgressListener;
+  /** Stops reading (the promise rejects with the signal's reason). */
+  signal?: AbortSignal;
+}
+
+/**
+ * What a verified backup holds: an archive of entries (`strongroom backup create`), or one file's
+ * bytes when its plaintext is not an archive (`strongroom encrypt`).
+ */
+export type BackupContents =
+  | { readonly kind: 'archive'; readonly entries: readonly ArchiveEntry[] }
+  | { readonly kind: 'single'; readonly size: number };
+
+/** Receives one file's plaintext; it must keep it from the user until `commit`. */
+export interface FileSink {
+  write(piece: Uint8Array): Promise<void>;
+  /** The stream verified to its final chunk: the content is complete and authentic. */
+  commit(): Promise<void>;
+  /** The stream failed or was stopped: discard everything written. */
+  abort(): Promise<void>;
+}
+
+/** The decrypted plaintext of `file`, counting ciphertext for progress and honouring the signal. */
+function plaintextOf(file: Blob, key: BackupKey, options: ReadOptions): AsyncGenerator<Uint8Array> {
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    let done = 0;
+    options.onProgress?.(0, file.size);
+    for await (const piece of fromWebStream(file.stream())) {
+      options.signal?.throwIfAborted();
+      done += piece.length;
+      options.onProgress?.(done, file.size);
+      yield piece;
+    }
+  }
+  return decryptStream(counted(), key, { crypto: webCrypto });
+}
+
+/**
+ * Splits the plaintext into its kind and the full byte sequence: an archive starts with the
+ * archive magic (docs/FORMAT.md "Archive"); anything else is a single encrypted file.
+ */
+async function classify(
+  plaintext: AsyncIterable<Uint8Array>,
+): Promise<{ kind: BackupContents['kind']; bytes: AsyncGenerator<Uint8Array> }> {
+  const reader = new PieceReader(plaintext);
+  const head = await reader.read(ARCHIVE_MAGIC.length);
+  const first = head.pieces.flatMap((piece) => Array.from(piece));
+  const isArchive = head.total === ARCHIVE_MAGIC.length && ARCHIVE_MAGIC.every((b, i) => first[i] === b);
+  async function* bytes(): AsyncGenerator<Uint8Array> {
+    try {
+      yield* head.pieces;
+      for (;;) {
+        const { pieces, total } = await reader.read(1 << 20);
+        if (total === 0) return;
+        yield* pieces;
+      }
+    } finally {
+      await reader.close();
+    }
+  }
+  return { kind: isArchive ? 'archive' : 'single', bytes: bytes() };
+}
+
+/**
+ * Decrypts the whole of `file` and returns what it holds. Throws WrongKeyError (before any chunk is
+ * read) or DamagedBackupError; returns only after the final chunk verified.
+ */
+export async function openBackup(file: Blob, key: BackupKey, options: ReadOptions = {}): Promise<BackupContents> {
+  const { kind, bytes } = await classify(plaintextOf(file, key, options));
+  if (kind === 'single') {
+    let size = 0;
+    for await (const piece of bytes) size += piece.length;
+    return { kind, size };
+  }
+  const entries: ArchiveEntry[] = [];
+  // Entries are metadata only; file contents are decrypted, authenticated and dropped.
+  for await (const entry of readArchive(bytes, webCodec)) {
+    if (entry.type === 'file') {
+      const { content: _skipped, ...metadata } = entry;
+      entries.push(metadata);
+    } else {
+      entries.push(entry);
+    }
+  }
+  // readArchive returned: it drained the stream, whose final chunk verified.
+  return { kind, entries };
+}
+
+/**
+ * Decrypts `file` again and writes one file's plaintext into `sink`: the archive entry at `path`,
+ * or, when `path` is null, the whole plaintext of a single-file backup. The sink is committed only
+ * after the final chunk verified, and aborted on any failure.
+ */
+export async function extractFile(
+  file: Blob,
+  key: BackupKey,
+  path: string | null,
+  sink: FileSink,
+  options: ReadOptions = {},
+): Promise<void> {
+  try {
+    const { kind, bytes } = await classify(plaintextOf(file, key, options));
+    if (path === null) {
+      if (kind !== 'single') throw changedSince('it now holds an archive');
+      for await (const piece of bytes) await sink.write(piece);
+    } else {
+      if (kind !== 'archive') throw changedSince('it no longer holds an archive');
+      let found = false;
+      for await (const entry of readArchive(bytes, webCodec)) {
+        if (entry.path !== path) continue;
+        if (entry.type !== 'file') throw changedSince(`${JSON.stringify(path)} is no longer a file`);
+        found = true;
+        for await (const piece of entry.content) await sink.write(piece);
+      }
+      if (!found) throw changedSince(`${JSON.stringify(path)} is no longer in it`);
+    }
+  } catch (error) {
+    await sink.abort();
+    throw error;
+  }
+  await sink.commit();
+}
+
+/** The file was listed from one state and is now read in another (replaced on disk meanwhile). */
+const changedSince = (what: string) =>
+  new StrongroomError(`the backup file changed since it was opened: ${what}`, {
+    hints: ['open the backup again'],
+  });

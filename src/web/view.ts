@@ -1,0 +1,194 @@
+// What the backup opener page shows (docs/WEB.md "What the page does"): the outcome of an attempt,
+// progress, and the listing of a verified backup. Text only ever goes in through textContent, so
+// names from a backup cannot become markup.
+import { DamagedBackupError, StrongroomError, WrongKeyError } from '../errors.ts';
+import type { ArchiveEntry } from '../format/archive.ts';
+import type { BackupContents } from './open-backup.ts';
+
+/** The page element with id `id`; the page and this script ship together, so a missing one is a bug. */
+export function element<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (found === null) throw new Error(`page element #${id} is missing`);
+  return found as T;
+}
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+export function formatBytes(bytes: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${UNITS[unit]}`;
+}
+
+/** An archive mtime (nanoseconds since 1970 UTC) as "YYYY-MM-DD HH:MM:SS". */
+export function formatTime(mtimeNs: bigint): string {
+  const date = new Date(Number(mtimeNs / 1_000_000n));
+  return Number.isNaN(date.getTime()) ? '?' : date.toISOString().slice(0, 19).replace('T', ' ');
+}
+
+const KIND_LABELS: Record<ArchiveEntry['type'], string> = {
+  file: 'file',
+  directory: 'directory',
+  symlink: 'symbolic link',
+};
+
+/** How the page words a failure: a title for the kind of outcome, then the error's own lines. */
+export function describeFailure(error: unknown): { title: string; message: string; hints: readonly string[] } {
+  if (error instanceof WrongKeyError) return { title: 'Wrong key', message: error.message, hints: error.hints };
+  if (error instanceof DamagedBackupError) {
+    return {
+      title: 'Damaged or forged backup',
+      message: error.message,
+      hints: [...error.hints, 'Nothing from this backup is shown or offered for saving.'],
+    };
+  }
+  if (error instanceof DOMException && error.name === 'AbortError') {
+    return { title: 'Stopped', message: 'Decryption was stopped; nothing was kept.', hints: [] };
+  }
+  if (error instanceof DOMException && error.name === 'NotReadableError') {
+    return {
+      title: 'Could not read the file',
+      message: 'The browser could not read the backup file.',
+      hints: ['It may have been moved or changed since it was chosen; choose it again.'],
+    };
+  }
+  if (error instanceof StrongroomError) {
+    return { title: 'Could not open the backup', message: error.message, hints: error.hints };
+  }
+  const detail = error instanceof Error ? error.message : String(error);
+  return { title: 'Could not open the backup', message: detail, hints: [] };
+}
+
+export function showOutcome(
+  outcome: { title: string; message: string; hints: readonly string[] },
+  tone: 'error' | 'info',
+): void {
+  const box = element('outcome');
+  box.className = `outcome ${tone}`;
+  element('outcome-title').textContent = outcome.title;
+  element('outcome-message').textContent = outcome.message;
+  element('outcome-hints').replaceChildren(
+    ...outcome.hints.map((hint) => {
+      const item = document.createElement('li');
+      item.textContent = hint;
+      return item;
+    }),
+  );
+  box.hidden = false;
+}
+
+export function hideOutcome(): void {
+  element('outcome').hidden = true;
+}
+
+/** A field's error line under it, tied to the field for assistive technology; null clears it. */
+export function showFieldError(field: HTMLInputElement, line: HTMLElement, message: string | null): void {
+  line.textContent = message ?? '';
+  line.hidden = message === null;
+  if (message === null) field.removeAttribute('aria-invalid');
+  else field.setAttribute('aria-invalid', 'true');
+}
+
+/** Progress of a pass over the backup file. */
+export function showProgress(label: string, done: number, total: number): void {
+  element('progress-section').hidden = false;
+  element('progress-label').textContent = label;
+  const bar = element<HTMLProgressElement>('progress');
+  bar.value = total === 0 ? 1 : done / total;
+  const percent = total === 0 ? 100 : Math.floor((100 * done) / total);
+  element('progress-text').textContent = `${percent}% (${formatBytes(done)} of ${formatBytes(total)})`;
+}
+
+export function hideProgress(): void {
+  element('progress-section').hidden = true;
+}
+
+/** One row of the listing: what a saveable file is called, and its archive path (null: single file). */
+export interface ListedFile {
+  readonly name: string;
+  readonly path: string | null;
+}
+
+/**
+ * Fills the listing of a verified backup. Each file row gets a Save button whose data-index is the
+ * index of its ListedFile in the returned array.
+ */
+export function renderListing(contents: BackupContents, backupName: string): ListedFile[] {
+  const files: ListedFile[] = [];
+  const rows: HTMLTableRowElement[] = [];
+  const saveButton = (file: ListedFile) => {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'save';
+    button.dataset.index = String(files.length);
+    button.textContent = 'Save';
+    button.setAttribute('aria-label', `Save ${file.path ?? file.name}`);
+    files.push(file);
+    return button;
+  };
+  let summary: string;
+  if (contents.kind === 'single') {
+    const name = backupName.replace(/\.srb$/i, '') || 'decrypted';
+    const file = { name, path: null };
+    rows.push(row([name, 'file', sizeCell(contents.size), '—', saveButton(file)]));
+    summary = `Verified: the whole backup authenticated, to its final chunk. It holds one file (made with strongroom encrypt), ${formatBytes(contents.size)}.`;
+  } else {
+    const counts = { file: 0, directory: 0, symlink: 0 };
+    let bytes = 0;
+    for (const entry of contents.entries) {
+      counts[entry.type]++;
+      let kind = KIND_LABELS[entry.type];
+      let size: HTMLTableCellElement | string = '';
+      let action: HTMLElement | string = '';
+      if (entry.type === 'symlink') kind = `${kind} → ${entry.target}`;
+      if (entry.type === 'file') {
+        bytes += entry.size;
+        size = sizeCell(entry.size);
+        action = saveButton({ name: entry.path.slice(entry.path.lastIndexOf('/') + 1), path: entry.path });
+      }
+      rows.push(row([entry.path, kind, size, formatTime(entry.mtimeNs), action]));
+    }
+    summary =
+      `Verified: the whole backup authenticated, to its final chunk. ${count(contents.entries.length, 'entry', 'entries')}: ` +
+      `${count(counts.file, 'file', 'files')} (${formatBytes(bytes)}), ${count(counts.directory, 'directory', 'directories')}, ` +
+      `${count(counts.symlink, 'symbolic link', 'symbolic links')}.`;
+  }
+  element('listing-summary').textContent = summary;
+  element('entries').replaceChildren(...rows);
+  element('listing').hidden = false;
+  return files;
+}
+
+const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+function sizeCell(bytes: number): HTMLTableCellElement {
+  const cell = document.createElement('td');
+  cell.className = 'number';
+  cell.textContent = formatBytes(bytes);
+  cell.title = `${bytes.toLocaleString('en')} bytes`;
+  cell.dataset.bytes = String(bytes);
+  return cell;
+}
+
+function row(cells: (string | HTMLElement)[]): HTMLTableRowElement {
+  const tr = document.createElement('tr');
+  for (const content of cells) {
+    if (content instanceof HTMLTableCellElement) {
+      tr.append(content);
+      continue;
+    }
+    const cell = document.createElement('td');
+    cell.append(content);
+    tr.append(cell);
+  }
+  return tr;
+}
+
+export function hideListing(): void {
+  element('listing').hidden = true;
+  element('entries').replaceChildren();
+}

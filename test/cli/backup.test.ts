@@ -1,0 +1,106 @@
+// `strongroom backup create | list | restore` (README "CLI") against a directory store and a real
+// local S3 server (s3rver, started here): ids on stdout, listing, latest by default, --force, exit
+// codes, and that a damaged backup or a wrong key restores nothing.
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { compareTrees } from '../../src/demo/compare-trees.ts';
+import { runCli } from '../helpers/cli.ts';
+import { type LocalS3, startLocalS3 } from '../stores/blob/s3rver.ts';
+
+let work: string;
+let source: string;
+let keyFile: string;
+let s3: LocalS3;
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'strongroom-cli-backup-'));
+  source = join(work, 'chat');
+  await mkdir(join(source, 'media'), { recursive: true });
+  await writeFile(join(source, 'messages.db'), Buffer.alloc(300_000, 7));
+  await writeFile(join(source, 'media', 'a.jpg'), Buffer.alloc(2_500_000, 9));
+  await symlink('messages.db', join(source, 'latest'));
+  keyFile = join(work, 'key.txt');
+  await writeFile(keyFile, (await runCli(['keygen'])).stdout);
+  s3 = await startLocalS3(['backups']);
+});
+after(async () => {
+  await s3.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('strongroom backup', () => {
+  for (const [label, store, extra] of [
+    ['a directory store', () => join(work, 'store'), () => [] as string[]],
+    ['an S3 store', () => 's3://backups/cli', () => ['--s3-endpoint', s3.endpoint]],
+  ] as const) {
+    it(`creates, lists and restores through ${label}`, async () => {
+      const create = await runCli(['backup', 'create', source, '--key-file', keyFile, '--to', store(), ...extra()], { env: s3.env });
+      assert.equal(create.code, 0, create.stderr);
+      const id = create.stdout.trim();
+      assert.match(id, /^\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{8}$/);
+
+      const list = await runCli(['backup', 'list', '--from', store(), ...extra()], { env: s3.env });
+      assert.equal(list.code, 0, list.stderr);
+      assert.match(list.stdout, new RegExp(`^${id.replace('.', '\\.')}\\s+2\\.7 MiB\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\n$`));
+
+      const to = join(work, `restored-${label.replaceAll(' ', '-')}`);
+      const restore = await runCli(['backup', 'restore', '--key-file', keyFile, '--from', store(), '--to', to, ...extra()], { env: s3.env });
+      assert.equal(restore.code, 0, restore.stderr);
+      assert.match(restore.stderr, new RegExp(`restored backup ${id.replace('.', '\\.')}: 5 entries`));
+      assert.deepEqual((await compareTrees(source, join(to, 'chat'))).differences, []);
+    });
+  }
+
+  it('refuses a non-empty destination (exit 2) unless --force, and restores by --id', async () => {
+    const store = join(work, 'store-force');
+    const first = (await runCli(['backup', 'create', source, '--key-file', keyFile, '--to', store])).stdout.trim();
+    await writeFile(join(source, 'messages.db'), 'changed');
+    await runCli(['backup', 'create', source, '--key-file', keyFile, '--to', store]);
+    const to = join(work, 'busy');
+    await mkdir(to);
+    await writeFile(join(to, 'mine'), 'keep');
+    const refused = await runCli(['backup', 'restore', '--key-file', keyFile, '--from', store, '--to', to]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /is not empty/);
+    assert.match(refused.stderr, /--force/);
+    assert.deepEqual(await readdir(to), ['mine']);
+    const forced = await runCli(['backup', 'restore', '--key-file', keyFile, '--from', store, '--id', first, '--to', to, '--force']);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal((await readFile(join(to, 'chat', 'messages.db'))).length, 300_000);
+    assert.equal(await readFile(join(to, 'mine'), 'utf8'), 'keep');
+  });
+
+  it('restores nothing from a damaged backup (exit 5) or with a wrong key (exit 6)', async () => {
+    const store = join(work, 'store-damaged');
+    const id = (await runCli(['backup', 'create', source, '--key-file', keyFile, '--to', store])).stdout.trim();
+    const parent = join(work, 'damaged-dest');
+    await mkdir(parent);
+
+    const otherKey = join(work, 'other-key.txt');
+    await writeFile(otherKey, (await runCli(['keygen'])).stdout);
+    const wrong = await runCli(['backup', 'restore', '--key-file', otherKey, '--from', store, '--to', join(parent, 'out')]);
+    assert.equal(wrong.code, 6);
+    assert.match(wrong.stderr, /wrong key/);
+
+    const blob = join(store, `${id}.srb`);
+    const bytes = await readFile(blob);
+    bytes[bytes.length - 20]! ^= 1;
+    await writeFile(blob, bytes);
+    const damaged = await runCli(['backup', 'restore', '--key-file', keyFile, '--from', store, '--to', join(parent, 'out')]);
+    assert.equal(damaged.code, 5);
+    assert.match(damaged.stderr, /failed to decrypt and authenticate/);
+    assert.deepEqual(await readdir(parent), []);
+  });
+
+  it('reports usage errors (exit 2) and a missing backup id (exit 1)', async () => {
+    const noStore = await runCli(['backup', 'create', source, '--key-file', keyFile]);
+    assert.equal(noStore.code, 2);
+    assert.match(noStore.stderr, /no store given: pass --to STORE/);
+    const missing = await runCli(['backup', 'restore', '--key-file', keyFile, '--from', join(work, 'store'), '--id', '20200101T000000.000Z-00000000', '--to', join(work, 'nowhere')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no backup 20200101T000000\.000Z-00000000/);
+  });
+});
