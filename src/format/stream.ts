@@ -18,7 +18,7 @@ import { PieceReader } from './reader.ts';
 export const TAG_LENGTH = 16;
 const NONCE_LENGTH = 12;
 /** Chunks sealed or opened concurrently: lets an asynchronous Aead use several cores. */
-const IN_FLIGHT = 4;
+const IN_FLIGHT = 2;
 
 export interface EncryptOptions {
   crypto: FormatCrypto;

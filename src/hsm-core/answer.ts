@@ -18,8 +18,8 @@ import {
   LoginFinishResult,
   LoginStartResult,
   Outcome,
-  Recovery,
   RecordSummary,
+  Recovery,
   RefusalReason,
   RegisterStartResult,
   type VaultResponse,
@@ -33,11 +33,19 @@ type Response = VaultResponse<VaultOp>;
 
 const locked: Response = { outcome: Outcome.locked };
 const noRecord: Response = { outcome: Outcome.noRecord };
-const stale = (state: RecordState): Response => ({ outcome: Outcome.stale, summary: RecordSummary.of(state) });
+const stale = (state: RecordState): Response => ({
+  outcome: Outcome.stale,
+  summary: RecordSummary.of(state),
+});
 const ok = (result: { serialize(): Uint8Array }): Response => ({ outcome: Outcome.ok, result }) as Response;
 
 /** ke1Hash of a login-start body against `incarnation` (DESIGN section 3: bound to the incarnation). */
-export function ke1Hash(ctx: CoreContext, recordId: Uint8Array, incarnation: bigint, ke1: Uint8Array): Uint8Array {
+export function ke1Hash(
+  ctx: CoreContext,
+  recordId: Uint8Array,
+  incarnation: bigint,
+  ke1: Uint8Array,
+): Uint8Array {
   return ctx.platform.crypto.sha256(ke1Binding(ctx.config.fleetId, recordId, incarnation, ke1));
 }
 
@@ -51,7 +59,11 @@ export function body<T>(what: () => T): T {
   }
 }
 
-export async function answer(ctx: CoreContext, opened: OpenedRequest, state: RecordState | undefined): Promise<Response> {
+export async function answer(
+  ctx: CoreContext,
+  opened: OpenedRequest,
+  state: RecordState | undefined,
+): Promise<Response> {
   const recordId = opened.frame.recordId;
   switch (opened.frame.op) {
     case VaultOp.status:
@@ -62,7 +74,8 @@ export async function answer(ctx: CoreContext, opened: OpenedRequest, state: Rec
     case VaultOp.registerFinish: {
       const request = body(() => RegisterFinishRequest.deserialize(opened.body));
       if (state === undefined) return noRecord;
-      if (state.incarnation !== request.targetVersion || state.status !== RecordStatus.active) return stale(state);
+      if (state.incarnation !== request.targetVersion || state.status !== RecordStatus.active)
+        return stale(state);
       // The certified incarnation must be the one this request made: same drawn credential id.
       const pending = await openPending(ctx, recordId, request.pendingBlob);
       const secrets = await openSecrets(ctx, state);
@@ -77,7 +90,8 @@ export async function answer(ctx: CoreContext, opened: OpenedRequest, state: Rec
     case VaultOp.delete: {
       const request = body(() => DeleteRequest.deserialize(opened.body));
       if (state === undefined) return noRecord;
-      if (state.status === RecordStatus.deleted && state.version === request.fromVersion + 1n) return ok(RecordSummary.of(state));
+      if (state.status === RecordStatus.deleted && state.version === request.fromVersion + 1n)
+        return ok(RecordSummary.of(state));
       return state.status === RecordStatus.locked ? locked : stale(state);
     }
   }
@@ -87,7 +101,11 @@ export async function answer(ctx: CoreContext, opened: OpenedRequest, state: Rec
  * Registration step 1 (DESIGN section 3): draws the credential id and evaluates the OPRF under it
  * exactly once. No identifier from a request or blob is ever used here.
  */
-async function registrationStep1(ctx: CoreContext, opened: OpenedRequest, state: RecordState | undefined): Promise<Response> {
+async function registrationStep1(
+  ctx: CoreContext,
+  opened: OpenedRequest,
+  state: RecordState | undefined,
+): Promise<Response> {
   const request = body(() => RegisterStartRequest.deserialize(opened.body));
   if (request.kind === RegistrationKind.create && state?.status === RecordStatus.active) {
     return { outcome: Outcome.refused, reason: RefusalReason.badTransition };
@@ -114,22 +132,38 @@ async function registrationStep1(ctx: CoreContext, opened: OpenedRequest, state:
 }
 
 /** KE2 only for a KE1 whose hash a certified state of this incarnation carries (DESIGN section 3). */
-async function loginStart(ctx: CoreContext, opened: OpenedRequest, state: RecordState | undefined): Promise<Response> {
+async function loginStart(
+  ctx: CoreContext,
+  opened: OpenedRequest,
+  state: RecordState | undefined,
+): Promise<Response> {
   const request = body(() => LoginStartRequest.deserialize(opened.body));
   if (state === undefined || state.status === RecordStatus.deleted) return noRecord;
   if (state.status === RecordStatus.locked) return locked;
   if (state.incarnation !== request.incarnation) return stale(state);
   const recordId = opened.frame.recordId;
   const hash = ke1Hash(ctx, recordId, state.incarnation, request.ke1);
-  if (state.ke1Hash === undefined || state.ke1PaidAt === undefined || !ctx.platform.crypto.timingSafeEqual(hash, state.ke1Hash)) {
+  if (
+    state.ke1Hash === undefined ||
+    state.ke1PaidAt === undefined ||
+    !ctx.platform.crypto.timingSafeEqual(hash, state.ke1Hash)
+  ) {
     // Not paid for by this state: no KE2 (a host that withholds the spend's certificate gets nothing).
     return state.guessesLeft === 0 ? locked : stale(state);
   }
   const secrets = await openSecrets(ctx, state);
-  const { ke2, serverLoginState } = ctx.opaque.startLogin(recordId, secrets.credentialId, secrets.registrationRecord, request.ke1);
+  const { ke2, serverLoginState } = ctx.opaque.startLogin(
+    recordId,
+    secrets.credentialId,
+    secrets.registrationRecord,
+    request.ke1,
+  );
   secrets.authKey.fill(0);
   const login = new LoginState(state.incarnation, state.ke1PaidAt, hash, serverLoginState);
-  const loginBlob = await ctx.platform.keystore.seal(login.serialize(), recordAad(Labels.loginState, ctx.config.fleetId, recordId));
+  const loginBlob = await ctx.platform.keystore.seal(
+    login.serialize(),
+    recordAad(Labels.loginState, ctx.config.fleetId, recordId),
+  );
   serverLoginState.fill(0);
   return ok(new LoginStartResult(RecordSummary.of(state), ke2, loginBlob));
 }
@@ -138,7 +172,11 @@ async function loginStart(ctx: CoreContext, opened: OpenedRequest, state: Record
  * The wrapped K goes back only from a certified refund of this very spend (lastSuccess = its
  * ke1PaidAt), sealed under the OPAQUE session key this core derives itself from KE3.
  */
-async function loginFinish(ctx: CoreContext, opened: OpenedRequest, state: RecordState | undefined): Promise<Response> {
+async function loginFinish(
+  ctx: CoreContext,
+  opened: OpenedRequest,
+  state: RecordState | undefined,
+): Promise<Response> {
   const request = body(() => LoginFinishRequest.deserialize(opened.body));
   if (state === undefined || state.status === RecordStatus.deleted) return noRecord;
   if (state.status === RecordStatus.locked) return locked;
@@ -153,7 +191,12 @@ async function loginFinish(ctx: CoreContext, opened: OpenedRequest, state: Recor
   const summary = RecordSummary.of(state);
   const key = crypto.hkdfSha256(sessionKey, new Uint8Array(0), Labels.recoverResponse, 32);
   const nonce = crypto.randomBytes(12);
-  const recovery = crypto.aes256GcmSeal(key, nonce, new Recovery(secrets.wrappedK, state.changeProof).serialize(), summary.serialize());
+  const recovery = crypto.aes256GcmSeal(
+    key,
+    nonce,
+    new Recovery(secrets.wrappedK, state.changeProof).serialize(),
+    summary.serialize(),
+  );
   key.fill(0);
   sessionKey.fill(0);
   secrets.authKey.fill(0);

@@ -10,7 +10,12 @@ export function stateHash(ctx: CoreContext, state: RecordState): Uint8Array {
 }
 
 export function endorsementMessage(ctx: CoreContext, state: RecordState): Uint8Array {
-  return new EndorsementMessage(ctx.config.fleetId, state.recordId, state.version, stateHash(ctx, state)).serialize();
+  return new EndorsementMessage(
+    ctx.config.fleetId,
+    state.recordId,
+    state.version,
+    stateHash(ctx, state),
+  ).serialize();
 }
 
 /**
@@ -18,13 +23,19 @@ export function endorsementMessage(ctx: CoreContext, state: RecordState): Uint8A
  * for `recordId`; refuses otherwise. A host can only show states a quorum endorsed.
  */
 export function verifyCertified(ctx: CoreContext, shown: CertifiedState, recordId: Uint8Array): RecordState {
-  if (!bytesEqual(shown.state.recordId, recordId)) throw new Refusal(RefusalReason.wrongRecord, 'state is for another record');
+  if (!bytesEqual(shown.state.recordId, recordId))
+    throw new Refusal(RefusalReason.wrongRecord, 'state is for another record');
   const hash = stateHash(ctx, shown.state);
   const key = toHex(hash);
   // A state is certified once a quorum signed it, whichever certificate is shown later: the core
   // remembers hashes it verified (in its own memory) and skips re-verifying them.
   if (ctx.certified.has(key)) return shown.state;
-  const message = new EndorsementMessage(ctx.config.fleetId, shown.state.recordId, shown.state.version, hash).serialize();
+  const message = new EndorsementMessage(
+    ctx.config.fleetId,
+    shown.state.recordId,
+    shown.state.version,
+    hash,
+  ).serialize();
   let valid = 0;
   for (const { nodeIndex, signature } of shown.certificate.signatures) {
     const member = ctx.config.member(nodeIndex);
@@ -35,6 +46,7 @@ export function verifyCertified(ctx: CoreContext, shown: CertifiedState, recordI
       return shown.state;
     }
   }
-  if (valid < ctx.config.quorum) throw new Refusal(RefusalReason.badCertificate, 'certificate lacks a quorum');
+  if (valid < ctx.config.quorum)
+    throw new Refusal(RefusalReason.badCertificate, 'certificate lacks a quorum');
   return shown.state;
 }

@@ -1,10 +1,14 @@
 // The core's end of the client channel (docs/PROTOCOL.md "Frames"; DESIGN section 3): opens an
 // HPKE-sealed request frame and seals the response as RFC 9458 section 4.4 does, with our label.
-import { concat, MalformedFrameError } from '../protocol/vault/bytes.ts';
-import { ErrorCode, serializeResponseFrame, type VaultOp, VaultRequestFrame } from '../protocol/vault/frames.ts';
+import { bytesEqual, concat, MalformedFrameError } from '../protocol/vault/bytes.ts';
+import {
+  ErrorCode,
+  serializeResponseFrame,
+  type VaultOp,
+  VaultRequestFrame,
+} from '../protocol/vault/frames.ts';
 import { Labels, RESPONSE_NONCE_LENGTH } from '../protocol/vault/labels.ts';
 import { serializeResponse, type VaultResponse } from '../protocol/vault/responses.ts';
-import { bytesEqual } from '../protocol/vault/bytes.ts';
 import type { CoreContext } from './context.ts';
 
 /** A client request the core opened: its header, body, and the secret its response is sealed with. */
@@ -26,14 +30,17 @@ export async function openRequest(ctx: CoreContext, bytes: Uint8Array): Promise<
     if (error instanceof MalformedFrameError) throw new UnopenableFrame(error.message);
     throw error;
   }
-  if (!bytesEqual(frame.fleetId, ctx.config.fleetId)) throw new UnopenableFrame('request is for another fleet');
+  if (!bytesEqual(frame.fleetId, ctx.config.fleetId))
+    throw new UnopenableFrame('request is for another fleet');
   try {
     const recipient = await ctx.platform.hpke.createRecipientContext({
       recipientKey: ctx.hpkeKey,
       enc: frame.enc.slice().buffer,
       info: Labels.request.slice().buffer,
     });
-    const body = new Uint8Array(await recipient.open(frame.ciphertext.slice().buffer, frame.header().buffer as ArrayBuffer));
+    const body = new Uint8Array(
+      await recipient.open(frame.ciphertext.slice().buffer, frame.header().buffer as ArrayBuffer),
+    );
     const responseSecret = new Uint8Array(await recipient.export(Labels.response.slice().buffer, 32));
     return { frame, body, responseSecret };
   } catch {
@@ -43,7 +50,11 @@ export async function openRequest(ctx: CoreContext, bytes: Uint8Array): Promise<
 }
 
 /** Seals `response` to the request's context: key, nonce = HKDF(secret, enc || responseNonce). */
-export function sealResponse<K extends VaultOp>(ctx: CoreContext, opened: OpenedRequest, response: VaultResponse<K>): Uint8Array {
+export function sealResponse<K extends VaultOp>(
+  ctx: CoreContext,
+  opened: OpenedRequest,
+  response: VaultResponse<K>,
+): Uint8Array {
   const { crypto } = ctx.platform;
   const responseNonce = crypto.randomBytes(RESPONSE_NONCE_LENGTH);
   const salt = concat(opened.frame.enc, responseNonce);

@@ -11,6 +11,7 @@ import {
 } from '../protocol/vault/core-rpc.ts';
 import { VaultOp } from '../protocol/vault/frames.ts';
 import { Intent, TransitionKind } from '../protocol/vault/intent.ts';
+import { Labels } from '../protocol/vault/labels.ts';
 import { type CertifiedState, NodeMark, type RecordState, RecordStatus } from '../protocol/vault/record.ts';
 import {
   DeleteRequest,
@@ -21,10 +22,16 @@ import {
 } from '../protocol/vault/requests.ts';
 import { RefusalReason } from '../protocol/vault/responses.ts';
 import { recordAad } from '../protocol/vault/sealed.ts';
-import { Labels } from '../protocol/vault/labels.ts';
 import { answer, body, ke1Hash } from './answer.ts';
-import { errorFrame, ErrorCode, type OpenedRequest, openRequest, sealResponse, UnopenableFrame } from './channel.ts';
 import { endorsementMessage, stateHash, verifyCertified } from './certificates.ts';
+import {
+  ErrorCode,
+  errorFrame,
+  type OpenedRequest,
+  openRequest,
+  sealResponse,
+  UnopenableFrame,
+} from './channel.ts';
 import { BoundedSet, type CoreContext, Refusal } from './context.ts';
 import { OpaqueServer, opaqueReady } from './opaque.ts';
 import type { Platform } from './platform.ts';
@@ -37,6 +44,7 @@ const CERTIFIED_CACHE_SIZE = 8192;
 export class CoreStartError extends Error {}
 
 export class VaultCore {
+  #stopped = false;
   private constructor(private readonly ctx: CoreContext) {}
 
   /**
@@ -55,7 +63,9 @@ export class VaultCore {
     const endorsementKey = await platform.keystore.secret('endorsement-private-key');
     const probe = label('strongroom/v1/core-start-probe');
     const signature = platform.crypto.ed25519Sign(endorsementKey, probe);
-    const me = config.members.find((m) => platform.crypto.ed25519Verify(m.endorsementPublicKey, probe, signature));
+    const me = config.members.find((m) =>
+      platform.crypto.ed25519Verify(m.endorsementPublicKey, probe, signature),
+    );
     if (me === undefined) throw new CoreStartError('this node is not a member of the sealed fleet config');
     const setupBytes = await platform.keystore.secret('opaque-server-setup');
     const opaque = new OpaqueServer(new TextDecoder().decode(setupBytes), config.fleetId);
@@ -88,12 +98,14 @@ export class VaultCore {
 
   /** The one entry point: an encoded CoreRequest in, an encoded CoreResponse out. */
   async handle(requestBytes: Uint8Array): Promise<Uint8Array> {
+    if (this.#stopped) throw new Error('this core is stopped');
     let response: CoreResponse;
     try {
       response = await this.dispatch(deserializeCoreRequest(requestBytes));
     } catch (error) {
       if (error instanceof Refusal) response = { type: 'refused', reason: error.reason };
-      else if (error instanceof MalformedFrameError) response = { type: 'refused', reason: RefusalReason.malformed };
+      else if (error instanceof MalformedFrameError)
+        response = { type: 'refused', reason: RefusalReason.malformed };
       else throw error;
     }
     return serializeCoreResponse(response);
@@ -101,6 +113,7 @@ export class VaultCore {
 
   /** Ends the life of the endorsement key in this process. */
   stop(): void {
+    this.#stopped = true;
     this.ctx.endorsementKey.fill(0);
   }
 
@@ -111,25 +124,47 @@ export class VaultCore {
       const from = verifyCertified(this.ctx, request.current, request.current.state.recordId);
       if (from.status !== RecordStatus.active) return { type: 'no-transition' };
       const next = await deriveNext(this.ctx, TransitionKind.lock, from.recordId, from, new Uint8Array(0));
-      return { type: 'proposal', intent: new Intent({ kind: TransitionKind.lock, from: request.current, to: next.state, evidence: new Uint8Array(0) }) };
+      return {
+        type: 'proposal',
+        intent: new Intent({
+          kind: TransitionKind.lock,
+          from: request.current,
+          to: next.state,
+          evidence: new Uint8Array(0),
+        }),
+      };
     }
     let opened: OpenedRequest;
     try {
       opened = await openRequest(this.ctx, request.clientFrame);
     } catch (error) {
-      if (error instanceof UnopenableFrame) return { type: 'client-response', frame: errorFrame(ErrorCode.unopenable) };
+      if (error instanceof UnopenableFrame)
+        return { type: 'client-response', frame: errorFrame(ErrorCode.unopenable) };
       throw error;
     }
     try {
-      const state = request.current === undefined ? undefined : verifyCertified(this.ctx, request.current, opened.frame.recordId);
+      const state =
+        request.current === undefined
+          ? undefined
+          : verifyCertified(this.ctx, request.current, opened.frame.recordId);
       if (request.type === 'answer') {
-        return { type: 'client-response', frame: sealResponse(this.ctx, opened, await answer(this.ctx, opened, state)) };
+        return {
+          type: 'client-response',
+          frame: sealResponse(this.ctx, opened, await answer(this.ctx, opened, state)),
+        };
       }
       return await this.propose(opened, request.current, state);
     } catch (error) {
       // A refused client request still gets a sealed answer, so the client can tell it from tampering.
-      if (error instanceof Refusal && error.reason !== RefusalReason.badCertificate && error.reason !== RefusalReason.wrongRecord) {
-        return { type: 'client-response', frame: sealResponse(this.ctx, opened, { outcome: 4, reason: error.reason }) };
+      if (
+        error instanceof Refusal &&
+        error.reason !== RefusalReason.badCertificate &&
+        error.reason !== RefusalReason.wrongRecord
+      ) {
+        return {
+          type: 'client-response',
+          frame: sealResponse(this.ctx, opened, { outcome: 4, reason: error.reason }),
+        };
       }
       throw error;
     } finally {
@@ -138,7 +173,11 @@ export class VaultCore {
   }
 
   /** Which transition a client request calls for, built and checked here; or none (answer now). */
-  private async propose(opened: OpenedRequest, current: CertifiedState | undefined, state: RecordState | undefined): Promise<CoreResponse> {
+  private async propose(
+    opened: OpenedRequest,
+    current: CertifiedState | undefined,
+    state: RecordState | undefined,
+  ): Promise<CoreResponse> {
     const recordId = opened.frame.recordId;
     const frameBytes = opened.frame.serialize();
     const none: CoreResponse = { type: 'no-transition' };
@@ -156,16 +195,23 @@ export class VaultCore {
       }
       case VaultOp.loginStart: {
         const request = body(() => LoginStartRequest.deserialize(opened.body));
-        if (state === undefined || state.status !== RecordStatus.active || state.incarnation !== request.incarnation) return none;
+        if (
+          state === undefined ||
+          state.status !== RecordStatus.active ||
+          state.incarnation !== request.incarnation
+        )
+          return none;
         spendHash = ke1Hash(this.ctx, recordId, state.incarnation, request.ke1);
-        const retry = state.ke1Hash !== undefined && this.ctx.platform.crypto.timingSafeEqual(spendHash, state.ke1Hash);
+        const retry =
+          state.ke1Hash !== undefined && this.ctx.platform.crypto.timingSafeEqual(spendHash, state.ke1Hash);
         if (retry || state.guessesLeft === 0) return none; // a retry of a paid KE1 spends nothing more
         kind = TransitionKind.spend;
         break;
       }
       case VaultOp.loginFinish: {
         const request = body(() => LoginFinishRequest.deserialize(opened.body));
-        if (state === undefined || state.status !== RecordStatus.active || state.ke1Hash === undefined) return none;
+        if (state === undefined || state.status !== RecordStatus.active || state.ke1Hash === undefined)
+          return none;
         const login = await openLoginState(this.ctx, recordId, request.loginBlob);
         login.serverLoginState.fill(0);
         if (!this.ctx.platform.crypto.timingSafeEqual(login.ke1Hash, state.ke1Hash)) return none;
@@ -174,7 +220,12 @@ export class VaultCore {
       }
       case VaultOp.delete: {
         const request = body(() => DeleteRequest.deserialize(opened.body));
-        if (state === undefined || state.status !== RecordStatus.active || state.version !== request.fromVersion) return none;
+        if (
+          state === undefined ||
+          state.status !== RecordStatus.active ||
+          state.version !== request.fromVersion
+        )
+          return none;
         kind = TransitionKind.delete;
         break;
       }
@@ -187,7 +238,12 @@ export class VaultCore {
 
   private async sealSecrets(next: Next): Promise<RecordState> {
     const secrets = next.secrets!;
-    const aad = recordAad(Labels.sealedRecord, this.ctx.config.fleetId, next.state.recordId, next.state.incarnation);
+    const aad = recordAad(
+      Labels.sealedRecord,
+      this.ctx.config.fleetId,
+      next.state.recordId,
+      next.state.incarnation,
+    );
     const sealed = await this.ctx.platform.keystore.seal(secrets.serialize(), aad);
     return next.state.with({ sealed });
   }
@@ -206,10 +262,14 @@ export class VaultCore {
     }
     const next = await deriveNext(ctx, intent.kind, recordId, from, intent.evidence, intent.to.ke1Hash);
     if (next.secrets === undefined) {
-      if (!bytesEqual(next.state.serialize(), intent.to.serialize())) throw new Refusal(RefusalReason.badTransition, 'proposed state differs');
+      if (!bytesEqual(next.state.serialize(), intent.to.serialize()))
+        throw new Refusal(RefusalReason.badTransition, 'proposed state differs');
     } else {
       // The sealed part has a random nonce: compare what it holds, and the clear fields exactly.
-      if (!bytesEqual(next.state.with({ sealed: intent.to.sealed }).serialize(), intent.to.serialize()) || bytesEqual(intent.to.sealed, PLACEHOLDER)) {
+      if (
+        !bytesEqual(next.state.with({ sealed: intent.to.sealed }).serialize(), intent.to.serialize()) ||
+        bytesEqual(intent.to.sealed, PLACEHOLDER)
+      ) {
         throw new Refusal(RefusalReason.badTransition, 'proposed state differs');
       }
       const held = await openSecrets(ctx, intent.to);
@@ -217,14 +277,18 @@ export class VaultCore {
       held.authKey.fill(0);
       if (!same) throw new Refusal(RefusalReason.badEvidence, 'sealed part does not hold the registration');
     }
+    // From here to nvram.put nothing awaits: concurrent handle() calls cannot interleave between
+    // reading the mark and writing the new one.
     const markKey = concat(MARK_PREFIX, recordId);
     const markBytes = ctx.platform.nvram.get(markKey);
     const toHash = stateHash(ctx, intent.to);
     if (markBytes !== undefined) {
       const mark = NodeMark.deserialize(markBytes);
-      if (mark.state.version > intent.to.version) throw new Refusal(RefusalReason.conflict, 'already endorsed a later state');
+      if (mark.state.version > intent.to.version)
+        throw new Refusal(RefusalReason.conflict, 'already endorsed a later state');
       if (mark.state.version === intent.to.version) {
-        if (!bytesEqual(stateHash(ctx, mark.state), toHash)) throw new Refusal(RefusalReason.conflict, 'already endorsed another state at this version');
+        if (!bytesEqual(stateHash(ctx, mark.state), toHash))
+          throw new Refusal(RefusalReason.conflict, 'already endorsed another state at this version');
         return { type: 'endorsement', nodeIndex: ctx.nodeIndex, signature: mark.signature };
       }
     }

@@ -6,7 +6,12 @@ import { VaultOp } from '../protocol/vault/frames.ts';
 import { TransitionKind } from '../protocol/vault/intent.ts';
 import { Labels } from '../protocol/vault/labels.ts';
 import { ChangeProof, RecordState, RecordStatus } from '../protocol/vault/record.ts';
-import { DeleteRequest, LoginFinishRequest, RegisterFinishRequest, RegistrationKind } from '../protocol/vault/requests.ts';
+import {
+  DeleteRequest,
+  LoginFinishRequest,
+  RegisterFinishRequest,
+  RegistrationKind,
+} from '../protocol/vault/requests.ts';
 import { RefusalReason } from '../protocol/vault/responses.ts';
 import {
   changeContent,
@@ -30,11 +35,17 @@ const refuse = (reason: RefusalReason, detail: string): never => {
 };
 
 /** Opens the evidence frame and checks it is the expected op for this record. */
-export async function openEvidence(ctx: CoreContext, evidence: Uint8Array, op: VaultOp, recordId: Uint8Array): Promise<OpenedRequest> {
+export async function openEvidence(
+  ctx: CoreContext,
+  evidence: Uint8Array,
+  op: VaultOp,
+  recordId: Uint8Array,
+): Promise<OpenedRequest> {
   try {
     const opened = await openRequest(ctx, evidence);
     if (opened.frame.op !== op) refuse(RefusalReason.badEvidence, 'evidence is for another op');
-    if (!bytesEqual(opened.frame.recordId, recordId)) refuse(RefusalReason.wrongRecord, 'evidence is for another record');
+    if (!bytesEqual(opened.frame.recordId, recordId))
+      refuse(RefusalReason.wrongRecord, 'evidence is for another record');
     return opened;
   } catch (error) {
     if (error instanceof UnopenableFrame) return refuse(RefusalReason.badEvidence, 'evidence does not open');
@@ -60,7 +71,11 @@ export async function openSecrets(ctx: CoreContext, state: RecordState): Promise
   }
 }
 
-export async function openLoginState(ctx: CoreContext, recordId: Uint8Array, blob: Uint8Array): Promise<LoginState> {
+export async function openLoginState(
+  ctx: CoreContext,
+  recordId: Uint8Array,
+  blob: Uint8Array,
+): Promise<LoginState> {
   const aad = recordAad(Labels.loginState, ctx.config.fleetId, recordId);
   try {
     return LoginState.deserialize(await ctx.platform.keystore.open(blob, aad));
@@ -69,7 +84,11 @@ export async function openLoginState(ctx: CoreContext, recordId: Uint8Array, blo
   }
 }
 
-export async function openPending(ctx: CoreContext, recordId: Uint8Array, blob: Uint8Array): Promise<PendingRegistration> {
+export async function openPending(
+  ctx: CoreContext,
+  recordId: Uint8Array,
+  blob: Uint8Array,
+): Promise<PendingRegistration> {
   const aad = recordAad(Labels.pendingRegistration, ctx.config.fleetId, recordId);
   try {
     return PendingRegistration.deserialize(await ctx.platform.keystore.open(blob, aad));
@@ -79,12 +98,16 @@ export async function openPending(ctx: CoreContext, recordId: Uint8Array, blob: 
 }
 
 function requireActive(from: RecordState | undefined): RecordState {
-  if (from === undefined || from.status !== RecordStatus.active) return refuse(RefusalReason.badTransition, 'record is not active');
+  if (from === undefined || from.status !== RecordStatus.active)
+    return refuse(RefusalReason.badTransition, 'record is not active');
   return from;
 }
 
 /** Fields every transition to v+1 shares: same record, next version. */
-function successor(from: RecordState, changes: Partial<ConstructorParameters<typeof RecordState>[0]>): RecordState {
+function successor(
+  from: RecordState,
+  changes: Partial<ConstructorParameters<typeof RecordState>[0]>,
+): RecordState {
   return from.with({ version: from.version + 1n, ...changes });
 }
 
@@ -103,7 +126,13 @@ export async function deriveNext(
       const f = requireActive(from);
       if (f.guessesLeft < 1) refuse(RefusalReason.badTransition, 'no guesses left');
       if (spendKe1Hash === undefined) return refuse(RefusalReason.badTransition, 'spend without a KE1 hash');
-      return { state: successor(f, { guessesLeft: f.guessesLeft - 1, ke1Hash: spendKe1Hash, ke1PaidAt: f.version + 1n }) };
+      return {
+        state: successor(f, {
+          guessesLeft: f.guessesLeft - 1,
+          ke1Hash: spendKe1Hash,
+          ke1PaidAt: f.version + 1n,
+        }),
+      };
     }
     case TransitionKind.lock: {
       const f = requireActive(from);
@@ -127,7 +156,12 @@ export async function deriveNext(
 }
 
 /** Refund: the login of the spend the from-state still carries, verified here (DESIGN section 4). */
-async function deriveRefund(ctx: CoreContext, recordId: Uint8Array, from: RecordState, evidence: Uint8Array): Promise<RecordState> {
+async function deriveRefund(
+  ctx: CoreContext,
+  recordId: Uint8Array,
+  from: RecordState,
+  evidence: Uint8Array,
+): Promise<RecordState> {
   const opened = await openEvidence(ctx, evidence, VaultOp.loginFinish, recordId);
   const body = decode(() => LoginFinishRequest.deserialize(opened.body));
   const login = await openLoginState(ctx, recordId, body.loginBlob);
@@ -170,8 +204,10 @@ async function deriveRegistration(
   const body = decode(() => RegisterFinishRequest.deserialize(opened.body));
   const wanted = kind === TransitionKind.create ? RegistrationKind.create : RegistrationKind.change;
   if (body.kind !== wanted) refuse(RefusalReason.badEvidence, 'registration kind differs');
-  if (body.targetVersion !== version) refuse(RefusalReason.badEvidence, 'registration is for another version');
-  if (body.limit > ctx.config.maxGuessLimit) refuse(RefusalReason.badEvidence, 'limit above the fleet maximum');
+  if (body.targetVersion !== version)
+    refuse(RefusalReason.badEvidence, 'registration is for another version');
+  if (body.limit > ctx.config.maxGuessLimit)
+    refuse(RefusalReason.badEvidence, 'limit above the fleet maximum');
   const pending = await openPending(ctx, recordId, body.pendingBlob);
   if (
     pending.kind !== wanted ||
@@ -180,7 +216,12 @@ async function deriveRegistration(
   ) {
     refuse(RefusalReason.badEvidence, 'pending registration does not match');
   }
-  const secrets = new SealedSecrets(pending.credentialId, body.registrationRecord, body.wrappedK, body.authKey);
+  const secrets = new SealedSecrets(
+    pending.credentialId,
+    body.registrationRecord,
+    body.wrappedK,
+    body.authKey,
+  );
   const fresh = {
     recordId,
     version,
@@ -197,9 +238,16 @@ async function deriveRegistration(
     return { state: new RecordState({ ...fresh, changeProof: undefined, sealed: PLACEHOLDER }), secrets };
   }
   const f = from as RecordState;
-  const contentHash = ctx.platform.crypto.sha256(changeContent(body.registrationRecord, body.wrappedK, body.authKey, body.limit));
+  const contentHash = ctx.platform.crypto.sha256(
+    changeContent(body.registrationRecord, body.wrappedK, body.authKey, body.limit),
+  );
   await checkProof(ctx, VaultOp.registerFinish, f, contentHash, body.proofMac);
-  const changeProof = new ChangeProof({ fromIncarnation: f.incarnation, fromVersion: f.version, contentHash, mac: body.proofMac });
+  const changeProof = new ChangeProof({
+    fromIncarnation: f.incarnation,
+    fromVersion: f.version,
+    contentHash,
+    mac: body.proofMac,
+  });
   return { state: new RecordState({ ...fresh, changeProof, sealed: PLACEHOLDER }), secrets };
 }
 
@@ -207,12 +255,26 @@ async function deriveRegistration(
 export const PLACEHOLDER = Uint8Array.of(0);
 
 /** The proof MAC of DESIGN section 3 under the from-state's auth_key, compared in constant time. */
-async function checkProof(ctx: CoreContext, op: VaultOp, from: RecordState, contentHash: Uint8Array, mac: Uint8Array): Promise<void> {
+async function checkProof(
+  ctx: CoreContext,
+  op: VaultOp,
+  from: RecordState,
+  contentHash: Uint8Array,
+  mac: Uint8Array,
+): Promise<void> {
   const secrets = await openSecrets(ctx, from);
   const expected = ctx.platform.crypto.hmacSha256(
     secrets.authKey,
-    proofMessage({ op, fleetId: ctx.config.fleetId, recordId: from.recordId, incarnation: from.incarnation, fromVersion: from.version, contentHash }),
+    proofMessage({
+      op,
+      fleetId: ctx.config.fleetId,
+      recordId: from.recordId,
+      incarnation: from.incarnation,
+      fromVersion: from.version,
+      contentHash,
+    }),
   );
   secrets.authKey.fill(0);
-  if (!ctx.platform.crypto.timingSafeEqual(expected, mac)) refuse(RefusalReason.badProof, 'proof MAC does not verify');
+  if (!ctx.platform.crypto.timingSafeEqual(expected, mac))
+    refuse(RefusalReason.badProof, 'proof MAC does not verify');
 }

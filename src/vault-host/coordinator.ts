@@ -18,6 +18,8 @@ import type { EndorsementPeer } from './peer.ts';
 
 /** Rounds a request may lose to other writers before it answers "unavailable". */
 const MAX_ROUNDS = 64;
+/** Refused intents a request tolerates (honest races) before it answers "unavailable". */
+const MAX_REFUSALS = 3;
 
 export interface CoordinatorOptions {
   readonly store: RecordStore;
@@ -30,7 +32,12 @@ export interface CoordinatorOptions {
   readonly fanout?: 'all' | 'quorum-first';
 }
 
-export type CertifyResult = { kind: 'committed'; state: CertifiedState } | { kind: 'lost' } | { kind: 'unavailable' };
+export type CertifyResult =
+  | { kind: 'committed'; state: CertifiedState }
+  | { kind: 'lost' }
+  /** The nodes refused it (the intent was dropped): the store is behind them, or a host lied. */
+  | { kind: 'refused' }
+  | { kind: 'unavailable' };
 
 const unavailableFrame = () => serializeResponseFrame({ kind: 'error', code: ErrorCode.unavailable });
 
@@ -46,7 +53,8 @@ export class VaultCoordinator {
     try {
       frame = VaultRequestFrame.deserialize(frameBytes);
     } catch (error) {
-      if (error instanceof MalformedFrameError) return serializeResponseFrame({ kind: 'error', code: ErrorCode.unopenable });
+      if (error instanceof MalformedFrameError)
+        return serializeResponseFrame({ kind: 'error', code: ErrorCode.unopenable });
       throw error;
     }
     return this.#serialized(frame.recordId, async () => {
@@ -66,25 +74,42 @@ export class VaultCoordinator {
 
   async #handleFrame(frame: VaultRequestFrame, frameBytes: Uint8Array): Promise<Uint8Array> {
     const recordId = frame.recordId;
+    let refusals = 0;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const slot = await this.#settled(recordId);
       if (slot === 'unavailable') return unavailableFrame();
       let current = committedOf(slot);
-      const proposed = await this.#ask(this.options.own, { type: 'propose', action: ProposeAction.client, clientFrame: frameBytes, current });
+      const proposed = await this.#ask(this.options.own, {
+        type: 'propose',
+        action: ProposeAction.client,
+        clientFrame: frameBytes,
+        current,
+      });
       if (proposed.type === 'client-response') return proposed.frame;
       if (proposed.type === 'refused') return unavailableFrame();
       if (proposed.type === 'proposal') {
         const result = await this.#certify(recordId, slot, proposed.intent);
         if (result.kind === 'lost') continue;
-        if (result.kind === 'unavailable') return unavailableFrame();
+        // Refused: the committed state is behind the nodes' marks (a rolled-back store needs
+        // `fleet repair`); retrying cannot help beyond a race or two.
+        if (result.kind === 'refused' && ++refusals < MAX_REFUSALS) continue;
+        if (result.kind !== 'committed') return unavailableFrame();
         current = result.state;
-      } else if (frame.op === VaultOp.loginStart && current?.state.status === RecordStatus.active && current.state.guessesLeft === 0) {
+      } else if (
+        frame.op === VaultOp.loginStart &&
+        current?.state.status === RecordStatus.active &&
+        current.state.guessesLeft === 0
+      ) {
         // Hosts lock exhausted records promptly (DESIGN section 3 "Lockout"); a KE1 arriving at
         // zero guesses pays nothing, so the record is locked before the core answers it.
         const lockedState = await this.#lock(recordId);
         if (lockedState !== undefined) current = lockedState;
       }
-      const answered = await this.#ask(this.options.own, { type: 'answer', clientFrame: frameBytes, current });
+      const answered = await this.#ask(this.options.own, {
+        type: 'answer',
+        clientFrame: frameBytes,
+        current,
+      });
       return answered.type === 'client-response' ? answered.frame : unavailableFrame();
     }
     return unavailableFrame();
@@ -96,11 +121,16 @@ export class VaultCoordinator {
       if (slot === 'unavailable') return undefined;
       const current = committedOf(slot);
       if (current === undefined || current.state.status !== RecordStatus.active) return current;
-      const proposed = await this.#ask(this.options.own, { type: 'propose', action: ProposeAction.lock, clientFrame: new Uint8Array(0), current });
+      const proposed = await this.#ask(this.options.own, {
+        type: 'propose',
+        action: ProposeAction.lock,
+        clientFrame: new Uint8Array(0),
+        current,
+      });
       if (proposed.type !== 'proposal') return current;
       const result = await this.#certify(recordId, slot, proposed.intent);
       if (result.kind === 'committed') return result.state;
-      if (result.kind === 'unavailable') return undefined;
+      if (result.kind !== 'lost') return undefined;
     }
     return undefined;
   }
@@ -113,13 +143,18 @@ export class VaultCoordinator {
       const intent = Intent.deserialize(slot.intent);
       const committed = committedOf(slot);
       const follows =
-        intent.from === undefined ? committed === undefined : committed !== undefined && committed.state.version === intent.from.state.version;
+        intent.from === undefined
+          ? committed === undefined
+          : committed !== undefined && committed.state.version === intent.from.state.version;
       if (!follows) {
-        await this.options.store.compareAndSet(recordId, slot.revision, { ...(slot.committed ? { committed: slot.committed } : {}) });
+        await this.options.store.compareAndSet(recordId, slot.revision, {
+          ...(slot.committed ? { committed: slot.committed } : {}),
+        });
         continue;
       }
       const result = await this.#endorseAndCommit(recordId, slot, intent);
       if (result.kind === 'unavailable') return 'unavailable';
+      if (result.kind === 'refused') return this.options.store.get(recordId); // dropped: go on
     }
     return 'unavailable';
   }
@@ -155,13 +190,17 @@ export class VaultCoordinator {
     if (gathered.signatures.length < quorum) {
       if (gathered.refused > peers.length - quorum) {
         // This intent can never be certified (the nodes refused it): drop it so the record is not wedged.
-        await store.compareAndSet(recordId, slot.revision, { ...(slot.committed ? { committed: slot.committed } : {}) });
+        await store.compareAndSet(recordId, slot.revision, {
+          ...(slot.committed ? { committed: slot.committed } : {}),
+        });
         return { kind: 'lost' };
       }
       return { kind: 'unavailable' };
     }
     const certified = new CertifiedState(intent.to, new Certificate(gathered.signatures.slice(0, quorum)));
-    const committed = await store.compareAndSet(recordId, slot.revision, { committed: certified.serialize() });
+    const committed = await store.compareAndSet(recordId, slot.revision, {
+      committed: certified.serialize(),
+    });
     return committed ? { kind: 'committed', state: certified } : { kind: 'lost' };
   }
 
@@ -183,7 +222,11 @@ export class VaultCoordinator {
 }
 
 /** Sends `request` to `peers` in parallel; resolves once `need` endorsed or all have answered. */
-function collect(peers: readonly EndorsementPeer[], request: Uint8Array, need: number): Promise<{ signatures: Signature[]; refused: number }> {
+function collect(
+  peers: readonly EndorsementPeer[],
+  request: Uint8Array,
+  need: number,
+): Promise<{ signatures: Signature[]; refused: number }> {
   return new Promise((resolve) => {
     const signatures: Signature[] = [];
     let refused = 0;
@@ -194,7 +237,8 @@ function collect(peers: readonly EndorsementPeer[], request: Uint8Array, need: n
         .endorse(request)
         .then((bytes) => {
           const response = deserializeCoreResponse(bytes);
-          if (response.type === 'endorsement') signatures.push({ nodeIndex: response.nodeIndex, signature: response.signature });
+          if (response.type === 'endorsement')
+            signatures.push({ nodeIndex: response.nodeIndex, signature: response.signature });
           else refused++;
         })
         .catch(() => undefined) // an unreachable node is a missing endorsement, not a refusal

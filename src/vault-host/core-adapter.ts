@@ -4,8 +4,7 @@ import { CoreStartError, VaultCore } from '../hsm-core/core.ts';
 import type { Platform } from '../hsm-core/platform.ts';
 import type { EndorsementPeer } from './peer.ts';
 
-export type { Platform } from '../hsm-core/platform.ts';
-export type { CoreSecretName, CorePrimitives, KeyStore, Nvram } from '../hsm-core/platform.ts';
+export type { CorePrimitives, CoreSecretName, KeyStore, Nvram, Platform } from '../hsm-core/platform.ts';
 export { CoreStartError };
 
 /** A core running in this process, reachable only as an EndorsementPeer. */

@@ -12,7 +12,10 @@ export class VaultHttpServer {
   private constructor(private readonly server: Server) {}
 
   /** Listens on host:port (port 0 picks a free one); resolves once listening. */
-  static async listen(coordinator: VaultCoordinator, options: { host?: string; port?: number } = {}): Promise<VaultHttpServer> {
+  static async listen(
+    coordinator: VaultCoordinator,
+    options: { host?: string; port?: number } = {},
+  ): Promise<VaultHttpServer> {
     const server = createServer((request, response) => {
       if (request.method === 'GET' && request.url === '/v1/health') {
         response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}\n');
@@ -29,7 +32,9 @@ export class VaultHttpServer {
             return;
           }
           const frame = await coordinator.handle(body);
-          response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': frame.length }).end(frame);
+          response
+            .writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': frame.length })
+            .end(frame);
         })
         .catch(() => {
           if (!response.headersSent) response.writeHead(500);

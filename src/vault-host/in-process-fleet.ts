@@ -1,9 +1,10 @@
 // The embedded default fleet (DESIGN section 6): N cores in this process, each over its own
 // platform (keystore, NVRAM file), one record store, and coordinators that reach the cores through
 // in-process peers. Several coordinators may share it, as several vault hosts share a real fleet.
-import { InProcessPeer, type Platform } from './core-adapter.ts';
-import { VaultCoordinator } from './coordinator.ts';
+
 import type { RecordStore } from '../stores/record/record-store.ts';
+import { VaultCoordinator } from './coordinator.ts';
+import { InProcessPeer, type Platform } from './core-adapter.ts';
 
 export interface FleetNode {
   readonly platform: Platform;
@@ -19,8 +20,14 @@ export class InProcessFleet {
   ) {}
 
   /** Starts every core (each verifies the sealed config and finds its own index). */
-  static async start(options: { nodes: readonly FleetNode[]; store: RecordStore; quorum: number }): Promise<InProcessFleet> {
-    const peers = await Promise.all(options.nodes.map((node) => InProcessPeer.start(node.platform, node.sealedConfig)));
+  static async start(options: {
+    nodes: readonly FleetNode[];
+    store: RecordStore;
+    quorum: number;
+  }): Promise<InProcessFleet> {
+    const peers = await Promise.all(
+      options.nodes.map((node) => InProcessPeer.start(node.platform, node.sealedConfig)),
+    );
     return new InProcessFleet(peers, options.store, options.quorum);
   }
 
@@ -29,7 +36,13 @@ export class InProcessFleet {
     const own = this.peers.find((peer) => peer.nodeIndex === ownIndex);
     if (own === undefined) throw new RangeError(`no node ${ownIndex} in this fleet`);
     // The cores share this process's CPU: asking more than a quorum only adds work.
-    return new VaultCoordinator({ store: this.store, peers: this.peers, own, quorum: this.quorum, fanout: 'quorum-first' });
+    return new VaultCoordinator({
+      store: this.store,
+      peers: this.peers,
+      own,
+      quorum: this.quorum,
+      fanout: 'quorum-first',
+    });
   }
 
   /** Stops every core (zeroing its keys). The store and platforms stay open: their owner closes them. */

@@ -5,17 +5,22 @@
 // or restored from an old backup) unless the store already holds it or a later certified one.
 // Repair trusts nothing it reads: every signature is checked against the fleet's public keys, and
 // the cores check every certificate again before they endorse anything built on it.
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { StrongroomError } from '../errors.ts';
+import { NvramFile } from '../hsm-platform/nvram.ts';
 import { nodePrimitives } from '../hsm-platform/primitives.ts';
 import type { FleetPublicInfo } from '../protocol/fleet.ts';
 import {
   Certificate,
   CertifiedState,
   EndorsementMessage,
-  type NodeMark,
+  NodeMark,
   type RecordState,
   type Signature,
 } from '../protocol/vault/record.ts';
 import type { RecordStore } from '../stores/record/record-store.ts';
+import { NodeConfig } from './node-config.ts';
 
 /** The marks one node holds (read from its NVRAM). */
 export interface NodeMarks {
@@ -157,5 +162,36 @@ function decodeCertified(bytes: Uint8Array): CertifiedState | undefined {
     return CertifiedState.deserialize(bytes);
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Reads the marks in a stopped node's NVRAM file (the node config names it). Entries that are not
+ * marks are skipped; marks are checked later, by signature. A running node holds its NVRAM file
+ * exclusively, so this fails for it: repair works from stopped nodes.
+ */
+export function readNodeMarks(configPath: string): NodeMarks {
+  const config = NodeConfig.deserialize(readFileSync(configPath));
+  let nvram: NvramFile;
+  try {
+    nvram = new NvramFile(NodeConfig.resolve(dirname(configPath), config.nvramPath));
+  } catch (error) {
+    throw new StrongroomError(`cannot read the NVRAM of ${config.name}`, {
+      cause: error,
+      hints: [`stop ${config.name} first: a running node holds its NVRAM file`],
+    });
+  }
+  try {
+    const marks: NodeMark[] = [];
+    for (const [, value] of nvram.entries()) {
+      try {
+        marks.push(NodeMark.deserialize(value));
+      } catch {
+        // Not a mark (the core may keep other entries): nothing to rebuild from it.
+      }
+    }
+    return { nodeIndex: config.index, marks };
+  } finally {
+    nvram.close();
   }
 }

@@ -15,6 +15,7 @@ import {
   hideProgress,
   type ListedFile,
   renderListing,
+  sentence,
   showFieldError,
   showOutcome,
   showProgress,
@@ -93,7 +94,11 @@ function readKey(): BackupKey | null {
   } catch (error) {
     if (!(error instanceof StrongroomError)) throw error;
     // The same messages as the CLI ("63 hex digits, expected 64"); they never echo the key.
-    showFieldError(keyInput, keyError, [`Not a valid key: ${error.message}.`, ...error.hints].join(' '));
+    showFieldError(
+      keyInput,
+      keyError,
+      [`Not a valid key: ${error.message}`, ...error.hints].map(sentence).join(' '),
+    );
     return null;
   }
 }
@@ -123,7 +128,7 @@ async function openChosen(): Promise<void> {
     });
   } catch (error) {
     key.destroy();
-    showOutcome(describeFailure(error), 'error');
+    showOutcome(describeFailure(error, 'open'), 'error');
     return;
   } finally {
     setBusy(null);
@@ -140,30 +145,39 @@ async function save(button: HTMLButtonElement): Promise<void> {
   const state = opened;
   const listed = state?.files[Number(button.dataset.index)];
   if (state === null || listed === undefined || running !== null) return;
+  hideOutcome();
   let sink: FileSink | null;
-  if (canStreamToDisk()) {
-    // First await of the click: the save dialog needs the click's user activation.
-    sink = await pickerSink(listed.name);
-    if (sink === null) return;
-  } else {
-    sink = blobSink((url) => {
-      state.urls.push(url);
-      offerDownload(button, url, listed.name);
-    });
+  try {
+    sink = canStreamToDisk()
+      ? // First await of the click: the save dialog needs the click's user activation.
+        await pickerSink(listed.name)
+      : blobSink((url) => {
+          state.urls.push(url);
+          offerDownload(button, url, listed.name);
+        });
+  } catch (error) {
+    showOutcome(describeFailure(error, 'save'), 'error');
+    return;
   }
+  if (sink === null) return; // the user cancelled the save dialog
   const controller = new AbortController();
   setBusy(controller);
   try {
     await extractFile(state.file, state.key, listed.path, sink, {
       signal: controller.signal,
-      onProgress: (done, total) => showProgress(`Decrypting and verifying again to save ${listed.name}`, done, total),
+      onProgress: (done, total) =>
+        showProgress(`Decrypting and verifying again to save ${listed.name}`, done, total),
     });
     showOutcome(
-      { title: 'Saved', message: `${listed.name} verified and saved.`, hints: [] },
+      {
+        title: 'Saved',
+        message: `Saved ${listed.name}: the whole backup verified again, to its final chunk.`,
+        hints: [],
+      },
       'info',
     );
   } catch (error) {
-    showOutcome(describeFailure(error), 'error');
+    showOutcome(describeFailure(error, 'save'), 'error');
   } finally {
     setBusy(null);
   }

@@ -37,16 +37,37 @@ export interface FileSink {
   abort(): Promise<void>;
 }
 
+/**
+ * The browser could not read the backup file itself (Chromium fails the read once the file changed
+ * on disk after it was chosen). Not a verdict on the backup: the page asks for the file again.
+ */
+export class UnreadableFileError extends StrongroomError {}
+
 /** The decrypted plaintext of `file`, counting ciphertext for progress and honouring the signal. */
 function plaintextOf(file: Blob, key: BackupKey, options: ReadOptions): AsyncGenerator<Uint8Array> {
   async function* counted(): AsyncGenerator<Uint8Array> {
     let done = 0;
     options.onProgress?.(0, file.size);
-    for await (const piece of fromWebStream(file.stream())) {
-      options.signal?.throwIfAborted();
-      done += piece.length;
-      options.onProgress?.(done, file.size);
-      yield piece;
+    const pieces = fromWebStream(file.stream());
+    try {
+      for (;;) {
+        options.signal?.throwIfAborted();
+        let next: IteratorResult<Uint8Array>;
+        try {
+          next = await pieces.next();
+        } catch (error) {
+          throw new UnreadableFileError('the browser could not read the backup file', {
+            cause: error,
+            hints: ['it may have been moved or changed since it was chosen; choose it again'],
+          });
+        }
+        if (next.done) return;
+        done += next.value.length;
+        options.onProgress?.(done, file.size);
+        yield next.value;
+      }
+    } finally {
+      await pieces.return(undefined);
     }
   }
   return decryptStream(counted(), key, { crypto: webCrypto });
@@ -82,7 +103,11 @@ async function classify(
  * Decrypts the whole of `file` and returns what it holds. Throws WrongKeyError (before any chunk is
  * read) or DamagedBackupError; returns only after the final chunk verified.
  */
-export async function openBackup(file: Blob, key: BackupKey, options: ReadOptions = {}): Promise<BackupContents> {
+export async function openBackup(
+  file: Blob,
+  key: BackupKey,
+  options: ReadOptions = {},
+): Promise<BackupContents> {
   const { kind, bytes } = await classify(plaintextOf(file, key, options));
   if (kind === 'single') {
     let size = 0;

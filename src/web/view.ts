@@ -3,7 +3,7 @@
 // names from a backup cannot become markup.
 import { DamagedBackupError, StrongroomError, WrongKeyError } from '../errors.ts';
 import type { ArchiveEntry } from '../format/archive.ts';
-import type { BackupContents } from './open-backup.ts';
+import { type BackupContents, UnreadableFileError } from './open-backup.ts';
 
 /** The page element with id `id`; the page and this script ship together, so a missing one is a bug. */
 export function element<T extends HTMLElement>(id: string): T {
@@ -30,15 +30,29 @@ export function formatTime(mtimeNs: bigint): string {
   return Number.isNaN(date.getTime()) ? '?' : date.toISOString().slice(0, 19).replace('T', ' ');
 }
 
+/** A CLI-style message line ("wrong key: …") as a sentence: capitalised, ending with a full stop. */
+export function sentence(line: string): string {
+  const text = line.charAt(0).toUpperCase() + line.slice(1);
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
 const KIND_LABELS: Record<ArchiveEntry['type'], string> = {
   file: 'file',
   directory: 'directory',
   symlink: 'symbolic link',
 };
 
-/** How the page words a failure: a title for the kind of outcome, then the error's own lines. */
-export function describeFailure(error: unknown): { title: string; message: string; hints: readonly string[] } {
-  if (error instanceof WrongKeyError) return { title: 'Wrong key', message: error.message, hints: error.hints };
+/**
+ * How the page words a failure: a title for the kind of outcome, then the error's own lines.
+ * `doing` names the action that failed, for failures that are not about the backup itself.
+ */
+export function describeFailure(
+  error: unknown,
+  doing: 'open' | 'save',
+): { title: string; message: string; hints: readonly string[] } {
+  const failed = doing === 'open' ? 'Could not open the backup' : 'Could not save the file';
+  if (error instanceof WrongKeyError)
+    return { title: 'Wrong key', message: error.message, hints: error.hints };
   if (error instanceof DamagedBackupError) {
     return {
       title: 'Damaged or forged backup',
@@ -49,18 +63,14 @@ export function describeFailure(error: unknown): { title: string; message: strin
   if (error instanceof DOMException && error.name === 'AbortError') {
     return { title: 'Stopped', message: 'Decryption was stopped; nothing was kept.', hints: [] };
   }
-  if (error instanceof DOMException && error.name === 'NotReadableError') {
-    return {
-      title: 'Could not read the file',
-      message: 'The browser could not read the backup file.',
-      hints: ['It may have been moved or changed since it was chosen; choose it again.'],
-    };
+  if (error instanceof UnreadableFileError) {
+    return { title: 'Could not read the file', message: error.message, hints: error.hints };
   }
   if (error instanceof StrongroomError) {
-    return { title: 'Could not open the backup', message: error.message, hints: error.hints };
+    return { title: failed, message: error.message, hints: error.hints };
   }
   const detail = error instanceof Error ? error.message : String(error);
-  return { title: 'Could not open the backup', message: detail, hints: [] };
+  return { title: failed, message: detail, hints: [] };
 }
 
 export function showOutcome(
@@ -70,11 +80,11 @@ export function showOutcome(
   const box = element('outcome');
   box.className = `outcome ${tone}`;
   element('outcome-title').textContent = outcome.title;
-  element('outcome-message').textContent = outcome.message;
+  element('outcome-message').textContent = sentence(outcome.message);
   element('outcome-hints').replaceChildren(
     ...outcome.hints.map((hint) => {
       const item = document.createElement('li');
-      item.textContent = hint;
+      item.textContent = sentence(hint);
       return item;
     }),
   );

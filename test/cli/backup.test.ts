@@ -37,17 +37,28 @@ describe('strongroom backup', () => {
     ['an S3 store', () => 's3://backups/cli', () => ['--s3-endpoint', s3.endpoint]],
   ] as const) {
     it(`creates, lists and restores through ${label}`, async () => {
-      const create = await runCli(['backup', 'create', source, '--key-file', keyFile, '--to', store(), ...extra()], { env: s3.env });
+      const create = await runCli(
+        ['backup', 'create', source, '--key-file', keyFile, '--to', store(), ...extra()],
+        { env: s3.env },
+      );
       assert.equal(create.code, 0, create.stderr);
       const id = create.stdout.trim();
       assert.match(id, /^\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{8}$/);
 
       const list = await runCli(['backup', 'list', '--from', store(), ...extra()], { env: s3.env });
       assert.equal(list.code, 0, list.stderr);
-      assert.match(list.stdout, new RegExp(`^${id.replace('.', '\\.')}\\s+2\\.7 MiB\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\n$`));
+      assert.match(
+        list.stdout,
+        new RegExp(
+          `^${id.replace('.', '\\.')}\\s+2\\.7 MiB\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\n$`,
+        ),
+      );
 
       const to = join(work, `restored-${label.replaceAll(' ', '-')}`);
-      const restore = await runCli(['backup', 'restore', '--key-file', keyFile, '--from', store(), '--to', to, ...extra()], { env: s3.env });
+      const restore = await runCli(
+        ['backup', 'restore', '--key-file', keyFile, '--from', store(), '--to', to, ...extra()],
+        { env: s3.env },
+      );
       assert.equal(restore.code, 0, restore.stderr);
       assert.match(restore.stderr, new RegExp(`restored backup ${id.replace('.', '\\.')}: 5 entries`));
       assert.deepEqual((await compareTrees(source, join(to, 'chat'))).differences, []);
@@ -56,7 +67,9 @@ describe('strongroom backup', () => {
 
   it('refuses a non-empty destination (exit 2) unless --force, and restores by --id', async () => {
     const store = join(work, 'store-force');
-    const first = (await runCli(['backup', 'create', source, '--key-file', keyFile, '--to', store])).stdout.trim();
+    const first = (
+      await runCli(['backup', 'create', source, '--key-file', keyFile, '--to', store])
+    ).stdout.trim();
     await writeFile(join(source, 'messages.db'), 'changed');
     await runCli(['backup', 'create', source, '--key-file', keyFile, '--to', store]);
     const to = join(work, 'busy');
@@ -67,7 +80,19 @@ describe('strongroom backup', () => {
     assert.match(refused.stderr, /is not empty/);
     assert.match(refused.stderr, /--force/);
     assert.deepEqual(await readdir(to), ['mine']);
-    const forced = await runCli(['backup', 'restore', '--key-file', keyFile, '--from', store, '--id', first, '--to', to, '--force']);
+    const forced = await runCli([
+      'backup',
+      'restore',
+      '--key-file',
+      keyFile,
+      '--from',
+      store,
+      '--id',
+      first,
+      '--to',
+      to,
+      '--force',
+    ]);
     assert.equal(forced.code, 0, forced.stderr);
     assert.equal((await readFile(join(to, 'chat', 'messages.db'))).length, 300_000);
     assert.equal(await readFile(join(to, 'mine'), 'utf8'), 'keep');
@@ -75,13 +100,24 @@ describe('strongroom backup', () => {
 
   it('restores nothing from a damaged backup (exit 5) or with a wrong key (exit 6)', async () => {
     const store = join(work, 'store-damaged');
-    const id = (await runCli(['backup', 'create', source, '--key-file', keyFile, '--to', store])).stdout.trim();
+    const id = (
+      await runCli(['backup', 'create', source, '--key-file', keyFile, '--to', store])
+    ).stdout.trim();
     const parent = join(work, 'damaged-dest');
     await mkdir(parent);
 
     const otherKey = join(work, 'other-key.txt');
     await writeFile(otherKey, (await runCli(['keygen'])).stdout);
-    const wrong = await runCli(['backup', 'restore', '--key-file', otherKey, '--from', store, '--to', join(parent, 'out')]);
+    const wrong = await runCli([
+      'backup',
+      'restore',
+      '--key-file',
+      otherKey,
+      '--from',
+      store,
+      '--to',
+      join(parent, 'out'),
+    ]);
     assert.equal(wrong.code, 6);
     assert.match(wrong.stderr, /wrong key/);
 
@@ -89,7 +125,16 @@ describe('strongroom backup', () => {
     const bytes = await readFile(blob);
     bytes[bytes.length - 20]! ^= 1;
     await writeFile(blob, bytes);
-    const damaged = await runCli(['backup', 'restore', '--key-file', keyFile, '--from', store, '--to', join(parent, 'out')]);
+    const damaged = await runCli([
+      'backup',
+      'restore',
+      '--key-file',
+      keyFile,
+      '--from',
+      store,
+      '--to',
+      join(parent, 'out'),
+    ]);
     assert.equal(damaged.code, 5);
     assert.match(damaged.stderr, /failed to decrypt and authenticate/);
     assert.deepEqual(await readdir(parent), []);
@@ -99,7 +144,18 @@ describe('strongroom backup', () => {
     const noStore = await runCli(['backup', 'create', source, '--key-file', keyFile]);
     assert.equal(noStore.code, 2);
     assert.match(noStore.stderr, /no store given: pass --to STORE/);
-    const missing = await runCli(['backup', 'restore', '--key-file', keyFile, '--from', join(work, 'store'), '--id', '20200101T000000.000Z-00000000', '--to', join(work, 'nowhere')]);
+    const missing = await runCli([
+      'backup',
+      'restore',
+      '--key-file',
+      keyFile,
+      '--from',
+      join(work, 'store'),
+      '--id',
+      '20200101T000000.000Z-00000000',
+      '--to',
+      join(work, 'nowhere'),
+    ]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /no backup 20200101T000000\.000Z-00000000/);
   });

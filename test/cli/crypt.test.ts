@@ -21,7 +21,14 @@ before(async () => {
   keyFile = join(work, 'key.txt');
   await writeFile(keyFile, keyText);
   await writeFile(join(work, 'plain.bin'), plain);
-  const run = await runCli(['encrypt', '--key-file', keyFile, '-o', join(work, 'sealed.srb'), join(work, 'plain.bin')]);
+  const run = await runCli([
+    'encrypt',
+    '--key-file',
+    keyFile,
+    '-o',
+    join(work, 'sealed.srb'),
+    join(work, 'plain.bin'),
+  ]);
   assert.equal(run.code, 0, run.stderr);
   sealed = await readFile(join(work, 'sealed.srb'));
 });
@@ -29,7 +36,14 @@ after(() => rm(work, { recursive: true, force: true }));
 
 describe('strongroom encrypt/decrypt', { concurrency: 2 }, () => {
   it('round-trips through files and through stdin/stdout with the key from STRONGROOM_KEY', async () => {
-    const toFile = await runCli(['decrypt', '--key-file', keyFile, '-o', join(work, 'out.bin'), join(work, 'sealed.srb')]);
+    const toFile = await runCli([
+      'decrypt',
+      '--key-file',
+      keyFile,
+      '-o',
+      join(work, 'out.bin'),
+      join(work, 'sealed.srb'),
+    ]);
     assert.equal(toFile.code, 0, toFile.stderr);
     assert.deepEqual(await readFile(join(work, 'out.bin')), plain);
 
@@ -70,8 +84,24 @@ describe('strongroom encrypt/decrypt', { concurrency: 2 }, () => {
     ['a truncated stream', () => sealed.subarray(0, HEADER + 2 * SEALED_CHUNK), 5, /truncated/],
     ['a flipped chunk bit', () => flip(HEADER + SEALED_CHUNK + 9), 5, /chunk 1 failed to decrypt/],
     ['a flipped header bit', () => flip(HEADER - 1), 5, /header damaged/],
-    ['reordered chunks', () => Buffer.concat([sealed.subarray(0, HEADER), sealed.subarray(HEADER + SEALED_CHUNK, HEADER + 2 * SEALED_CHUNK), sealed.subarray(HEADER, HEADER + SEALED_CHUNK), sealed.subarray(HEADER + 2 * SEALED_CHUNK)]), 5, /chunk 0 failed/],
-    ['a duplicated chunk', () => Buffer.concat([sealed.subarray(0, HEADER + SEALED_CHUNK), sealed.subarray(HEADER)]), 5, /chunk \d failed/],
+    [
+      'reordered chunks',
+      () =>
+        Buffer.concat([
+          sealed.subarray(0, HEADER),
+          sealed.subarray(HEADER + SEALED_CHUNK, HEADER + 2 * SEALED_CHUNK),
+          sealed.subarray(HEADER, HEADER + SEALED_CHUNK),
+          sealed.subarray(HEADER + 2 * SEALED_CHUNK),
+        ]),
+      5,
+      /chunk 0 failed/,
+    ],
+    [
+      'a duplicated chunk',
+      () => Buffer.concat([sealed.subarray(0, HEADER + SEALED_CHUNK), sealed.subarray(HEADER)]),
+      5,
+      /chunk \d failed/,
+    ],
     ['appended bytes', () => Buffer.concat([sealed, Buffer.from('!')]), 5, /chunk 3 failed/],
     ['not a backup at all', () => plain.subarray(0, 5000), 5, /not a Strongroom backup/],
   ];
@@ -79,7 +109,14 @@ describe('strongroom encrypt/decrypt', { concurrency: 2 }, () => {
     it(`${what}: exit ${code}, no output file`, async () => {
       const dir = await mkdtemp(join(work, 'damage-'));
       await writeFile(join(dir, 'in.srb'), make());
-      const run = await runCli(['decrypt', '--key-file', keyFile, '-o', join(dir, 'out.bin'), join(dir, 'in.srb')]);
+      const run = await runCli([
+        'decrypt',
+        '--key-file',
+        keyFile,
+        '-o',
+        join(dir, 'out.bin'),
+        join(dir, 'in.srb'),
+      ]);
       assert.equal(run.code, code, run.stderr);
       assert.match(run.stderr, message);
       assert.deepEqual(await readdir(dir), ['in.srb']);
@@ -89,7 +126,9 @@ describe('strongroom encrypt/decrypt', { concurrency: 2 }, () => {
   it('a wrong key: exit 6, no output file', async () => {
     const dir = await mkdtemp(join(work, 'wrong-key-'));
     const other = (await runCli(['keygen'])).stdout;
-    const run = await runCli(['decrypt', '-o', join(dir, 'out.bin'), join(work, 'sealed.srb')], { env: { STRONGROOM_KEY: other } });
+    const run = await runCli(['decrypt', '-o', join(dir, 'out.bin'), join(work, 'sealed.srb')], {
+      env: { STRONGROOM_KEY: other },
+    });
     assert.equal(run.code, 6);
     assert.match(run.stderr, /wrong key/);
     assert.deepEqual(await readdir(dir), []);

@@ -49,4 +49,3 @@ describe('sample history', () => {
     assert.ok(differences.includes('extra: not in the original'));
   });
 });
-

@@ -26,7 +26,18 @@ export class ServerProcess {
   static async start(dataDir: string, extraArgs: string[] = []): Promise<ServerProcess> {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', mainTs, 'server', '--data', dataDir, '--listen', '127.0.0.1:0', '--dev-codes', ...extraArgs],
+      [
+        '--import',
+        'tsx',
+        mainTs,
+        'server',
+        '--data',
+        dataDir,
+        '--listen',
+        '127.0.0.1:0',
+        '--dev-codes',
+        ...extraArgs,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const server = new ServerProcess(child, dataDir);
@@ -48,7 +59,8 @@ export class ServerProcess {
     for (;;) {
       const match = pattern.exec(this.stdout.slice(from));
       if (match) return match;
-      if (Date.now() > deadline || this.child.exitCode !== null) throw new Error(`server never printed ${pattern}`);
+      if (Date.now() > deadline || this.child.exitCode !== null)
+        throw new Error(`server never printed ${pattern}`);
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
         setTimeout(resolve, 200);
@@ -56,11 +68,11 @@ export class ServerProcess {
     }
   }
 
-  /** Sends SIGTERM and resolves with the exit code. */
-  async stop(): Promise<number | null> {
+  /** Sends `signal` and resolves with the exit code. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     if (this.child.exitCode !== null) return this.child.exitCode;
     const exited = new Promise<number | null>((resolve) => this.child.once('exit', (code) => resolve(code)));
-    this.child.kill('SIGTERM');
+    this.child.kill(signal);
     return exited;
   }
 }
@@ -75,7 +87,21 @@ export async function joinDevice(
   const from = server.output.length;
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', mainTs, 'account', 'join', '--server', server.url, '--fleet-key', `${server.dataDir}/fleet.pub`, '--user', user, '--device', deviceDir],
+    [
+      '--import',
+      'tsx',
+      mainTs,
+      'account',
+      'join',
+      '--server',
+      server.url,
+      '--fleet-key',
+      `${server.dataDir}/fleet.pub`,
+      '--user',
+      user,
+      '--device',
+      deviceDir,
+    ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   const out: Buffer[] = [];

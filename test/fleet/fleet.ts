@@ -34,6 +34,7 @@ export class ProcessFleet {
     readonly publicInfo: FleetPublicInfo,
     readonly nodes: readonly NodeProcess[],
     readonly configPaths: readonly string[],
+    readonly fleetPubPath: string,
   ) {}
 
   static async start(options: FleetOptions): Promise<ProcessFleet> {
@@ -59,7 +60,7 @@ export class ProcessFleet {
     const nodes = created.nodeConfigPaths.map(
       (path, index) => new NodeProcess(`node-${index}`, ['--config', path, ...(options.nodeArgs ?? [])]),
     );
-    const fleet = new ProcessFleet(dir, created.publicInfo, nodes, created.nodeConfigPaths);
+    const fleet = new ProcessFleet(dir, created.publicInfo, nodes, created.nodeConfigPaths, created.fleetPubPath);
     try {
       await Promise.all(nodes.map((node) => node.start()));
     } catch (error) {

@@ -38,6 +38,11 @@ export class NodeProcess {
     return this.#child !== undefined;
   }
 
+  /** The running process's id (for CPU accounting in benchmarks). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
   /** Starts the node and resolves once it logs that it listens; rejects if it exits first. */
   start(timeoutMs = 15_000): Promise<void> {
     if (this.#child) throw new Error(`${this.name} is already running`);

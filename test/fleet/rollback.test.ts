@@ -10,6 +10,8 @@ import { InMemoryRecordMemory } from '../../src/client/vault/memory.ts';
 import { TamperingError, UnavailableError, WrongPasswordError } from '../../src/errors.ts';
 import { CertifiedState } from '../../src/protocol/vault/record.ts';
 import { openRecordStore } from '../../src/stores/record/index.ts';
+import { certificateVerifies } from '../../src/vault-host/repair.ts';
+import { runCli } from '../helpers/cli.ts';
 import { EtcdCluster } from '../helpers/etcd-cluster.ts';
 import { ProcessFleet } from './fleet.ts';
 
@@ -18,6 +20,11 @@ const PREFIX = 'rollback';
 
 let current: EtcdCluster;
 let restored: EtcdCluster | undefined;
+let wiped: EtcdCluster | undefined;
+/** The record both tests follow, and its key. */
+const recordId = randomBytes(16);
+const key = randomBytes(32);
+const memory = new InMemoryRecordMemory();
 let fleet: ProcessFleet;
 
 before(async () => {
@@ -30,6 +37,7 @@ before(async () => {
 after(async () => {
   await fleet?.close();
   await restored?.destroy();
+  await wiped?.destroy();
   await current?.destroy();
 });
 
@@ -49,9 +57,6 @@ async function restartNodes(indexes: readonly number[]): Promise<void> {
 }
 
 it('refuses a record rolled back by an etcd snapshot restore or forked onto one node, and logs why', async () => {
-  const recordId = randomBytes(16);
-  const key = randomBytes(32);
-  const memory = new InMemoryRecordMemory();
   const client = fleet.client({ memory });
   await client.enable(recordId, 'right', key, 5);
   const snapshot = join(current.dir, 'before-guesses.db');
@@ -97,4 +102,42 @@ it('refuses a record rolled back by an etcd snapshot restore or forked onto one 
   assert.equal(recovered.failedGuessesSinceLastSuccess, 3);
   assert.equal(recovered.guessesLeft, 2);
   assert.equal(recovered.version, 6n);
+});
+
+it('rebuilds a wiped store and a store restored from an old backup from the nodes’ marks', async () => {
+  assert.ok(restored, 'runs after the rollback test, whose old copy it repairs');
+  const certified = await committedIn(current, recordId);
+  assert.equal(certified?.state.version, 6n);
+  wiped = await EtcdCluster.start(3);
+  const stores = { wiped: wiped.url(PREFIX), restored: restored.url(PREFIX) };
+  const hex = Buffer.from(recordId).toString('hex');
+
+  await Promise.all(fleet.nodes.map((node) => node.stop()));
+  const running = await runCli(['fleet', 'repair', '--fleet-pub', fleet.fleetPubPath, '--store', stores.wiped, fleet.configPaths[0] as string]);
+  assert.equal(running.code, 1, 'one node alone is no quorum');
+  assert.match(running.stdout, new RegExp(`could not rebuild ${hex}: no state is marked by a quorum of 2 nodes`));
+  for (const [name, url] of Object.entries(stores)) {
+    const repaired = await runCli(['fleet', 'repair', '--fleet-pub', fleet.fleetPubPath, '--store', url, ...fleet.configPaths]);
+    assert.equal(repaired.code, 0, `${name}: ${repaired.stderr}`);
+    const was = name === 'wiped' ? 'absent' : 'version 1';
+    assert.match(repaired.stdout, new RegExp(`rebuilt ${hex} at version 6 \\(store had: ${was}\\)`));
+    assert.match(repaired.stdout, /repair: 1 rebuilt, 0 already current, 0 could not be rebuilt, from 3 nodes \(0 invalid marks ignored\)/);
+  }
+  const rebuilt = await committedIn(wiped, recordId);
+  assert.ok(rebuilt && certificateVerifies(fleet.publicInfo, rebuilt));
+  assert.deepEqual(rebuilt.state.serialize(), certified?.state.serialize());
+  // Running it again changes nothing.
+  const again = await runCli(['fleet', 'repair', '--fleet-pub', fleet.fleetPubPath, '--store', stores.wiped, ...fleet.configPaths]);
+  assert.match(again.stdout, /repair: 0 rebuilt, 1 already current/);
+
+  // The nodes serve the repaired (formerly stale) store: the user recovers with exactly the
+  // guesses the fleet had certified.
+  fleet.useStore(stores.restored);
+  await Promise.all(fleet.nodes.map((node) => node.start()));
+  await assert.rejects(fleet.client({ memory }).recover(recordId, 'wrong'), WrongPasswordError);
+  const recovered = await fleet.client({ memory }).recover(recordId, 'right');
+  assert.deepEqual(recovered.key, key);
+  assert.equal(recovered.failedGuessesSinceLastSuccess, 4);
+  assert.equal(recovered.failedGuessesAtPreviousSuccess, 3);
+  assert.equal(recovered.guessesLeft, 1);
 });

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as opaque from '@serenity-kit/opaque';
+import type { VaultTransport } from '../../src/client/vault/transport.ts';
 import { nodePrimitives } from '../../src/hsm-platform/primitives.ts';
 import { fromBase64Url, toBase64Url } from '../../src/protocol/vault/bytes.ts';
 import { VaultOp } from '../../src/protocol/vault/frames.ts';
@@ -11,7 +12,6 @@ import { Intent, TransitionKind } from '../../src/protocol/vault/intent.ts';
 import { Certificate, CertifiedState, RecordStatus } from '../../src/protocol/vault/record.ts';
 import { DeleteRequest, LoginFinishRequest } from '../../src/protocol/vault/requests.ts';
 import { type LoginStartResult, Outcome, RefusalReason } from '../../src/protocol/vault/responses.ts';
-import type { VaultTransport } from '../../src/client/vault/transport.ts';
 import { startTestFleet, TEST_ARGON2ID, type TestFleet } from '../vault-host/helpers/fleet.ts';
 import { MaliciousHost, okResult } from './helpers/host.ts';
 
@@ -66,11 +66,33 @@ async function hostSpend(recordId: Uint8Array, password: string) {
 test('refund without a verified KE3 is refused by every core', async () => {
   const { recordId } = await enabled();
   const { login, spent } = await hostSpend(recordId, 'a guess');
-  const started = okResult(await login.request.open(await host.answer(login.request.frame, spent))) as LoginStartResult;
-  const forged = await host.seal(VaultOp.loginFinish, recordId, new LoginFinishRequest({ ke3: nodePrimitives.randomBytes(64), loginBlob: started.loginBlob }).serialize());
-  const to = spent.state.with({ version: spent.state.version + 1n, guessesLeft: spent.state.guessesLeft + 1, lastSuccess: spent.state.version, ke1Hash: undefined, ke1PaidAt: undefined });
-  refusedByAll(await host.endorseAll(new Intent({ kind: TransitionKind.refund, from: spent, to, evidence: forged.frame })), RefusalReason.badEvidence);
-  refusedByAll(await host.endorseAll(new Intent({ kind: TransitionKind.refund, from: spent, to, evidence: new Uint8Array(0) })), RefusalReason.badEvidence);
+  const started = okResult(
+    await login.request.open(await host.answer(login.request.frame, spent)),
+  ) as LoginStartResult;
+  const forged = await host.seal(
+    VaultOp.loginFinish,
+    recordId,
+    new LoginFinishRequest({ ke3: nodePrimitives.randomBytes(64), loginBlob: started.loginBlob }).serialize(),
+  );
+  const to = spent.state.with({
+    version: spent.state.version + 1n,
+    guessesLeft: spent.state.guessesLeft + 1,
+    lastSuccess: spent.state.version,
+    ke1Hash: undefined,
+    ke1PaidAt: undefined,
+  });
+  refusedByAll(
+    await host.endorseAll(
+      new Intent({ kind: TransitionKind.refund, from: spent, to, evidence: forged.frame }),
+    ),
+    RefusalReason.badEvidence,
+  );
+  refusedByAll(
+    await host.endorseAll(
+      new Intent({ kind: TransitionKind.refund, from: spent, to, evidence: new Uint8Array(0) }),
+    ),
+    RefusalReason.badEvidence,
+  );
 });
 
 test('refund with the KE3 of an earlier guess, or a replayed KE3, refunds nothing', async () => {
@@ -83,26 +105,66 @@ test('refund with the KE3 of an earlier guess, or a replayed KE3, refunds nothin
   assert.deepEqual((await host.committed(recordId))!.serialize(), before.serialize());
   // Against a later spend, as a refund's evidence: every core refuses.
   const { spent } = await hostSpend(recordId, 'another guess');
-  const to = spent.state.with({ version: spent.state.version + 1n, guessesLeft: spent.state.guessesLeft + 1, lastSuccess: spent.state.ke1PaidAt!, ke1Hash: undefined, ke1PaidAt: undefined });
-  refusedByAll(await host.endorseAll(new Intent({ kind: TransitionKind.refund, from: spent, to, evidence: oldKe3Frame })), RefusalReason.badEvidence);
+  const to = spent.state.with({
+    version: spent.state.version + 1n,
+    guessesLeft: spent.state.guessesLeft + 1,
+    lastSuccess: spent.state.ke1PaidAt!,
+    ke1Hash: undefined,
+    ke1PaidAt: undefined,
+  });
+  refusedByAll(
+    await host.endorseAll(
+      new Intent({ kind: TransitionKind.refund, from: spent, to, evidence: oldKe3Frame }),
+    ),
+    RefusalReason.badEvidence,
+  );
 });
 
 test('delete and change without the proof MAC are refused by every core', async () => {
   const { recordId } = await enabled();
   const current = (await host.committed(recordId))!;
-  const forged = await host.seal(VaultOp.delete, recordId, new DeleteRequest({ fromVersion: current.state.version, proofMac: nodePrimitives.randomBytes(32) }).serialize());
-  const deleted = current.state.with({ version: current.state.version + 1n, status: RecordStatus.deleted, sealed: new Uint8Array(0) });
-  refusedByAll(await host.endorseAll(new Intent({ kind: TransitionKind.delete, from: current, to: deleted, evidence: forged.frame })), RefusalReason.badProof);
-  refusedByAll(await host.endorseAll(new Intent({ kind: TransitionKind.delete, from: current, to: deleted, evidence: new Uint8Array(0) })), RefusalReason.badEvidence);
+  const forged = await host.seal(
+    VaultOp.delete,
+    recordId,
+    new DeleteRequest({
+      fromVersion: current.state.version,
+      proofMac: nodePrimitives.randomBytes(32),
+    }).serialize(),
+  );
+  const deleted = current.state.with({
+    version: current.state.version + 1n,
+    status: RecordStatus.deleted,
+    sealed: new Uint8Array(0),
+  });
+  refusedByAll(
+    await host.endorseAll(
+      new Intent({ kind: TransitionKind.delete, from: current, to: deleted, evidence: forged.frame }),
+    ),
+    RefusalReason.badProof,
+  );
+  refusedByAll(
+    await host.endorseAll(
+      new Intent({ kind: TransitionKind.delete, from: current, to: deleted, evidence: new Uint8Array(0) }),
+    ),
+    RefusalReason.badEvidence,
+  );
   // The proposing core refuses too, and the sealed answer tells the client why.
-  const response = await host.ask(host.peers[0]!, { type: 'propose', action: 1, clientFrame: forged.frame, current });
+  const response = await host.ask(host.peers[0]!, {
+    type: 'propose',
+    action: 1,
+    clientFrame: forged.frame,
+    current,
+  });
   assert.equal(response.type, 'client-response');
   const opened = await forged.open((response as { frame: Uint8Array }).frame);
   assert.deepEqual(opened, { outcome: Outcome.refused, reason: RefusalReason.badProof });
   // A change needs a registration frame: the host's own (kind change, no valid MAC) is refused.
   await opaque.ready;
   const other = recordingClient();
-  await assert.rejects(other.client.changePassword(recordId, nodePrimitives.randomBytes(32), 'hijack'), /not the record's key/);
+  await assert.rejects(
+    other.client.changePassword(recordId, nodePrimitives.randomBytes(32), 'hijack'),
+    /not the record's key/,
+  );
   assert.deepEqual((await host.committed(recordId))!.serialize(), current.serialize());
 });
 
@@ -116,17 +178,30 @@ test('no KE2 for a KE1 no certified state paid for; a withheld certificate gets 
   // Endorsed by a quorum but the certificate withheld: shown with one signature, the core refuses.
   const intent = await host.propose(login.request.frame, current);
   const certified = await host.certify(intent, { commit: false });
-  const partial = new CertifiedState(certified.state, new Certificate(certified.certificate.signatures.slice(0, 1)));
-  const refused = await host.ask(host.peers[0]!, { type: 'answer', clientFrame: login.request.frame, current: partial });
+  const partial = new CertifiedState(
+    certified.state,
+    new Certificate(certified.certificate.signatures.slice(0, 1)),
+  );
+  const refused = await host.ask(host.peers[0]!, {
+    type: 'answer',
+    clientFrame: login.request.frame,
+    current: partial,
+  });
   assert.deepEqual(refused, { type: 'refused', reason: RefusalReason.badCertificate });
   // A forged certificate (signatures of another state) is refused the same way.
   const forged = new CertifiedState(certified.state.with({ guessesLeft: 5 }), certified.certificate);
-  assert.deepEqual(await host.ask(host.peers[1]!, { type: 'answer', clientFrame: login.request.frame, current: forged }), {
-    type: 'refused',
-    reason: RefusalReason.badCertificate,
-  });
+  assert.deepEqual(
+    await host.ask(host.peers[1]!, { type: 'answer', clientFrame: login.request.frame, current: forged }),
+    {
+      type: 'refused',
+      reason: RefusalReason.badCertificate,
+    },
+  );
   // A hidden record (no state shown) answers "no record", never a fake KE2.
-  assert.equal((await login.request.open(await host.answer(login.request.frame, undefined))).outcome, Outcome.noRecord);
+  assert.equal(
+    (await login.request.open(await host.answer(login.request.frame, undefined))).outcome,
+    Outcome.noRecord,
+  );
 });
 
 test('a host killed after a spend is certified: the guess stays spent, a retry of the KE1 pays nothing more', async () => {
@@ -142,7 +217,10 @@ test('a host killed after a spend is certified: the guess stays spent, a retry o
     clientLoginState: login.clientLoginState,
     loginResponse: toBase64Url(started.ke2),
     password: 'right',
-    identifiers: { client: Buffer.from(recordId).toString('hex'), server: Buffer.from(t.publicInfo.fleetId).toString('hex') },
+    identifiers: {
+      client: Buffer.from(recordId).toString('hex'),
+      server: Buffer.from(t.publicInfo.fleetId).toString('hex'),
+    },
     keyStretching: { 'argon2id-custom': TEST_ARGON2ID },
   });
   assert.ok(finished, 'the retried KE2 carries the same OPRF result: the right password verifies');
@@ -154,7 +232,12 @@ test('a pending intent left by a dead coordinator is finished by the next one', 
   const { request } = await host.loginStart(recordId, current.state.incarnation, 'x');
   const intent = await host.propose(request.frame, current);
   const slot = await t.store.get(recordId);
-  assert.ok(await t.store.compareAndSet(recordId, slot!.revision, { committed: slot!.committed!, intent: intent.serialize() }));
+  assert.ok(
+    await t.store.compareAndSet(recordId, slot!.revision, {
+      committed: slot!.committed!,
+      intent: intent.serialize(),
+    }),
+  );
   const status = await client.status(recordId);
   assert.equal(status.version, current.state.version + 1n, 'the intent was certified and committed first');
   assert.equal(status.guessesLeft, current.state.guessesLeft - 1);
@@ -173,14 +256,36 @@ test('an old registration request cannot restore the count; an old login state d
   const registration = sent.get(VaultOp.registerFinish)![0]!;
   await coordinator.handle(registration);
   assert.deepEqual((await host.committed(recordId))!.serialize(), before.serialize());
-  const recreate = before.state.with({ version: before.state.version + 1n, guessesLeft: 5, lastSuccess: before.state.version + 1n, incarnation: before.state.version + 1n });
-  refusedByAll(await host.endorseAll(new Intent({ kind: TransitionKind.create, from: before, to: recreate, evidence: registration })));
-  refusedByAll(await host.endorseAll(new Intent({ kind: TransitionKind.change, from: before, to: recreate, evidence: registration })));
+  const recreate = before.state.with({
+    version: before.state.version + 1n,
+    guessesLeft: 5,
+    lastSuccess: before.state.version + 1n,
+    incarnation: before.state.version + 1n,
+  });
+  refusedByAll(
+    await host.endorseAll(
+      new Intent({ kind: TransitionKind.create, from: before, to: recreate, evidence: registration }),
+    ),
+  );
+  refusedByAll(
+    await host.endorseAll(
+      new Intent({ kind: TransitionKind.change, from: before, to: recreate, evidence: registration }),
+    ),
+  );
   // After a password change, the old login state cannot refund a spend of the new incarnation.
   await client.changePassword(recordId, key, 'new');
   const { spent } = await hostSpend(recordId, 'guess');
-  const to = spent.state.with({ version: spent.state.version + 1n, guessesLeft: spent.state.guessesLeft + 1, lastSuccess: spent.state.ke1PaidAt!, ke1Hash: undefined, ke1PaidAt: undefined });
-  refusedByAll(await host.endorseAll(new Intent({ kind: TransitionKind.refund, from: spent, to, evidence: ke3Frame })), RefusalReason.badEvidence);
+  const to = spent.state.with({
+    version: spent.state.version + 1n,
+    guessesLeft: spent.state.guessesLeft + 1,
+    lastSuccess: spent.state.ke1PaidAt!,
+    ke1Hash: undefined,
+    ke1PaidAt: undefined,
+  });
+  refusedByAll(
+    await host.endorseAll(new Intent({ kind: TransitionKind.refund, from: spent, to, evidence: ke3Frame })),
+    RefusalReason.badEvidence,
+  );
 });
 
 test('a frame for one record is useless for another', async () => {
@@ -194,8 +299,15 @@ test('a frame for one record is useless for another', async () => {
   assert.equal(response[5], 2, 'an unsealed error frame');
   // As evidence for b's transition: refused.
   const current = (await host.committed(b.recordId))!;
-  const to = current.state.with({ version: current.state.version + 1n, status: RecordStatus.deleted, sealed: new Uint8Array(0) });
-  refusedByAll(await host.endorseAll(new Intent({ kind: TransitionKind.delete, from: current, to, evidence: frame })), RefusalReason.badEvidence);
+  const to = current.state.with({
+    version: current.state.version + 1n,
+    status: RecordStatus.deleted,
+    sealed: new Uint8Array(0),
+  });
+  refusedByAll(
+    await host.endorseAll(new Intent({ kind: TransitionKind.delete, from: current, to, evidence: frame })),
+    RefusalReason.badEvidence,
+  );
 });
 
 test('registration step 1 for a live record id, a hidden record or a self-created record gives no usable OPRF output', async () => {
@@ -203,18 +315,25 @@ test('registration step 1 for a live record id, a hidden record or a self-create
   const current = (await host.committed(recordId))!;
   // The honest KE2 for the right password (the host pays a guess for this reference).
   const { login, spent } = await hostSpend(recordId, 'right');
-  const started = okResult(await login.request.open(await host.answer(login.request.frame, spent))) as LoginStartResult;
+  const started = okResult(
+    await login.request.open(await host.answer(login.request.frame, spent)),
+  ) as LoginStartResult;
   const blinded = login.ke1.subarray(0, 32);
   const stepOne = async (id: Uint8Array, shown: CertifiedState | undefined, kind: number) => {
     const request = await host.seal(VaultOp.registerStart, id, Uint8Array.from([kind, ...blinded]));
     return request.open(await host.answer(request.frame, shown));
   };
   // Live record: a create is refused outright; a change or a "hidden" create draws a new credential id.
-  assert.deepEqual(await stepOne(recordId, current, 1), { outcome: Outcome.refused, reason: RefusalReason.badTransition });
+  assert.deepEqual(await stepOne(recordId, current, 1), {
+    outcome: Outcome.refused,
+    reason: RefusalReason.badTransition,
+  });
   const evaluations = [
     okResult(await stepOne(recordId, current, 2)) as { registrationResponse: Uint8Array },
     okResult(await stepOne(recordId, undefined, 1)) as { registrationResponse: Uint8Array },
-    okResult(await stepOne(nodePrimitives.randomBytes(16), undefined, 1)) as { registrationResponse: Uint8Array },
+    okResult(await stepOne(nodePrimitives.randomBytes(16), undefined, 1)) as {
+      registrationResponse: Uint8Array;
+    },
   ];
   for (const evaluation of evaluations) {
     const evaluated = evaluation.registrationResponse.subarray(0, 32);
@@ -226,7 +345,10 @@ test('registration step 1 for a live record id, a hidden record or a self-create
       clientLoginState: login.clientLoginState,
       loginResponse: toBase64Url(ke2),
       password: 'right',
-      identifiers: { client: Buffer.from(recordId).toString('hex'), server: Buffer.from(t.publicInfo.fleetId).toString('hex') },
+      identifiers: {
+        client: Buffer.from(recordId).toString('hex'),
+        server: Buffer.from(t.publicInfo.fleetId).toString('hex'),
+      },
       keyStretching: { 'argon2id-custom': TEST_ARGON2ID },
     });
     assert.equal(finished, undefined);
@@ -236,7 +358,10 @@ test('registration step 1 for a live record id, a hidden record or a self-create
     clientLoginState: login.clientLoginState,
     loginResponse: toBase64Url(started.ke2),
     password: 'right',
-    identifiers: { client: Buffer.from(recordId).toString('hex'), server: Buffer.from(t.publicInfo.fleetId).toString('hex') },
+    identifiers: {
+      client: Buffer.from(recordId).toString('hex'),
+      server: Buffer.from(t.publicInfo.fleetId).toString('hex'),
+    },
     keyStretching: { 'argon2id-custom': TEST_ARGON2ID },
   });
   assert.ok(real);

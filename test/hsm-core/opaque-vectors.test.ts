@@ -19,7 +19,9 @@ const vector = Object.fromEntries(
 const hex = (name: string) => Uint8Array.from(Buffer.from(vector[name]!, 'hex'));
 
 function serverSetup(): string {
-  return toBase64Url(Uint8Array.from([...hex('oprf_seed'), ...hex('server_private_key'), ...hex('server_public_key')]));
+  return toBase64Url(
+    Uint8Array.from([...hex('oprf_seed'), ...hex('server_private_key'), ...hex('server_public_key')]),
+  );
 }
 
 test('the injected set-up yields the RFC server public key', async () => {
@@ -34,10 +36,13 @@ test('registration response matches RFC 9807 C.1.1', async () => {
     userIdentifier: Buffer.from(hex('credential_identifier')).toString('utf8'), // "1234"
     registrationRequest: toBase64Url(hex('registration_request')),
   });
-  assert.equal(Buffer.from(fromBase64Url(registrationResponse)).toString('hex'), vector.registration_response);
+  assert.equal(
+    Buffer.from(fromBase64Url(registrationResponse)).toString('hex'),
+    vector.registration_response,
+  );
 });
 
-test('KE2 evaluated element matches RFC 9807 C.1.1; the masked parts use the server\'s own randomness', async () => {
+test("KE2 evaluated element matches RFC 9807 C.1.1; the masked parts use the server's own randomness", async () => {
   await opaque.ready;
   const { loginResponse } = opaque.server.startLogin({
     serverSetup: serverSetup(),
@@ -48,5 +53,5 @@ test('KE2 evaluated element matches RFC 9807 C.1.1; the masked parts use the ser
   const ke2 = fromBase64Url(loginResponse);
   assert.equal(ke2.length, hex('KE2').length);
   assert.deepEqual(ke2.subarray(0, 32), hex('KE2').subarray(0, 32));
-  assert.notDeepEqual(ke2.subarray(32, 64), hex('KE2').subarray(32, 64), 'masking nonce is the server\'s own');
+  assert.notDeepEqual(ke2.subarray(32, 64), hex('KE2').subarray(32, 64), "masking nonce is the server's own");
 });

@@ -12,7 +12,7 @@ import { nodePrimitives } from '../../src/hsm-platform/primitives.ts';
 import { openSoftwareKeystore } from '../../src/hsm-platform/software.ts';
 import { FLEET_CONFIG_AAD, FleetConfig, FleetMember } from '../../src/protocol/fleet.ts';
 import { CoreStartError, InProcessPeer, type Platform } from '../../src/vault-host/core-adapter.ts';
-import { ceremony, type Ceremony } from '../vault-host/helpers/fleet.ts';
+import { type Ceremony, ceremony } from '../vault-host/helpers/fleet.ts';
 
 let dir: string;
 let mine: Ceremony;
@@ -30,9 +30,16 @@ after(() => {
 });
 
 function platform(index: number): Platform {
-  const keystore = openSoftwareKeystore(mine.keystorePaths[index]!, { fleetId: mine.config.fleetId, nodeIndex: index, warn: () => undefined });
+  const keystore = openSoftwareKeystore(mine.keystorePaths[index]!, {
+    fleetId: mine.config.fleetId,
+    nodeIndex: index,
+    warn: () => undefined,
+  });
   const nvram = new NvramFile(join(dir, `start-${index}-${Math.random()}.nvram`));
-  closers.push(() => keystore.close(), () => nvram.close());
+  closers.push(
+    () => keystore.close(),
+    () => nvram.close(),
+  );
   return { crypto: nodePrimitives, hpke: createNodeHpkeSuite(), keystore, nvram };
 }
 
@@ -42,7 +49,7 @@ test('a core starts on its own sealed config and finds its index by its key', as
   peer.stop();
 });
 
-test('another fleet\'s sealed config, an unsealed one, or an altered one is refused', async () => {
+test("another fleet's sealed config, an unsealed one, or an altered one is refused", async () => {
   await assert.rejects(InProcessPeer.start(platform(0), other.sealedConfig), CoreStartError);
   await assert.rejects(InProcessPeer.start(platform(0), mine.config.serialize()), CoreStartError);
   const altered = Uint8Array.from(mine.sealedConfig);
@@ -51,7 +58,12 @@ test('another fleet\'s sealed config, an unsealed one, or an altered one is refu
 });
 
 test('a config sealed with the fleet key but without this node as a member is refused', async () => {
-  const stranger = new FleetMember({ index: 0, name: 'node-0', region: 'test', endorsementPublicKey: nodePrimitives.randomBytes(32) });
+  const stranger = new FleetMember({
+    index: 0,
+    name: 'node-0',
+    region: 'test',
+    endorsementPublicKey: nodePrimitives.randomBytes(32),
+  });
   const members = [stranger, ...mine.config.members.slice(1)];
   const config = new FleetConfig({ ...mine.config, members });
   const sealed = sealWithKey(mine.recordKey, config.serialize(), FLEET_CONFIG_AAD);

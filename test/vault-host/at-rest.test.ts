@@ -47,7 +47,9 @@ test('the record store and NVRAM files hold no K, wrapped K, auth_key or passwor
   ];
   await t.store.close(); // flush the WAL into the file as well as leaving it to search
   for (const nvram of t.nvrams) nvram.close();
-  const files = readdirSync(t.dir).filter((name) => name.includes('records.sqlite') || name.includes('nvram'));
+  const files = readdirSync(t.dir).filter(
+    (name) => name.includes('records.sqlite') || name.includes('nvram'),
+  );
   assert.ok(files.length >= 4, `searched ${files.join(', ')}`);
   for (const name of files) {
     const bytes = readFileSync(join(t.dir, name));

@@ -28,7 +28,9 @@ test('200 concurrent wrong guesses: exactly limit counted, then locked; the righ
   await fleet.client().enable(recordId, 'right', key, 5);
   const [a, b] = fleet.servers;
   const outcomes = await Promise.allSettled(
-    Array.from({ length: 200 }, (_, i) => fleet.client({ url: (i % 2 === 0 ? a : b)!.url }).recover(recordId, `wrong-${i}`)),
+    Array.from({ length: 200 }, (_, i) =>
+      fleet.client({ url: (i % 2 === 0 ? a : b)!.url }).recover(recordId, `wrong-${i}`),
+    ),
   );
   const wrong = outcomes.filter((o) => o.status === 'rejected' && o.reason instanceof WrongPasswordError);
   const locked = outcomes.filter((o) => o.status === 'rejected' && o.reason instanceof LockedError);
@@ -53,7 +55,10 @@ test('a login interleaved by another guess succeeds on retry; its refund applies
   const user = fleet.client({
     transport: {
       async exchange(frame) {
-        const response = await fetch(`${url}/v1/vault`, { method: 'POST', body: frame.slice().buffer as ArrayBuffer });
+        const response = await fetch(`${url}/v1/vault`, {
+          method: 'POST',
+          body: frame.slice().buffer as ArrayBuffer,
+        });
         const bytes = new Uint8Array(await response.arrayBuffer());
         if (frame[5] === 4 && !interleaved) {
           interleaved = true;

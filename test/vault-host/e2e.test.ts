@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { LockedError, NoRecordError, WrongPasswordError } from '../../src/errors.ts';
-import { RecordStatus } from '../../src/protocol/vault/record.ts';
 import { nodePrimitives } from '../../src/hsm-platform/primitives.ts';
+import { RecordStatus } from '../../src/protocol/vault/record.ts';
 import { startTestFleet, type TestFleet } from './helpers/fleet.ts';
 
 let fleet: TestFleet;
@@ -24,7 +24,10 @@ test('enable, wrong guess, recover, change password, recover with the new one, d
   assert.equal(enabled.version, 1n);
   assert.equal(enabled.guessesLeft, 5);
 
-  await assert.rejects(client.recover(recordId, 'wrong'), (e: unknown) => e instanceof WrongPasswordError && e.guessesLeft === 4);
+  await assert.rejects(
+    client.recover(recordId, 'wrong'),
+    (e: unknown) => e instanceof WrongPasswordError && e.guessesLeft === 4,
+  );
 
   const recovered = await client.recover(recordId, 'correct horse');
   assert.deepEqual(recovered.key, key);
@@ -52,8 +55,14 @@ test('guesses run out: the record locks and the right password answers locked', 
   const recordId = newRecordId();
   const key = nodePrimitives.randomBytes(32);
   await client.enable(recordId, 'pw', key, 2);
-  await assert.rejects(client.recover(recordId, 'x'), (e: unknown) => e instanceof WrongPasswordError && e.guessesLeft === 1);
-  await assert.rejects(client.recover(recordId, 'y'), (e: unknown) => e instanceof WrongPasswordError && e.guessesLeft === 0);
+  await assert.rejects(
+    client.recover(recordId, 'x'),
+    (e: unknown) => e instanceof WrongPasswordError && e.guessesLeft === 1,
+  );
+  await assert.rejects(
+    client.recover(recordId, 'y'),
+    (e: unknown) => e instanceof WrongPasswordError && e.guessesLeft === 0,
+  );
   await assert.rejects(client.recover(recordId, 'pw'), LockedError);
   const status = await client.status(recordId);
   assert.equal(status.status, RecordStatus.locked);
@@ -69,4 +78,20 @@ test('the right password on the last remaining guess still recovers K', async ()
   assert.deepEqual(recovered.key, key);
   assert.equal(recovered.guessesLeft, 1);
   assert.equal(recovered.failedGuessesSinceLastSuccess, 1);
+});
+
+test('a 1-node fleet has a quorum of one and runs the same flows', async () => {
+  const single = await startTestFleet({ nodes: 1 });
+  try {
+    await single.serve();
+    assert.equal(single.ceremony.config.quorum, 1);
+    const client = single.client();
+    const recordId = newRecordId();
+    const key = nodePrimitives.randomBytes(32);
+    await client.enable(recordId, 'pw', key, 3);
+    await assert.rejects(client.recover(recordId, 'nope'), WrongPasswordError);
+    assert.deepEqual((await client.recover(recordId, 'pw')).key, key);
+  } finally {
+    await single.close();
+  }
 });

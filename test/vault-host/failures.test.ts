@@ -4,11 +4,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
+import type { VaultTransport } from '../../src/client/vault/transport.ts';
 import { UnavailableError } from '../../src/errors.ts';
 import { nodePrimitives } from '../../src/hsm-platform/primitives.ts';
 import { deserializeResponseFrame } from '../../src/protocol/vault/frames.ts';
 import { CertifiedState } from '../../src/protocol/vault/record.ts';
-import type { VaultTransport } from '../../src/client/vault/transport.ts';
 import { VaultCoordinator } from '../../src/vault-host/coordinator.ts';
 import type { EndorsementPeer } from '../../src/vault-host/peer.ts';
 import { startTestFleet, type TestFleet } from './helpers/fleet.ts';
@@ -33,7 +33,13 @@ function clientVia(coordinator: VaultCoordinator) {
 
 function coordinatorWith(deadIndexes: number[], fanout: 'all' | 'quorum-first') {
   const peers = t.fleet.peers.map((peer) => (deadIndexes.includes(peer.nodeIndex) ? dead(peer) : peer));
-  return new VaultCoordinator({ store: t.store, peers, own: t.fleet.peers[0]!, quorum: t.ceremony.config.quorum, fanout });
+  return new VaultCoordinator({
+    store: t.store,
+    peers,
+    own: t.fleet.peers[0]!,
+    quorum: t.ceremony.config.quorum,
+    fanout,
+  });
 }
 
 test('with one node of three down, enable and recover still work (both fan-outs)', async () => {
@@ -72,7 +78,9 @@ test('malformed and corrupted frames get an error answer and change nothing', as
   await t.client({ transport: capture }).enable(recordId, 'pw', nodePrimitives.randomBytes(32), 3);
   const snapshot = async () => ({
     slot: await t.store.get(recordId),
-    marks: t.nvrams.map((nvram) => [...nvram.entries()].map(([k, v]) => Buffer.concat([k, v]).toString('hex')).join()),
+    marks: t.nvrams.map((nvram) =>
+      [...nvram.entries()].map(([k, v]) => Buffer.concat([k, v]).toString('hex')).join(),
+    ),
   });
   const before = await snapshot();
   await fc.assert(

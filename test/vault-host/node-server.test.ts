@@ -7,8 +7,8 @@ import { keepAliveAgent, MAX_BODY_BYTES, postBytes } from '../../src/vault-host/
 import {
   BadRequestError,
   ENDORSE_PATH,
-  MAX_CLIENT_FRAME_BYTES,
   HEALTH_PATH,
+  MAX_CLIENT_FRAME_BYTES,
   type NodeHandlers,
   type RunningNodeServer,
   startNodeServer,
@@ -46,13 +46,19 @@ after(() => agent.destroy());
 
 describe('node server', () => {
   it('hands a client frame to the host and relays its answer byte for byte', async () => {
-    const answer = await postBytes(new URL(VAULT_PATH, node.url), Uint8Array.of(1, 2, 3), { timeoutMs: 1000, agent });
+    const answer = await postBytes(new URL(VAULT_PATH, node.url), Uint8Array.of(1, 2, 3), {
+      timeoutMs: 1000,
+      agent,
+    });
     assert.deepEqual(answer, Uint8Array.of(0xc1, 1, 2, 3));
     assert.deepEqual(calls.at(-1), { route: 'client', body: Uint8Array.of(1, 2, 3) });
   });
 
   it('hands a peer request to the endorse handler only', async () => {
-    const answer = await postBytes(new URL(ENDORSE_PATH, node.url), Uint8Array.of(2, 9), { timeoutMs: 1000, agent });
+    const answer = await postBytes(new URL(ENDORSE_PATH, node.url), Uint8Array.of(2, 9), {
+      timeoutMs: 1000,
+      agent,
+    });
     assert.deepEqual(answer, Uint8Array.of(0xe1, 2, 9));
     assert.equal(calls.at(-1)?.route, 'endorse');
   });

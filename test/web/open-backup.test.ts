@@ -10,7 +10,7 @@ import { nodeCrypto } from '../../src/client/node/node-crypto.ts';
 import { DamagedBackupError, StrongroomError, WrongKeyError } from '../../src/errors.ts';
 import { BackupKey } from '../../src/format/key.ts';
 import { encryptStream } from '../../src/format/stream.ts';
-import { extractFile, type FileSink, openBackup } from '../../src/web/open-backup.ts';
+import { extractFile, type FileSink, openBackup, UnreadableFileError } from '../../src/web/open-backup.ts';
 import { CHUNK_SIZE, damagedCopy, makeSampleBackup, type SampleBackup, sha256 } from './fixtures.ts';
 
 /** A sink that records what it was told, in order. */
@@ -108,7 +108,10 @@ for (const compress of [false, true]) {
       await assert.rejects(openBackup(await openAsBlob(middle), sample.key), /chunk 5 failed to decrypt/);
       const whole = await openAsBlob(sample.file);
       const truncated = join(sample.dir, 'cut.srb');
-      await writeFile(truncated, new Uint8Array(await whole.slice(0, 93 + 3 * (CHUNK_SIZE + 16)).arrayBuffer()));
+      await writeFile(
+        truncated,
+        new Uint8Array(await whole.slice(0, 93 + 3 * (CHUNK_SIZE + 16)).arrayBuffer()),
+      );
       await assert.rejects(openBackup(await openAsBlob(truncated), sample.key), (error) => {
         assert.ok(error instanceof DamagedBackupError);
         assert.match(error.message, /truncated/);
@@ -122,6 +125,25 @@ for (const compress of [false, true]) {
         extractFile(await openAsBlob(sample.file), sample.key, 'chat/nope', sink),
         (error) => error instanceof StrongroomError && /"chat\/nope" is no longer in it/.test(error.message),
       );
+      assert.deepEqual(events, ['abort']);
+    });
+
+    test('a file that cannot be read fails as unreadable, not as damaged', async () => {
+      const bytes = new Uint8Array(await (await openAsBlob(sample.file)).arrayBuffer());
+      // A file whose read fails halfway (as Chromium's does once the file changed on disk); a real
+      // disk error cannot be provoked here.
+      const failing = {
+        size: bytes.length,
+        stream: () =>
+          new ReadableStream<Uint8Array>({
+            start(controller) {
+              controller.enqueue(bytes.subarray(0, 1000));
+              controller.error(new TypeError('network error'));
+            },
+          }),
+      } as unknown as Blob;
+      const { sink, events } = recordingSink();
+      await assert.rejects(extractFile(failing, sample.key, 'chat/messages.txt', sink), UnreadableFileError);
       assert.deepEqual(events, ['abort']);
     });
 
@@ -149,7 +171,7 @@ describe('a single encrypted file (strongroom encrypt)', () => {
     }
     for await (const piece of encryptStream(source(), key, { crypto: nodeCrypto, chunkSize: CHUNK_SIZE }))
       pieces.push(piece);
-    const blob = new Blob(pieces);
+    const blob = new Blob(pieces.map((piece) => Buffer.from(piece)));
     assert.deepEqual(await openBackup(blob, key), { kind: 'single', size: plaintext.length });
     const { sink, events, bytes } = recordingSink();
     await extractFile(blob, key, null, sink);

@@ -47,7 +47,13 @@ describe('the page server', () => {
   });
 
   test('answers 404 for anything else, including paths that climb out, and 405 for writes', async () => {
-    for (const path of ['/package.json', '/../package.json', '/%2e%2e/package.json', '/main.ts', '/dist/web/main.js']) {
+    for (const path of [
+      '/package.json',
+      '/../package.json',
+      '/%2e%2e/package.json',
+      '/main.ts',
+      '/dist/web/main.js',
+    ]) {
       const response = await fetch(new URL(path, server.url));
       assert.equal(response.status, 404, path);
       assert.equal(await response.text(), 'not found\n');
@@ -71,11 +77,17 @@ describe('the page server', () => {
 describe('strongroom web', () => {
   test('prints "listening on URL" and serves the page there until SIGTERM', async () => {
     const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', main, 'web', '--listen', '127.0.0.1:0', '--root', built], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', main, 'web', '--listen', '127.0.0.1:0', '--root', built],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     try {
-      const [line] = (await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next()).value.split('\n');
+      const [line] = (
+        await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next()
+      ).value.split('\n');
       const match = /^listening on (http:\/\/127\.0\.0\.1:\d+\/)$/.exec(line);
       assert.ok(match, line);
       const response = await fetch(match[1]!);

@@ -51,11 +51,13 @@ async function runJoin(options: JoinOptions): Promise<void> {
       `cannot read fleet key '${options.fleetKey}': ${(error as NodeJS.ErrnoException).code}`,
     );
   }
-  const device = await DeviceDir.create(options.device, {
-    server: options.server,
-    userId: options.user,
-    fleetPub,
-  });
+  // A directory left by a join that did not finish (a wrong code) is reused with its key.
+  const device = existsSync(join(options.device, 'device.json'))
+    ? DeviceDir.open(options.device)
+    : await DeviceDir.create(options.device, { server: options.server, userId: options.user, fleetPub });
+  if (device.userId !== options.user || device.server !== options.server) {
+    throw new UsageError(`${options.device} holds a device of ${device.userId} at ${device.server}`);
+  }
   const client = await connect(device);
   try {
     if (client.deviceState !== DeviceState.unregistered) {
@@ -72,6 +74,7 @@ async function runJoin(options: JoinOptions): Promise<void> {
     }
   } finally {
     client.close();
+    client.identity.destroy(); // the device secret key's life in this process ends here
   }
 }
 
@@ -81,6 +84,7 @@ async function withClient<T>(dir: string, work: (client: ChatdClient) => Promise
     return await work(client);
   } finally {
     client.close();
+    client.identity.destroy(); // the device secret key's life in this process ends here
   }
 }
 

@@ -30,7 +30,11 @@ function backupKey(options: KeyOptions): Promise<BackupKey> {
 }
 
 /** The store a backup subcommand works with; `flag` names the option it came from. */
-function backupStore(spec: string | undefined, flag: '--to' | '--from', options: StoreOptions): Promise<BlobStore> {
+function backupStore(
+  spec: string | undefined,
+  flag: '--to' | '--from',
+  options: StoreOptions,
+): Promise<BlobStore> {
   return resolveStore(spec, flag, options);
 }
 
@@ -38,7 +42,10 @@ export function registerBackup(program: Command): void {
   const backup = program.command('backup').description('back up paths to a store, list backups, restore one');
   const keyFile = ['--key-file <file>', 'file holding the backup key (else STRONGROOM_KEY)'] as const;
   const endpoint = ['--s3-endpoint <url>', 'S3 endpoint for s3:// stores (else AWS_ENDPOINT_URL)'] as const;
-  const device = ['--device <dir>', "use this device's account and server (backup-device.ts) instead of a key and store"] as const;
+  const device = [
+    '--device <dir>',
+    "use this device's account and server (backup-device.ts) instead of a key and store",
+  ] as const;
 
   backup
     .command('create')
@@ -77,7 +84,10 @@ export function registerBackup(program: Command): void {
   registerDeviceBackup(backup);
 }
 
-export async function runCreate(paths: string[], options: CreateOptions & { device?: string }): Promise<void> {
+export async function runCreate(
+  paths: string[],
+  options: CreateOptions & { device?: string },
+): Promise<void> {
   if (options.device !== undefined) return runDeviceCreate(paths, { ...options, device: options.device });
   const store = await backupStore(options.to, '--to', options);
   const key = await backupKey(options);
@@ -122,7 +132,9 @@ export async function runList(options: ListOptions & { device?: string }): Promi
   }
 }
 
-export async function runRestore(options: RestoreOptions & { device?: string; passwordStdin?: boolean }): Promise<void> {
+export async function runRestore(
+  options: RestoreOptions & { device?: string; passwordStdin?: boolean },
+): Promise<void> {
   if (options.device !== undefined) return runDeviceRestore({ ...options, device: options.device });
   const store = await backupStore(options.from, '--from', options);
   const key = await backupKey(options);

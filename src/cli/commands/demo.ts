@@ -3,6 +3,7 @@
 // elsewhere and verifies every byte; exits 0 only if everything verified.
 import type { Command } from 'commander';
 import { type Phase, runStandaloneDemo } from '../../demo/standalone.ts';
+import { runServerDemo } from '../../server/demo.ts';
 import { StrongroomError, UsageError } from '../../errors.ts';
 import { createProgress, formatBytes, type Progress } from '../progress.ts';
 
@@ -11,6 +12,7 @@ interface DemoFlags {
   mediaMib: string;
   messages: string;
   keep?: boolean;
+  standalone?: boolean;
 }
 
 function positiveInteger(flag: string, text: string): number {
@@ -28,13 +30,17 @@ export function registerDemo(program: Command): void {
     .option('--media-mib <n>', 'approximate MiB of media files', '40')
     .option('--messages <n>', 'number of messages in the database', '20000')
     .option('--keep', 'keep the temporary directory instead of deleting it')
+    .option('--standalone', 'manual key and a directory store only, without the server and vault')
     .action(runDemo);
 }
 
 async function runDemo(flags: DemoFlags): Promise<void> {
   const bars = new Map<Phase, Progress>();
   let current: Phase | undefined;
-  const result = await runStandaloneDemo({
+  // The whole story (server, vault, new device) by default; src/server/demo.ts tells it.
+  const run = flags.standalone ? runStandaloneDemo : runServerDemo;
+  const result = await run({
+    onStep: (line: string) => process.stderr.write(`${line}\n`),
     seed: positiveInteger('--seed', flags.seed),
     mediaBytes: positiveInteger('--media-mib', flags.mediaMib) * 1024 * 1024,
     messages: positiveInteger('--messages', flags.messages),
@@ -63,6 +69,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
         : `${comparison.differences.length} differences`
     }`,
   ];
+  if ('story' in result) lines.push(...(result.story as string[]));
   if (flags.keep) lines.push(`kept ${result.workDir}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   if (comparison.differences.length > 0) {

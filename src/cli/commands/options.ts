@@ -46,7 +46,11 @@ export interface StoreOptions {
 }
 
 /** The blob store a STORE argument names; `flag` is the option it came from, for the message. */
-export function resolveStore(spec: string | undefined, flag: string, options: StoreOptions): Promise<BlobStore> {
+export function resolveStore(
+  spec: string | undefined,
+  flag: string,
+  options: StoreOptions,
+): Promise<BlobStore> {
   if (spec === undefined || spec === '') {
     throw new UsageError(`no store given: pass ${flag} STORE (a directory or s3://bucket/prefix)`);
   }

@@ -2,9 +2,13 @@
 // DESIGN section 4) — host, core, keystore, NVRAM file and record store — until SIGTERM or SIGINT.
 // It logs JSON lines (pino) on standard output: `event` names what happened, e.g. "listening",
 // "endorsement-refused" (a stale or forked record was shown to the nodes), "request-failed".
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { UsageError } from '../../errors.ts';
+import { StrongroomError, UsageError } from '../../errors.ts';
+import { FleetPublicInfo } from '../../protocol/fleet.ts';
+import { openRecordStore } from '../../stores/record/index.ts';
+import { readNodeMarks, repairRecordStore } from '../../vault-host/repair.ts';
 import { startVaultNode } from '../../vault-host/vault-node.ts';
 
 interface NodeOptions {
@@ -48,7 +52,67 @@ async function runNode(options: NodeOptions): Promise<void> {
   await node.close();
 }
 
+interface RepairOptions {
+  fleetPub: string;
+  store: string;
+  dryRun?: boolean;
+}
+
+/** `strongroom fleet repair`: rebuilds the record store from stopped nodes' NVRAM marks. */
+async function runRepair(configs: string[], options: RepairOptions): Promise<void> {
+  let fleet: FleetPublicInfo;
+  try {
+    fleet = FleetPublicInfo.deserialize(readFileSync(options.fleetPub));
+  } catch (error) {
+    throw new UsageError(`cannot read fleet.pub from ${JSON.stringify(options.fleetPub)}`, { cause: error });
+  }
+  const nodes = configs.map((config) => readNodeMarks(config));
+  const store = openRecordStore(options.store);
+  try {
+    const report = await repairRecordStore(store, fleet, nodes, { dryRun: options.dryRun });
+    const counts = { rebuilt: 0, unchanged: 0, unrecoverable: 0 };
+    for (const record of report.records) {
+      counts[record.outcome]++;
+      if (record.outcome === 'rebuilt') {
+        const was = record.previous === undefined ? 'absent' : `version ${record.previous}`;
+        process.stdout.write(`rebuilt ${record.record} at version ${record.version} (store had: ${was})\n`);
+      } else if (record.outcome === 'unrecoverable') {
+        process.stdout.write(`could not rebuild ${record.record}: ${record.reason}\n`);
+      }
+    }
+    const verb = options.dryRun ? 'would rebuild' : 'rebuilt';
+    process.stdout.write(
+      `repair: ${counts.rebuilt} ${verb}, ${counts.unchanged} already current, ${counts.unrecoverable} could not be rebuilt, ` +
+        `from ${nodes.length} node${nodes.length === 1 ? '' : 's'} (${report.invalidMarks} invalid mark${report.invalidMarks === 1 ? '' : 's'} ignored)\n`,
+    );
+    if (counts.unrecoverable > 0) {
+      throw new StrongroomError(`${counts.unrecoverable} record${counts.unrecoverable === 1 ? '' : 's'} could not be rebuilt`, {
+        hints: ['read the NVRAM of more nodes (every node config of the fleet) and run repair again'],
+      });
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Adds `repair` to the `fleet` command group (src/cli/commands/fleet.ts registers the group; this
+ * file owns the record-store side of the fleet).
+ */
+function registerFleetRepair(program: Command): void {
+  const fleet = program.commands.find((command) => command.name() === 'fleet') ?? program.command('fleet');
+  fleet
+    .command('repair')
+    .description("rebuild the record store from the nodes' NVRAM marks (disaster recovery; stop the nodes first)")
+    .argument('<node-config...>', 'node configs of the fleet (node-N/node.json); a quorum at least')
+    .requiredOption('--fleet-pub <file>', "the fleet's fleet.pub (membership, keys and quorum)")
+    .requiredOption('--store <url>', 'record store to repair: sqlite:PATH or etcd://host:port[,...][/prefix]')
+    .option('--dry-run', 'report what would be rebuilt without writing')
+    .action((configs: string[], options: RepairOptions) => runRepair(configs, options));
+}
+
 export function registerVault(program: Command): void {
+  registerFleetRepair(program);
   const vault = program.command('vault').description('Run the Backup Key Vault');
   vault
     .command('node')

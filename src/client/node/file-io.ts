@@ -33,7 +33,11 @@ export async function* readFileBlocks(path: string, blockSize = BLOCK): AsyncGen
 }
 
 /** Writes everything `source` yields to `handle` in gathered writes; returns the byte count. */
-export async function writeAllTo(handle: FileHandle, source: AsyncIterable<Uint8Array>, batchBytes = BLOCK): Promise<number> {
+export async function writeAllTo(
+  handle: FileHandle,
+  source: AsyncIterable<Uint8Array>,
+  batchBytes = BLOCK,
+): Promise<number> {
   let pending: Promise<unknown> = Promise.resolve();
   let batch: Uint8Array[] = [];
   let batched = 0;
@@ -63,7 +67,11 @@ export async function writeAllTo(handle: FileHandle, source: AsyncIterable<Uint8
  * Creates `path` (which must not exist) with mode 0600 and writes `source` into it; with `sync`,
  * flushes it to disk before returning (before a rename makes it visible).
  */
-export async function writeNewFile(path: string, source: AsyncIterable<Uint8Array>, sync = false): Promise<number> {
+export async function writeNewFile(
+  path: string,
+  source: AsyncIterable<Uint8Array>,
+  sync = false,
+): Promise<number> {
   const handle = await open(path, 'wx', 0o600);
   try {
     const written = await writeAllTo(handle, source);

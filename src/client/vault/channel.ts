@@ -39,9 +39,15 @@ export async function sealRequest<K extends VaultOp>(
   op: K,
   recordId: Uint8Array,
   body: Uint8Array,
+  /** Test vectors only: fixed ephemeral key material (RFC 9180 `ekm`); random otherwise. */
+  ekm?: Uint8Array,
 ): Promise<SealedRequest<K>> {
   const recipientPublicKey = await clientSuite.kem.deserializePublicKey(ab(fleet.hpkePublicKey));
-  const sender = await clientSuite.createSenderContext({ recipientPublicKey, info: ab(Labels.request) });
+  const sender = await clientSuite.createSenderContext({
+    recipientPublicKey,
+    info: ab(Labels.request),
+    ...(ekm === undefined ? {} : { ekm: ab(ekm) }),
+  });
   const header = VaultRequestFrame.header(op, fleet.fleetId, recordId);
   const ciphertext = new Uint8Array(await sender.seal(ab(body), ab(header)));
   const enc = new Uint8Array(sender.enc);

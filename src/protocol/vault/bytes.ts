@@ -50,7 +50,8 @@ export function u64(value: bigint): Uint8Array {
 /** Length-prefixed field; throws when the value does not fit its prefix. */
 export function prefixed(width: 1 | 2 | 4, bytes: Uint8Array): Uint8Array {
   const max = width === 1 ? 0xff : width === 2 ? 0xffff : 0xffffffff;
-  if (bytes.length > max) throw new RangeError(`field of ${bytes.length} bytes exceeds its u${width * 8} length`);
+  if (bytes.length > max)
+    throw new RangeError(`field of ${bytes.length} bytes exceeds its u${width * 8} length`);
   const head = width === 1 ? u8(bytes.length) : width === 2 ? u16(bytes.length) : u32(bytes.length);
   return concat(head, bytes);
 }

@@ -24,9 +24,18 @@ export enum ProposeAction {
 }
 
 export type CoreRequest =
-  | { readonly type: 'propose'; readonly action: ProposeAction; readonly clientFrame: Uint8Array; readonly current: CertifiedState | undefined }
+  | {
+      readonly type: 'propose';
+      readonly action: ProposeAction;
+      readonly clientFrame: Uint8Array;
+      readonly current: CertifiedState | undefined;
+    }
   | { readonly type: 'endorse'; readonly intent: Intent }
-  | { readonly type: 'answer'; readonly clientFrame: Uint8Array; readonly current: CertifiedState | undefined };
+  | {
+      readonly type: 'answer';
+      readonly clientFrame: Uint8Array;
+      readonly current: CertifiedState | undefined;
+    };
 
 export type CoreResponse =
   | { readonly type: 'proposal'; readonly intent: Intent }
@@ -37,7 +46,8 @@ export type CoreResponse =
 
 const empty = new Uint8Array(0);
 const optional = (state: CertifiedState | undefined) => prefixed(4, state?.serialize() ?? empty);
-const readOptional = (bytes: Uint8Array) => (bytes.length === 0 ? undefined : CertifiedState.deserialize(bytes));
+const readOptional = (bytes: Uint8Array) =>
+  bytes.length === 0 ? undefined : CertifiedState.deserialize(bytes);
 
 export function serializeCoreRequest(request: CoreRequest): Uint8Array {
   switch (request.type) {
@@ -77,7 +87,11 @@ export function serializeCoreResponse(response: CoreResponse): Uint8Array {
     case 'no-transition':
       return u8(2);
     case 'endorsement':
-      return concat(u8(3), u8(checkInt('nodeIndex', response.nodeIndex, 0, 254)), checkSize('signature', response.signature, SIGNATURE_LENGTH));
+      return concat(
+        u8(3),
+        u8(checkInt('nodeIndex', response.nodeIndex, 0, 254)),
+        checkSize('signature', response.signature, SIGNATURE_LENGTH),
+      );
     case 'client-response':
       return concat(u8(4), response.frame);
     case 'refused':
@@ -96,7 +110,11 @@ export function deserializeCoreResponse(bytes: Uint8Array): CoreResponse {
       response = { type: 'no-transition' };
       break;
     case 3:
-      response = { type: 'endorsement', nodeIndex: r.u8('nodeIndex'), signature: r.bytes(SIGNATURE_LENGTH, 'signature') };
+      response = {
+        type: 'endorsement',
+        nodeIndex: r.u8('nodeIndex'),
+        signature: r.bytes(SIGNATURE_LENGTH, 'signature'),
+      };
       break;
     case 4:
       return { type: 'client-response', frame: r.rest() };

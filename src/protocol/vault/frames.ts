@@ -62,7 +62,13 @@ export class VaultRequestFrame {
   /** HPKE ciphertext of the op's request body (requests.ts). */
   readonly ciphertext: Uint8Array;
 
-  constructor(fields: { op: VaultOp; fleetId: Uint8Array; recordId: Uint8Array; enc: Uint8Array; ciphertext: Uint8Array }) {
+  constructor(fields: {
+    op: VaultOp;
+    fleetId: Uint8Array;
+    recordId: Uint8Array;
+    enc: Uint8Array;
+    ciphertext: Uint8Array;
+  }) {
     this.op = checkOp(fields.op);
     this.fleetId = checkSize('request fleetId', fields.fleetId, FLEET_ID_LENGTH);
     this.recordId = checkRange('request recordId', fields.recordId, RECORD_ID_MIN, RECORD_ID_MAX);
@@ -89,7 +95,8 @@ export class VaultRequestFrame {
       throw new MalformedFrameError('vault request frame: bad magic');
     }
     const version = reader.u8('version');
-    if (version !== PROTOCOL_VERSION) throw new MalformedFrameError(`vault request frame: unsupported version ${version}`);
+    if (version !== PROTOCOL_VERSION)
+      throw new MalformedFrameError(`vault request frame: unsupported version ${version}`);
     const op = checkOp(reader.u8('op'));
     const fleetId = reader.bytes(FLEET_ID_LENGTH, 'fleetId');
     const recordId = reader.prefixed(1, 'recordId');
@@ -124,7 +131,8 @@ export function deserializeResponseFrame(bytes: Uint8Array): VaultResponseFrame 
     throw new MalformedFrameError('vault response frame: bad magic');
   }
   const version = reader.u8('version');
-  if (version !== PROTOCOL_VERSION) throw new MalformedFrameError(`vault response frame: unsupported version ${version}`);
+  if (version !== PROTOCOL_VERSION)
+    throw new MalformedFrameError(`vault response frame: unsupported version ${version}`);
   const kind = reader.u8('kind');
   if (kind === 2) {
     const code = checkInt('vault response error code', reader.u8('code'), 1, 2) as ErrorCode;

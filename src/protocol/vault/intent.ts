@@ -25,14 +25,21 @@ export class Intent {
   /** The client's sealed request frame that justifies create, change, refund and delete. */
   readonly evidence: Uint8Array;
 
-  constructor(fields: { kind: TransitionKind; from: CertifiedState | undefined; to: RecordState; evidence: Uint8Array }) {
-    if (!(fields.kind in TransitionKind)) throw new MalformedFrameError(`unknown transition kind ${fields.kind}`);
+  constructor(fields: {
+    kind: TransitionKind;
+    from: CertifiedState | undefined;
+    to: RecordState;
+    evidence: Uint8Array;
+  }) {
+    if (!(fields.kind in TransitionKind))
+      throw new MalformedFrameError(`unknown transition kind ${fields.kind}`);
     this.kind = fields.kind;
     this.from = fields.from;
     this.to = fields.to;
     this.evidence = checkRange('intent evidence', fields.evidence, 0, 1 << 20);
     const expected = this.from === undefined ? 1n : this.from.state.version + 1n;
-    if (this.to.version !== expected) throw new MalformedFrameError('intent: to.version must follow from.version');
+    if (this.to.version !== expected)
+      throw new MalformedFrameError('intent: to.version must follow from.version');
   }
 
   serialize(): Uint8Array {

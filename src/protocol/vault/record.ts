@@ -24,7 +24,14 @@ import {
   u8,
   u64,
 } from './bytes.ts';
-import { FLEET_ID_LENGTH, HASH_LENGTH, Labels, RECORD_ID_MAX, RECORD_ID_MIN, SIGNATURE_LENGTH } from './labels.ts';
+import {
+  FLEET_ID_LENGTH,
+  HASH_LENGTH,
+  Labels,
+  RECORD_ID_MAX,
+  RECORD_ID_MIN,
+  SIGNATURE_LENGTH,
+} from './labels.ts';
 
 export enum RecordStatus {
   active = 1,
@@ -40,7 +47,12 @@ export class ChangeProof {
   readonly fromVersion: bigint;
   readonly contentHash: Uint8Array;
   readonly mac: Uint8Array;
-  constructor(fields: { fromIncarnation: bigint; fromVersion: bigint; contentHash: Uint8Array; mac: Uint8Array }) {
+  constructor(fields: {
+    fromIncarnation: bigint;
+    fromVersion: bigint;
+    contentHash: Uint8Array;
+    mac: Uint8Array;
+  }) {
     this.fromIncarnation = checkU64('changeProof fromIncarnation', fields.fromIncarnation);
     this.fromVersion = checkU64('changeProof fromVersion', fields.fromVersion);
     this.contentHash = checkSize('changeProof contentHash', fields.contentHash, HASH_LENGTH);
@@ -99,7 +111,8 @@ export class RecordState {
     this.version = checkU64('record version', fields.version);
     if (this.version === 0n) throw new MalformedFrameError('record version must be at least 1');
     this.incarnation = checkU64('record incarnation', fields.incarnation);
-    if (!(fields.status in RecordStatus)) throw new MalformedFrameError(`unknown record status ${fields.status}`);
+    if (!(fields.status in RecordStatus))
+      throw new MalformedFrameError(`unknown record status ${fields.status}`);
     this.status = fields.status;
     this.limit = checkInt('record limit', fields.limit, 1, 255);
     this.guessesLeft = checkInt('record guessesLeft', fields.guessesLeft, 0, this.limit);
@@ -114,7 +127,7 @@ export class RecordState {
     this.ke1Hash = paid === 0n ? undefined : hash;
     this.changeProof = fields.changeProof;
     this.sealed = checkRange('record sealed part', fields.sealed, 0, 0xffff);
-    if ((this.status === RecordStatus.active) !== (this.sealed.length > 0)) {
+    if ((this.status === RecordStatus.active) !== this.sealed.length > 0) {
       throw new MalformedFrameError('record sealed part must be present exactly while active');
     }
   }
@@ -206,7 +219,13 @@ export class EndorsementMessage {
     checkSize('endorsement stateHash', stateHash, HASH_LENGTH);
   }
   serialize(): Uint8Array {
-    return concat(Labels.endorse, this.fleetId, prefixed(1, this.recordId), u64(this.version), this.stateHash);
+    return concat(
+      Labels.endorse,
+      this.fleetId,
+      prefixed(1, this.recordId),
+      u64(this.version),
+      this.stateHash,
+    );
   }
 }
 
@@ -230,13 +249,19 @@ export class Certificate {
     this.signatures = Object.freeze([...signatures]);
   }
   serialize(): Uint8Array {
-    return concat(u8(this.signatures.length), ...this.signatures.map((s) => concat(u8(s.nodeIndex), s.signature)));
+    return concat(
+      u8(this.signatures.length),
+      ...this.signatures.map((s) => concat(u8(s.nodeIndex), s.signature)),
+    );
   }
   static read(r: Reader): Certificate {
     const count = r.u8('certificate count');
     const signatures: Signature[] = [];
     for (let i = 0; i < count; i++) {
-      signatures.push({ nodeIndex: r.u8('certificate nodeIndex'), signature: r.bytes(SIGNATURE_LENGTH, 'certificate signature') });
+      signatures.push({
+        nodeIndex: r.u8('certificate nodeIndex'),
+        signature: r.bytes(SIGNATURE_LENGTH, 'certificate signature'),
+      });
     }
     return new Certificate(signatures);
   }

@@ -9,7 +9,18 @@
 // LoginStartRequest:      incarnation u64 || KE1 (96)
 // LoginFinishRequest:     KE3 (64) || loginBlob (u16 length)
 // DeleteRequest:          fromVersion u64 || proofMac (32)
-import { checkInt, checkRange, checkSize, checkU64, concat, MalformedFrameError, prefixed, Reader, u8, u64 } from './bytes.ts';
+import {
+  checkInt,
+  checkRange,
+  checkSize,
+  checkU64,
+  concat,
+  MalformedFrameError,
+  prefixed,
+  Reader,
+  u8,
+  u64,
+} from './bytes.ts';
 import { AUTH_KEY_LENGTH, HASH_LENGTH, OpaqueSizes, WRAPPED_KEY_LENGTH } from './labels.ts';
 
 /** Whether a registration creates a record (or re-creates a locked/deleted one) or changes a password. */
@@ -41,7 +52,11 @@ export class RegisterStartRequest {
   readonly registrationRequest: Uint8Array;
   constructor(fields: { kind: RegistrationKind; registrationRequest: Uint8Array }) {
     this.kind = checkKind(fields.kind);
-    this.registrationRequest = checkSize('registrationRequest', fields.registrationRequest, OpaqueSizes.registrationRequest);
+    this.registrationRequest = checkSize(
+      'registrationRequest',
+      fields.registrationRequest,
+      OpaqueSizes.registrationRequest,
+    );
   }
   serialize(): Uint8Array {
     return concat(u8(this.kind), this.registrationRequest);
@@ -88,9 +103,17 @@ export class RegisterFinishRequest {
     this.kind = checkKind(fields.kind);
     this.targetVersion = checkU64('targetVersion', fields.targetVersion);
     if (this.targetVersion === 0n) throw new MalformedFrameError('targetVersion must be at least 1');
-    this.registrationResponseHash = checkSize('registrationResponseHash', fields.registrationResponseHash, HASH_LENGTH);
+    this.registrationResponseHash = checkSize(
+      'registrationResponseHash',
+      fields.registrationResponseHash,
+      HASH_LENGTH,
+    );
     this.limit = checkInt('limit', fields.limit, 1, 255);
-    this.registrationRecord = checkSize('registrationRecord', fields.registrationRecord, OpaqueSizes.registrationRecord);
+    this.registrationRecord = checkSize(
+      'registrationRecord',
+      fields.registrationRecord,
+      OpaqueSizes.registrationRecord,
+    );
     this.wrappedK = checkSize('wrappedK', fields.wrappedK, WRAPPED_KEY_LENGTH);
     this.authKey = checkSize('authKey', fields.authKey, AUTH_KEY_LENGTH);
     this.proofMac = checkSize('proofMac', fields.proofMac, HASH_LENGTH);

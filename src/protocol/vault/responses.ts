@@ -18,7 +18,18 @@
 //                      "strongroom/v1/recover-response") of Recovery, aad = RecordSummary)
 // Recovery:            wrappedK (60) || changeProof flag u8 [ChangeProof]
 // DeleteResult:        RecordSummary
-import { checkInt, checkRange, checkSize, checkU64, concat, MalformedFrameError, prefixed, Reader, u8, u64 } from './bytes.ts';
+import {
+  checkInt,
+  checkRange,
+  checkSize,
+  checkU64,
+  concat,
+  MalformedFrameError,
+  prefixed,
+  Reader,
+  u8,
+  u64,
+} from './bytes.ts';
 import { VaultOp } from './frames.ts';
 import { OpaqueSizes, WRAPPED_KEY_LENGTH } from './labels.ts';
 import { ChangeProof, type RecordState, RecordStatus } from './record.ts';
@@ -51,7 +62,14 @@ export class RecordSummary {
   readonly limit: number;
   readonly guessesLeft: number;
   readonly lastSuccess: bigint;
-  constructor(fields: { version: bigint; incarnation: bigint; status: RecordStatus; limit: number; guessesLeft: number; lastSuccess: bigint }) {
+  constructor(fields: {
+    version: bigint;
+    incarnation: bigint;
+    status: RecordStatus;
+    limit: number;
+    guessesLeft: number;
+    lastSuccess: bigint;
+  }) {
     this.version = checkU64('summary version', fields.version);
     this.incarnation = checkU64('summary incarnation', fields.incarnation);
     if (!(fields.status in RecordStatus)) throw new MalformedFrameError('summary: unknown status');
@@ -64,7 +82,14 @@ export class RecordSummary {
     return new RecordSummary(state);
   }
   serialize(): Uint8Array {
-    return concat(u64(this.version), u64(this.incarnation), u8(this.status), u8(this.limit), u8(this.guessesLeft), u64(this.lastSuccess));
+    return concat(
+      u64(this.version),
+      u64(this.incarnation),
+      u8(this.status),
+      u8(this.limit),
+      u8(this.guessesLeft),
+      u64(this.lastSuccess),
+    );
   }
   static read(r: Reader): RecordSummary {
     return new RecordSummary({
@@ -92,7 +117,11 @@ export class RegisterStartResult {
     return concat(u64(this.targetVersion), this.registrationResponse, prefixed(2, this.pendingBlob));
   }
   static read(r: Reader): RegisterStartResult {
-    return new RegisterStartResult(r.u64('targetVersion'), r.bytes(OpaqueSizes.registrationResponse, 'registrationResponse'), r.prefixed(2, 'pendingBlob'));
+    return new RegisterStartResult(
+      r.u64('targetVersion'),
+      r.bytes(OpaqueSizes.registrationResponse, 'registrationResponse'),
+      r.prefixed(2, 'pendingBlob'),
+    );
   }
 }
 
@@ -109,7 +138,11 @@ export class LoginStartResult {
     return concat(this.summary.serialize(), this.ke2, prefixed(2, this.loginBlob));
   }
   static read(r: Reader): LoginStartResult {
-    return new LoginStartResult(RecordSummary.read(r), r.bytes(OpaqueSizes.ke2, 'KE2'), r.prefixed(2, 'loginBlob'));
+    return new LoginStartResult(
+      RecordSummary.read(r),
+      r.bytes(OpaqueSizes.ke2, 'KE2'),
+      r.prefixed(2, 'loginBlob'),
+    );
   }
 }
 
@@ -126,7 +159,11 @@ export class LoginFinishResult {
     return concat(this.summary.serialize(), this.recoveryNonce, prefixed(2, this.recovery));
   }
   static read(r: Reader): LoginFinishResult {
-    return new LoginFinishResult(RecordSummary.read(r), r.bytes(12, 'recoveryNonce'), r.prefixed(2, 'recovery'));
+    return new LoginFinishResult(
+      RecordSummary.read(r),
+      r.bytes(12, 'recoveryNonce'),
+      r.prefixed(2, 'recovery'),
+    );
   }
 }
 
@@ -139,7 +176,10 @@ export class Recovery {
     checkSize('wrappedK', wrappedK, WRAPPED_KEY_LENGTH);
   }
   serialize(): Uint8Array {
-    return concat(this.wrappedK, this.changeProof === undefined ? u8(0) : concat(u8(1), this.changeProof.serialize()));
+    return concat(
+      this.wrappedK,
+      this.changeProof === undefined ? u8(0) : concat(u8(1), this.changeProof.serialize()),
+    );
   }
   static deserialize(bytes: Uint8Array): Recovery {
     const r = new Reader(bytes, 'recovery');

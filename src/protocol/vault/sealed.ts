@@ -16,11 +16,28 @@
 //   SHA-256() of nothing for a delete.
 import { checkSize, checkU64, concat, prefixed, Reader, u8, u64 } from './bytes.ts';
 import type { VaultOp } from './frames.ts';
-import { AUTH_KEY_LENGTH, CREDENTIAL_ID_LENGTH, HASH_LENGTH, Labels, OpaqueSizes, WRAPPED_KEY_LENGTH } from './labels.ts';
+import {
+  AUTH_KEY_LENGTH,
+  CREDENTIAL_ID_LENGTH,
+  HASH_LENGTH,
+  Labels,
+  OpaqueSizes,
+  WRAPPED_KEY_LENGTH,
+} from './labels.ts';
 import type { RegistrationKind } from './requests.ts';
 
-export function recordAad(prefix: Uint8Array, fleetId: Uint8Array, recordId: Uint8Array, incarnation?: bigint): Uint8Array {
-  return concat(prefix, fleetId, prefixed(1, recordId), incarnation === undefined ? new Uint8Array(0) : u64(incarnation));
+export function recordAad(
+  prefix: Uint8Array,
+  fleetId: Uint8Array,
+  recordId: Uint8Array,
+  incarnation?: bigint,
+): Uint8Array {
+  return concat(
+    prefix,
+    fleetId,
+    prefixed(1, recordId),
+    incarnation === undefined ? new Uint8Array(0) : u64(incarnation),
+  );
 }
 
 /** The secrets of one incarnation, sealed together so none can be moved to another record. */
@@ -102,18 +119,33 @@ export class LoginState {
     checkSize('ke1Hash', ke1Hash, HASH_LENGTH);
   }
   serialize(): Uint8Array {
-    return concat(u64(this.incarnation), u64(this.ke1PaidAt), this.ke1Hash, prefixed(2, this.serverLoginState));
+    return concat(
+      u64(this.incarnation),
+      u64(this.ke1PaidAt),
+      this.ke1Hash,
+      prefixed(2, this.serverLoginState),
+    );
   }
   static deserialize(bytes: Uint8Array): LoginState {
     const r = new Reader(bytes, 'login state');
-    const s = new LoginState(r.u64('incarnation'), r.u64('ke1PaidAt'), r.bytes(HASH_LENGTH, 'ke1Hash'), r.prefixed(2, 'serverLoginState'));
+    const s = new LoginState(
+      r.u64('incarnation'),
+      r.u64('ke1PaidAt'),
+      r.bytes(HASH_LENGTH, 'ke1Hash'),
+      r.prefixed(2, 'serverLoginState'),
+    );
     r.end();
     return s;
   }
 }
 
 /** The bytes hashed into ke1Hash: a KE1 is bound to (fleet, record, incarnation), not a version. */
-export function ke1Binding(fleetId: Uint8Array, recordId: Uint8Array, incarnation: bigint, ke1: Uint8Array): Uint8Array {
+export function ke1Binding(
+  fleetId: Uint8Array,
+  recordId: Uint8Array,
+  incarnation: bigint,
+  ke1: Uint8Array,
+): Uint8Array {
   return concat(Labels.ke1, fleetId, prefixed(1, recordId), u64(incarnation), ke1);
 }
 
@@ -138,6 +170,11 @@ export function proofMessage(fields: {
 }
 
 /** Input of a change's contentHash (SHA-256 of it); a delete hashes the empty string. */
-export function changeContent(registrationRecord: Uint8Array, wrappedK: Uint8Array, authKey: Uint8Array, limit: number): Uint8Array {
+export function changeContent(
+  registrationRecord: Uint8Array,
+  wrappedK: Uint8Array,
+  authKey: Uint8Array,
+  limit: number,
+): Uint8Array {
   return concat(registrationRecord, wrappedK, authKey, u8(limit));
 }

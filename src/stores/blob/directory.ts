@@ -30,7 +30,10 @@ export class DirectoryBlobStore implements BlobStore {
       }
     }
     try {
-      await pipeline(counted(), createWriteStream(temp, { flags: 'wx', mode: 0o600, highWaterMark: 4 << 20 }));
+      await pipeline(
+        counted(),
+        createWriteStream(temp, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }),
+      );
       await rename(temp, join(this.location, name));
       return written;
     } catch (error) {

@@ -2,7 +2,19 @@
 // 2): contents, modes, mtimes and symlinks survive; a damaged or forged backup, a wrong key or a
 // non-empty destination leave nothing behind.
 import assert from 'node:assert/strict';
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -24,7 +36,9 @@ before(async () => {
   source = join(work, 'chat');
   await mkdir(join(source, 'media', 'deep'), { recursive: true });
   await writeFile(join(source, 'messages.db'), nodeCrypto.randomBytes(200_000));
-  await writeFile(join(source, 'media', 'deep', 'photo.jpg'), nodeCrypto.randomBytes(70_001), { mode: 0o640 });
+  await writeFile(join(source, 'media', 'deep', 'photo.jpg'), nodeCrypto.randomBytes(70_001), {
+    mode: 0o640,
+  });
   await writeFile(join(source, 'empty.txt'), '');
   await chmod(join(source, 'empty.txt'), 0o400);
   await symlink('messages.db', join(source, 'latest'));
@@ -37,7 +51,8 @@ after(() => rm(work, { recursive: true, force: true }));
 
 const storeAt = async (name: string) => new DirectoryBlobStore(join(work, name));
 /** Entries of `work` that a failed restore must not leave: the destination and any temporary dir. */
-const leftovers = async (parent: string, name: string) => (await readdir(parent)).filter((n) => n.includes(name));
+const leftovers = async (parent: string, name: string) =>
+  (await readdir(parent)).filter((n) => n.includes(name));
 
 describe('createBackup and restoreBackup', () => {
   it('restores contents, modes, mtimes and symlinks exactly (uncompressed and compressed)', async () => {
@@ -77,7 +92,10 @@ describe('createBackup and restoreBackup', () => {
     await mkdir(join(to, 'chat'), { recursive: true });
     await writeFile(join(to, 'chat', 'stale'), 'old');
     await writeFile(join(to, 'keep-me'), 'mine');
-    await assert.rejects(restoreBackup({ key, store, to }), (e) => e instanceof UsageError && /not empty/.test(e.message));
+    await assert.rejects(
+      restoreBackup({ key, store, to }),
+      (e) => e instanceof UsageError && /not empty/.test(e.message),
+    );
     assert.equal(await readFile(join(to, 'chat', 'stale'), 'utf8'), 'old');
     await restoreBackup({ key, store, to, force: true });
     assert.deepEqual((await compareTrees(source, join(to, 'chat'))).differences, []);
@@ -88,10 +106,31 @@ describe('createBackup and restoreBackup', () => {
     const damages: [string, (blob: Buffer) => Buffer, new (...args: never[]) => Error, RegExp][] = [
       ['truncated at a chunk boundary', (b) => b.subarray(0, 93 + 4112 * 3), DamagedBackupError, /truncated/],
       ['truncated mid-chunk', (b) => b.subarray(0, b.length - 100), DamagedBackupError, /chunk \d+ failed/],
-      ['a flipped ciphertext bit in the last chunk', (b) => flip(b, b.length - 30), DamagedBackupError, /chunk \d+ failed/],
+      [
+        'a flipped ciphertext bit in the last chunk',
+        (b) => flip(b, b.length - 30),
+        DamagedBackupError,
+        /chunk \d+ failed/,
+      ],
       ['a flipped header MAC bit', (b) => flip(b, 70), DamagedBackupError, /header/],
-      ['chunks swapped', (b) => Buffer.concat([b.subarray(0, 93), b.subarray(93 + 4112, 93 + 8224), b.subarray(93, 93 + 4112), b.subarray(93 + 8224)]), DamagedBackupError, /chunk 0 failed/],
-      ['appended bytes', (b) => Buffer.concat([b, Buffer.from('extra')]), DamagedBackupError, /chunk \d+ failed/],
+      [
+        'chunks swapped',
+        (b) =>
+          Buffer.concat([
+            b.subarray(0, 93),
+            b.subarray(93 + 4112, 93 + 8224),
+            b.subarray(93, 93 + 4112),
+            b.subarray(93 + 8224),
+          ]),
+        DamagedBackupError,
+        /chunk 0 failed/,
+      ],
+      [
+        'appended bytes',
+        (b) => Buffer.concat([b, Buffer.from('extra')]),
+        DamagedBackupError,
+        /chunk \d+ failed/,
+      ],
     ];
     for (const [what, damage, type, message] of damages) {
       it(`${what}: ${type.name}`, async () => {
@@ -101,7 +140,10 @@ describe('createBackup and restoreBackup', () => {
         await writeFile(blob, damage(await readFile(blob)));
         const parent = join(work, `dest-${what.replaceAll(' ', '-')}`);
         await mkdir(parent);
-        await assert.rejects(restoreBackup({ key, store, to: join(parent, 'out') }), (e) => e instanceof type && message.test((e as Error).message));
+        await assert.rejects(
+          restoreBackup({ key, store, to: join(parent, 'out') }),
+          (e) => e instanceof type && message.test((e as Error).message),
+        );
         assert.deepEqual(await readdir(parent), []);
       });
     }
@@ -121,15 +163,36 @@ describe('createBackup and restoreBackup', () => {
       // A well-formed archive needs the real writer, which refuses '..'; so forge the bytes by hand:
       // "SRAR" v1, no compression, then a file entry at ../escaped (spec layout).
       const path = Buffer.from('../escaped');
-      const entry = Buffer.concat([Buffer.from([1, 0, path.length]), path, Buffer.from([1, 0xa4]), Buffer.alloc(8), Buffer.from([0, 0, 0, 0, 0, 0, 0, 1]), Buffer.from('x')]);
-      const archive = Buffer.concat([Buffer.from('SRAR\x01\x00', 'latin1'), entry, Buffer.from([0]), Buffer.alloc(7), Buffer.from([1]), Buffer.alloc(7), Buffer.from([1])]);
+      const entry = Buffer.concat([
+        Buffer.from([1, 0, path.length]),
+        path,
+        Buffer.from([1, 0xa4]),
+        Buffer.alloc(8),
+        Buffer.from([0, 0, 0, 0, 0, 0, 0, 1]),
+        Buffer.from('x'),
+      ]);
+      const archive = Buffer.concat([
+        Buffer.from('SRAR\x01\x00', 'latin1'),
+        entry,
+        Buffer.from([0]),
+        Buffer.alloc(7),
+        Buffer.from([1]),
+        Buffer.alloc(7),
+        Buffer.from([1]),
+      ]);
       async function* once() {
         yield archive;
       }
-      await store.put('20260101T000000.000Z-00000000.srb', encryptStream(once(), key, { crypto: nodeCrypto }));
+      await store.put(
+        '20260101T000000.000Z-00000000.srb',
+        encryptStream(once(), key, { crypto: nodeCrypto }),
+      );
       const parent = join(work, 'dest-forged');
       await mkdir(join(parent, 'inner'), { recursive: true });
-      await assert.rejects(restoreBackup({ key, store, to: join(parent, 'inner', 'out') }), /outside the destination/);
+      await assert.rejects(
+        restoreBackup({ key, store, to: join(parent, 'inner', 'out') }),
+        /outside the destination/,
+      );
       assert.deepEqual(await readdir(parent), ['inner']);
       assert.deepEqual(await readdir(join(parent, 'inner')), []);
     });
@@ -138,7 +201,10 @@ describe('createBackup and restoreBackup', () => {
   it('refuses two paths with the same base name, and a path that does not exist', async () => {
     const store = await storeAt('store-usage');
     await mkdir(join(work, 'x', 'chat'), { recursive: true });
-    await assert.rejects(createBackup([source, join(work, 'x', 'chat')], { key, store }), /both named 'chat'/);
+    await assert.rejects(
+      createBackup([source, join(work, 'x', 'chat')], { key, store }),
+      /both named 'chat'/,
+    );
     await assert.rejects(createBackup([join(work, 'missing')], { key, store }), UsageError);
     assert.deepEqual(await leftovers(work, 'store-usage'), []);
   });
@@ -146,7 +212,16 @@ describe('createBackup and restoreBackup', () => {
   it('a backup written with the archive writer alone restores too (no files on disk involved)', async () => {
     const store = await storeAt('store-sdk');
     async function* entries() {
-      yield { type: 'file' as const, path: 'note.txt', mode: 0o600, mtimeNs: 0n, size: 2, content: (async function* () { yield Buffer.from('hi'); })() };
+      yield {
+        type: 'file' as const,
+        path: 'note.txt',
+        mode: 0o600,
+        mtimeNs: 0n,
+        size: 2,
+        content: (async function* () {
+          yield Buffer.from('hi');
+        })(),
+      };
     }
     async function* once() {
       yield* writeArchive(entries());

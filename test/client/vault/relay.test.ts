@@ -3,12 +3,12 @@
 // learns nothing and records nothing from it; the vault's state does not move.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { HttpVaultTransport } from '../../../src/client/vault/http-transport.ts';
+import type { VaultTransport } from '../../../src/client/vault/transport.ts';
 import { TamperingError } from '../../../src/errors.ts';
 import { nodePrimitives } from '../../../src/hsm-platform/primitives.ts';
 import { FleetPublicInfo } from '../../../src/protocol/fleet.ts';
 import { CertifiedState } from '../../../src/protocol/vault/record.ts';
-import type { VaultTransport } from '../../../src/client/vault/transport.ts';
-import { HttpVaultTransport } from '../../../src/client/vault/http-transport.ts';
 import { startTestFleet, type TestFleet } from '../../vault-host/helpers/fleet.ts';
 
 let t: TestFleet;
@@ -24,7 +24,8 @@ before(async () => {
 });
 after(() => t.close());
 
-const committed = async () => CertifiedState.deserialize((await t.store.get(recordId))!.committed!).serialize();
+const committed = async () =>
+  CertifiedState.deserialize((await t.store.get(recordId))!.committed!).serialize();
 
 /** A relay that flips one bit of the request at `at` (or of the response when `response`). */
 function flipping(at: number, response: boolean): VaultTransport {
@@ -46,7 +47,11 @@ test('every altered request byte of a status request is detected', async () => {
   const before = await committed();
   const frameLength = (await captureFrame()).length;
   for (let at = 0; at < frameLength; at++) {
-    await assert.rejects(t.client({ transport: flipping(at, false) }).status(recordId), TamperingError, `byte ${at}`);
+    await assert.rejects(
+      t.client({ transport: flipping(at, false) }).status(recordId),
+      TamperingError,
+      `byte ${at}`,
+    );
   }
   assert.deepEqual(await committed(), before);
 });
@@ -54,7 +59,11 @@ test('every altered request byte of a status request is detected', async () => {
 test('every altered response byte of a status answer is detected', async () => {
   const answerLength = (await http.exchange(await captureFrame())).length;
   for (let at = 0; at < answerLength; at++) {
-    await assert.rejects(t.client({ transport: flipping(at, true) }).status(recordId), TamperingError, `byte ${at}`);
+    await assert.rejects(
+      t.client({ transport: flipping(at, true) }).status(recordId),
+      TamperingError,
+      `byte ${at}`,
+    );
   }
 });
 
@@ -86,12 +95,28 @@ test('a response replayed to a later request is detected', async () => {
 
 test('a swapped fleet key is detected (HPKE key: the vault cannot open; OPAQUE key: the client aborts)', async () => {
   const info = t.publicInfo;
-  const fields = { fleetId: info.fleetId, members: info.members, quorum: info.quorum, maxGuessLimit: info.maxGuessLimit };
-  const otherHpke = new FleetPublicInfo({ ...fields, hpkePublicKey: nodePrimitives.randomBytes(32), opaqueServerPublicKey: info.opaqueServerPublicKey });
+  const fields = {
+    fleetId: info.fleetId,
+    members: info.members,
+    quorum: info.quorum,
+    maxGuessLimit: info.maxGuessLimit,
+  };
+  const otherHpke = new FleetPublicInfo({
+    ...fields,
+    hpkePublicKey: nodePrimitives.randomBytes(32),
+    opaqueServerPublicKey: info.opaqueServerPublicKey,
+  });
   await assert.rejects(t.client({ fleet: otherHpke }).status(recordId), TamperingError);
-  const otherOpaque = new FleetPublicInfo({ ...fields, hpkePublicKey: info.hpkePublicKey, opaqueServerPublicKey: nodePrimitives.randomBytes(32) });
+  const otherOpaque = new FleetPublicInfo({
+    ...fields,
+    hpkePublicKey: info.hpkePublicKey,
+    opaqueServerPublicKey: nodePrimitives.randomBytes(32),
+  });
   const before = await committed();
-  await assert.rejects(t.client({ fleet: otherOpaque }).enable(nodePrimitives.randomBytes(16), 'pw', key, 3), TamperingError);
+  await assert.rejects(
+    t.client({ fleet: otherOpaque }).enable(nodePrimitives.randomBytes(16), 'pw', key, 3),
+    TamperingError,
+  );
   assert.deepEqual(await committed(), before);
 });
 

@@ -4,7 +4,12 @@ import assert from 'node:assert/strict';
 import * as opaque from '@serenity-kit/opaque';
 import { sealRequest } from '../../../src/client/vault/channel.ts';
 import { fromBase64Url } from '../../../src/protocol/vault/bytes.ts';
-import { type CoreRequest, type CoreResponse, deserializeCoreResponse, serializeCoreRequest } from '../../../src/protocol/vault/core-rpc.ts';
+import {
+  type CoreRequest,
+  type CoreResponse,
+  deserializeCoreResponse,
+  serializeCoreRequest,
+} from '../../../src/protocol/vault/core-rpc.ts';
 import type { VaultOp } from '../../../src/protocol/vault/frames.ts';
 import type { Intent } from '../../../src/protocol/vault/intent.ts';
 import { Certificate, CertifiedState, type Signature } from '../../../src/protocol/vault/record.ts';
@@ -36,10 +41,17 @@ export class MaliciousHost {
       assert.equal(r.type, 'endorsement', `expected an endorsement, got ${JSON.stringify(r)}`);
       return r as Signature & { type: 'endorsement' };
     });
-    const certified = new CertifiedState(intent.to, new Certificate(signatures.map(({ nodeIndex, signature }) => ({ nodeIndex, signature }))));
+    const certified = new CertifiedState(
+      intent.to,
+      new Certificate(signatures.map(({ nodeIndex, signature }) => ({ nodeIndex, signature }))),
+    );
     if (options.commit ?? true) {
       const slot = await this.t.store.get(intent.to.recordId);
-      assert.ok(await this.t.store.compareAndSet(intent.to.recordId, slot?.revision, { committed: certified.serialize() }));
+      assert.ok(
+        await this.t.store.compareAndSet(intent.to.recordId, slot?.revision, {
+          committed: certified.serialize(),
+        }),
+      );
     }
     return certified;
   }
@@ -56,7 +68,12 @@ export class MaliciousHost {
 
   /** Asks node `index` to propose for a client frame and returns the intent (asserting there is one). */
   async propose(frame: Uint8Array, current: CertifiedState | undefined, index = 0): Promise<Intent> {
-    const response = await this.ask(this.peers[index]!, { type: 'propose', action: 1, clientFrame: frame, current });
+    const response = await this.ask(this.peers[index]!, {
+      type: 'propose',
+      action: 1,
+      clientFrame: frame,
+      current,
+    });
     assert.equal(response.type, 'proposal', `expected a proposal, got ${response.type}`);
     return (response as { intent: Intent }).intent;
   }
@@ -73,7 +90,11 @@ export class MaliciousHost {
     await opaque.ready;
     const { clientLoginState, startLoginRequest } = opaque.client.startLogin({ password });
     const ke1 = fromBase64Url(startLoginRequest);
-    const request = await this.seal(4 as VaultOp.loginStart, recordId, new LoginStartRequest({ incarnation, ke1 }).serialize());
+    const request = await this.seal(
+      4 as VaultOp.loginStart,
+      recordId,
+      new LoginStartRequest({ incarnation, ke1 }).serialize(),
+    );
     return { request, ke1, clientLoginState };
   }
 }

@@ -39,7 +39,12 @@ test('record state, stateHash and endorsement bytes match the committed vector',
   assert.deepEqual(RecordState.deserialize(hex('state')).serialize(), hex('state'));
   const stateHash = createHash('sha256').update(state.hashInput()).digest();
   assert.equal(stateHash.toString('hex'), fields.stateHash);
-  const endorsement = new EndorsementMessage(hex('fleetId'), hex('recordId'), big('version'), stateHash).serialize();
+  const endorsement = new EndorsementMessage(
+    hex('fleetId'),
+    hex('recordId'),
+    big('version'),
+    stateHash,
+  ).serialize();
   assert.equal(Buffer.from(endorsement).toString('hex'), fields.endorsement);
   assert.ok(Buffer.from(endorsement).toString('latin1').startsWith('strongroom/v1/endorse'));
 });

@@ -24,7 +24,11 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-async function* pieces(total: number, size: number, failAt = Number.POSITIVE_INFINITY): AsyncGenerator<Uint8Array> {
+async function* pieces(
+  total: number,
+  size: number,
+  failAt = Number.POSITIVE_INFINITY,
+): AsyncGenerator<Uint8Array> {
   for (let offset = 0; offset < total; offset += size) {
     if (offset >= failAt) throw new Error('source failed');
     yield new Uint8Array(Math.min(size, total - offset)).fill(offset % 251);
@@ -56,9 +60,15 @@ function contract(label: string, makeStore: () => BlobStore, leftovers: () => Pr
         ],
       );
       assert.ok(listed[0]!.modified.getTime() > Date.now() - 600_000);
-      assert.deepEqual((await store.list('sm')).map((b) => b.name), ['small.srb']);
+      assert.deepEqual(
+        (await store.list('sm')).map((b) => b.name),
+        ['small.srb'],
+      );
       await store.delete('big.srb');
-      assert.deepEqual((await store.list()).map((b) => b.name), ['small.srb']);
+      assert.deepEqual(
+        (await store.list()).map((b) => b.name),
+        ['small.srb'],
+      );
     });
 
     it('throws BlobNotFoundError for a missing blob', async () => {
@@ -67,7 +77,10 @@ function contract(label: string, makeStore: () => BlobStore, leftovers: () => Pr
 
     it('leaves no blob behind when the data fails midway', async () => {
       const store = makeStore();
-      await assert.rejects(store.put('broken.srb', pieces(12 * 1024 * 1024, 1 << 20, 9 * 1024 * 1024)), /source failed/);
+      await assert.rejects(
+        store.put('broken.srb', pieces(12 * 1024 * 1024, 1 << 20, 9 * 1024 * 1024)),
+        /source failed/,
+      );
       assert.ok(!(await store.list()).some((b) => b.name === 'broken.srb'));
       assert.deepEqual(await leftovers(), []);
     });
@@ -107,7 +120,10 @@ describe('S3 locations', () => {
       const store = await openBlobStore('s3://backups/other-prefix');
       assert.ok(store instanceof S3BlobStore);
       await store.put('only-here.srb', pieces(5, 5));
-      assert.deepEqual((await store.list()).map((b) => b.name), ['only-here.srb']);
+      assert.deepEqual(
+        (await store.list()).map((b) => b.name),
+        ['only-here.srb'],
+      );
     } finally {
       if (saved === undefined) delete process.env.AWS_ENDPOINT_URL;
       else process.env.AWS_ENDPOINT_URL = saved;

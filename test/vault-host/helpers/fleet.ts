@@ -6,20 +6,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import * as opaque from '@serenity-kit/opaque';
+import { VaultClient, type VaultClientOptions } from '../../../src/client/vault/client.ts';
+import { HttpVaultTransport } from '../../../src/client/vault/http-transport.ts';
+import type { RecordMemory } from '../../../src/client/vault/memory.ts';
+import type { VaultTransport } from '../../../src/client/vault/transport.ts';
 import { createNodeHpkeSuite } from '../../../src/hsm-platform/hpke-node.ts';
 import { sealWithKey } from '../../../src/hsm-platform/keystore.ts';
 import { NvramFile } from '../../../src/hsm-platform/nvram.ts';
 import { nodePrimitives } from '../../../src/hsm-platform/primitives.ts';
 import { openSoftwareKeystore, writeSoftwareKeystore } from '../../../src/hsm-platform/software.ts';
-import { FLEET_CONFIG_AAD, FleetConfig, FleetMember, type FleetPublicInfo } from '../../../src/protocol/fleet.ts';
+import {
+  FLEET_CONFIG_AAD,
+  FleetConfig,
+  FleetMember,
+  type FleetPublicInfo,
+} from '../../../src/protocol/fleet.ts';
 import { SqliteRecordStore } from '../../../src/stores/record/sqlite.ts';
 import type { Platform } from '../../../src/vault-host/core-adapter.ts';
-import { InProcessFleet } from '../../../src/vault-host/in-process-fleet.ts';
 import { VaultHttpServer } from '../../../src/vault-host/http-server.ts';
-import { HttpVaultTransport } from '../../../src/client/vault/http-transport.ts';
-import { VaultClient, type VaultClientOptions } from '../../../src/client/vault/client.ts';
-import type { RecordMemory } from '../../../src/client/vault/memory.ts';
-import type { VaultTransport } from '../../../src/client/vault/transport.ts';
+import { InProcessFleet } from '../../../src/vault-host/in-process-fleet.ts';
 
 /** Small Argon2id parameters for fast tests; the real ones are checked in one test only. */
 export const TEST_ARGON2ID = { memory: 256, iterations: 1, parallelism: 1 };
@@ -44,7 +49,13 @@ export async function ceremony(dir: string, nodes: number, maxGuessLimit = 10): 
   const hpkePublicKey = new Uint8Array(await suite.kem.serializePublicKey(pair.publicKey));
   const seeds = Array.from({ length: nodes }, () => nodePrimitives.randomBytes(32));
   const members = seeds.map(
-    (seed, index) => new FleetMember({ index, name: `node-${index}`, region: 'test', endorsementPublicKey: ed25519.getPublicKey(seed) }),
+    (seed, index) =>
+      new FleetMember({
+        index,
+        name: `node-${index}`,
+        region: 'test',
+        endorsementPublicKey: ed25519.getPublicKey(seed),
+      }),
   );
   const config = new FleetConfig({
     fleetId,
@@ -52,7 +63,9 @@ export async function ceremony(dir: string, nodes: number, maxGuessLimit = 10): 
     quorum: Math.floor(nodes / 2) + 1,
     maxGuessLimit,
     hpkePublicKey,
-    opaqueServerPublicKey: Uint8Array.from(Buffer.from(opaque.server.getPublicKey(opaqueServerSetup), 'base64url')),
+    opaqueServerPublicKey: Uint8Array.from(
+      Buffer.from(opaque.server.getPublicKey(opaqueServerSetup), 'base64url'),
+    ),
   });
   const sealedConfig = sealWithKey(recordKey, config.serialize(), FLEET_CONFIG_AAD);
   const keystorePaths = seeds.map((seed, index) => {
@@ -79,11 +92,19 @@ export interface TestFleet {
   readonly servers: VaultHttpServer[];
   /** Starts a vault host (coordinator in front of node `own`) on a free HTTP port. */
   serve(own?: number): Promise<VaultHttpServer>;
-  client(options?: { url?: string; transport?: VaultTransport; memory?: RecordMemory } & Partial<VaultClientOptions>): VaultClient;
+  client(
+    options?: {
+      url?: string;
+      transport?: VaultTransport;
+      memory?: RecordMemory;
+    } & Partial<VaultClientOptions>,
+  ): VaultClient;
   close(): Promise<void>;
 }
 
-export async function startTestFleet(options: { nodes?: number; maxGuessLimit?: number } = {}): Promise<TestFleet> {
+export async function startTestFleet(
+  options: { nodes?: number; maxGuessLimit?: number } = {},
+): Promise<TestFleet> {
   const nodes = options.nodes ?? 3;
   const dir = mkdtempSync(join(tmpdir(), 'strongroom-vault-'));
   const made = await ceremony(dir, nodes, options.maxGuessLimit);
@@ -119,8 +140,15 @@ export async function startTestFleet(options: { nodes?: number; maxGuessLimit?: 
       return server;
     },
     client(clientOptions = {}) {
-      const transport = clientOptions.transport ?? new HttpVaultTransport(clientOptions.url ?? (servers[0] as VaultHttpServer).url);
-      return new VaultClient({ fleet: test.publicInfo, argon2id: TEST_ARGON2ID, ...clientOptions, transport });
+      const transport =
+        clientOptions.transport ??
+        new HttpVaultTransport(clientOptions.url ?? (servers[0] as VaultHttpServer).url);
+      return new VaultClient({
+        fleet: test.publicInfo,
+        argon2id: TEST_ARGON2ID,
+        ...clientOptions,
+        transport,
+      });
     },
     async close() {
       await Promise.all(servers.map((server) => server.close()));

@@ -1,0 +1,25 @@
+// The whole-story demo (src/server/demo.ts) on the embedded server, with a small sample and small
+// Argon2id so it stays fast here; `strongroom demo` runs it with the real sizes and parameters.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { runServerDemo } from '../../src/server/demo.ts';
+
+describe('server demo', () => {
+  it('tells the story: a wrong password costs one guess, the restore verifies byte for byte', async () => {
+    const steps: string[] = [];
+    const result = await runServerDemo({
+      seed: 3,
+      mediaBytes: 2 * 1024 * 1024,
+      messages: 500,
+      argon2id: { memory: 1024, iterations: 1, parallelism: 1 },
+      onStep: (line) => steps.push(line),
+    });
+    assert.deepEqual(result.comparison.differences, []);
+    assert.equal(result.limit, 10);
+    assert.equal(result.guessesLeft, 9, 'the wrong guess stays spent; the right one was refunded');
+    assert.ok(steps.some((s) => /a wrong password cost one guess: 9 left/.test(s)));
+    assert.ok(result.backupBytes > result.plainBytes, 'ciphertext carries tags and a header');
+    assert.equal(existsSync(result.workDir), false, 'the temporary directory is gone');
+  });
+});
