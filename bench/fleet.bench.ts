@@ -5,14 +5,15 @@
 // Server-side latency = the time of each frame's HTTP exchange with a node (loopback included),
 // summed per recovery: the client's KSF and OPAQUE client work are excluded.
 // Reference in the same run: OPAQUE's server login alone (startLogin + finishLogin).
-import { readFileSync } from 'node:fs';
+
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import * as opaque from '@serenity-kit/opaque';
 import { HttpVaultNode, VaultRelay } from '../src/chatd/vault-relay.ts';
 import { VaultClient } from '../src/client/vault/client.ts';
 import type { VaultTransport } from '../src/client/vault/transport.ts';
-import { EtcdCluster } from '../test/helpers/etcd-cluster.ts';
 import { ProcessFleet, TEST_ARGON2ID } from '../test/fleet/fleet.ts';
+import { EtcdCluster } from '../test/helpers/etcd-cluster.ts';
 import { fixed, median, quantile } from './stats.ts';
 
 const SEQUENTIAL = 40;
@@ -78,7 +79,9 @@ async function measure(scenario: Scenario, etcd: EtcdCluster, run: number): Prom
     const live = scenario.downRegion === undefined ? 'eu' : 'us';
     if (scenario.downRegion !== undefined) {
       await Promise.all(
-        fleet.publicInfo.members.filter((m) => m.region === scenario.downRegion).map((m) => fleet.nodes[m.index]?.kill()),
+        fleet.publicInfo.members
+          .filter((m) => m.region === scenario.downRegion)
+          .map((m) => fleet.nodes[m.index]?.kill()),
       );
     }
     const newClient = () => {
@@ -89,7 +92,10 @@ async function measure(scenario: Scenario, etcd: EtcdCluster, run: number): Prom
         { localRegion: live, backoffMs: 60_000 },
       );
       const transport = new TimedTransport(relay);
-      return { transport, client: new VaultClient({ fleet: fleet.publicInfo, transport, argon2id: TEST_ARGON2ID }) };
+      return {
+        transport,
+        client: new VaultClient({ fleet: fleet.publicInfo, transport, argon2id: TEST_ARGON2ID }),
+      };
     };
     const key = new Uint8Array(randomBytes(32));
 
@@ -150,8 +156,14 @@ async function measure(scenario: Scenario, etcd: EtcdCluster, run: number): Prom
 
 function opaqueLoginReference(): number {
   const setup = opaque.server.createSetup();
-  const { clientRegistrationState, registrationRequest } = opaque.client.startRegistration({ password: PASSWORD });
-  const { registrationResponse } = opaque.server.createRegistrationResponse({ serverSetup: setup, userIdentifier: 'u', registrationRequest });
+  const { clientRegistrationState, registrationRequest } = opaque.client.startRegistration({
+    password: PASSWORD,
+  });
+  const { registrationResponse } = opaque.server.createRegistrationResponse({
+    serverSetup: setup,
+    userIdentifier: 'u',
+    registrationRequest,
+  });
   const { registrationRecord } = opaque.client.finishRegistration({
     clientRegistrationState,
     registrationResponse,

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Keeps the trust boundary of docs/ARCHITECTURE.md true: who may import whom.
-// - src/client/** (but src/client/node/**) runs in a browser: no node: modules, no server folders.
+// - src/client/** (but src/client/node/**) and src/web/** (but src/web/serve.ts) run in a browser:
+//   no node: modules; the client and the page import no server folders.
 // - src/client/** never imports chatd, vault-host, hsm-core, stores/record, server.
 // - src/chatd/** and src/vault-host/** never import src/hsm-core/**, except the one in-process
 //   adapter src/vault-host/core-adapter.ts.
@@ -27,12 +28,14 @@ for (const file of files) {
   for (const m of text.matchAll(importRe)) {
     const spec = m[1] ?? m[2];
     const target = spec.startsWith('.') ? relative(root, resolve(dirname(file), spec)) : spec;
-    const isClient = rel.startsWith('src/client/') && !rel.startsWith('src/client/node/');
+    const isClient =
+      (rel.startsWith('src/client/') && !rel.startsWith('src/client/node/')) ||
+      (rel.startsWith('src/web/') && rel !== 'src/web/serve.ts');
     if (isClient || rel.startsWith('src/format/') || rel.startsWith('src/protocol/')) {
       if (target.startsWith('node:')) problems.push(`${rel}: browser-safe code imports ${spec}`);
     }
     if (
-      rel.startsWith('src/client/') &&
+      /^src\/(client|web)\//.test(rel) &&
       /^src\/(chatd|vault-host|hsm-core|stores\/record|server)\//.test(target)
     ) {
       problems.push(`${rel}: client imports server-side ${target}`);

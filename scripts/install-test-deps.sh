@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages the test suite runs for real (README "Set-up"): SoftHSM2 (PKCS#11
-# token), etcd (record store cluster), age (benchmark reference). Idempotent; needs root or sudo.
+# token), etcd (record store cluster), Chromium (the web page's browser tests; driven by
+# playwright-core, which downloads no browser of its own), age (benchmark reference).
+# Idempotent; needs root or sudo.
 set -euo pipefail
 packages=(softhsm2 etcd-server etcd-client age chromium)
 missing=()

@@ -29,7 +29,6 @@ import {
   BlobList,
   BlobListRequest,
   BlobPut,
-  BlobStored,
   MAX_BLOB_LIST_ENTRIES,
 } from '../protocol/chatd/blobs.ts';
 import { ErrorCode, ErrorFrame, Ok } from '../protocol/chatd/errors.ts';
@@ -44,33 +43,21 @@ import {
   Welcome,
 } from '../protocol/chatd/handshake.ts';
 import { JoinCodeRequest, JoinCodeSent, Joined, JoinSubmit } from '../protocol/chatd/join.ts';
-import { BLOB_WINDOW, CHATD_PROTOCOL_VERSION, type ChatdMessage } from '../protocol/chatd/message.ts';
+import { CHATD_PROTOCOL_VERSION, type ChatdMessage } from '../protocol/chatd/message.ts';
 import { type Notification, NotificationKind } from '../protocol/chatd/notification.ts';
 import { recordIdFor } from '../protocol/chatd/record-id.ts';
 import { VaultRequest, VaultResponse } from '../protocol/chatd/vault-relay.ts';
 import { MalformedFrameError } from '../protocol/chatd/wire.ts';
 import { deserializeResponseFrame, VaultOp, VaultRequestFrame } from '../protocol/vault/frames.ts';
-import { QuotaExceededError, type Upload } from './blob-storage.ts';
+import { BlobTransfers } from './blob-transfers.ts';
 import type { ChatdContext } from './context.ts';
 import type { AccountRow } from './database.ts';
 import type { DeviceLink } from './notifier.ts';
-
-/** A request that fails with an ErrorFrame; the connection stays open. */
-class RequestError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly detail = 0,
-  ) {
-    super(message);
-  }
-}
+import { RequestError } from './request-error.ts';
 
 /** WebSocket close codes (RFC 6455 section 7.4.1). */
 const CLOSE_PROTOCOL_ERROR = 1002;
 const CLOSE_POLICY_VIOLATION = 1008;
-/** Blob uploads and downloads one connection may run at once. */
-const MAX_TRANSFERS = 4;
 
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
@@ -89,18 +76,6 @@ function signatureValid(publicKey: Uint8Array, message: Uint8Array, signature: U
 
 const keyTag = (key: Uint8Array) => Buffer.from(key.subarray(0, 8)).toString('hex');
 
-interface UploadState {
-  readonly upload: Upload;
-  nextSeq: number;
-  chain: Promise<void>;
-}
-
-interface DownloadState {
-  acked: number;
-  wake?: () => void;
-  cancelled: boolean;
-}
-
 export class ChatdConnection implements DeviceLink {
   private phase: 'hello' | 'proof' | 'ready' | 'closed' = 'hello';
   private userId = '';
@@ -108,10 +83,7 @@ export class ChatdConnection implements DeviceLink {
   private nonce: Uint8Array = new Uint8Array(0);
   private account: AccountRow | undefined;
   private state: DeviceState = DeviceState.unregistered;
-  private readonly uploads = new Map<number, UploadState>();
-  private readonly downloads = new Map<number, DownloadState>();
-  /** Transfers that failed: late chunks the device had in flight are dropped, not treated as malformed. */
-  private readonly endedTransfers = new Set<number>();
+  private readonly transfers: BlobTransfers;
   private readonly handshakeTimer: NodeJS.Timeout;
 
   constructor(
@@ -123,6 +95,10 @@ export class ChatdConnection implements DeviceLink {
       () => this.fail(ErrorCode.unauthenticated, 'handshake not completed in time', CLOSE_POLICY_VIOLATION),
       ctx.handshakeTimeoutMs,
     );
+    this.transfers = new BlobTransfers(ctx.blobs, {
+      send: (requestId, message) => this.send(requestId, message),
+      answerError: (requestId, error) => this.answerError(requestId, error),
+    });
     socket.on('message', (data, isBinary) => this.receive(data as Buffer, isBinary));
     socket.on('close', () => this.closed());
     socket.on('error', () => this.closed());
@@ -168,13 +144,7 @@ export class ChatdConnection implements DeviceLink {
     this.phase = 'closed';
     clearTimeout(this.handshakeTimer);
     if (this.account !== undefined && this.state !== DeviceState.unregistered) this.ctx.notifier.detach(this);
-    for (const state of this.uploads.values()) void state.upload.abort();
-    this.uploads.clear();
-    for (const state of this.downloads.values()) {
-      state.cancelled = true;
-      state.wake?.();
-    }
-    this.downloads.clear();
+    this.transfers.closeAll();
   }
 
   private receive(data: Buffer, isBinary: boolean): void {
@@ -237,11 +207,11 @@ export class ChatdConnection implements DeviceLink {
     if (m instanceof BackupListRequest) return this.listBackups(requestId);
     if (m instanceof BackupAdd) return this.addBackup(requestId, m.entry);
     if (m instanceof BackupRemove) return this.removeBackup(requestId, m);
-    if (m instanceof BlobPut) return this.beginUpload(requestId, m);
-    if (m instanceof BlobChunk) return this.uploadChunk(requestId, m);
-    if (m instanceof BlobEnd) return this.endUpload(requestId, m);
-    if (m instanceof BlobGet) return this.download(requestId, m);
-    if (m instanceof BlobChunkAck) return this.downloadAck(requestId, m);
+    if (m instanceof BlobPut) return this.transfers.beginUpload(this.accountId, requestId, m);
+    if (m instanceof BlobChunk) return this.transfers.chunk(requestId, m);
+    if (m instanceof BlobEnd) return this.transfers.endUpload(requestId, m);
+    if (m instanceof BlobGet) return this.transfers.download(this.accountId, requestId, m);
+    if (m instanceof BlobChunkAck) return this.transfers.ack(requestId, m);
     if (m instanceof BlobListRequest) return this.listBlobs(requestId, m);
     if (m instanceof BlobDelete) return this.deleteBlob(requestId, m);
     if (m instanceof SetRequireApproval) return this.setRequireApproval(requestId, m);
@@ -480,105 +450,6 @@ export class ChatdConnection implements DeviceLink {
   }
 
   // ── blobs ───────────────────────────────────────────────────────────────────────────────────
-
-  private transferSlot(requestId: number): void {
-    if (this.uploads.has(requestId) || this.downloads.has(requestId)) {
-      throw new MalformedFrameError('request id already names a transfer');
-    }
-    if (this.uploads.size + this.downloads.size >= MAX_TRANSFERS) {
-      throw new RequestError(
-        ErrorCode.rateLimited,
-        `at most ${MAX_TRANSFERS} transfers at once per connection`,
-        1000,
-      );
-    }
-  }
-
-  private async beginUpload(requestId: number, m: BlobPut): Promise<void> {
-    this.transferSlot(requestId);
-    const upload = await this.ctx.blobs.beginUpload(this.accountId, m.name);
-    this.uploads.set(requestId, { upload, nextSeq: 0, chain: Promise.resolve() });
-    this.send(requestId, new Ok());
-  }
-
-  private uploadState(requestId: number): UploadState | undefined {
-    const state = this.uploads.get(requestId);
-    if (state === undefined && !this.endedTransfers.has(requestId))
-      throw new MalformedFrameError('no upload with that request id');
-    return state;
-  }
-
-  /** Ends a failed upload: its partial file is gone and the device's late chunks are ignored. */
-  private uploadFailed(requestId: number, state: UploadState, error: unknown): void {
-    this.uploads.delete(requestId);
-    this.endedTransfers.add(requestId);
-    void state.upload.abort();
-    if (error instanceof QuotaExceededError)
-      this.answerError(requestId, new RequestError(ErrorCode.quotaExceeded, error.message));
-    else if (error instanceof RangeError)
-      this.fail(ErrorCode.malformed, `malformed frame: ${error.message}`, CLOSE_PROTOCOL_ERROR);
-    else this.answerError(requestId, error);
-  }
-
-  private uploadChunk(requestId: number, m: BlobChunk): void {
-    const state = this.uploadState(requestId);
-    if (state === undefined) return;
-    if (m.seq !== state.nextSeq)
-      throw new MalformedFrameError(`blob chunk ${m.seq} arrived, expected ${state.nextSeq}`);
-    state.nextSeq++;
-    state.chain = state.chain.then(async () => {
-      if (!this.uploads.has(requestId)) return;
-      try {
-        await state.upload.write(m.data);
-        this.send(requestId, new BlobChunkAck(m.seq));
-      } catch (error) {
-        this.uploadFailed(requestId, state, error);
-      }
-    });
-  }
-
-  private endUpload(requestId: number, m: BlobEnd): void {
-    const state = this.uploadState(requestId);
-    if (state === undefined) return;
-    state.chain = state.chain.then(async () => {
-      if (!this.uploads.has(requestId)) return;
-      try {
-        const size = await state.upload.finish(m.totalSize);
-        this.uploads.delete(requestId);
-        this.send(requestId, new BlobStored(BigInt(size)));
-      } catch (error) {
-        this.uploadFailed(requestId, state, error);
-      }
-    });
-  }
-
-  private async download(requestId: number, m: BlobGet): Promise<void> {
-    this.transferSlot(requestId);
-    const blob = await this.ctx.blobs.openBlob(this.accountId, m.name);
-    if (blob === undefined) throw new RequestError(ErrorCode.notFound, `no blob ${m.name}`);
-    const state: DownloadState = { acked: 0, cancelled: false };
-    this.downloads.set(requestId, state);
-    let seq = 0;
-    let total = 0n;
-    for await (const chunk of blob.chunks) {
-      while (seq - state.acked >= BLOB_WINDOW && !state.cancelled) {
-        await new Promise<void>((resolve) => (state.wake = resolve));
-      }
-      if (state.cancelled) return;
-      this.send(requestId, new BlobChunk(seq++, chunk));
-      total += BigInt(chunk.length);
-    }
-    this.downloads.delete(requestId);
-    this.send(requestId, new BlobEnd(total));
-  }
-
-  private downloadAck(requestId: number, m: BlobChunkAck): void {
-    const state = this.downloads.get(requestId);
-    if (state === undefined) return; // an ack for a download that just ended
-    if (m.seq !== state.acked) throw new MalformedFrameError(`ack ${m.seq} arrived, expected ${state.acked}`);
-    state.acked++;
-    state.wake?.();
-  }
 
   private listBlobs(requestId: number, m: BlobListRequest): void {
     const rows = this.ctx.db.blobs(this.accountId, m.prefix).slice(0, MAX_BLOB_LIST_ENTRIES);

@@ -42,7 +42,7 @@ export function verifyCertified(ctx: CoreContext, shown: CertifiedState, recordI
     if (member === undefined) continue;
     if (ctx.platform.crypto.ed25519Verify(member.endorsementPublicKey, message, signature)) valid++;
     if (valid >= ctx.config.quorum) {
-      ctx.certified.add(key);
+      ctx.certified.set(key, true);
       return shown.state;
     }
   }

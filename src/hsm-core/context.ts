@@ -3,6 +3,7 @@
 // core raises on purpose; handle() turns it into a `refused` response.
 import type { FleetConfig } from '../protocol/fleet.ts';
 import type { RefusalReason } from '../protocol/vault/responses.ts';
+import type { OpenedRequest } from './channel.ts';
 import type { OpaqueServer } from './opaque.ts';
 import type { Platform } from './platform.ts';
 
@@ -17,22 +18,42 @@ export interface CoreContext {
   readonly hpkeKey: CryptoKeyPair;
   readonly opaque: OpaqueServer;
   /** Hashes of states this core has seen a valid quorum certificate for (bounded memory). */
-  readonly certified: BoundedSet;
+  readonly certified: BoundedMap<true>;
+  /**
+   * Client frames this core opened recently, by SHA-256 of the frame: one request is proposed,
+   * endorsed and answered by the same core, and HPKE-opening it once is enough. Evicted entries
+   * have their response secret zeroed; the rest end with the core (VaultCore.stop).
+   */
+  readonly opened: BoundedMap<OpenedRequest>;
 }
 
-/** A set that forgets its oldest entries past `limit`: a cache, never a source of truth. */
-export class BoundedSet {
-  readonly #entries = new Set<string>();
-  constructor(private readonly limit: number) {}
+/**
+ * A map that forgets its oldest entries past `limit` (calling `onEvict` on each, e.g. to zero a
+ * secret): a cache, never a source of truth.
+ */
+export class BoundedMap<V> {
+  readonly #entries = new Map<string, V>();
+  constructor(
+    private readonly limit: number,
+    private readonly onEvict: (value: V) => void = () => undefined,
+  ) {}
+  get(key: string): V | undefined {
+    return this.#entries.get(key);
+  }
   has(key: string): boolean {
     return this.#entries.has(key);
   }
-  add(key: string): void {
-    this.#entries.add(key);
+  set(key: string, value: V): void {
+    this.#entries.set(key, value);
     if (this.#entries.size > this.limit) {
-      const oldest = this.#entries.values().next().value as string;
-      this.#entries.delete(oldest);
+      const [oldestKey, oldest] = this.#entries.entries().next().value as [string, V];
+      this.#entries.delete(oldestKey);
+      this.onEvict(oldest);
     }
+  }
+  clear(): void {
+    for (const value of this.#entries.values()) this.onEvict(value);
+    this.#entries.clear();
   }
 }
 

@@ -20,7 +20,7 @@ import {
   RegisterFinishRequest,
   RegistrationKind,
 } from '../protocol/vault/requests.ts';
-import { RefusalReason } from '../protocol/vault/responses.ts';
+import { Outcome, RefusalReason } from '../protocol/vault/responses.ts';
 import { recordAad } from '../protocol/vault/sealed.ts';
 import { answer, body, ke1Hash } from './answer.ts';
 import { endorsementMessage, stateHash, verifyCertified } from './certificates.ts';
@@ -32,7 +32,7 @@ import {
   sealResponse,
   UnopenableFrame,
 } from './channel.ts';
-import { BoundedSet, type CoreContext, Refusal } from './context.ts';
+import { BoundedMap, type CoreContext, Refusal } from './context.ts';
 import { OpaqueServer, opaqueReady } from './opaque.ts';
 import type { Platform } from './platform.ts';
 import { deriveNext, type Next, openLoginState, openSecrets, PLACEHOLDER } from './transitions.ts';
@@ -40,6 +40,8 @@ import { deriveNext, type Next, openLoginState, openSecrets, PLACEHOLDER } from 
 const MARK_PREFIX = label('mark/');
 /** Verified state hashes a core remembers (64 bytes of hex each; about 1 MiB). */
 const CERTIFIED_CACHE_SIZE = 8192;
+/** Opened client frames a core keeps (a few KiB each) while their flow step completes. */
+const OPENED_CACHE_SIZE = 256;
 
 export class CoreStartError extends Error {}
 
@@ -84,7 +86,8 @@ export class VaultCore {
       endorsementKey,
       hpkeKey: { privateKey: hpkeKey, publicKey: hpkePublic },
       opaque,
-      certified: new BoundedSet(CERTIFIED_CACHE_SIZE),
+      certified: new BoundedMap<true>(CERTIFIED_CACHE_SIZE),
+      opened: new BoundedMap<OpenedRequest>(OPENED_CACHE_SIZE, (opened) => opened.responseSecret.fill(0)),
     });
   }
 
@@ -115,6 +118,7 @@ export class VaultCore {
   stop(): void {
     this.#stopped = true;
     this.ctx.endorsementKey.fill(0);
+    this.ctx.opened.clear();
   }
 
   private async dispatch(request: CoreRequest): Promise<CoreResponse> {
@@ -163,12 +167,10 @@ export class VaultCore {
       ) {
         return {
           type: 'client-response',
-          frame: sealResponse(this.ctx, opened, { outcome: 4, reason: error.reason }),
+          frame: sealResponse(this.ctx, opened, { outcome: Outcome.refused, reason: error.reason }),
         };
       }
       throw error;
-    } finally {
-      opened.responseSecret.fill(0);
     }
   }
 

@@ -5,10 +5,16 @@
 // carries is a signature (or a refusal) of that core, which the coordinator's certificate and
 // every other core verify — the HTTP layer is trusted with nothing but liveness.
 import type { Agent } from 'node:http';
-import { deserializeCoreRequest, deserializeCoreResponse } from '../protocol/vault/core-rpc.ts';
+import { UnavailableError } from '../errors.ts';
+import {
+  deserializeCoreRequest,
+  deserializeCoreResponse,
+  serializeCoreResponse,
+} from '../protocol/vault/core-rpc.ts';
 import { TransitionKind } from '../protocol/vault/intent.ts';
 import { RefusalReason } from '../protocol/vault/responses.ts';
 import { keepAliveAgent, postBytes } from './binary-http.ts';
+import { endorsementVerifies, type FleetKeys } from './endorsement-check.ts';
 import { BadRequestError, ENDORSE_PATH } from './node-server.ts';
 import type { EndorsementPeer } from './peer.ts';
 
@@ -18,29 +24,69 @@ const REFUSED_RESPONSE_TYPE = 5;
 
 export const DEFAULT_PEER_TIMEOUT_MS = 3000;
 
-/** Another node's core, reached over HTTP. An unreachable or slow node rejects (UnavailableError). */
+/** A remote node answered an endorsement that is not its valid signature of the proposed state. */
+export class InvalidEndorsementError extends UnavailableError {}
+
+export interface HttpPeerOptions {
+  /** The fleet's members and keys: every endorsement is checked against its node's key. */
+  readonly fleet: FleetKeys;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Another node's core, reached over HTTP. An unreachable or slow node rejects (UnavailableError);
+ * so does a node whose endorsement is not its own valid signature of exactly the proposed state
+ * (InvalidEndorsementError): a lying node's statement never reaches a certificate, where it would
+ * make the commit unverifiable and wedge the record.
+ */
 export class HttpPeer implements EndorsementPeer {
   readonly #url: URL;
   readonly #agent: Agent = keepAliveAgent();
   readonly #timeoutMs: number;
+  readonly #fleet: FleetKeys;
 
   /** `baseUrl` is the node's base URL from the node config's peers, e.g. http://10.0.0.2:4100. */
   constructor(
     readonly nodeIndex: number,
     baseUrl: string,
-    options: { timeoutMs?: number } = {},
+    options: HttpPeerOptions,
   ) {
     this.#url = new URL(ENDORSE_PATH, baseUrl);
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_PEER_TIMEOUT_MS;
+    this.#fleet = options.fleet;
   }
 
-  endorse(request: Uint8Array): Promise<Uint8Array> {
-    return postBytes(this.#url, request, { timeoutMs: this.#timeoutMs, agent: this.#agent });
+  async endorse(request: Uint8Array): Promise<Uint8Array> {
+    const answer = await postBytes(this.#url, request, { timeoutMs: this.#timeoutMs, agent: this.#agent });
+    this.#check(request, answer);
+    return answer;
   }
 
   /** Drops the kept-alive connections. */
   close(): void {
     this.#agent.destroy();
+  }
+
+  #check(request: Uint8Array, answer: Uint8Array): void {
+    let valid = false;
+    let why = 'an unreadable answer';
+    try {
+      const response = deserializeCoreResponse(answer);
+      if (response.type !== 'endorsement') return; // refusals count toward nothing anyway
+      const decoded = deserializeCoreRequest(request);
+      if (decoded.type !== 'endorse') {
+        why = 'an endorsement nobody asked for';
+      } else if (response.nodeIndex !== this.nodeIndex) {
+        why = `an endorsement in the name of node ${response.nodeIndex}`;
+      } else {
+        valid = endorsementVerifies(this.#fleet, decoded.intent.to, response);
+        why = 'a signature that does not verify for the proposed state';
+      }
+    } catch {
+      // falls through: not a well-formed answer
+    }
+    if (!valid)
+      throw new InvalidEndorsementError(`node ${this.nodeIndex} answered ${why}; it is not counted`);
   }
 }
 
@@ -68,9 +114,10 @@ export interface RefusalEvent {
 }
 
 /**
- * Wraps a peer so that every refusal it answers is reported. A refusal with reason `conflict`
- * means the node already endorsed a later or different state: the store showed something stale
- * (a rollback, a fork) — the event an operator must see (issue 5 "Rollback").
+ * Wraps a peer so that every refusal it answers, and every invalid endorsement it sends, is
+ * reported. A refusal with reason `conflict` means the node already endorsed a later or different
+ * state: the store showed something stale (a rollback, a fork) — the event an operator must see
+ * (issue 5 "Rollback"). An invalid endorsement means the node (or whoever answers in its name) lies.
  */
 export class RefusalReportingPeer implements EndorsementPeer {
   constructor(
@@ -83,8 +130,19 @@ export class RefusalReportingPeer implements EndorsementPeer {
   }
 
   async endorse(request: Uint8Array): Promise<Uint8Array> {
-    const answer = await this.peer.endorse(request);
-    if (answer[0] === REFUSED_RESPONSE_TYPE) reportRefusal(this.peer.nodeIndex, request, answer, this.report);
+    let answer: Uint8Array;
+    try {
+      answer = await this.peer.endorse(request);
+    } catch (error) {
+      if (error instanceof InvalidEndorsementError) {
+        const refused = serializeCoreResponse({ type: 'refused', reason: RefusalReason.malformed });
+        reportRefusal(this.peer.nodeIndex, request, refused, (event) =>
+          this.report({ ...event, reason: 'invalid-endorsement' }),
+        );
+      }
+      throw error;
+    }
+    reportRefusal(this.peer.nodeIndex, request, answer, this.report);
     return answer;
   }
 }
@@ -96,6 +154,8 @@ export function reportRefusal(
   answer: Uint8Array,
   report: (event: RefusalEvent) => void,
 ): void {
+  // Most answers are endorsements: decode nothing for them.
+  if (answer[0] !== REFUSED_RESPONSE_TYPE) return;
   try {
     const response = deserializeCoreResponse(answer);
     const decoded = deserializeCoreRequest(request);
@@ -112,4 +172,3 @@ export function reportRefusal(
     report({ node, record: 'unknown', version: 'unknown', transition: 'unknown', reason: 'malformed' });
   }
 }
-

@@ -10,16 +10,15 @@ import { dirname } from 'node:path';
 import { StrongroomError } from '../errors.ts';
 import { NvramFile } from '../hsm-platform/nvram.ts';
 import { nodePrimitives } from '../hsm-platform/primitives.ts';
-import type { FleetPublicInfo } from '../protocol/fleet.ts';
 import {
   Certificate,
   CertifiedState,
-  EndorsementMessage,
   NodeMark,
   type RecordState,
   type Signature,
 } from '../protocol/vault/record.ts';
 import type { RecordStore } from '../stores/record/record-store.ts';
+import { certificateVerifies, endorsementVerifies, type FleetKeys } from './endorsement-check.ts';
 import { NodeConfig } from './node-config.ts';
 
 /** The marks one node holds (read from its NVRAM). */
@@ -30,7 +29,12 @@ export interface NodeMarks {
 
 export type RecordRepair =
   /** The store lacked this state (or held an older one): it now holds it, intents dropped. */
-  | { readonly record: string; readonly outcome: 'rebuilt'; readonly version: bigint; readonly previous?: bigint }
+  | {
+      readonly record: string;
+      readonly outcome: 'rebuilt';
+      readonly version: bigint;
+      readonly previous?: bigint;
+    }
   /** The store already held this certified state or a later one: left as it was. */
   | { readonly record: string; readonly outcome: 'unchanged'; readonly version: bigint }
   /** No state of this record is marked by a quorum: nothing could be certified from the marks. */
@@ -53,25 +57,12 @@ function stateHash(state: RecordState): Uint8Array {
   return nodePrimitives.sha256(state.hashInput());
 }
 
-function verifies(fleet: FleetPublicInfo, state: RecordState, signature: Signature): boolean {
-  const member = fleet.members[signature.nodeIndex];
-  if (member === undefined) return false;
-  const message = new EndorsementMessage(fleet.fleetId, state.recordId, state.version, stateHash(state));
-  return nodePrimitives.ed25519Verify(member.endorsementPublicKey, message.serialize(), signature.signature);
-}
-
-/** Whether `certified` carries a quorum of valid signatures of distinct fleet members. */
-export function certificateVerifies(fleet: FleetPublicInfo, certified: CertifiedState): boolean {
-  const valid = certified.certificate.signatures.filter((signature) => verifies(fleet, certified.state, signature));
-  return new Set(valid.map((signature) => signature.nodeIndex)).size >= fleet.quorum;
-}
-
 /**
  * The highest certified state of each record the marks prove: marks are grouped by (record,
  * version, state hash); a group signed by a quorum of distinct nodes is certified.
  */
 export function certifiedFromMarks(
-  fleet: FleetPublicInfo,
+  fleet: FleetKeys,
   nodes: readonly NodeMarks[],
 ): { certified: Map<string, CertifiedState>; unrecoverable: RecordRepair[]; invalidMarks: number } {
   const byRecord = new Map<string, Map<string, Candidate>>();
@@ -79,7 +70,7 @@ export function certifiedFromMarks(
   for (const node of nodes) {
     for (const mark of node.marks) {
       const signature = { nodeIndex: node.nodeIndex, signature: mark.signature };
-      if (!verifies(fleet, mark.state, signature)) {
+      if (!endorsementVerifies(fleet, mark.state, signature)) {
         invalidMarks++;
         continue;
       }
@@ -89,7 +80,8 @@ export function certifiedFromMarks(
       const group = `${mark.state.version}/${hex(stateHash(mark.state))}`;
       const candidate = groups.get(group) ?? { state: mark.state, signatures: [] };
       groups.set(group, candidate);
-      if (!candidate.signatures.some((s) => s.nodeIndex === node.nodeIndex)) candidate.signatures.push(signature);
+      if (!candidate.signatures.some((s) => s.nodeIndex === node.nodeIndex))
+        candidate.signatures.push(signature);
     }
   }
   const certified = new Map<string, CertifiedState>();
@@ -100,7 +92,10 @@ export function certifiedFromMarks(
       .sort((a, b) => (a.state.version < b.state.version ? 1 : a.state.version > b.state.version ? -1 : 0));
     const best = quorate[0];
     if (best === undefined) {
-      const highest = [...groups.values()].reduce((max, c) => (c.state.version > max ? c.state.version : max), 0n);
+      const highest = [...groups.values()].reduce(
+        (max, c) => (c.state.version > max ? c.state.version : max),
+        0n,
+      );
       unrecoverable.push({
         record,
         outcome: 'unrecoverable',
@@ -120,7 +115,7 @@ export function certifiedFromMarks(
  */
 export async function repairRecordStore(
   store: RecordStore,
-  fleet: FleetPublicInfo,
+  fleet: FleetKeys,
   nodes: readonly NodeMarks[],
   options: { dryRun?: boolean } = {},
 ): Promise<RepairReport> {
@@ -135,7 +130,7 @@ export async function repairRecordStore(
 
 async function repairOne(
   store: RecordStore,
-  fleet: FleetPublicInfo,
+  fleet: FleetKeys,
   record: string,
   rebuilt: CertifiedState,
   dryRun: boolean,
@@ -150,11 +145,21 @@ async function repairOne(
       return { record, outcome: 'unchanged', version: held.state.version };
     }
     const previous = held?.state.version;
-    const result: RecordRepair = { record, outcome: 'rebuilt', version, ...(previous === undefined ? {} : { previous }) };
+    const result: RecordRepair = {
+      record,
+      outcome: 'rebuilt',
+      version,
+      ...(previous === undefined ? {} : { previous }),
+    };
     if (dryRun) return result;
-    if (await store.compareAndSet(recordId, slot?.revision, { committed: rebuilt.serialize() })) return result;
+    if (await store.compareAndSet(recordId, slot?.revision, { committed: rebuilt.serialize() }))
+      return result;
   }
-  return { record, outcome: 'unrecoverable', reason: 'the store kept changing while it was repaired; stop the nodes and run repair again' };
+  return {
+    record,
+    outcome: 'unrecoverable',
+    reason: 'the store kept changing while it was repaired; stop the nodes and run repair again',
+  };
 }
 
 function decodeCertified(bytes: Uint8Array): CertifiedState | undefined {

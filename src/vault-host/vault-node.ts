@@ -7,9 +7,15 @@ import { loadNodePlatform, type NodePlatform } from '../hsm-platform/node-platfo
 import { FLEET_CONFIG_AAD, FleetConfig } from '../protocol/fleet.ts';
 import { openRecordStore } from '../stores/record/index.ts';
 import type { RecordStore } from '../stores/record/record-store.ts';
-import { CoreStartError, InProcessPeer } from './core-adapter.ts';
 import { VaultCoordinator } from './coordinator.ts';
-import { HttpPeer, type RefusalEvent, RefusalReportingPeer, reportRefusal, serveEndorse } from './http-peer.ts';
+import { CoreStartError, InProcessPeer } from './core-adapter.ts';
+import {
+  HttpPeer,
+  type RefusalEvent,
+  RefusalReportingPeer,
+  reportRefusal,
+  serveEndorse,
+} from './http-peer.ts';
 import { NodeConfig } from './node-config.ts';
 import { type RunningNodeServer, startNodeServer } from './node-server.ts';
 import type { EndorsementPeer } from './peer.ts';
@@ -84,7 +90,9 @@ export async function startVaultNode(options: VaultNodeOptions): Promise<Running
         { event: 'endorsement-refused', ...event },
         event.reason === 'conflict'
           ? `node ${event.node} refused to endorse record ${event.record} at version ${event.version}: it already endorsed a later or different state; the record store shows a stale record (rolled back or forked) and is not used for it`
-          : `node ${event.node} refused to endorse record ${event.record} at version ${event.version} (${event.reason})`,
+          : event.reason === 'invalid-endorsement'
+            ? `node ${event.node} answered an invalid endorsement for record ${event.record} at version ${event.version} (bad signature, replayed or in another node's name): it is lying or impersonated, and was not counted`
+            : `node ${event.node} refused to endorse record ${event.record} at version ${event.version} (${event.reason})`,
       ),
     );
     const onOwnRefusal = onceEvery(REFUSAL_LOG_INTERVAL_MS, (event: RefusalEvent) =>
@@ -102,12 +110,14 @@ export async function startVaultNode(options: VaultNodeOptions): Promise<Running
             hints: ['add {"index": N, "url": "http://host:port"} to "peers" for every other node'],
           });
         }
-        return new HttpPeer(member.index, address.url, { timeoutMs: options.peerTimeoutMs });
+        return new HttpPeer(member.index, address.url, { fleet, timeoutMs: options.peerTimeoutMs });
       });
     closers.push(() => {
       for (const remote of remotes) remote.close();
     });
-    const peers: EndorsementPeer[] = [own, ...remotes].map((peer) => new RefusalReportingPeer(peer, onRefusal));
+    const peers: EndorsementPeer[] = [own, ...remotes].map(
+      (peer) => new RefusalReportingPeer(peer, onRefusal),
+    );
     const coordinator = new VaultCoordinator({
       store,
       peers,
@@ -174,7 +184,10 @@ function openStore(options: VaultNodeOptions, config: NodeConfig): RecordStore {
   const url = options.store ?? (typeof fromConfig === 'string' ? fromConfig : undefined);
   if (url === undefined) {
     throw new UsageError('no record store given', {
-      hints: ['pass --store sqlite:PATH or --store etcd://host:port[,host:port...][/prefix]', 'or set "recordStore": {"url": ...} in the node config'],
+      hints: [
+        'pass --store sqlite:PATH or --store etcd://host:port[,host:port...][/prefix]',
+        'or set "recordStore": {"url": ...} in the node config',
+      ],
     });
   }
   // A relative SQLite path in the config is relative to the config file, like its other paths.

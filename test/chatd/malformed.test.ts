@@ -2,10 +2,14 @@
 // closes the connection with an ErrorFrame naming the problem, and changes nothing. A raw `ws`
 // client sends the bytes a well-behaved client never would.
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
+import { ChatdBlobStore } from '../../src/client/chatd/blob-store.ts';
 import { DeviceIdentity } from '../../src/client/chatd/identity.ts';
-import { ErrorCode, ErrorFrame } from '../../src/protocol/chatd/errors.ts';
+import { BlobChunk, BlobEnd, BlobPut } from '../../src/protocol/chatd/blobs.ts';
+import { ErrorCode, ErrorFrame, Ok } from '../../src/protocol/chatd/errors.ts';
 import { decodeServerFrame, encodeFrame } from '../../src/protocol/chatd/frame.ts';
 import { type Challenge, DeviceState, Hello, Proof, Welcome } from '../../src/protocol/chatd/handshake.ts';
 import { JoinCodeRequest, JoinSubmit } from '../../src/protocol/chatd/join.ts';
@@ -137,6 +141,40 @@ describe('malformed frames', () => {
     );
     assert.equal(h.captured.filter((c) => c.channel === 'vault-out').length, before);
   });
+
+  for (const [name, frames, reason] of [
+    [
+      'a chunk out of sequence',
+      (id: number) => [encodeFrame(id, new BlobChunk(1, Uint8Array.of(1)))],
+      /blob chunk 1 arrived, expected 0/,
+    ],
+    [
+      'an end that declares the wrong size',
+      (id: number) => [
+        encodeFrame(id, new BlobChunk(0, Uint8Array.of(1, 2))),
+        encodeFrame(id, new BlobEnd(3n)),
+      ],
+      /blob end declares 3 bytes but 2 arrived/,
+    ],
+  ] as const) {
+    it(`closes on an upload with ${name}, storing nothing`, async () => {
+      const identity = DeviceIdentity.generate(`uploader-${name.length}`);
+      await h.join(identity.userId, identity);
+      const session = await RawSession.open(h.server.url);
+      await session.authenticate(identity);
+      session.ws.send(encodeFrame(7, new BlobPut('partial.srb')));
+      assert.ok((await session.nextFrame()).message instanceof Ok);
+      const all = frames(7);
+      for (const frame of all.slice(0, -1)) session.ws.send(frame);
+      await session.expectRejected(all.at(-1)!, reason);
+      const probe = await h.connect(identity);
+      assert.deepEqual(await new ChatdBlobStore(probe).list(), []);
+      const leftovers = readdirSync(join(h.dataDir, 'blobs'), { recursive: true }).filter((n) =>
+        String(n).includes('upload'),
+      );
+      assert.deepEqual(leftovers, []);
+    });
+  }
 
   it('closes a connection that never finishes the handshake', async () => {
     const slow = await startChatd({ handshakeTimeoutMs: 100 });

@@ -15,7 +15,10 @@ describe('token bucket', () => {
     now += 1000;
     assert.equal(limiter.take('a'), 0);
     now += 60_000;
-    assert.deepEqual([limiter.take('a'), limiter.take('a'), limiter.take('a'), limiter.take('a')], [0, 0, 0, 2000]);
+    assert.deepEqual(
+      [limiter.take('a'), limiter.take('a'), limiter.take('a'), limiter.take('a')],
+      [0, 0, 0, 2000],
+    );
   });
 
   it('refuses a nonsensical spec', () => {

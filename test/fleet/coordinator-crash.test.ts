@@ -92,7 +92,8 @@ it('survives its coordinator being killed between intent and commit, counting ev
     // Each round adds at most one spend, and exactly one when the client was told "wrong".
     const added = summary.version - version;
     assert.ok(added === 0n || added === 1n, `round ${round}: ${added} spends`);
-    if (outcome instanceof WrongPasswordError) assert.equal(added, 1n, `round ${round}: the answered guess is certified`);
+    if (outcome instanceof WrongPasswordError)
+      assert.equal(added, 1n, `round ${round}: the answered guess is certified`);
     version = summary.version;
     // Only spends since the create at version 1: guesses left is exactly limit minus spends.
     assert.equal(summary.guessesLeft, LIMIT - Number(summary.version - 1n));
@@ -102,7 +103,9 @@ it('survives its coordinator being killed between intent and commit, counting ev
   assert.ok(Number(version - 1n) >= answeredWrong);
 
   const spent = Number(version - 1n);
-  t.diagnostic(`${ROUNDS} kills, ${killedWithIntent} with an intent pending, ${answeredWrong} answered, ${spent} spends certified`);
+  t.diagnostic(
+    `${ROUNDS} kills, ${killedWithIntent} with an intent pending, ${answeredWrong} answered, ${spent} spends certified`,
+  );
   const recovered = await fleet.clientOf(2).recover(recordId, 'right');
   assert.deepEqual(recovered.key, key);
   assert.equal(recovered.failedGuessesSinceLastSuccess, spent, 'every certified spend is counted, no other');

@@ -50,12 +50,21 @@ describe('a fleet of 3 node processes over a 3-member etcd cluster', () => {
       const recordId = randomBytes(16);
       const key = randomBytes(32);
       await client.enable(recordId, 'right', key, 3);
-      await assert.rejects(client.recover(recordId, 'wrong'), (e) => e instanceof WrongPasswordError && e.guessesLeft === 2);
+      await assert.rejects(
+        client.recover(recordId, 'wrong'),
+        (e) => e instanceof WrongPasswordError && e.guessesLeft === 2,
+      );
       const recovered = await client.recover(recordId, 'right');
       assert.deepEqual(recovered.key, key);
       assert.equal(recovered.failedGuessesSinceLastSuccess, 1);
-      await assert.rejects(client.recover(recordId, 'wrong'), (e) => e instanceof WrongPasswordError && e.guessesLeft === 1);
-      await assert.rejects(client.recover(recordId, 'wrong'), (e) => e instanceof WrongPasswordError && e.guessesLeft === 0);
+      await assert.rejects(
+        client.recover(recordId, 'wrong'),
+        (e) => e instanceof WrongPasswordError && e.guessesLeft === 1,
+      );
+      await assert.rejects(
+        client.recover(recordId, 'wrong'),
+        (e) => e instanceof WrongPasswordError && e.guessesLeft === 0,
+      );
       await assert.rejects(client.recover(recordId, 'right'), LockedError);
       assert.equal((await committed(recordId)).state.status, RecordStatus.locked);
     } finally {
@@ -121,5 +130,38 @@ describe('a fleet of 3 node processes over a 3-member etcd cluster', () => {
     assert.equal(recovered.failedGuessesSinceLastSuccess, 0, 'no guess was spent while etcd was down');
     const after = await committed(recordId);
     assert.equal(after.state.guessesLeft, before.state.guessesLeft);
+  });
+
+  it('counts exactly `limit` of many concurrent wrong guesses from clients in three regions', async () => {
+    const recordId = randomBytes(16);
+    await fleet.client().enable(recordId, 'right', randomBytes(32), 4);
+    const clients = ['eu', 'us', 'ap'].map((region) => fleet.client({ region }));
+    const outcomes = await Promise.all(
+      clients.flatMap((client) =>
+        Array.from({ length: 4 }, () =>
+          client.recover(recordId, 'wrong').then(
+            () => 'recovered',
+            (error: unknown) => error,
+          ),
+        ),
+      ),
+    );
+    const told = outcomes.filter((outcome) => outcome instanceof WrongPasswordError) as WrongPasswordError[];
+    for (const outcome of outcomes) {
+      assert.ok(
+        outcome instanceof WrongPasswordError ||
+          outcome instanceof LockedError ||
+          outcome instanceof UnavailableError,
+        String(outcome),
+      );
+    }
+    assert.ok(told.length <= 4, 'never more wrong answers than the limit');
+    // Every answered guess saw a distinct count: one spend each.
+    assert.equal(new Set(told.map((e) => e.guessesLeft)).size, told.length);
+    await assert.rejects(clients[0]?.recover(recordId, 'right') as Promise<unknown>, LockedError);
+    const final = await committed(recordId);
+    assert.equal(final.state.status, RecordStatus.locked);
+    // Create at 1, exactly four spends, then the lock.
+    assert.equal(final.state.version, 6n);
   });
 });

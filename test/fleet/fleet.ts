@@ -60,7 +60,13 @@ export class ProcessFleet {
     const nodes = created.nodeConfigPaths.map(
       (path, index) => new NodeProcess(`node-${index}`, ['--config', path, ...(options.nodeArgs ?? [])]),
     );
-    const fleet = new ProcessFleet(dir, created.publicInfo, nodes, created.nodeConfigPaths, created.fleetPubPath);
+    const fleet = new ProcessFleet(
+      dir,
+      created.publicInfo,
+      nodes,
+      created.nodeConfigPaths,
+      created.fleetPubPath,
+    );
     try {
       await Promise.all(nodes.map((node) => node.start()));
     } catch (error) {
@@ -74,7 +80,8 @@ export class ProcessFleet {
   client(options: { region?: string; memory?: RecordMemory; relayTimeoutMs?: number } = {}): VaultClient {
     const relay = new VaultRelay(
       this.publicInfo.members.map(
-        (member) => new HttpVaultNode(member.name, member.region, `${this.nodes[member.index]?.url}/v1/vault`),
+        (member) =>
+          new HttpVaultNode(member.name, member.region, `${this.nodes[member.index]?.url}/v1/vault`),
       ),
       { localRegion: options.region, timeoutMs: options.relayTimeoutMs ?? 10_000, backoffMs: 0 },
     );
@@ -90,7 +97,9 @@ export class ProcessFleet {
   clientOf(index: number, memory?: RecordMemory): VaultClient {
     const node = this.nodes[index];
     if (node === undefined) throw new Error(`no node ${index}`);
-    const only = new VaultRelay([new HttpVaultNode(node.name, 'any', `${node.url}/v1/vault`)], { backoffMs: 0 });
+    const only = new VaultRelay([new HttpVaultNode(node.name, 'any', `${node.url}/v1/vault`)], {
+      backoffMs: 0,
+    });
     return new VaultClient({ fleet: this.publicInfo, transport: only, memory, argon2id: TEST_ARGON2ID });
   }
 
@@ -107,4 +116,3 @@ export class ProcessFleet {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
-

@@ -12,8 +12,8 @@ import { CertifiedState } from '../../src/protocol/vault/record.ts';
 import { openRecordStore } from '../../src/stores/record/index.ts';
 import type { RecordStore } from '../../src/stores/record/record-store.ts';
 import { postBytes } from '../../src/vault-host/binary-http.ts';
+import { certificateVerifies } from '../../src/vault-host/endorsement-check.ts';
 import { ENDORSE_PATH, type RunningNodeServer, startNodeServer } from '../../src/vault-host/node-server.ts';
-import { certificateVerifies } from '../../src/vault-host/repair.ts';
 import { EtcdCluster, freePorts } from '../helpers/etcd-cluster.ts';
 import { ProcessFleet } from './fleet.ts';
 import { NodeProcess } from './node-process.ts';
@@ -45,7 +45,11 @@ async function takeOverNode2(answer: (request: Uint8Array) => Promise<Uint8Array
   await impostor?.close();
   const address = new URL(fleet.nodes[2]?.url as string);
   impostor = await startNodeServer(
-    { client: async () => new Uint8Array(0), endorse: answer, health: () => ({ node: 'node-2', region: 'local', ok: true }) },
+    {
+      client: async () => new Uint8Array(0),
+      endorse: answer,
+      health: () => ({ node: 'node-2', region: 'local', ok: true }),
+    },
     { host: address.hostname, port: Number(address.port) },
   );
 }
@@ -70,7 +74,12 @@ it('counts neither replayed endorsements nor garbage signatures from a lying nod
   // signs: those are the old endorsements a liar can replay.
   const [port] = await freePorts(1);
   await fleet.nodes[2]?.kill();
-  realNode2 = new NodeProcess('node-2-real', ['--config', fleet.configPaths[2] as string, '--listen', `127.0.0.1:${port}`]);
+  realNode2 = new NodeProcess('node-2-real', [
+    '--config',
+    fleet.configPaths[2] as string,
+    '--listen',
+    `127.0.0.1:${port}`,
+  ]);
   await realNode2.start();
   const signedByNode2: Uint8Array[] = [];
   await takeOverNode2(async (request) => {
@@ -89,9 +98,21 @@ it('counts neither replayed endorsements nor garbage signatures from a lying nod
   await expectHonestCertificate(recordId);
 
   // Garbage: a well-formed endorsement whose signature verifies under no key.
-  await takeOverNode2(async () => serializeCoreResponse({ type: 'endorsement', nodeIndex: 2, signature: randomBytes(64) }));
+  await takeOverNode2(async () =>
+    serializeCoreResponse({ type: 'endorsement', nodeIndex: 2, signature: randomBytes(64) }),
+  );
   const recovered = await client.recover(recordId, 'right');
   assert.deepEqual(recovered.key, key);
   assert.equal(recovered.failedGuessesSinceLastSuccess, 1);
   await expectHonestCertificate(recordId);
+
+  // Node 0's operator is told, once per record and version, that node 2 lies.
+  const reports =
+    fleet.nodes[0]?.events('endorsement-refused').filter((e) => e.reason === 'invalid-endorsement') ?? [];
+  assert.ok(reports.length > 0);
+  for (const report of reports) {
+    assert.equal(report.node, 2);
+    assert.equal(report.record, Buffer.from(recordId).toString('hex'));
+    assert.match(String(report.msg), /invalid endorsement.*not counted/);
+  }
 });

@@ -56,7 +56,10 @@ export class NodeProcess {
       this.stderr = (this.stderr + chunk.toString()).slice(-8000);
     });
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.name} did not start:\n${this.stderr}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`${this.name} did not start:\n${this.stderr}`)),
+        timeoutMs,
+      );
       createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (text) => {
         let line: NodeLogLine;
         try {

@@ -10,7 +10,7 @@ import { InMemoryRecordMemory } from '../../src/client/vault/memory.ts';
 import { TamperingError, UnavailableError, WrongPasswordError } from '../../src/errors.ts';
 import { CertifiedState } from '../../src/protocol/vault/record.ts';
 import { openRecordStore } from '../../src/stores/record/index.ts';
-import { certificateVerifies } from '../../src/vault-host/repair.ts';
+import { certificateVerifies } from '../../src/vault-host/endorsement-check.ts';
 import { runCli } from '../helpers/cli.ts';
 import { EtcdCluster } from '../helpers/etcd-cluster.ts';
 import { ProcessFleet } from './fleet.ts';
@@ -61,7 +61,8 @@ it('refuses a record rolled back by an etcd snapshot restore or forked onto one 
   await client.enable(recordId, 'right', key, 5);
   const snapshot = join(current.dir, 'before-guesses.db');
   await current.snapshot(snapshot);
-  for (let guess = 0; guess < 3; guess++) await assert.rejects(client.recover(recordId, 'wrong'), WrongPasswordError);
+  for (let guess = 0; guess < 3; guess++)
+    await assert.rejects(client.recover(recordId, 'wrong'), WrongPasswordError);
   assert.equal((await committedIn(current, recordId))?.state.guessesLeft, 2);
 
   // Rollback: the operator restores the old snapshot into a fresh cluster for every node.
@@ -77,11 +78,19 @@ it('refuses a record rolled back by an etcd snapshot restore or forked onto one 
   // A device that never saw the record can neither spend nor recover from the stale state.
   await assert.rejects(fleet.client().recover(recordId, 'wrong'), UnavailableError);
   await assert.rejects(fleet.clientOf(2).recover(recordId, 'right'), UnavailableError);
-  assert.equal((await committedIn(restored, recordId))?.state.version, 1n, 'nothing certified from the stale state');
+  assert.equal(
+    (await committedIn(restored, recordId))?.state.version,
+    1n,
+    'nothing certified from the stale state',
+  );
 
   const hex = Buffer.from(recordId).toString('hex');
   const refusals = fleet.nodes.flatMap((node) => node.events('endorsement-refused'));
-  assert.deepEqual(new Set(refusals.map((refusal) => refusal.node)), new Set([0, 1, 2]), 'every node refused');
+  assert.deepEqual(
+    new Set(refusals.map((refusal) => refusal.node)),
+    new Set([0, 1, 2]),
+    'every node refused',
+  );
   for (const refusal of refusals) {
     assert.equal(refusal.record, hex);
     assert.equal(refusal.reason, 'conflict');
@@ -113,21 +122,51 @@ it('rebuilds a wiped store and a store restored from an old backup from the node
   const hex = Buffer.from(recordId).toString('hex');
 
   await Promise.all(fleet.nodes.map((node) => node.stop()));
-  const running = await runCli(['fleet', 'repair', '--fleet-pub', fleet.fleetPubPath, '--store', stores.wiped, fleet.configPaths[0] as string]);
+  const running = await runCli([
+    'fleet',
+    'repair',
+    '--fleet-pub',
+    fleet.fleetPubPath,
+    '--store',
+    stores.wiped,
+    fleet.configPaths[0] as string,
+  ]);
   assert.equal(running.code, 1, 'one node alone is no quorum');
-  assert.match(running.stdout, new RegExp(`could not rebuild ${hex}: no state is marked by a quorum of 2 nodes`));
+  assert.match(
+    running.stdout,
+    new RegExp(`could not rebuild ${hex}: no state is marked by a quorum of 2 nodes`),
+  );
   for (const [name, url] of Object.entries(stores)) {
-    const repaired = await runCli(['fleet', 'repair', '--fleet-pub', fleet.fleetPubPath, '--store', url, ...fleet.configPaths]);
+    const repaired = await runCli([
+      'fleet',
+      'repair',
+      '--fleet-pub',
+      fleet.fleetPubPath,
+      '--store',
+      url,
+      ...fleet.configPaths,
+    ]);
     assert.equal(repaired.code, 0, `${name}: ${repaired.stderr}`);
     const was = name === 'wiped' ? 'absent' : 'version 1';
     assert.match(repaired.stdout, new RegExp(`rebuilt ${hex} at version 6 \\(store had: ${was}\\)`));
-    assert.match(repaired.stdout, /repair: 1 rebuilt, 0 already current, 0 could not be rebuilt, from 3 nodes \(0 invalid marks ignored\)/);
+    assert.match(
+      repaired.stdout,
+      /repair: 1 rebuilt, 0 already current, 0 could not be rebuilt, from 3 nodes \(0 invalid marks ignored\)/,
+    );
   }
   const rebuilt = await committedIn(wiped, recordId);
   assert.ok(rebuilt && certificateVerifies(fleet.publicInfo, rebuilt));
   assert.deepEqual(rebuilt.state.serialize(), certified?.state.serialize());
   // Running it again changes nothing.
-  const again = await runCli(['fleet', 'repair', '--fleet-pub', fleet.fleetPubPath, '--store', stores.wiped, ...fleet.configPaths]);
+  const again = await runCli([
+    'fleet',
+    'repair',
+    '--fleet-pub',
+    fleet.fleetPubPath,
+    '--store',
+    stores.wiped,
+    ...fleet.configPaths,
+  ]);
   assert.match(again.stdout, /repair: 0 rebuilt, 1 already current/);
 
   // The nodes serve the repaired (formerly stale) store: the user recovers with exactly the

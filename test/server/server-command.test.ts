@@ -18,7 +18,11 @@ describe('strongroom server', () => {
       assert.match(fleetPub, /strongroom-fleet-pub\/v1/);
       assert.equal(await first.stop('SIGINT'), 0);
       const second = await ServerProcess.start(dir);
-      assert.equal(readFileSync(join(dir, 'fleet.pub'), 'utf8'), fleetPub, 'the same fleet, not a new ceremony');
+      assert.equal(
+        readFileSync(join(dir, 'fleet.pub'), 'utf8'),
+        fleetPub,
+        'the same fleet, not a new ceremony',
+      );
       assert.equal(await second.stop('SIGTERM'), 0);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -18,13 +18,20 @@ import {
   RecordStatus,
 } from '../../src/protocol/vault/record.ts';
 import { SqliteRecordStore } from '../../src/stores/record/sqlite.ts';
-import { certificateVerifies, certifiedFromMarks, type NodeMarks, repairRecordStore } from '../../src/vault-host/repair.ts';
+import { certificateVerifies } from '../../src/vault-host/endorsement-check.ts';
+import { certifiedFromMarks, type NodeMarks, repairRecordStore } from '../../src/vault-host/repair.ts';
 
 const seeds = [0, 1, 2].map(() => new Uint8Array(randomBytes(32)));
 const fleet = new FleetPublicInfo({
   fleetId: new Uint8Array(randomBytes(16)),
   members: seeds.map(
-    (seed, index) => new FleetMember({ index, name: `node-${index}`, region: 'eu', endorsementPublicKey: ed25519PublicKey(seed) }),
+    (seed, index) =>
+      new FleetMember({
+        index,
+        name: `node-${index}`,
+        region: 'eu',
+        endorsementPublicKey: ed25519PublicKey(seed),
+      }),
   ),
   quorum: 2,
   maxGuessLimit: 10,
@@ -53,7 +60,10 @@ function sign(node: number, s: RecordState): Uint8Array {
 
 const mark = (node: number, s: RecordState) => new NodeMark(s, sign(node, s));
 const certified = (s: RecordState, nodes: number[]) =>
-  new CertifiedState(s, new Certificate(nodes.map((nodeIndex) => ({ nodeIndex, signature: sign(nodeIndex, s) }))));
+  new CertifiedState(
+    s,
+    new Certificate(nodes.map((nodeIndex) => ({ nodeIndex, signature: sign(nodeIndex, s) }))),
+  );
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
 const dir = mkdtempSync(join(tmpdir(), 'strongroom-repair-'));
@@ -91,7 +101,10 @@ describe('certified states from marks', () => {
     const { certified: found, unrecoverable } = certifiedFromMarks(fleet, nodes);
     assert.equal(found.size, 0);
     assert.equal(unrecoverable[0]?.outcome, 'unrecoverable');
-    assert.match(String(unrecoverable[0]?.outcome === 'unrecoverable' && unrecoverable[0].reason), /highest mark: version 2/);
+    assert.match(
+      String(unrecoverable[0]?.outcome === 'unrecoverable' && unrecoverable[0].reason),
+      /highest mark: version 2/,
+    );
   });
 
   it('ignores and counts marks whose signature does not verify under their node’s key', () => {
@@ -114,38 +127,74 @@ describe('repairing a store', () => {
   it('writes missing and older states, keeps current and later ones, and drops stale intents', async () => {
     const store = newStore();
     try {
-      const [missing, older, current, later, forged] = [0, 1, 2, 3, 4].map(() => new Uint8Array(randomBytes(16)));
+      const [missing, older, current, later, forged] = [0, 1, 2, 3, 4].map(
+        () => new Uint8Array(randomBytes(16)),
+      );
       const at = (id: Uint8Array | undefined, v: bigint) => state(id as Uint8Array, v);
       const all = [missing, older, current, later, forged].map((id) => at(id, 3n));
-      const nodes: NodeMarks[] = [0, 1, 2].map((nodeIndex) => ({ nodeIndex, marks: all.map((s) => mark(nodeIndex, s)) }));
+      const nodes: NodeMarks[] = [0, 1, 2].map((nodeIndex) => ({
+        nodeIndex,
+        marks: all.map((s) => mark(nodeIndex, s)),
+      }));
       await store.compareAndSet(older as Uint8Array, undefined, {
         committed: certified(at(older, 1n), [0, 1]).serialize(),
         intent: Uint8Array.of(9),
       });
-      await store.compareAndSet(current as Uint8Array, undefined, { committed: certified(at(current, 3n), [0, 2]).serialize() });
-      await store.compareAndSet(later as Uint8Array, undefined, { committed: certified(at(later, 5n), [1, 2]).serialize() });
+      await store.compareAndSet(current as Uint8Array, undefined, {
+        committed: certified(at(current, 3n), [0, 2]).serialize(),
+      });
+      await store.compareAndSet(later as Uint8Array, undefined, {
+        committed: certified(at(later, 5n), [1, 2]).serialize(),
+      });
       // A later state whose certificate has one real signature only: not certified, replaced.
       await store.compareAndSet(forged as Uint8Array, undefined, {
-        committed: new CertifiedState(at(forged, 9n), new Certificate([{ nodeIndex: 0, signature: sign(0, at(forged, 9n)) }])).serialize(),
+        committed: new CertifiedState(
+          at(forged, 9n),
+          new Certificate([{ nodeIndex: 0, signature: sign(0, at(forged, 9n)) }]),
+        ).serialize(),
       });
 
       const dry = await repairRecordStore(store, fleet, nodes, { dryRun: true });
       assert.equal(dry.records.filter((r) => r.outcome === 'rebuilt').length, 3);
-      assert.equal((await store.get(missing as Uint8Array)), undefined, 'a dry run writes nothing');
+      assert.equal(await store.get(missing as Uint8Array), undefined, 'a dry run writes nothing');
 
       const report = await repairRecordStore(store, fleet, nodes);
-      const outcome = (id: Uint8Array | undefined) => report.records.find((r) => r.record === hex(id as Uint8Array));
-      assert.deepEqual(outcome(missing), { record: hex(missing as Uint8Array), outcome: 'rebuilt', version: 3n });
-      assert.deepEqual(outcome(older), { record: hex(older as Uint8Array), outcome: 'rebuilt', version: 3n, previous: 1n });
-      assert.deepEqual(outcome(current), { record: hex(current as Uint8Array), outcome: 'unchanged', version: 3n });
-      assert.deepEqual(outcome(later), { record: hex(later as Uint8Array), outcome: 'unchanged', version: 5n });
-      assert.deepEqual(outcome(forged), { record: hex(forged as Uint8Array), outcome: 'rebuilt', version: 3n, previous: 9n });
+      const outcome = (id: Uint8Array | undefined) =>
+        report.records.find((r) => r.record === hex(id as Uint8Array));
+      assert.deepEqual(outcome(missing), {
+        record: hex(missing as Uint8Array),
+        outcome: 'rebuilt',
+        version: 3n,
+      });
+      assert.deepEqual(outcome(older), {
+        record: hex(older as Uint8Array),
+        outcome: 'rebuilt',
+        version: 3n,
+        previous: 1n,
+      });
+      assert.deepEqual(outcome(current), {
+        record: hex(current as Uint8Array),
+        outcome: 'unchanged',
+        version: 3n,
+      });
+      assert.deepEqual(outcome(later), {
+        record: hex(later as Uint8Array),
+        outcome: 'unchanged',
+        version: 5n,
+      });
+      assert.deepEqual(outcome(forged), {
+        record: hex(forged as Uint8Array),
+        outcome: 'rebuilt',
+        version: 3n,
+        previous: 9n,
+      });
 
       const olderSlot = await store.get(older as Uint8Array);
       assert.equal(olderSlot?.intent, undefined, 'the stale intent is dropped with the stale state');
       assert.equal(CertifiedState.deserialize(olderSlot?.committed as Uint8Array).state.version, 3n);
       assert.equal(
-        CertifiedState.deserialize((await store.get(later as Uint8Array))?.committed as Uint8Array).state.version,
+        CertifiedState.deserialize((await store.get(later as Uint8Array))?.committed as Uint8Array).state
+          .version,
         5n,
       );
     } finally {

@@ -3,8 +3,8 @@
 // elsewhere and verifies every byte; exits 0 only if everything verified.
 import type { Command } from 'commander';
 import { type Phase, runStandaloneDemo } from '../../demo/standalone.ts';
-import { runServerDemo } from '../../server/demo.ts';
 import { StrongroomError, UsageError } from '../../errors.ts';
+import { runServerDemo } from '../../server/demo.ts';
 import { createProgress, formatBytes, type Progress } from '../progress.ts';
 
 interface DemoFlags {

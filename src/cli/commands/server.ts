@@ -28,6 +28,11 @@ export function parseListen(text: string): { host: string; port: number } {
 
 async function runServer(options: ServerOptions): Promise<void> {
   const { host, port } = parseListen(options.listen);
+  // Handlers first: a supervisor may signal as soon as it reads the `listening on` line.
+  const stopRequested = new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
   const logger = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));
   const server = await EmbeddedServer.start({
     dataDir: options.data,
@@ -40,10 +45,7 @@ async function runServer(options: ServerOptions): Promise<void> {
     'embedded server: software keystores and a 3-node fleet in one process — for trying Strongroom, not an HSM deployment',
   );
   process.stdout.write(`listening on ${server.url}\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
+  await stopRequested;
   await server.close();
   logger.info('stopped');
 }

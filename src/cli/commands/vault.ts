@@ -32,7 +32,10 @@ function storeTimeouts(operationTimeoutMs: number) {
 }
 
 async function runNode(options: NodeOptions): Promise<void> {
-  const log = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ sync: true }));
+  const log = pino(
+    { base: undefined, timestamp: pino.stdTimeFunctions.isoTime },
+    pino.destination({ sync: true }),
+  );
   const node = await startVaultNode({
     configPath: options.config,
     store: options.store,
@@ -86,9 +89,12 @@ async function runRepair(configs: string[], options: RepairOptions): Promise<voi
         `from ${nodes.length} node${nodes.length === 1 ? '' : 's'} (${report.invalidMarks} invalid mark${report.invalidMarks === 1 ? '' : 's'} ignored)\n`,
     );
     if (counts.unrecoverable > 0) {
-      throw new StrongroomError(`${counts.unrecoverable} record${counts.unrecoverable === 1 ? '' : 's'} could not be rebuilt`, {
-        hints: ['read the NVRAM of more nodes (every node config of the fleet) and run repair again'],
-      });
+      throw new StrongroomError(
+        `${counts.unrecoverable} record${counts.unrecoverable === 1 ? '' : 's'} could not be rebuilt`,
+        {
+          hints: ['read the NVRAM of more nodes (every node config of the fleet) and run repair again'],
+        },
+      );
     }
   } finally {
     await store.close();
@@ -103,7 +109,9 @@ function registerFleetRepair(program: Command): void {
   const fleet = program.commands.find((command) => command.name() === 'fleet') ?? program.command('fleet');
   fleet
     .command('repair')
-    .description("rebuild the record store from the nodes' NVRAM marks (disaster recovery; stop the nodes first)")
+    .description(
+      "rebuild the record store from the nodes' NVRAM marks (disaster recovery; stop the nodes first)",
+    )
     .argument('<node-config...>', 'node configs of the fleet (node-N/node.json); a quorum at least')
     .requiredOption('--fleet-pub <file>', "the fleet's fleet.pub (membership, keys and quorum)")
     .requiredOption('--store <url>', 'record store to repair: sqlite:PATH or etcd://host:port[,...][/prefix]')
@@ -118,7 +126,10 @@ export function registerVault(program: Command): void {
     .command('node')
     .description('Run one vault node: its HSM core, host, NVRAM and record store, serving HTTP')
     .requiredOption('--config <file>', 'node config written by `strongroom fleet init`')
-    .option('--store <url>', 'record store: sqlite:PATH or etcd://host:port[,host:port...][/prefix] (default: the config)')
+    .option(
+      '--store <url>',
+      'record store: sqlite:PATH or etcd://host:port[,host:port...][/prefix] (default: the config)',
+    )
     .option('--listen <host:port>', 'address to serve on (default: the config)')
     .option('--peer-timeout <ms>', 'how long to wait for another node before counting it as down', '3000')
     .option('--store-timeout <ms>', 'bound on one etcd operation before answering "unavailable"', '3000')

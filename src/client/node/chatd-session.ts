@@ -150,7 +150,10 @@ export class DeviceSession {
     const key = this.device.backupKey();
     if (key === undefined) {
       throw new UsageError('backup is not enabled on this device', {
-        hints: ['`backup enable` turns it on; on a new device, `backup restore` recovers the key first'],
+        hints: [
+          '`backup enable` turns it on',
+          'on a new device, `backup restore` with --password-stdin or --key-file recovers the key first',
+        ],
       });
     }
     return key;

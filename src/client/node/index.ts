@@ -15,6 +15,7 @@ export {
   restoreBackup,
 } from './backup.ts';
 export { checkDestination, type ExtractSummary, extractArchive } from './extract.ts';
+export { readFileBlocks, writeAllTo, writeNewFile } from './file-io.ts';
 export { nodeCrypto } from './node-crypto.ts';
 export { decryptNodeStream, encryptNodeStream } from './streams.ts';
 export { zlibCodec } from './zlib-codec.ts';

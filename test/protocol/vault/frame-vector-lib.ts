@@ -28,7 +28,14 @@ export async function buildFrameVector(inputs: FrameVectorInputs) {
   const hpkePublicKey = new Uint8Array(await suite.kem.serializePublicKey(pair.publicKey));
   const fleet = new FleetPublicInfo({
     fleetId: inputs.fleetId,
-    members: [new FleetMember({ index: 0, name: 'node-0', region: 'test', endorsementPublicKey: new Uint8Array(32).fill(1) })],
+    members: [
+      new FleetMember({
+        index: 0,
+        name: 'node-0',
+        region: 'test',
+        endorsementPublicKey: new Uint8Array(32).fill(1),
+      }),
+    ],
     quorum: 1,
     maxGuessLimit: 10,
     hpkePublicKey,
@@ -38,7 +45,10 @@ export async function buildFrameVector(inputs: FrameVectorInputs) {
   const request = await sealRequest(fleet, VaultOp.loginStart, inputs.recordId, body, inputs.ekm);
   // A core context with only what the channel uses; randomness is the fixed response nonce.
   const ctx = {
-    platform: { crypto: { ...nodePrimitives, randomBytes: () => Uint8Array.from(inputs.responseNonce) }, hpke: suite },
+    platform: {
+      crypto: { ...nodePrimitives, randomBytes: () => Uint8Array.from(inputs.responseNonce) },
+      hpke: suite,
+    },
     config: { fleetId: inputs.fleetId },
     hpkeKey: pair,
   } as unknown as CoreContext;

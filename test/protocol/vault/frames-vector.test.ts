@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { RecordSummary, serializeResponse } from '../../../src/protocol/vault/responses.ts';
 import { Reader } from '../../../src/protocol/vault/bytes.ts';
+import { RecordSummary, serializeResponse } from '../../../src/protocol/vault/responses.ts';
 import { buildFrameVector } from './frame-vector-lib.ts';
 
 const fields = Object.fromEntries(
