@@ -11,6 +11,8 @@ export const TEST_ENV = { STRONGROOM_TEST_ARGON2ID: '1024,1,1' };
 
 export class ServerProcess {
   private stdout = '';
+  /** The tail of the server's log, for failure messages. */
+  stderr = '';
   private waiters: Array<() => void> = [];
   private constructor(
     readonly child: ChildProcess,
@@ -20,7 +22,9 @@ export class ServerProcess {
       this.stdout += d.toString('utf8');
       for (const w of this.waiters.splice(0)) w();
     });
-    child.stderr!.resume();
+    child.stderr!.on('data', (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString('utf8')).slice(-4000);
+    });
   }
 
   static async start(dataDir: string, extraArgs: string[] = []): Promise<ServerProcess> {
@@ -53,9 +57,9 @@ export class ServerProcess {
     return this.stdout;
   }
 
-  /** Resolves with the first match of `pattern` in the server's stdout (waiting up to 20 s). */
+  /** Resolves with the first match of `pattern` in the server's stdout (waiting up to 60 s: the machine may be busy). */
   async waitFor(pattern: RegExp, from = 0): Promise<RegExpExecArray> {
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 60_000;
     for (;;) {
       const match = pattern.exec(this.stdout.slice(from));
       if (match) return match;

@@ -1,0 +1,72 @@
+// File reading and writing helpers of src/client/node/file-io.ts and atomic-file.ts: block sizes,
+// gathered writes, no overwrite, and no file left behind when the content fails.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { writeFileAtomically } from '../../../src/client/node/atomic-file.ts';
+import { readFileBlocks, writeAllTo, writeNewFile } from '../../../src/client/node/file-io.ts';
+
+let work: string;
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'strongroom-file-io-'));
+});
+after(() => rm(work, { recursive: true, force: true }));
+
+async function* pieces(data: Buffer, size: number, failAfter = Number.POSITIVE_INFINITY) {
+  for (let offset = 0; offset < data.length; offset += size) {
+    if (offset >= failAfter) throw new Error('content failed');
+    yield data.subarray(offset, offset + size);
+  }
+}
+
+describe('file I/O', () => {
+  it('reads a file in full blocks and a short last one', async () => {
+    const data = randomBytes(10_000);
+    await writeFile(join(work, 'in'), data);
+    const blocks: Uint8Array[] = [];
+    for await (const block of readFileBlocks(join(work, 'in'), 4096)) blocks.push(block);
+    assert.deepEqual(
+      blocks.map((b) => b.length),
+      [4096, 4096, 1808],
+    );
+    assert.deepEqual(Buffer.concat(blocks), data);
+    const empty: Uint8Array[] = [];
+    await writeFile(join(work, 'empty'), '');
+    for await (const block of readFileBlocks(join(work, 'empty'))) empty.push(block);
+    assert.deepEqual(empty, []);
+  });
+
+  it('writes many small pieces in gathered writes, byte for byte', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 7);
+    const handle = await open(join(work, 'out'), 'w');
+    assert.equal(await writeAllTo(handle, pieces(data, 1000)), data.length);
+    await handle.close();
+    assert.deepEqual(await readFile(join(work, 'out')), data);
+  });
+
+  it('never overwrites with writeNewFile', async () => {
+    await writeFile(join(work, 'exists'), 'old');
+    await assert.rejects(writeNewFile(join(work, 'exists'), pieces(Buffer.from('new'), 1)), {
+      code: 'EEXIST',
+    });
+    assert.equal(await readFile(join(work, 'exists'), 'utf8'), 'old');
+  });
+
+  it('writeFileAtomically replaces a file only when the content completes', async () => {
+    const dir = await mkdtemp(join(work, 'atomic-'));
+    const target = join(dir, 'file');
+    await writeFile(target, 'previous');
+    await assert.rejects(
+      writeFileAtomically(target, pieces(randomBytes(5_000_000), 65536, 2_000_000)),
+      /content failed/,
+    );
+    assert.equal(await readFile(target, 'utf8'), 'previous');
+    assert.deepEqual(await readdir(dir), ['file']);
+    await writeFileAtomically(target, pieces(Buffer.from('complete'), 3));
+    assert.equal(await readFile(target, 'utf8'), 'complete');
+    assert.deepEqual(await readdir(dir), ['file']);
+  });
+});
