@@ -1,7 +1,7 @@
 // The trusted HSM core (DESIGN sections 3-4; docs/PROTOCOL.md "Core"): bytes in, bytes out through
 // one entry point, handle(). Everything outside its memory arrives through the Platform.
 import { FLEET_CONFIG_AAD, FleetConfig } from '../protocol/fleet.ts';
-import { bytesEqual, concat, label, MalformedFrameError } from '../protocol/vault/bytes.ts';
+import { bytesEqual, label, MalformedFrameError } from '../protocol/vault/bytes.ts';
 import {
   type CoreRequest,
   type CoreResponse,
@@ -12,7 +12,13 @@ import {
 import { VaultOp } from '../protocol/vault/frames.ts';
 import { Intent, TransitionKind } from '../protocol/vault/intent.ts';
 import { Labels } from '../protocol/vault/labels.ts';
-import { type CertifiedState, NodeMark, type RecordState, RecordStatus } from '../protocol/vault/record.ts';
+import {
+  type CertifiedState,
+  NodeMark,
+  nodeMarkKey,
+  type RecordState,
+  RecordStatus,
+} from '../protocol/vault/record.ts';
 import {
   DeleteRequest,
   LoginFinishRequest,
@@ -37,7 +43,6 @@ import { OpaqueServer, opaqueReady } from './opaque.ts';
 import type { Platform } from './platform.ts';
 import { deriveNext, type Next, openLoginState, openSecrets, PLACEHOLDER } from './transitions.ts';
 
-const MARK_PREFIX = label('mark/');
 /** Verified state hashes a core remembers (64 bytes of hex each; about 1 MiB). */
 const CERTIFIED_CACHE_SIZE = 8192;
 /** Opened client frames a core keeps (a few KiB each) while their flow step completes. */
@@ -279,9 +284,9 @@ export class VaultCore {
       held.authKey.fill(0);
       if (!same) throw new Refusal(RefusalReason.badEvidence, 'sealed part does not hold the registration');
     }
-    // From here to nvram.put nothing awaits: concurrent handle() calls cannot interleave between
-    // reading the mark and writing the new one.
-    const markKey = concat(MARK_PREFIX, recordId);
+    // From reading the mark to nvram.put (which writes before its first await) nothing awaits:
+    // concurrent handle() calls cannot interleave between reading the mark and writing the new one.
+    const markKey = nodeMarkKey(recordId);
     const markBytes = ctx.platform.nvram.get(markKey);
     const toHash = stateHash(ctx, intent.to);
     if (markBytes !== undefined) {
@@ -291,11 +296,16 @@ export class VaultCore {
       if (mark.state.version === intent.to.version) {
         if (!bytesEqual(stateHash(ctx, mark.state), toHash))
           throw new Refusal(RefusalReason.conflict, 'already endorsed another state at this version');
+        // A concurrent endorsement of this same state may still be making the mark durable: put
+        // it again, so the signature leaves only once the mark is on disk.
+        await ctx.platform.nvram.put(markKey, markBytes);
         return { type: 'endorsement', nodeIndex: ctx.nodeIndex, signature: mark.signature };
       }
     }
     const signature = ctx.platform.crypto.ed25519Sign(ctx.endorsementKey, endorsementMessage(ctx, intent.to));
-    ctx.platform.nvram.put(markKey, new NodeMark(intent.to, signature).serialize());
+    // The mark keeps the from-state's certificate: what `fleet repair` needs if the nodes move on
+    // one by one past the last state a quorum still marks (docs/PROTOCOL.md "Records").
+    await ctx.platform.nvram.put(markKey, new NodeMark(intent.to, signature, intent.from).serialize());
     return { type: 'endorsement', nodeIndex: ctx.nodeIndex, signature };
   }
 }

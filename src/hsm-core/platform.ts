@@ -28,14 +28,22 @@ export interface KeyStore {
 export type CoreSecretName = 'opaque-server-setup' | 'hpke-private-key' | 'endorsement-private-key';
 
 /**
- * The core's own small durable state (a real HSM's NVRAM). Here a local file per node. `put`
- * returns only once the value is durable: the core writes its mark before it answers.
+ * The core's own small durable state (a real HSM's NVRAM). Here a local file per node
+ * (src/hsm-platform/nvram.ts). Marks live under the documented key prefix `"mark/"`
+ * (NODE_MARK_PREFIX in src/protocol/vault/record.ts).
  */
 export interface Nvram {
+  /** The latest value put under `key`, whether or not it is durable yet. */
   get(key: Uint8Array): Uint8Array | undefined;
-  put(key: Uint8Array, value: Uint8Array): void;
-  /** Every entry, for disaster recovery (`fleet repair`). */
-  entries(): Iterable<[Uint8Array, Uint8Array]>;
+  /**
+   * Stores `value` under `key`. It is visible to get() as soon as put returns its promise (the
+   * core reads and writes a mark with no await in between, so two concurrent endorsements cannot
+   * both pass the mark check); the promise resolves once the value is durable, and the core lets
+   * no signature leave before that. Concurrent puts may share one durable write (group commit).
+   */
+  put(key: Uint8Array, value: Uint8Array): Promise<void>;
+  /** The entries whose key starts with `prefix`, in key order (disaster recovery, `fleet repair`). */
+  entries(prefix: Uint8Array): Iterable<[Uint8Array, Uint8Array]>;
 }
 
 /** Primitives the core needs and the runtime provides fast (node:crypto on a host, WebCrypto elsewhere). */

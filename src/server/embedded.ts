@@ -31,6 +31,11 @@ export interface EmbeddedServerOptions {
   readonly logger?: Logger;
   readonly rateLimits?: Partial<RateLimits>;
   readonly quotaBytes?: number;
+  /**
+   * Vault nodes of the same fleet outside this process (e.g. `vault node` processes), listed before
+   * the in-process ones: ChatD tries them first when they are in its region and fails over to the rest.
+   */
+  readonly otherVaultNodes?: readonly VaultNode[];
   /** Sees every byte string ChatD receives, relays and sends (tests). */
   readonly capture?: (channel: CaptureChannel, bytes: Uint8Array) => void;
 }
@@ -108,7 +113,7 @@ export class EmbeddedServer {
         dataDir: join(dir, 'chatd'),
         host: options.host,
         port: options.port,
-        vaultNodes,
+        vaultNodes: [...(options.otherVaultNodes ?? []), ...vaultNodes],
         fleetIds: [fleet.fleetId],
         localRegion: fleet.members[0]?.region,
         codeSender: options.codeSender ?? noCodeSender,

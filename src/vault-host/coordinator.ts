@@ -1,8 +1,10 @@
 // The untrusted coordinator (DESIGN section 4 "Liveness"; docs/PROTOCOL.md "Coordinator"): relays a
 // sealed client frame to the cores, and for every transition writes the pending intent (CAS),
 // gathers endorsements in parallel until a quorum, then commits state + certificate (CAS). It
-// finishes any pending intent it finds first. Nothing here is trusted: the cores check everything.
-import { MalformedFrameError } from '../protocol/vault/bytes.ts';
+// finishes any pending intent it finds first. Nothing here is trusted: the cores check everything,
+// and the coordinator checks every endorsement before it counts it, so no answer of a lying or
+// impersonated node ever reaches a certificate.
+import { MalformedFrameError, toHex } from '../protocol/vault/bytes.ts';
 import {
   type CoreRequest,
   type CoreResponse,
@@ -11,15 +13,39 @@ import {
   serializeCoreRequest,
 } from '../protocol/vault/core-rpc.ts';
 import { ErrorCode, serializeResponseFrame, VaultOp, VaultRequestFrame } from '../protocol/vault/frames.ts';
-import { Intent } from '../protocol/vault/intent.ts';
+import { Intent, TransitionKind } from '../protocol/vault/intent.ts';
 import { Certificate, CertifiedState, RecordStatus, type Signature } from '../protocol/vault/record.ts';
+import { RefusalReason } from '../protocol/vault/responses.ts';
 import type { RecordStore, StoredSlot } from '../stores/record/record-store.ts';
+import { endorsementVerifies, type FleetKeys } from './endorsement-check.ts';
 import type { EndorsementPeer } from './peer.ts';
 
-/** Rounds a request may lose to other writers before it answers "unavailable". */
+/** Rounds a request may lose to other writers (CAS races) before it answers "unavailable". */
 const MAX_ROUNDS = 64;
-/** Refused intents a request tolerates (honest races) before it answers "unavailable". */
-const MAX_REFUSALS = 3;
+
+/**
+ * Intents whose completion after a failed-closed answer would cost the user something (a guess
+ * with no password test, a registration or deletion the client was told failed): written only
+ * when a quorum of nodes is reachable. A refund pending after an outage completes in the user's
+ * favour, and a lock is what any host may do at any time, so neither waits for a probe.
+ */
+const PROBED_KINDS = new Set([
+  TransitionKind.spend,
+  TransitionKind.create,
+  TransitionKind.change,
+  TransitionKind.delete,
+]);
+/** Client ops whose proposal may be one of PROBED_KINDS: their probe starts with the request. */
+const PROBED_OPS = new Set([VaultOp.loginStart, VaultOp.registerFinish, VaultOp.delete]);
+
+/** Where the coordinator reports what an operator must see (a lying node, a stale store). */
+export interface CoordinatorLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+const stderrLog: CoordinatorLog = {
+  warn: (fields, message) => process.stderr.write(`${message} ${JSON.stringify(fields)}\n`),
+};
 
 export interface CoordinatorOptions {
   readonly store: RecordStore;
@@ -27,15 +53,18 @@ export interface CoordinatorOptions {
   readonly peers: readonly EndorsementPeer[];
   /** The core this host asks to propose transitions and to answer clients. */
   readonly own: EndorsementPeer;
-  readonly quorum: number;
+  /** Membership and quorum (public facts, from the sealed config or fleet.pub): every endorsement is checked against them. */
+  readonly fleet: FleetKeys;
   /** 'all' (default): ask every node at once. 'quorum-first': ask a quorum, the rest on failure. */
   readonly fanout?: 'all' | 'quorum-first';
+  /** Default: one line on standard error per event. */
+  readonly log?: CoordinatorLog;
 }
 
 export type CertifyResult =
   | { kind: 'committed'; state: CertifiedState }
   | { kind: 'lost' }
-  /** The nodes refused it (the intent was dropped): the store is behind them, or a host lied. */
+  /** More than N − quorum nodes refused it: it can never be certified (the intent was dropped). */
   | { kind: 'refused' }
   | { kind: 'unavailable' };
 
@@ -44,8 +73,13 @@ const unavailableFrame = () => serializeResponseFrame({ kind: 'error', code: Err
 export class VaultCoordinator {
   /** Per-record queue inside this host: only a liveness aid; the store's CAS keeps hosts apart. */
   readonly #queues = new Map<string, Promise<unknown>>();
+  /** Liveness probes in flight, shared by concurrent requests. */
+  readonly #probes = new Map<EndorsementPeer, Promise<boolean>>();
+  readonly #log: CoordinatorLog;
 
-  constructor(private readonly options: CoordinatorOptions) {}
+  constructor(private readonly options: CoordinatorOptions) {
+    this.#log = options.log ?? stderrLog;
+  }
 
   /** Handles one sealed client frame and returns the response frame to relay back. */
   async handle(frameBytes: Uint8Array): Promise<Uint8Array> {
@@ -74,7 +108,8 @@ export class VaultCoordinator {
 
   async #handleFrame(frame: VaultRequestFrame, frameBytes: Uint8Array): Promise<Uint8Array> {
     const recordId = frame.recordId;
-    let refusals = 0;
+    // Probed alongside reading the slot and proposing, so a live fleet pays no extra round trip.
+    const quorumReachable = PROBED_OPS.has(frame.op) ? this.#quorumReachable() : undefined;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const slot = await this.#settled(recordId);
       if (slot === 'unavailable') return unavailableFrame();
@@ -88,11 +123,14 @@ export class VaultCoordinator {
       if (proposed.type === 'client-response') return proposed.frame;
       if (proposed.type === 'refused') return unavailableFrame();
       if (proposed.type === 'proposal') {
+        // Fail closed having written nothing: an intent left behind would be completed by the
+        // next operation after the outage, spending a guess that bought no password test.
+        if (PROBED_KINDS.has(proposed.intent.kind) && !(await (quorumReachable ?? this.#quorumReachable())))
+          return unavailableFrame();
         const result = await this.#certify(recordId, slot, proposed.intent);
         if (result.kind === 'lost') continue;
-        // Refused: the committed state is behind the nodes' marks (a rolled-back store needs
-        // `fleet repair`); retrying cannot help beyond a race or two.
-        if (result.kind === 'refused' && ++refusals < MAX_REFUSALS) continue;
+        // Refused or unavailable: no round can do better (a refused intent stays refused until
+        // the store is repaired); the client may retry later.
         if (result.kind !== 'committed') return unavailableFrame();
         current = result.state;
       } else if (
@@ -161,47 +199,140 @@ export class VaultCoordinator {
 
   /** Writes `intent` as the pending intent over `slot`, then certifies and commits it. */
   async #certify(recordId: Uint8Array, slot: StoredSlot | undefined, intent: Intent): Promise<CertifyResult> {
-    const written = await this.options.store.compareAndSet(recordId, slot?.revision, {
-      ...(slot?.committed ? { committed: slot.committed } : {}),
-      intent: intent.serialize(),
-    });
-    if (!written) return { kind: 'lost' };
-    const withIntent = await this.options.store.get(recordId);
-    if (withIntent === undefined) return { kind: 'lost' };
-    return this.#endorseAndCommit(recordId, withIntent, intent);
+    const next = { ...(slot?.committed ? { committed: slot.committed } : {}), intent: intent.serialize() };
+    const revision = await this.options.store.compareAndSet(recordId, slot?.revision, next);
+    if (revision === undefined) return { kind: 'lost' };
+    return this.#endorseAndCommit(recordId, { ...next, revision }, intent);
   }
 
   /**
-   * Asks the nodes to endorse (in parallel) and commits as soon as a quorum signed. With fanout
-   * 'quorum-first' only a quorum (this host's node first) is asked, and the others only if some of
-   * those fail: the right choice when the cores share this host's CPU, as in the embedded fleet.
+   * Asks the nodes to endorse (in parallel) and commits as soon as a quorum of valid endorsements
+   * is in. With fanout 'quorum-first' only a quorum (this host's node first) is asked, and the
+   * others only if some of those fail: the right choice when the cores share this host's CPU, as
+   * in the embedded fleet.
    */
   async #endorseAndCommit(recordId: Uint8Array, slot: StoredSlot, intent: Intent): Promise<CertifyResult> {
-    const { peers, quorum, store, own } = this.options;
+    const { peers, fleet, store, own } = this.options;
+    const quorum = fleet.quorum;
     const request = serializeCoreRequest({ type: 'endorse', intent });
     const order = [own, ...peers.filter((peer) => peer !== own)];
     const first = this.options.fanout === 'quorum-first' ? order.slice(0, quorum) : order;
-    const gathered = await collect(first, request, quorum);
-    if (gathered.signatures.length < quorum && first.length < order.length) {
-      const more = await collect(order.slice(first.length), request, quorum - gathered.signatures.length);
-      gathered.signatures.push(...more.signatures);
-      gathered.refused += more.refused;
-    }
-    if (gathered.signatures.length < quorum) {
-      if (gathered.refused > peers.length - quorum) {
-        // This intent can never be certified (the nodes refused it): drop it so the record is not wedged.
+    const gathered: Gathered = { signatures: new Map(), refusals: [] };
+    await this.#collect(first, request, intent, gathered);
+    if (gathered.signatures.size < quorum && first.length < order.length)
+      await this.#collect(order.slice(first.length), request, intent, gathered);
+    if (gathered.signatures.size < quorum) {
+      if (gathered.refusals.length > peers.length - quorum) {
+        // This intent can never be certified: drop it so the record is not wedged, and say why.
+        // "conflict" means the nodes already endorsed a later or different state: the store is
+        // behind them (rolled back or forked) and `strongroom fleet repair` is the way forward.
+        const reasons = gathered.refusals.map((reason) => RefusalReason[reason] ?? String(reason));
+        this.#log.warn(
+          {
+            event: 'intent-refused',
+            record: toHex(recordId),
+            version: intent.to.version.toString(),
+            transition: TransitionKind[intent.kind],
+            reasons: reasons.join(','),
+          },
+          `the nodes refused the ${TransitionKind[intent.kind]} of record ${toHex(recordId)} at version ${intent.to.version} (${reasons.join(', ')}); answered unavailable`,
+        );
         await store.compareAndSet(recordId, slot.revision, {
           ...(slot.committed ? { committed: slot.committed } : {}),
         });
-        return { kind: 'lost' };
+        return { kind: 'refused' };
       }
       return { kind: 'unavailable' };
     }
-    const certified = new CertifiedState(intent.to, new Certificate(gathered.signatures.slice(0, quorum)));
+    const signatures = [...gathered.signatures.values()].slice(0, quorum);
+    const certified = new CertifiedState(intent.to, new Certificate(signatures));
     const committed = await store.compareAndSet(recordId, slot.revision, {
       committed: certified.serialize(),
     });
-    return committed ? { kind: 'committed', state: certified } : { kind: 'lost' };
+    return committed === undefined ? { kind: 'lost' } : { kind: 'committed', state: certified };
+  }
+
+  /**
+   * Sends `request` to `peers` in parallel and adds what they answer to `gathered`; resolves once a
+   * quorum of valid endorsements is in or every peer has answered. An endorsement counts only if
+   * it is the asking peer's own valid signature of exactly `intent.to` (DESIGN section 4: a
+   * certificate is signatures of a quorum of distinct members); anything else is logged and counts
+   * toward nothing — neither an endorsement nor a refusal.
+   */
+  #collect(
+    peers: readonly EndorsementPeer[],
+    request: Uint8Array,
+    intent: Intent,
+    gathered: Gathered,
+  ): Promise<void> {
+    const { fleet } = this.options;
+    return new Promise((resolve) => {
+      let pending = peers.length;
+      if (pending === 0) resolve();
+      for (const peer of peers) {
+        peer
+          .endorse(request)
+          .then((bytes) => {
+            const response = deserializeCoreResponse(bytes);
+            if (response.type === 'refused') gathered.refusals.push(response.reason);
+            else if (
+              response.type === 'endorsement' &&
+              response.nodeIndex === peer.nodeIndex &&
+              endorsementVerifies(fleet, intent.to, response)
+            )
+              gathered.signatures.set(peer.nodeIndex, {
+                nodeIndex: response.nodeIndex,
+                signature: response.signature,
+              });
+            else this.#invalid(peer, intent);
+          })
+          .catch((error: unknown) => {
+            // An unreachable node is a missing endorsement, not a refusal; an unreadable answer lies.
+            if (error instanceof MalformedFrameError) this.#invalid(peer, intent);
+          })
+          .finally(() => {
+            pending--;
+            if (gathered.signatures.size >= fleet.quorum || pending === 0) resolve();
+          });
+      }
+    });
+  }
+
+  #invalid(peer: EndorsementPeer, intent: Intent): void {
+    const record = toHex(intent.to.recordId);
+    this.#log.warn(
+      { event: 'invalid-endorsement', node: peer.nodeIndex, record, version: intent.to.version.toString() },
+      `node ${peer.nodeIndex} answered an invalid endorsement for record ${record} at version ${intent.to.version} (bad signature, replayed or in another node's name): it is lying or impersonated, and was not counted`,
+    );
+  }
+
+  /** Whether at least a quorum of the nodes answers a liveness probe (resolves as soon as known). */
+  #quorumReachable(): Promise<boolean> {
+    const { peers, fleet } = this.options;
+    return new Promise((resolve) => {
+      if (peers.length < fleet.quorum) resolve(false);
+      let up = 0;
+      let down = 0;
+      for (const peer of peers) {
+        this.#probe(peer).then((reachable) => {
+          if (reachable) up++;
+          else down++;
+          if (up >= fleet.quorum) resolve(true);
+          else if (down > peers.length - fleet.quorum) resolve(false);
+        });
+      }
+    });
+  }
+
+  #probe(peer: EndorsementPeer): Promise<boolean> {
+    const inFlight = this.#probes.get(peer);
+    if (inFlight !== undefined) return inFlight;
+    const probe = peer
+      .reachable()
+      .catch(() => false)
+      .finally(() => this.#probes.delete(peer));
+    this.#probes.set(peer, probe);
+    return probe;
   }
 
   async #ask(peer: EndorsementPeer, request: CoreRequest): Promise<CoreResponse> {
@@ -209,7 +340,7 @@ export class VaultCoordinator {
   }
 
   #serialized<T>(recordId: Uint8Array, work: () => Promise<T>): Promise<T> {
-    const key = Array.from(recordId, (b) => b.toString(16).padStart(2, '0')).join('');
+    const key = toHex(recordId);
     const previous = this.#queues.get(key) ?? Promise.resolve();
     const run = previous.then(work, work);
     const tail = run.catch(() => undefined);
@@ -221,33 +352,10 @@ export class VaultCoordinator {
   }
 }
 
-/** Sends `request` to `peers` in parallel; resolves once `need` endorsed or all have answered. */
-function collect(
-  peers: readonly EndorsementPeer[],
-  request: Uint8Array,
-  need: number,
-): Promise<{ signatures: Signature[]; refused: number }> {
-  return new Promise((resolve) => {
-    const signatures: Signature[] = [];
-    let refused = 0;
-    let pending = peers.length;
-    if (pending === 0) resolve({ signatures, refused });
-    for (const peer of peers) {
-      peer
-        .endorse(request)
-        .then((bytes) => {
-          const response = deserializeCoreResponse(bytes);
-          if (response.type === 'endorsement')
-            signatures.push({ nodeIndex: response.nodeIndex, signature: response.signature });
-          else refused++;
-        })
-        .catch(() => undefined) // an unreachable node is a missing endorsement, not a refusal
-        .finally(() => {
-          pending--;
-          if (signatures.length >= need || pending === 0) resolve({ signatures: [...signatures], refused });
-        });
-    }
-  });
+/** Valid endorsements by node index (so one node counts once), and the refusals' reasons. */
+interface Gathered {
+  readonly signatures: Map<number, Signature>;
+  readonly refusals: RefusalReason[];
 }
 
 function committedOf(slot: StoredSlot | undefined): CertifiedState | undefined {

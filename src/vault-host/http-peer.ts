@@ -4,7 +4,7 @@
 // the core's answer unchanged. Only endorse requests cross the network; everything the answer
 // carries is a signature (or a refusal) of that core, which the coordinator's certificate and
 // every other core verify — the HTTP layer is trusted with nothing but liveness.
-import type { Agent } from 'node:http';
+import { type Agent, get } from 'node:http';
 import { UnavailableError } from '../errors.ts';
 import {
   deserializeCoreRequest,
@@ -15,11 +15,11 @@ import { TransitionKind } from '../protocol/vault/intent.ts';
 import { RefusalReason } from '../protocol/vault/responses.ts';
 import { keepAliveAgent, postBytes } from './binary-http.ts';
 import { endorsementVerifies, type FleetKeys } from './endorsement-check.ts';
-import { BadRequestError, ENDORSE_PATH } from './node-server.ts';
+import { BadRequestError, ENDORSE_PATH, HEALTH_PATH } from './node-server.ts';
 import type { EndorsementPeer } from './peer.ts';
 
 /** Type bytes of an endorse CoreRequest and a refused CoreResponse (src/protocol/vault/core-rpc.ts). */
-const ENDORSE_REQUEST_TYPE = 2;
+export const ENDORSE_REQUEST_TYPE = 2;
 const REFUSED_RESPONSE_TYPE = 5;
 
 export const DEFAULT_PEER_TIMEOUT_MS = 3000;
@@ -41,6 +41,7 @@ export interface HttpPeerOptions {
  */
 export class HttpPeer implements EndorsementPeer {
   readonly #url: URL;
+  readonly #healthUrl: URL;
   readonly #agent: Agent = keepAliveAgent();
   readonly #timeoutMs: number;
   readonly #fleet: FleetKeys;
@@ -52,6 +53,7 @@ export class HttpPeer implements EndorsementPeer {
     options: HttpPeerOptions,
   ) {
     this.#url = new URL(ENDORSE_PATH, baseUrl);
+    this.#healthUrl = new URL(HEALTH_PATH, baseUrl);
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_PEER_TIMEOUT_MS;
     this.#fleet = options.fleet;
   }
@@ -60,6 +62,18 @@ export class HttpPeer implements EndorsementPeer {
     const answer = await postBytes(this.#url, request, { timeoutMs: this.#timeoutMs, agent: this.#agent });
     this.#check(request, answer);
     return answer;
+  }
+
+  /** Liveness: the node's health route answers 200 within the timeout (no core work). */
+  reachable(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const probe = get(this.#healthUrl, { agent: this.#agent, timeout: this.#timeoutMs }, (response) => {
+        response.resume();
+        resolve(response.statusCode === 200);
+      });
+      probe.once('timeout', () => probe.destroy());
+      probe.once('error', () => resolve(false));
+    });
   }
 
   /** Drops the kept-alive connections. */
@@ -127,6 +141,10 @@ export class RefusalReportingPeer implements EndorsementPeer {
 
   get nodeIndex(): number {
     return this.peer.nodeIndex;
+  }
+
+  reachable(): Promise<boolean> {
+    return this.peer.reachable();
   }
 
   async endorse(request: Uint8Array): Promise<Uint8Array> {

@@ -19,7 +19,10 @@ export class InProcessFleet {
     readonly quorum: number,
   ) {}
 
-  /** Starts every core (each verifies the sealed config and finds its own index). */
+  /**
+   * Starts every core (each verifies the sealed config and finds its own index). `quorum` must be
+   * the sealed config's: the coordinators count endorsements against the config the cores opened.
+   */
   static async start(options: {
     nodes: readonly FleetNode[];
     store: RecordStore;
@@ -28,6 +31,11 @@ export class InProcessFleet {
     const peers = await Promise.all(
       options.nodes.map((node) => InProcessPeer.start(node.platform, node.sealedConfig)),
     );
+    const sealedQuorum = peers[0]?.fleetConfig.quorum;
+    if (sealedQuorum !== options.quorum) {
+      for (const peer of peers) peer.stop();
+      throw new RangeError(`quorum ${options.quorum} is not the sealed fleet config's (${sealedQuorum})`);
+    }
     return new InProcessFleet(peers, options.store, options.quorum);
   }
 
@@ -40,7 +48,7 @@ export class InProcessFleet {
       store: this.store,
       peers: this.peers,
       own,
-      quorum: this.quorum,
+      fleet: own.fleetConfig,
       fanout: 'quorum-first',
     });
   }

@@ -4,7 +4,10 @@
 
 /** One node's core as the coordinator sees it. */
 export interface EndorsementPeer {
-  /** The node's index in the fleet config, for logs only (certificates carry their own indexes). */
+  /**
+   * The node's index in the fleet config. The coordinator counts an endorsement from this peer only
+   * if it is this node's valid signature (a peer answering in another node's name is lying).
+   */
   readonly nodeIndex: number;
   /**
    * Sends one encoded CoreRequest (propose, endorse or answer) and returns the encoded
@@ -12,4 +15,11 @@ export interface EndorsementPeer {
    * missing endorsement, never as a refusal.
    */
   endorse(request: Uint8Array): Promise<Uint8Array>;
+  /**
+   * A cheap liveness probe (no core work): whether the node answers at all right now. Never
+   * rejects. The coordinator asks before it writes an intent for a client request, so that without
+   * a reachable quorum it answers "unavailable" having written nothing (docs/PROTOCOL.md
+   * "Coordinator", step 3).
+   */
+  reachable(): Promise<boolean>;
 }

@@ -1,8 +1,9 @@
 // Disaster recovery of the record store from the nodes' marks (DESIGN section 4 "Disaster
-// recovery"; issue 5): each node keeps, per record, the latest state it endorsed and its own
-// signature on it. A state that a quorum of nodes still marks, with valid signatures, is a
-// certified state; the highest such state per record is written back into the store (new, wiped
-// or restored from an old backup) unless the store already holds it or a later certified one.
+// recovery"; issue 5): each node keeps, per record, the latest state it endorsed, its own
+// signature on it, and the certified from-state it checked before endorsing. A state that a quorum
+// of nodes still marks, with valid signatures, is a certified state, and so is every from-state
+// whose certificate verifies; the highest such state per record is written back into the store
+// (new, wiped or restored from an old backup) unless the store already holds it or a later one.
 // Repair trusts nothing it reads: every signature is checked against the fleet's public keys, and
 // the cores check every certificate again before they endorse anything built on it.
 import { readFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { nodePrimitives } from '../hsm-platform/primitives.ts';
 import {
   Certificate,
   CertifiedState,
+  NODE_MARK_PREFIX,
   NodeMark,
   type RecordState,
   type Signature,
@@ -25,6 +27,8 @@ import { NodeConfig } from './node-config.ts';
 export interface NodeMarks {
   readonly nodeIndex: number;
   readonly marks: readonly NodeMark[];
+  /** Entries under the mark prefix that did not decode (a damaged NVRAM file). */
+  readonly unreadable?: number;
 }
 
 export type RecordRepair =
@@ -42,7 +46,10 @@ export type RecordRepair =
 
 export interface RepairReport {
   readonly records: readonly RecordRepair[];
-  /** Marks whose signature did not verify under their node's key (damaged or not this fleet's). */
+  /**
+   * Marks whose signature or carried certificate did not verify under the fleet's keys, or that
+   * did not decode (damaged or not this fleet's).
+   */
   readonly invalidMarks: number;
 }
 
@@ -59,15 +66,18 @@ function stateHash(state: RecordState): Uint8Array {
 
 /**
  * The highest certified state of each record the marks prove: marks are grouped by (record,
- * version, state hash); a group signed by a quorum of distinct nodes is certified.
+ * version, state hash), and a group signed by a quorum of distinct nodes is certified; so is each
+ * from-state a mark carries whose certificate verifies.
  */
 export function certifiedFromMarks(
   fleet: FleetKeys,
   nodes: readonly NodeMarks[],
 ): { certified: Map<string, CertifiedState>; unrecoverable: RecordRepair[]; invalidMarks: number } {
   const byRecord = new Map<string, Map<string, Candidate>>();
+  const carried = new Map<string, CertifiedState>();
   let invalidMarks = 0;
   for (const node of nodes) {
+    invalidMarks += node.unreadable ?? 0;
     for (const mark of node.marks) {
       const signature = { nodeIndex: node.nodeIndex, signature: mark.signature };
       if (!endorsementVerifies(fleet, mark.state, signature)) {
@@ -75,6 +85,13 @@ export function certifiedFromMarks(
         continue;
       }
       const record = hex(mark.state.recordId);
+      if (mark.from !== undefined) {
+        const known = carried.get(record);
+        if (!certificateVerifies(fleet, mark.from) || !sameRecord(mark.from.state, mark.state))
+          invalidMarks++;
+        else if (known === undefined || known.state.version < mark.from.state.version)
+          carried.set(record, mark.from);
+      }
       const groups = byRecord.get(record) ?? new Map<string, Candidate>();
       byRecord.set(record, groups);
       const group = `${mark.state.version}/${hex(stateHash(mark.state))}`;
@@ -91,6 +108,11 @@ export function certifiedFromMarks(
       .filter((candidate) => candidate.signatures.length >= fleet.quorum)
       .sort((a, b) => (a.state.version < b.state.version ? 1 : a.state.version > b.state.version ? -1 : 0));
     const best = quorate[0];
+    const fromCarried = carried.get(record);
+    if (fromCarried !== undefined && (best === undefined || fromCarried.state.version > best.state.version)) {
+      certified.set(record, fromCarried);
+      continue;
+    }
     if (best === undefined) {
       const highest = [...groups.values()].reduce(
         (max, c) => (c.state.version > max ? c.state.version : max),
@@ -99,7 +121,7 @@ export function certifiedFromMarks(
       unrecoverable.push({
         record,
         outcome: 'unrecoverable',
-        reason: `no state is marked by a quorum of ${fleet.quorum} nodes (highest mark: version ${highest}); the nodes moved on one by one or too few NVRAM files were read`,
+        reason: `no state is marked by a quorum of ${fleet.quorum} nodes and no mark carries a certificate (highest mark: version ${highest}); too few NVRAM files were read`,
       });
       continue;
     }
@@ -107,6 +129,11 @@ export function certifiedFromMarks(
     certified.set(record, new CertifiedState(best.state, new Certificate(signatures)));
   }
   return { certified, unrecoverable, invalidMarks };
+}
+
+/** A from-state is for the mark's record, one version before it. */
+function sameRecord(from: RecordState, to: RecordState): boolean {
+  return hex(from.recordId) === hex(to.recordId) && from.version + 1n === to.version;
 }
 
 /**
@@ -152,7 +179,9 @@ async function repairOne(
       ...(previous === undefined ? {} : { previous }),
     };
     if (dryRun) return result;
-    if (await store.compareAndSet(recordId, slot?.revision, { committed: rebuilt.serialize() }))
+    if (
+      (await store.compareAndSet(recordId, slot?.revision, { committed: rebuilt.serialize() })) !== undefined
+    )
       return result;
   }
   return {
@@ -171,9 +200,10 @@ function decodeCertified(bytes: Uint8Array): CertifiedState | undefined {
 }
 
 /**
- * Reads the marks in a stopped node's NVRAM file (the node config names it). Entries that are not
- * marks are skipped; marks are checked later, by signature. A running node holds its NVRAM file
- * exclusively, so this fails for it: repair works from stopped nodes.
+ * Reads the marks in a stopped node's NVRAM file (the node config names it): the entries under
+ * the documented mark prefix (docs/PROTOCOL.md "Records and certificates"); marks are checked
+ * later, by signature. A running node holds its NVRAM file exclusively, so this fails for it:
+ * repair works from stopped nodes.
  */
 export function readNodeMarks(configPath: string): NodeMarks {
   const config = NodeConfig.deserialize(readFileSync(configPath));
@@ -188,14 +218,15 @@ export function readNodeMarks(configPath: string): NodeMarks {
   }
   try {
     const marks: NodeMark[] = [];
-    for (const [, value] of nvram.entries()) {
+    let unreadable = 0;
+    for (const [, value] of nvram.entries(NODE_MARK_PREFIX)) {
       try {
         marks.push(NodeMark.deserialize(value));
       } catch {
-        // Not a mark (the core may keep other entries): nothing to rebuild from it.
+        unreadable++; // a damaged entry: reported, nothing rebuilt from it
       }
     }
-    return { nodeIndex: config.index, marks };
+    return { nodeIndex: config.index, marks, unreadable };
   } finally {
     nvram.close();
   }

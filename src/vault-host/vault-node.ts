@@ -10,6 +10,7 @@ import type { RecordStore } from '../stores/record/record-store.ts';
 import { VaultCoordinator } from './coordinator.ts';
 import { CoreStartError, InProcessPeer } from './core-adapter.ts';
 import {
+  ENDORSE_REQUEST_TYPE,
   HttpPeer,
   type RefusalEvent,
   RefusalReportingPeer,
@@ -66,6 +67,30 @@ function onceEvery(intervalMs: number, report: (event: RefusalEvent) => void): (
   };
 }
 
+/**
+ * This node's own core as its coordinator sees it, with endorse requests started one event-loop
+ * turn later. The coordinator asks every node at once, this core first; without the deferral this
+ * core's whole endorsement (certificate checks, signature, NVRAM write) would run in the same
+ * microtask run, before the requests to the other nodes reach their sockets, so the nodes would
+ * work one after the other instead of together. Proposals and answers are not deferred.
+ */
+class EndorsesAfterRemotes implements EndorsementPeer {
+  constructor(private readonly core: InProcessPeer) {}
+
+  get nodeIndex(): number {
+    return this.core.nodeIndex;
+  }
+
+  reachable(): Promise<boolean> {
+    return this.core.reachable();
+  }
+
+  async endorse(request: Uint8Array): Promise<Uint8Array> {
+    if (request[0] === ENDORSE_REQUEST_TYPE) await new Promise((resolve) => setImmediate(resolve));
+    return this.core.endorse(request);
+  }
+}
+
 /** Starts a node; everything opened so far is closed again if a later step fails. */
 export async function startVaultNode(options: VaultNodeOptions): Promise<RunningVaultNode> {
   const { log } = options;
@@ -115,14 +140,15 @@ export async function startVaultNode(options: VaultNodeOptions): Promise<Running
     closers.push(() => {
       for (const remote of remotes) remote.close();
     });
-    const peers: EndorsementPeer[] = [own, ...remotes].map(
+    const peers: EndorsementPeer[] = [new EndorsesAfterRemotes(own), ...remotes].map(
       (peer) => new RefusalReportingPeer(peer, onRefusal),
     );
     const coordinator = new VaultCoordinator({
       store,
       peers,
       own: peers[0] as EndorsementPeer,
-      quorum: fleet.quorum,
+      fleet,
+      log,
     });
 
     const listen = parseListen(options.listen ?? config.listen, options.configPath);

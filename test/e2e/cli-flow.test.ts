@@ -136,6 +136,29 @@ describe('whole flow through the CLI', () => {
     assert.equal(existsSync(out), false);
   });
 
+  it('a new device waits for approval when the account requires it, then may use the vault', async () => {
+    assert.equal((await cli(['account', 'require-approval', '--device', dev('laptop'), 'on'])).code, 0);
+    const joined = await joinDevice(server, 'alice', dev('tablet'));
+    assert.match(joined.stderr, /this device is pending approval/);
+    const refused = await cli(['backup', 'status', '--device', dev('tablet')]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /waits for approval/);
+    const info = JSON.parse((await cli(['account', 'info', '--device', dev('laptop'), '--json'])).stdout);
+    const pending = info.devices.filter((d: { state: string }) => d.state === 'pending approval');
+    assert.equal(pending.length, 1);
+    const approved = await cli([
+      'account',
+      'approve',
+      '--device',
+      dev('laptop'),
+      pending[0].key.slice(0, 12),
+    ]);
+    assert.equal(approved.code, 0, approved.stderr);
+    const status = await cli(['backup', 'status', '--device', dev('tablet'), '--json']);
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal(JSON.parse(status.stdout).vault.guessesLeft, 9);
+  });
+
   it('stops cleanly on SIGTERM; then the device gets "unavailable" (exit 7)', async () => {
     assert.equal(await server.stop(), 0);
     const list = await cli(['backup', 'list', '--device', dev('phone')]);

@@ -113,10 +113,16 @@ describe('whole flow through the SDK', () => {
     laptop.close();
   });
 
-  it('manual mode: the key restores on a new device; a wrong key writes nothing', async () => {
+  it("manual mode to the device's own directory store: the key restores on a new device; a wrong key writes nothing", async () => {
     const phone = await newDevice('bob', 'bob-phone');
-    const manualKey = await phone.enableManual();
-    await phone.createBackup([chat]);
+    const ownStore = join(root, 'bob-store');
+    const manualKey = await phone.enableManual({ store: ownStore });
+    const backup = await phone.createBackup([chat]);
+    assert.ok(existsSync(join(ownStore, `${backup.id}.srb`)), 'the backup went to the chosen store');
+    assert.deepEqual(
+      (await phone.listBackups()).map((e) => [e.id, e.location]),
+      [[backup.id, ownStore]],
+    );
     phone.close();
     const tablet = await newDevice('bob', 'bob-tablet');
     const wrongOut = join(root, 'bob-wrong');

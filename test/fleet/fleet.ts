@@ -26,6 +26,11 @@ export interface FleetOptions {
   readonly maxGuesses?: number;
   /** Extra `vault node` arguments, e.g. a shorter --peer-timeout. */
   readonly nodeArgs?: readonly string[];
+  /**
+   * Where the fleet directory (configs, keystores, NVRAM files) goes; default the OS temporary
+   * directory. A benchmark's labelled no-fsync upper bound uses tmpfs (/dev/shm).
+   */
+  readonly dataRoot?: string;
 }
 
 export class ProcessFleet {
@@ -39,7 +44,7 @@ export class ProcessFleet {
 
   static async start(options: FleetOptions): Promise<ProcessFleet> {
     const count = options.nodes ?? 3;
-    const dir = mkdtempSync(join(tmpdir(), 'strongroom-fleet-'));
+    const dir = mkdtempSync(join(options.dataRoot ?? tmpdir(), 'strongroom-fleet-'));
     const created = await createFleet({
       dir,
       nodes: count,

@@ -63,7 +63,7 @@ async function checkNode(
     hex(Buffer.from(opaque.server.getPublicKey(setup), 'base64url')),
     hex(pub.opaqueServerPublicKey),
   );
-  platform.nvram.put(Uint8Array.of(1), Uint8Array.of(index));
+  await platform.nvram.put(Uint8Array.of(1), Uint8Array.of(index));
   return platform;
 }
 

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { runServerDemo } from '../../src/server/demo.ts';
+import { runCli } from '../helpers/cli.ts';
 
 describe('server demo', () => {
   it('tells the story: a wrong password costs one guess, the restore verifies byte for byte', async () => {
@@ -21,5 +22,13 @@ describe('server demo', () => {
     assert.ok(steps.some((s) => /a wrong password cost one guess: 9 left/.test(s)));
     assert.ok(result.backupBytes > result.plainBytes, 'ciphertext carries tags and a header');
     assert.equal(existsSync(result.workDir), false, 'the temporary directory is gone');
+  });
+
+  it('`strongroom demo` runs the story by default (real Argon2id) and exits 0 when every byte matches', async () => {
+    const run = await runCli(['demo', '--media-mib', '2', '--messages', '500', '--seed', '5']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /a wrong password cost one guess: 9 left/);
+    assert.match(run.stdout, /verified \d+ entries, .* every byte matches/);
+    assert.match(run.stdout, /the wrong password left 9, the right one was refunded: 9 left/);
   });
 });

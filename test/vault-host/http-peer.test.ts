@@ -81,6 +81,7 @@ const core: EndorsementPeer = {
     received.push(request);
     return next(request);
   },
+  reachable: async () => true,
 };
 
 let node: RunningNodeServer;

@@ -58,12 +58,13 @@ function sign(node: number, s: RecordState): Uint8Array {
   return nodePrimitives.ed25519Sign(seeds[node] as Uint8Array, message);
 }
 
-const mark = (node: number, s: RecordState) => new NodeMark(s, sign(node, s));
 const certified = (s: RecordState, nodes: number[]) =>
   new CertifiedState(
     s,
     new Certificate(nodes.map((nodeIndex) => ({ nodeIndex, signature: sign(nodeIndex, s) }))),
   );
+/** Node `node`'s mark on `s`, carrying the from-state's certificate when there is one. */
+const mark = (node: number, s: RecordState, from?: CertifiedState) => new NodeMark(s, sign(node, s), from);
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
 const dir = mkdtempSync(join(tmpdir(), 'strongroom-repair-'));
@@ -90,6 +91,33 @@ describe('certified states from marks', () => {
     );
     assert.ok(certificateVerifies(fleet, rebuilt));
     assert.deepEqual(unrecoverable, []);
+  });
+
+  it('rebuilds a record whose nodes moved on one by one, from the certificate a mark carries', () => {
+    // v5 was certified by nodes 0 and 1; node 0 then endorsed a v6 nobody else did (its host
+    // died), and node 2 last endorsed v4. No state is marked by a quorum any more, but node 0's
+    // mark carries v5's certificate, which it checked before endorsing v6.
+    const id = new Uint8Array(randomBytes(16));
+    const v4 = certified(state(id, 4n), [1, 2]);
+    const v5 = certified(state(id, 5n), [0, 1]);
+    const nodes: NodeMarks[] = [
+      { nodeIndex: 0, marks: [mark(0, state(id, 6n), v5)] },
+      { nodeIndex: 1, marks: [mark(1, state(id, 5n), v4)] },
+      { nodeIndex: 2, marks: [mark(2, state(id, 4n), certified(state(id, 3n), [0, 2]))] },
+    ];
+    const { certified: found, unrecoverable } = certifiedFromMarks(fleet, nodes);
+    assert.deepEqual(unrecoverable, []);
+    const rebuilt = found.get(hex(id));
+    assert.equal(rebuilt?.state.version, 5n);
+    assert.ok(rebuilt && certificateVerifies(fleet, rebuilt));
+    // A carried certificate that does not verify proves nothing, and is counted as invalid.
+    const forgedFrom = new CertifiedState(state(id, 9n), v5.certificate);
+    const withForgery = certifiedFromMarks(fleet, [
+      ...nodes,
+      { nodeIndex: 1, marks: [mark(1, state(id, 10n), forgedFrom)] },
+    ]);
+    assert.equal(withForgery.certified.get(hex(id))?.state.version, 5n);
+    assert.equal(withForgery.invalidMarks, 1);
   });
 
   it('does not count two different states at one version together', () => {

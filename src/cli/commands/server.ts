@@ -4,9 +4,7 @@
 // code); logs go to stderr. Stops cleanly on SIGINT or SIGTERM.
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { DevCodeSender } from '../../chatd/code-sender.ts';
 import { UsageError } from '../../errors.ts';
-import { EmbeddedServer } from '../../server/embedded.ts';
 
 interface ServerOptions {
   data: string;
@@ -33,6 +31,9 @@ async function runServer(options: ServerOptions): Promise<void> {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
+  // Loaded here, not at the top: every other command would otherwise load the whole server.
+  const { EmbeddedServer } = await import('../../server/embedded.ts');
+  const { DevCodeSender } = await import('../../chatd/code-sender.ts');
   const logger = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));
   const server = await EmbeddedServer.start({
     dataDir: options.data,

@@ -9,6 +9,8 @@
 // ChangeProof: fromIncarnation u64 || fromVersion u64 || contentHash (32) || mac (32)
 // Certificate: count u8 || (nodeIndex u8 || Ed25519 signature (64)) * count
 // CertifiedState: state (u32 length) || Certificate
+// NodeMark (NVRAM, key "mark/" || recordId): state (u32 length) || signature (64)
+//   || from (u32 length; CertifiedState, empty = none)
 // EndorsementMessage (signed): "strongroom/v1/endorse" || fleetId (16) || recordIdLen u8 || recordId
 //   || version u64 || stateHash (32), stateHash = SHA-256("strongroom/v1/record-state" || RecordState)
 import {
@@ -285,22 +287,49 @@ export class CertifiedState {
   }
 }
 
-/** A node's mark in its NVRAM: the latest state it endorsed for a record and its own signature. */
+/**
+ * The NVRAM key prefix of a node's marks: a mark lives at `"mark/" || recordId`, so disaster
+ * recovery lists marks by prefix without decoding anything else a core keeps.
+ */
+export const NODE_MARK_PREFIX = new TextEncoder().encode('mark/');
+
+/** The NVRAM key of a record's mark. */
+export function nodeMarkKey(recordId: Uint8Array): Uint8Array {
+  return concat(NODE_MARK_PREFIX, recordId);
+}
+
+/**
+ * A node's mark in its NVRAM: the latest state it endorsed for a record, its own signature, and
+ * the certified from-state it checked before endorsing (absent only for a create at version 1).
+ * The from-certificate is what lets `fleet repair` rebuild a record whose nodes moved on one by
+ * one: the last certified state may be marked by fewer than a quorum, but every node that endorsed
+ * past it holds its certificate.
+ */
 export class NodeMark {
   constructor(
     readonly state: RecordState,
     readonly signature: Uint8Array,
+    readonly from?: CertifiedState,
   ) {
     checkSize('mark signature', signature, SIGNATURE_LENGTH);
   }
   serialize(): Uint8Array {
-    return concat(prefixed(4, this.state.serialize()), this.signature);
+    return concat(
+      prefixed(4, this.state.serialize()),
+      this.signature,
+      prefixed(4, this.from?.serialize() ?? new Uint8Array(0)),
+    );
   }
   static deserialize(bytes: Uint8Array): NodeMark {
     const r = new Reader(bytes, 'node mark');
     const state = RecordState.deserialize(r.prefixed(4, 'state'));
     const signature = r.bytes(SIGNATURE_LENGTH, 'signature');
+    const fromBytes = r.prefixed(4, 'from');
     r.end();
-    return new NodeMark(state, signature);
+    return new NodeMark(
+      state,
+      signature,
+      fromBytes.length === 0 ? undefined : CertifiedState.deserialize(fromBytes),
+    );
   }
 }

@@ -66,7 +66,7 @@ export class EtcdRecordStore implements RecordStore {
     recordId: Uint8Array,
     expected: bigint | undefined,
     next: { committed?: Uint8Array; intent?: Uint8Array },
-  ): Promise<boolean> {
+  ): Promise<bigint | undefined> {
     const key = this.#key(recordId);
     const value = Buffer.from(encodeSlotValue(next));
     // Create: the key must never have existed (create revision 0). Update: its mod revision must
@@ -78,7 +78,9 @@ export class EtcdRecordStore implements RecordStore {
     const response = await this.#guard('write', () =>
       condition.then(this.#client.put(key).value(value)).commit(),
     );
-    return response.succeeded;
+    // The put is the transaction's only write, so the key's new mod revision is the revision
+    // the transaction created.
+    return response.succeeded ? BigInt(response.header.revision) : undefined;
   }
 
   async *ids(): AsyncIterable<Uint8Array> {

@@ -17,13 +17,15 @@ export interface RecordStore {
   get(recordId: Uint8Array): Promise<StoredSlot | undefined>;
   /**
    * Writes `next` only if the slot's revision is still `expected` (undefined: the slot must not
-   * exist). Returns false, writing nothing, when another writer got there first.
+   * exist). Returns the slot's new revision (what `get` would now return, so a writer need not
+   * read its own write back), or undefined, writing nothing, when another writer got there first.
+   * Revisions are positive.
    */
   compareAndSet(
     recordId: Uint8Array,
     expected: bigint | undefined,
     next: { committed?: Uint8Array; intent?: Uint8Array },
-  ): Promise<boolean>;
+  ): Promise<bigint | undefined>;
   /** Every record id in the store (for repair and audits), in no particular order. */
   ids(): AsyncIterable<Uint8Array>;
   close(): Promise<void>;

@@ -30,7 +30,7 @@ export class SqliteRecordStore implements RecordStore {
     expected: bigint | undefined,
     committed: Buffer | null,
     intent: Buffer | null,
-  ) => boolean;
+  ) => bigint | undefined;
 
   constructor(readonly path: string) {
     try {
@@ -71,7 +71,9 @@ export class SqliteRecordStore implements RecordStore {
         expected === undefined
           ? this.#insert.run(id, committed, intent)
           : this.#update.run(committed, intent, id, expected);
-      return result.changes === 1;
+      if (result.changes !== 1) return undefined;
+      // Inside the write transaction: the row's revision is exactly what this statement set.
+      return expected === undefined ? 1n : expected + 1n;
     }).immediate;
   }
 
@@ -89,7 +91,7 @@ export class SqliteRecordStore implements RecordStore {
     recordId: Uint8Array,
     expected: bigint | undefined,
     next: { committed?: Uint8Array; intent?: Uint8Array },
-  ): Promise<boolean> {
+  ): Promise<bigint | undefined> {
     return this.#cas(
       toBuffer(recordId),
       expected,

@@ -173,6 +173,7 @@ export const samples: Array<
   ['RecordState', state.serialize(), RecordState.deserialize],
   ['CertifiedState', certified.serialize(), CertifiedState.deserialize],
   ['NodeMark', new NodeMark(state, fill(64)).serialize(), NodeMark.deserialize],
+  ['NodeMark with from-state', new NodeMark(state, fill(64), certified).serialize(), NodeMark.deserialize],
   [
     'Intent',
     new Intent({

@@ -47,13 +47,14 @@ export function recordStoreContract(fresh: () => Promise<StoreFixture>): void {
   it('creates a slot once and returns exactly the bytes written', () =>
     withStore(async (store) => {
       const id = randomBytes(16);
-      assert.equal(await store.compareAndSet(id, undefined, { intent: bytes('intent-1') }), true);
+      const written = await store.compareAndSet(id, undefined, { intent: bytes('intent-1') });
       const slot = await mustGet(store, id);
+      assert.equal(written, slot.revision, 'a successful CAS returns the new revision');
       assert.deepEqual(slot.intent, bytes('intent-1'));
       assert.equal(slot.committed, undefined);
       assert.equal(typeof slot.revision, 'bigint');
       // A second create loses and writes nothing.
-      assert.equal(await store.compareAndSet(id, undefined, { committed: bytes('other') }), false);
+      assert.equal(await store.compareAndSet(id, undefined, { committed: bytes('other') }), undefined);
       assert.deepEqual(await mustGet(store, id), slot);
     }));
 
@@ -63,20 +64,22 @@ export function recordStoreContract(fresh: () => Promise<StoreFixture>): void {
       await store.compareAndSet(id, undefined, { intent: bytes('proposal') });
       const first = await mustGet(store, id);
       const empty = new Uint8Array(0);
-      assert.equal(
-        await store.compareAndSet(id, first.revision, { committed: bytes('state-1'), intent: empty }),
-        true,
-      );
+      const written = await store.compareAndSet(id, first.revision, {
+        committed: bytes('state-1'),
+        intent: empty,
+      });
       const second = await mustGet(store, id);
+      assert.equal(written, second.revision, 'the returned revision is the one a read shows');
       assert.notEqual(second.revision, first.revision);
       assert.deepEqual(second.committed, bytes('state-1'));
       assert.deepEqual(second.intent, empty, 'an empty part is kept, distinct from an absent one');
       // The old revision is stale now: nothing is written.
-      assert.equal(await store.compareAndSet(id, first.revision, { committed: bytes('forged') }), false);
+      assert.equal(await store.compareAndSet(id, first.revision, { committed: bytes('forged') }), undefined);
       assert.deepEqual(await mustGet(store, id), second);
       // Writing only `committed` clears the intent.
-      assert.equal(await store.compareAndSet(id, second.revision, { committed: bytes('state-2') }), true);
+      const thirdRevision = await store.compareAndSet(id, second.revision, { committed: bytes('state-2') });
       const third = await mustGet(store, id);
+      assert.equal(thirdRevision, third.revision);
       assert.deepEqual(third.committed, bytes('state-2'));
       assert.equal(third.intent, undefined);
     }));
@@ -87,8 +90,10 @@ export function recordStoreContract(fresh: () => Promise<StoreFixture>): void {
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) => store.compareAndSet(id, undefined, { intent: bytes(`w${i}`) })),
       );
-      assert.equal(results.filter(Boolean).length, 1);
-      const winner = results.indexOf(true);
+      const won = results.filter((revision) => revision !== undefined);
+      assert.equal(won.length, 1);
+      const winner = results.findIndex((revision) => revision !== undefined);
+      assert.equal((await mustGet(store, id)).revision, won[0]);
       assert.deepEqual((await mustGet(store, id)).intent, bytes(`w${winner}`));
     }));
 
@@ -102,7 +107,7 @@ export function recordStoreContract(fresh: () => Promise<StoreFixture>): void {
           store.compareAndSet(id, start.revision, { committed: bytes(`x${i}`) }),
         ),
       );
-      assert.equal(results.filter(Boolean).length, 1);
+      assert.equal(results.filter((revision) => revision !== undefined).length, 1);
 
       // Read-modify-CAS counters from several writers (two store handles): every increment lands
       // exactly once, so each revision had exactly one winner.
@@ -113,7 +118,8 @@ export function recordStoreContract(fresh: () => Promise<StoreFixture>): void {
         for (;;) {
           const slot = await mustGet(store, id);
           const value = Number(new TextDecoder().decode(slot.committed));
-          if (await store.compareAndSet(id, slot.revision, { committed: bytes(String(value + 1)) })) return;
+          const next = { committed: bytes(String(value + 1)) };
+          if ((await store.compareAndSet(id, slot.revision, next)) !== undefined) return;
         }
       };
       await Promise.all(
@@ -151,7 +157,8 @@ export function recordStoreContract(fresh: () => Promise<StoreFixture>): void {
       try {
         assert.deepEqual(await mustGet(reopened, id), before);
         // The revision read before the reopen is still the one to pass back.
-        assert.equal(await reopened.compareAndSet(id, before.revision, { committed: bytes('c2') }), true);
+        const written = await reopened.compareAndSet(id, before.revision, { committed: bytes('c2') });
+        assert.equal(written, (await mustGet(reopened, id)).revision);
         assert.deepEqual((await mustGet(reopened, id)).committed, bytes('c2'));
       } finally {
         await reopened.close();

@@ -55,10 +55,12 @@ describe('etcd record store: failures', () => {
     try {
       const id = randomBytes(16);
       await cluster.kill(0);
-      assert.equal(await store.compareAndSet(id, undefined, { committed: Uint8Array.of(1) }), true);
+      const created = await store.compareAndSet(id, undefined, { committed: Uint8Array.of(1) });
       const slot = await store.get(id);
       assert.ok(slot);
-      assert.equal(await store.compareAndSet(id, slot.revision, { committed: Uint8Array.of(2) }), true);
+      assert.equal(created, slot.revision);
+      const updated = await store.compareAndSet(id, slot.revision, { committed: Uint8Array.of(2) });
+      assert.ok(updated !== undefined && updated > slot.revision);
       await cluster.restart(0);
       // Only the restarted member: it caught up with what the other two wrote.
       const fromRestarted = new EtcdRecordStore({
@@ -109,7 +111,10 @@ describe('etcd record store: failures', () => {
       assert.ok(Date.now() - restarted < 3000, 'the client reconnects promptly');
       assert.deepEqual(after, before);
       assert.deepEqual(await collectIds(store), [id.toString('hex')]);
-      assert.equal(await store.compareAndSet(id, before.revision, { committed: Uint8Array.of(2) }), true);
+      assert.notEqual(
+        await store.compareAndSet(id, before.revision, { committed: Uint8Array.of(2) }),
+        undefined,
+      );
     } finally {
       await store.close();
     }

@@ -29,11 +29,11 @@ describe('SQLite record store: files', () => {
     const b = new SqliteRecordStore(path);
     try {
       const id = randomBytes(16);
-      assert.equal(await a.compareAndSet(id, undefined, { committed: Uint8Array.of(1) }), true);
+      assert.equal(await a.compareAndSet(id, undefined, { committed: Uint8Array.of(1) }), 1n);
       const slot = await b.get(id);
       assert.ok(slot);
-      assert.equal(await b.compareAndSet(id, slot.revision, { committed: Uint8Array.of(2) }), true);
-      assert.equal(await a.compareAndSet(id, slot.revision, { committed: Uint8Array.of(3) }), false);
+      assert.equal(await b.compareAndSet(id, slot.revision, { committed: Uint8Array.of(2) }), 2n);
+      assert.equal(await a.compareAndSet(id, slot.revision, { committed: Uint8Array.of(3) }), undefined);
       assert.deepEqual((await a.get(id))?.committed, Uint8Array.of(2));
     } finally {
       await a.close();
