@@ -2,6 +2,7 @@
 // pluggable sender, as a phone number is re-verified on a new phone). Production plugs in SMS or
 // e-mail; the development sender prints one `code USER CODE` line per code.
 import type { Writable } from 'node:stream';
+import { UnavailableError } from '../errors.ts';
 
 export interface CodeSender {
   /** Delivers `code` to the owner of `userId`. A rejection makes the join request fail "unavailable". */
@@ -22,3 +23,12 @@ export class DevCodeSender implements CodeSender {
     );
   }
 }
+
+/** Refuses every code: a ChatD started without a sender cannot let devices join. */
+export const NO_CODE_SENDER: CodeSender = {
+  async send() {
+    throw new UnavailableError(
+      'this server has no join-code sender (start it with --dev-codes to print codes)',
+    );
+  },
+};

@@ -1,9 +1,10 @@
 // The ChatD server (docs/CHATD.md; DESIGN section 5): an HTTP server that upgrades `/v1/chatd` to
 // WebSocket connections, with its SQLite state and blob directory under one data dir, the vault
 // relay and the notifier. `GET /health` answers "ok"; `GET /metrics` serves Prometheus metrics
-// when enabled.
+// when enabled; any other plain HTTP request goes to the `page` handler when one is given (the
+// backup opener page, src/web/serve.ts), so devices and the page share one address.
 import { mkdirSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
@@ -50,6 +51,8 @@ export interface ChatdOptions {
   readonly logger?: Logger;
   /** Serve `GET /metrics` (prom-client). */
   readonly metrics?: boolean;
+  /** Serves every other plain HTTP request (the web page at `/`); without one they get 404. */
+  readonly page?: (request: IncomingMessage, response: ServerResponse) => void;
   /** Sees every byte string ChatD receives, relays and sends (tests: ChatD learns nothing). */
   readonly capture?: (channel: CaptureChannel, bytes: Uint8Array) => void;
   readonly now?: () => number;
@@ -124,6 +127,8 @@ export class ChatdServer {
           (text) => response.writeHead(200, { 'content-type': metrics.contentType }).end(text),
           () => response.writeHead(500).end(),
         );
+      } else if (options.page) {
+        options.page(request, response);
       } else {
         response.writeHead(404).end();
       }

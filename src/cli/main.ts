@@ -1,26 +1,15 @@
-// The `strongroom` command line (README "CLI"). Each command group lives in ./commands and registers
-// itself here; this file owns error reporting and exit codes (src/errors.ts).
+// The `strongroom` command line (README "CLI"). Each command group lives in ./commands and is listed
+// in ./command-groups.ts, which imports only the groups a command line needs; this file owns error
+// reporting and exit codes (src/errors.ts).
 import { Command, CommanderError } from 'commander';
 import { ExitCode, StrongroomError } from '../errors.ts';
-import { registerAccount } from './commands/account.ts';
-import { registerBackup } from './commands/backup.ts';
-import { registerCrypt } from './commands/crypt.ts';
-import { registerDemo } from './commands/demo.ts';
-import { registerFleet } from './commands/fleet.ts';
-import { registerKeygen } from './commands/keygen.ts';
-import { registerServer } from './commands/server.ts';
-import { registerVault } from './commands/vault.ts';
-import { registerWeb } from './commands/web.ts';
+import { groupsFor, registerGroups } from './command-groups.ts';
 
 const program = new Command('strongroom')
   .description('End-to-end encrypted backups for messaging apps')
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
-
-// Command groups: keep this list in the order `--help` should show them.
-const groups: Array<(program: Command) => void> = [registerDemo, registerKeygen, registerCrypt, registerBackup, registerAccount, registerServer, registerFleet, registerVault, registerWeb];
-for (const register of groups) register(program);
 
 /** Prints an error line then hint lines (age cmd/age/tui.go errorWithHint), and exits with its code. */
 export function reportAndExit(error: unknown): never {
@@ -39,6 +28,7 @@ export function reportAndExit(error: unknown): never {
 }
 
 try {
+  await registerGroups(program, groupsFor(process.argv.slice(2)));
   await program.parseAsync(process.argv);
 } catch (error) {
   reportAndExit(error);

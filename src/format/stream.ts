@@ -17,7 +17,7 @@ import { PieceReader } from './reader.ts';
 
 export const TAG_LENGTH = 16;
 const NONCE_LENGTH = 12;
-/** Chunks sealed or opened concurrently: lets an asynchronous Aead use several cores. */
+/** Chunks sealed or opened concurrently, so an asynchronous Aead (WebCrypto works off the main thread) overlaps them. */
 const IN_FLIGHT = 2;
 
 export interface EncryptOptions {

@@ -1,6 +1,7 @@
 // The embedded server (DESIGN section 6; docs/CHATD.md): ChatD, a 3-node vault fleet in this
 // process over one SQLite record store (software keystores), and ChatD's blob storage, all under
-// one data directory. The fleet is made by the key ceremony on first start and reused after.
+// one data directory. The fleet is made by the key ceremony on first start and reused after. The
+// backup opener page is served at `/` on ChatD's HTTP server when it is built (src/server/web-page.ts).
 //
 //   DIR/fleet/            the ceremony's output: fleet.pub, node-N/ (config, keystore, NVRAM)
 //   DIR/fleet.pub         the public fleet info a device pins (`account join --fleet-key`)
@@ -9,16 +10,16 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
-import type { CodeSender } from '../chatd/code-sender.ts';
+import { type CodeSender, NO_CODE_SENDER } from '../chatd/code-sender.ts';
 import type { CaptureChannel, RateLimits } from '../chatd/context.ts';
 import { ChatdServer } from '../chatd/server.ts';
 import type { VaultNode } from '../chatd/vault-relay.ts';
-import { UnavailableError } from '../errors.ts';
 import { createFleet, FLEET_PUB_FILE, NODE_CONFIG_FILE } from '../hsm-platform/ceremony.ts';
 import { loadNodePlatform, type NodePlatform } from '../hsm-platform/node-platform.ts';
 import { FleetPublicInfo } from '../protocol/fleet.ts';
 import { SqliteRecordStore } from '../stores/record/sqlite.ts';
 import { InProcessFleet } from '../vault-host/in-process-fleet.ts';
+import { loadWebPage } from './web-page.ts';
 
 export const EMBEDDED_NODES = 3;
 
@@ -38,16 +39,9 @@ export interface EmbeddedServerOptions {
   readonly otherVaultNodes?: readonly VaultNode[];
   /** Sees every byte string ChatD receives, relays and sends (tests). */
   readonly capture?: (channel: CaptureChannel, bytes: Uint8Array) => void;
+  /** The built web page to serve at `/` (default dist/web); false serves none. */
+  readonly webRoot?: string | false;
 }
-
-/** Refuses every code: a server started without a sender cannot let devices join. */
-const noCodeSender: CodeSender = {
-  async send() {
-    throw new UnavailableError(
-      'this server has no join-code sender (start it with --dev-codes to print codes)',
-    );
-  },
-};
 
 /** A vault node served in this process: the coordinator in front of one core. */
 function inProcessNode(
@@ -116,11 +110,12 @@ export class EmbeddedServer {
         vaultNodes: [...(options.otherVaultNodes ?? []), ...vaultNodes],
         fleetIds: [fleet.fleetId],
         localRegion: fleet.members[0]?.region,
-        codeSender: options.codeSender ?? noCodeSender,
+        codeSender: options.codeSender ?? NO_CODE_SENDER,
         logger,
         rateLimits: options.rateLimits,
         quotaBytes: options.quotaBytes,
         capture: options.capture,
+        page: options.webRoot === false ? undefined : loadWebPage(logger, options.webRoot),
       });
       return new EmbeddedServer(chatd, fleet, fleetPubPath, closeVault);
     } catch (error) {

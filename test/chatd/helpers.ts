@@ -16,6 +16,7 @@ import { ChatdClient } from '../../src/client/chatd/client.ts';
 import { DeviceIdentity } from '../../src/client/chatd/identity.ts';
 import { openNodeSocket } from '../../src/client/node/chatd-socket.ts';
 import { recordIdFor } from '../../src/protocol/chatd/record-id.ts';
+import { FleetMember, FleetPublicInfo } from '../../src/protocol/fleet.ts';
 import { serializeResponseFrame, VaultOp, VaultRequestFrame } from '../../src/protocol/vault/frames.ts';
 
 export const FLEET_ID = Uint8Array.from(randomBytes(16));
@@ -141,4 +142,19 @@ export function vaultFrame(userId: string, op = VaultOp.status, fleetId = FLEET_
     enc: randomBytes(32),
     ciphertext: randomBytes(48),
   }).serialize();
+}
+
+/** Public fleet info with node-N in `regions[N]` (keys are random: only names and regions matter here). */
+export function testFleet(regions: readonly string[], fleetId = FLEET_ID): FleetPublicInfo {
+  return new FleetPublicInfo({
+    fleetId,
+    members: regions.map(
+      (region, index) =>
+        new FleetMember({ index, name: `node-${index}`, region, endorsementPublicKey: randomBytes(32) }),
+    ),
+    quorum: Math.floor(regions.length / 2) + 1,
+    maxGuessLimit: 10,
+    hpkePublicKey: randomBytes(32),
+    opaqueServerPublicKey: randomBytes(32),
+  });
 }

@@ -1,17 +1,17 @@
 // Core start-up (docs/PROTOCOL.md "Core"): a core trusts only the fleet config sealed by its own
 // fleet, and finds its node index by its own endorsement key in it.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createNodeHpkeSuite } from '../../src/hsm-platform/hpke-node.ts';
-import { sealWithKey } from '../../src/hsm-platform/keystore.ts';
+import { openNodeKeystore } from '../../src/hsm-platform/node-platform.ts';
 import { NvramFile } from '../../src/hsm-platform/nvram.ts';
 import { nodePrimitives } from '../../src/hsm-platform/primitives.ts';
-import { openSoftwareKeystore } from '../../src/hsm-platform/software.ts';
 import { FLEET_CONFIG_AAD, FleetConfig, FleetMember } from '../../src/protocol/fleet.ts';
 import { CoreStartError, InProcessPeer, type Platform } from '../../src/vault-host/core-adapter.ts';
+import { NodeConfig } from '../../src/vault-host/node-config.ts';
 import { type Ceremony, ceremony } from '../vault-host/helpers/fleet.ts';
 
 let dir: string;
@@ -20,7 +20,7 @@ let other: Ceremony;
 const closers: Array<() => void> = [];
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'strongroom-core-start-'));
-  mine = await ceremony(join(dir, ''), 3);
+  mine = await ceremony(join(dir, 'mine'), 3);
   const otherDir = mkdtempSync(join(dir, 'other-'));
   other = await ceremony(otherDir, 3);
 });
@@ -29,10 +29,10 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Node `index`'s keystore (as its node config names it) over a fresh NVRAM file. */
 function platform(index: number): Platform {
-  const keystore = openSoftwareKeystore(mine.keystorePaths[index]!, {
-    fleetId: mine.config.fleetId,
-    nodeIndex: index,
+  const configPath = mine.nodeConfigPaths[index]!;
+  const keystore = openNodeKeystore(NodeConfig.deserialize(readFileSync(configPath)), dirname(configPath), {
     warn: () => undefined,
   });
   const nvram = new NvramFile(join(dir, `start-${index}-${Math.random()}.nvram`));
@@ -66,6 +66,7 @@ test('a config sealed with the fleet key but without this node as a member is re
   });
   const members = [stranger, ...mine.config.members.slice(1)];
   const config = new FleetConfig({ ...mine.config, members });
-  const sealed = sealWithKey(mine.recordKey, config.serialize(), FLEET_CONFIG_AAD);
+  // Sealed with the fleet's own record key, through a node's keystore.
+  const sealed = await platform(1).keystore.seal(config.serialize(), FLEET_CONFIG_AAD);
   await assert.rejects(InProcessPeer.start(platform(0), sealed), /not a member/);
 });

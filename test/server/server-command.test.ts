@@ -1,12 +1,29 @@
 // `strongroom server` (src/cli/commands/server.ts, src/server/embedded.ts): prints `listening on URL`,
-// writes DIR/fleet.pub, stops cleanly on SIGINT, and reuses its fleet on the next start.
+// writes DIR/fleet.pub, stops cleanly on SIGINT, reuses its fleet on the next start, and serves the
+// backup opener page (dist/web) at `/` next to the WebSocket endpoint.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { defaultWebRoot } from '../../src/web/serve.ts';
 import { ServerProcess } from '../e2e/helpers.ts';
 import { runCli } from '../helpers/cli.ts';
+
+/** Builds dist/web if it is missing; false when it cannot be built because esbuild is absent. */
+function ensureWebBuilt(): boolean {
+  if (existsSync(join(defaultWebRoot(), 'index.html'))) return true;
+  try {
+    createRequire(import.meta.url).resolve('esbuild');
+  } catch {
+    return false;
+  }
+  const root = join(defaultWebRoot(), '..', '..');
+  execFileSync(process.execPath, [join(root, 'scripts', 'build-web.mjs')], { cwd: root, stdio: 'inherit' });
+  return true;
+}
 
 describe('strongroom server', () => {
   it('starts, writes fleet.pub, stops on SIGINT, and keeps its fleet across restarts', async () => {
@@ -25,6 +42,34 @@ describe('strongroom server', () => {
       );
       assert.equal(await second.stop('SIGTERM'), 0);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('serves the backup opener page at / next to the WebSocket endpoint', async (t) => {
+    if (!ensureWebBuilt()) {
+      t.skip('esbuild is not installed, so dist/web cannot be built: the page is not checked');
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'server-web-'));
+    const server = await ServerProcess.start(dir);
+    try {
+      const base = server.url.replace(/^ws:/, 'http:').replace(/\/v1\/chatd$/, '');
+      const page = await fetch(`${base}/`);
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+      assert.match(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+      assert.equal(await page.text(), readFileSync(join(defaultWebRoot(), 'index.html'), 'utf8'));
+      const script = await fetch(`${base}/main.js`);
+      assert.equal(script.status, 200);
+      assert.equal(
+        (await script.arrayBuffer()).byteLength,
+        readFileSync(join(defaultWebRoot(), 'main.js')).length,
+      );
+      assert.equal(await (await fetch(`${base}/health`)).text(), 'ok\n', "ChatD's own routes still answer");
+      assert.equal((await fetch(`${base}/nothing-here`)).status, 404);
+    } finally {
+      assert.equal(await server.stop('SIGTERM'), 0);
       rmSync(dir, { recursive: true, force: true });
     }
   });

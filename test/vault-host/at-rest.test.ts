@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { openWithKey } from '../../src/hsm-platform/keystore.ts';
 import { nodePrimitives } from '../../src/hsm-platform/primitives.ts';
 import { Labels } from '../../src/protocol/vault/labels.ts';
 import { CertifiedState } from '../../src/protocol/vault/record.ts';
@@ -30,10 +29,10 @@ test('the record store and NVRAM files hold no K, wrapped K, auth_key or passwor
   await client.changePassword(recordId, key, passwords[1]!);
   await client.recover(recordId, passwords[1]!);
 
-  // The test holds the fleet's record key (it ran the ceremony), so it can see what the seal hides.
+  // The test holds a node's keystore (it ran the ceremony), so it can see what the seal hides.
   const state = CertifiedState.deserialize((await t.store.get(recordId))!.committed!).state;
   const aad = recordAad(Labels.sealedRecord, t.publicInfo.fleetId, recordId, state.incarnation);
-  const secrets = SealedSecrets.deserialize(openWithKey(t.ceremony.recordKey, state.sealed, aad));
+  const secrets = SealedSecrets.deserialize(await t.platforms[0]!.keystore.open(state.sealed, aad));
   const authKey = nodePrimitives.hkdfSha256(key, new Uint8Array(0), Labels.vaultAuth, 32);
   assert.deepEqual(secrets.authKey, authKey, 'the search below looks for bytes that really exist');
 
@@ -47,7 +46,7 @@ test('the record store and NVRAM files hold no K, wrapped K, auth_key or passwor
   ];
   await t.store.close(); // flush the WAL into the file as well as leaving it to search
   for (const nvram of t.nvrams) nvram.close();
-  const files = readdirSync(t.dir).filter(
+  const files = readdirSync(t.dir, { recursive: true, encoding: 'utf8' }).filter(
     (name) => name.includes('records.sqlite') || name.includes('nvram'),
   );
   assert.ok(files.length >= 4, `searched ${files.join(', ')}`);

@@ -12,7 +12,7 @@ import {
 } from '../../protocol/vault/frames.ts';
 import { Labels } from '../../protocol/vault/labels.ts';
 import { deserializeResponse, type VaultResponse } from '../../protocol/vault/responses.ts';
-import { aesGcmOpen, hkdf } from './crypto.ts';
+import { aesGcmOpen, hkdf, toArrayBuffer } from './crypto.ts';
 import type { VaultTransport } from './transport.ts';
 
 /** The one suite of docs/PROTOCOL.md: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM. */
@@ -21,8 +21,6 @@ export const clientSuite = new CipherSuite({
   kdf: new HkdfSha256(),
   aead: new Aes256Gcm(),
 });
-
-const ab = (bytes: Uint8Array): ArrayBuffer => bytes.slice().buffer as ArrayBuffer;
 
 /** A sealed request and the means to open its response (the request context lives in `open`). */
 export interface SealedRequest<K extends VaultOp> {
@@ -42,17 +40,17 @@ export async function sealRequest<K extends VaultOp>(
   /** Test vectors only: fixed ephemeral key material (RFC 9180 `ekm`); random otherwise. */
   ekm?: Uint8Array,
 ): Promise<SealedRequest<K>> {
-  const recipientPublicKey = await clientSuite.kem.deserializePublicKey(ab(fleet.hpkePublicKey));
+  const recipientPublicKey = await clientSuite.kem.deserializePublicKey(toArrayBuffer(fleet.hpkePublicKey));
   const sender = await clientSuite.createSenderContext({
     recipientPublicKey,
-    info: ab(Labels.request),
-    ...(ekm === undefined ? {} : { ekm: ab(ekm) }),
+    info: toArrayBuffer(Labels.request),
+    ...(ekm === undefined ? {} : { ekm: toArrayBuffer(ekm) }),
   });
   const header = VaultRequestFrame.header(op, fleet.fleetId, recordId);
-  const ciphertext = new Uint8Array(await sender.seal(ab(body), ab(header)));
+  const ciphertext = new Uint8Array(await sender.seal(toArrayBuffer(body), toArrayBuffer(header)));
   const enc = new Uint8Array(sender.enc);
   const frame = new VaultRequestFrame({ op, fleetId: fleet.fleetId, recordId, enc, ciphertext }).serialize();
-  const secret = new Uint8Array(await sender.export(ab(Labels.response), 32));
+  const secret = new Uint8Array(await sender.export(toArrayBuffer(Labels.response), 32));
   return { frame, open: (bytes) => openResponse(op, enc, secret, bytes), dispose: () => secret.fill(0) };
 }
 

@@ -3,14 +3,18 @@
 
 const subtle = (): SubtleCrypto => globalThis.crypto.subtle;
 
-const buf = (bytes: Uint8Array): ArrayBuffer => bytes.slice().buffer as ArrayBuffer;
+/**
+ * A fresh ArrayBuffer holding exactly `bytes`. Not `bytes.slice().buffer`: a Node Buffer's slice is
+ * a view, and its `.buffer` is the whole shared pool, other messages included.
+ */
+export const toArrayBuffer = (bytes: Uint8Array): ArrayBuffer => new Uint8Array(bytes).buffer;
 
 export function randomBytes(length: number): Uint8Array {
   return globalThis.crypto.getRandomValues(new Uint8Array(length));
 }
 
 export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await subtle().digest('SHA-256', buf(bytes)));
+  return new Uint8Array(await subtle().digest('SHA-256', toArrayBuffer(bytes)));
 }
 
 /** HKDF-SHA256 (RFC 5869) extract-then-expand. */
@@ -20,9 +24,9 @@ export async function hkdf(
   info: Uint8Array,
   length: number,
 ): Promise<Uint8Array> {
-  const key = await subtle().importKey('raw', buf(ikm), 'HKDF', false, ['deriveBits']);
+  const key = await subtle().importKey('raw', toArrayBuffer(ikm), 'HKDF', false, ['deriveBits']);
   const bits = await subtle().deriveBits(
-    { name: 'HKDF', hash: 'SHA-256', salt: buf(salt), info: buf(info) },
+    { name: 'HKDF', hash: 'SHA-256', salt: toArrayBuffer(salt), info: toArrayBuffer(info) },
     key,
     length * 8,
   );
@@ -30,8 +34,10 @@ export async function hkdf(
 }
 
 export async function hmacSha256(key: Uint8Array, message: Uint8Array): Promise<Uint8Array> {
-  const k = await subtle().importKey('raw', buf(key), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  return new Uint8Array(await subtle().sign('HMAC', k, buf(message)));
+  const k = await subtle().importKey('raw', toArrayBuffer(key), { name: 'HMAC', hash: 'SHA-256' }, false, [
+    'sign',
+  ]);
+  return new Uint8Array(await subtle().sign('HMAC', k, toArrayBuffer(message)));
 }
 
 export async function aesGcmSeal(
@@ -40,9 +46,13 @@ export async function aesGcmSeal(
   plaintext: Uint8Array,
   aad: Uint8Array,
 ): Promise<Uint8Array> {
-  const k = await subtle().importKey('raw', buf(key), 'AES-GCM', false, ['encrypt']);
+  const k = await subtle().importKey('raw', toArrayBuffer(key), 'AES-GCM', false, ['encrypt']);
   return new Uint8Array(
-    await subtle().encrypt({ name: 'AES-GCM', iv: buf(nonce), additionalData: buf(aad) }, k, buf(plaintext)),
+    await subtle().encrypt(
+      { name: 'AES-GCM', iv: toArrayBuffer(nonce), additionalData: toArrayBuffer(aad) },
+      k,
+      toArrayBuffer(plaintext),
+    ),
   );
 }
 
@@ -53,9 +63,13 @@ export async function aesGcmOpen(
   ciphertext: Uint8Array,
   aad: Uint8Array,
 ): Promise<Uint8Array> {
-  const k = await subtle().importKey('raw', buf(key), 'AES-GCM', false, ['decrypt']);
+  const k = await subtle().importKey('raw', toArrayBuffer(key), 'AES-GCM', false, ['decrypt']);
   return new Uint8Array(
-    await subtle().decrypt({ name: 'AES-GCM', iv: buf(nonce), additionalData: buf(aad) }, k, buf(ciphertext)),
+    await subtle().decrypt(
+      { name: 'AES-GCM', iv: toArrayBuffer(nonce), additionalData: toArrayBuffer(aad) },
+      k,
+      toArrayBuffer(ciphertext),
+    ),
   );
 }
 

@@ -2,6 +2,7 @@
 // the sealed request frame to `${baseUrl}/v1/vault`, the response frame in the body. fetch only, so
 // it runs in browsers too. The frames are sealed end to end; this transport is untrusted.
 import { UnavailableError } from '../../errors.ts';
+import { toArrayBuffer } from './crypto.ts';
 import type { VaultTransport } from './transport.ts';
 
 export class HttpVaultTransport implements VaultTransport {
@@ -16,7 +17,7 @@ export class HttpVaultTransport implements VaultTransport {
       response = await fetch(`${this.baseUrl}/v1/vault`, {
         method: 'POST',
         headers: { 'content-type': 'application/octet-stream' },
-        body: requestFrame.slice().buffer as ArrayBuffer,
+        body: toArrayBuffer(requestFrame),
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
       });
     } catch (error) {

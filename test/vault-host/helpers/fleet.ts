@@ -1,28 +1,19 @@
-// Test fleets: a key ceremony done in the test (the real `strongroom fleet init` belongs to the
-// platform engineer), real software keystore files, one real NVRAM file per node, a real SQLite
-// record store, the in-process fleet, and optionally vault hosts on real HTTP ports.
+// Test fleets: the real key ceremony (createFleet, what `strongroom fleet init` runs) with software
+// keystores, each node's platform loaded from its node config as a vault node loads it (one real
+// NVRAM file per node), a real SQLite record store, the in-process fleet, and optionally vault
+// hosts on real HTTP ports.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ed25519 } from '@noble/curves/ed25519.js';
-import * as opaque from '@serenity-kit/opaque';
 import { VaultClient, type VaultClientOptions } from '../../../src/client/vault/client.ts';
 import { HttpVaultTransport } from '../../../src/client/vault/http-transport.ts';
 import type { RecordMemory } from '../../../src/client/vault/memory.ts';
 import type { VaultTransport } from '../../../src/client/vault/transport.ts';
-import { createNodeHpkeSuite } from '../../../src/hsm-platform/hpke-node.ts';
-import { sealWithKey } from '../../../src/hsm-platform/keystore.ts';
-import { NvramFile } from '../../../src/hsm-platform/nvram.ts';
-import { nodePrimitives } from '../../../src/hsm-platform/primitives.ts';
-import { openSoftwareKeystore, writeSoftwareKeystore } from '../../../src/hsm-platform/software.ts';
-import {
-  FLEET_CONFIG_AAD,
-  FleetConfig,
-  FleetMember,
-  type FleetPublicInfo,
-} from '../../../src/protocol/fleet.ts';
+import { createFleet } from '../../../src/hsm-platform/ceremony.ts';
+import { loadNodePlatform, type NodePlatform } from '../../../src/hsm-platform/node-platform.ts';
+import type { NvramFile } from '../../../src/hsm-platform/nvram.ts';
+import type { FleetConfig, FleetPublicInfo } from '../../../src/protocol/fleet.ts';
 import { SqliteRecordStore } from '../../../src/stores/record/sqlite.ts';
-import type { Platform } from '../../../src/vault-host/core-adapter.ts';
 import { VaultHttpServer } from '../../../src/vault-host/http-server.ts';
 import { InProcessFleet } from '../../../src/vault-host/in-process-fleet.ts';
 
@@ -32,53 +23,18 @@ export const TEST_ARGON2ID = { memory: 256, iterations: 1, parallelism: 1 };
 export interface Ceremony {
   readonly config: FleetConfig;
   readonly sealedConfig: Uint8Array;
-  readonly recordKey: Uint8Array;
-  readonly keystorePaths: readonly string[];
-  readonly opaqueServerSetup: string;
+  /** Node config paths, by node index (each names the node's keystore and NVRAM file). */
+  readonly nodeConfigPaths: readonly string[];
 }
 
-/** Makes fleet secrets and writes one software keystore file per node into `dir`. */
+/** Runs the key ceremony into `dir` (software keystores, one node directory per node). */
 export async function ceremony(dir: string, nodes: number, maxGuessLimit = 10): Promise<Ceremony> {
-  await opaque.ready;
-  const fleetId = nodePrimitives.randomBytes(16);
-  const recordKey = nodePrimitives.randomBytes(32);
-  const opaqueServerSetup = opaque.server.createSetup();
-  const suite = createNodeHpkeSuite();
-  const pair = await suite.kem.generateKeyPair();
-  const hpkePrivateKey = new Uint8Array(await suite.kem.serializePrivateKey(pair.privateKey));
-  const hpkePublicKey = new Uint8Array(await suite.kem.serializePublicKey(pair.publicKey));
-  const seeds = Array.from({ length: nodes }, () => nodePrimitives.randomBytes(32));
-  const members = seeds.map(
-    (seed, index) =>
-      new FleetMember({
-        index,
-        name: `node-${index}`,
-        region: 'test',
-        endorsementPublicKey: ed25519.getPublicKey(seed),
-      }),
-  );
-  const config = new FleetConfig({
-    fleetId,
-    members,
-    quorum: Math.floor(nodes / 2) + 1,
-    maxGuessLimit,
-    hpkePublicKey,
-    opaqueServerPublicKey: Uint8Array.from(
-      Buffer.from(opaque.server.getPublicKey(opaqueServerSetup), 'base64url'),
-    ),
-  });
-  const sealedConfig = sealWithKey(recordKey, config.serialize(), FLEET_CONFIG_AAD);
-  const keystorePaths = seeds.map((seed, index) => {
-    const path = join(dir, `node-${index}.keystore.json`);
-    writeSoftwareKeystore(path, fleetId, index, {
-      recordKey: Uint8Array.from(recordKey),
-      opaqueServerSetup: new TextEncoder().encode(opaqueServerSetup),
-      hpkePrivateKey: Uint8Array.from(hpkePrivateKey),
-      endorsementPrivateKey: seed,
-    });
-    return path;
-  });
-  return { config, sealedConfig, recordKey, keystorePaths, opaqueServerSetup };
+  const created = await createFleet({ dir, nodes, maxGuesses: maxGuessLimit });
+  return {
+    config: created.config,
+    sealedConfig: created.sealedFleetConfig,
+    nodeConfigPaths: created.nodeConfigPaths,
+  };
 }
 
 export interface TestFleet {
@@ -86,7 +42,7 @@ export interface TestFleet {
   readonly ceremony: Ceremony;
   readonly fleet: InProcessFleet;
   readonly store: SqliteRecordStore;
-  readonly platforms: readonly Platform[];
+  readonly platforms: readonly NodePlatform[];
   readonly nvrams: readonly NvramFile[];
   readonly publicInfo: FleetPublicInfo;
   readonly servers: VaultHttpServer[];
@@ -108,16 +64,8 @@ export async function startTestFleet(
   const nodes = options.nodes ?? 3;
   const dir = mkdtempSync(join(tmpdir(), 'strongroom-vault-'));
   const made = await ceremony(dir, nodes, options.maxGuessLimit);
-  const nvrams = made.keystorePaths.map((_, index) => new NvramFile(join(dir, `node-${index}.nvram.sqlite`)));
-  const keystores = made.keystorePaths.map((path, index) =>
-    openSoftwareKeystore(path, { fleetId: made.config.fleetId, nodeIndex: index, warn: () => undefined }),
-  );
-  const platforms: Platform[] = keystores.map((keystore, index) => ({
-    crypto: nodePrimitives,
-    hpke: createNodeHpkeSuite(),
-    keystore,
-    nvram: nvrams[index] as NvramFile,
-  }));
+  const platforms = made.nodeConfigPaths.map((path) => loadNodePlatform(path, { warn: () => undefined }));
+  const nvrams = platforms.map((platform) => platform.nvram);
   const store = new SqliteRecordStore(join(dir, 'records.sqlite'));
   const fleet = await InProcessFleet.start({
     nodes: platforms.map((platform) => ({ platform, sealedConfig: made.sealedConfig })),
@@ -153,8 +101,7 @@ export async function startTestFleet(
     async close() {
       await Promise.all(servers.map((server) => server.close()));
       fleet.stop();
-      for (const keystore of keystores) keystore.close();
-      for (const nvram of nvrams) nvram.close();
+      for (const platform of platforms) platform.close();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -1,0 +1,91 @@
+// `strongroom chatd --config FILE [--dev-codes]` (issue 5 "Deployment"; docs/CHATD.md "Running ChatD
+// alone"): ChatD without a vault, relaying to the fleet's `vault node` processes — its own region's
+// nodes first, then the others (src/chatd/vault-relay.ts). Prints one line `listening on URL` on
+// stdout when ready (and, with --dev-codes, one `code USER CODE` line per join code); logs go to
+// stderr as JSON lines. Stops cleanly on SIGINT or SIGTERM.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { UsageError } from '../../errors.ts';
+import { parseListen } from './server.ts';
+
+interface ChatdCommandOptions {
+  config: string;
+  devCodes?: boolean;
+}
+
+/** Reads `path` with `parse`, turning any failure into a usage error that names the file. */
+function readConfigFile<T>(what: string, path: string, parse: (text: string) => T): T {
+  try {
+    return parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`cannot read ${what} ${JSON.stringify(path)}: ${detail}`, {
+      cause: error,
+      hints: ['docs/CHATD.md "Running ChatD alone" describes the file'],
+    });
+  }
+}
+
+async function runChatd(options: ChatdCommandOptions): Promise<void> {
+  // Loaded here, not at the top: every other command would otherwise load ChatD.
+  const { ChatdConfig } = await import('../../chatd/config.ts');
+  const { FleetPublicInfo } = await import('../../protocol/fleet.ts');
+  const config = readConfigFile('ChatD config', options.config, (text) => ChatdConfig.fromText(text));
+  const { host, port } = parseListen(config.listen);
+  const fleetPubPath = ChatdConfig.resolve(options.config, config.fleetPub);
+  const fleet = readConfigFile('fleet.pub', fleetPubPath, (text) => FleetPublicInfo.fromText(text));
+  let vaultNodes: ReturnType<typeof config.vaultNodes>;
+  try {
+    vaultNodes = config.vaultNodes(fleet);
+  } catch (error) {
+    throw new UsageError((error as Error).message, { cause: error });
+  }
+
+  // Handlers first: a supervisor may signal as soon as it reads the `listening on` line.
+  const stopRequested = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  const { ChatdServer } = await import('../../chatd/server.ts');
+  const { DevCodeSender, NO_CODE_SENDER } = await import('../../chatd/code-sender.ts');
+  const { loadWebPage } = await import('../../server/web-page.ts');
+  const logger = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));
+  if (!vaultNodes.some((node) => node.region === config.region)) {
+    logger.warn(
+      { region: config.region },
+      'no vault node in this ChatD region: every vault frame goes to another region',
+    );
+  }
+  const server = await ChatdServer.start({
+    dataDir: ChatdConfig.resolve(options.config, config.dataDir),
+    host,
+    port,
+    vaultNodes,
+    fleetIds: [fleet.fleetId],
+    localRegion: config.region,
+    relayTimeoutMs: config.relayTimeoutMs,
+    quotaBytes: config.quotaBytes,
+    metrics: config.metrics,
+    codeSender: options.devCodes ? new DevCodeSender(process.stdout) : NO_CODE_SENDER,
+    logger,
+    page: loadWebPage(logger),
+  });
+  logger.info(
+    { region: config.region, nodes: vaultNodes.map((node) => `${node.name} (${node.region})`) },
+    'chatd relaying to the fleet',
+  );
+  process.stdout.write(`listening on ${server.url}\n`);
+  const signal = await stopRequested;
+  logger.info({ signal }, 'stopping');
+  await server.close();
+}
+
+export function registerChatd(program: Command): void {
+  program
+    .command('chatd')
+    .description("run ChatD alone, relaying to the fleet's vault nodes (own region first)")
+    .requiredOption('--config <file>', 'ChatD config (docs/CHATD.md "Running ChatD alone")')
+    .option('--dev-codes', 'print join codes on stdout as `code USER CODE` (development only)')
+    .action(runChatd);
+}
