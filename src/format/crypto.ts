@@ -15,6 +15,8 @@ export interface Aead {
    * when the tag does not verify; no plaintext is released before the tag has verified.
    */
   open(nonce: Uint8Array, sealed: readonly Uint8Array[]): Promise<Uint8Array[] | null>;
+  /** Forgets the key (zeroes the copies it holds) once the stream is done; optional. */
+  destroy?(): void;
 }
 
 export interface FormatCrypto {

@@ -17,8 +17,11 @@ import { PieceReader } from './reader.ts';
 
 export const TAG_LENGTH = 16;
 const NONCE_LENGTH = 12;
-/** Chunks sealed or opened concurrently, so an asynchronous Aead (WebCrypto works off the main thread) overlaps them. */
-const IN_FLIGHT = 2;
+/**
+ * Chunks sealed or opened concurrently, so that an asynchronous Aead (worker threads, WebCrypto)
+ * keeps every core busy while the caller reads and writes; memory grows by two chunks per unit.
+ */
+const IN_FLIGHT = 4;
 
 export interface EncryptOptions {
   crypto: FormatCrypto;
@@ -76,6 +79,7 @@ export async function* encryptStream(
     }
     while (queue.length > 0) yield* await queue.shift()!;
   } finally {
+    aead.destroy?.();
     await reader.close();
   }
 }
@@ -104,7 +108,11 @@ export async function* decryptStream(
     const secrets = await header.open(crypto, key);
     const aead = await crypto.aes256Gcm(secrets.streamKey);
     destroyStreamSecrets(secrets);
-    yield* openChunks(reader, aead, header.chunkSize + TAG_LENGTH);
+    try {
+      yield* openChunks(reader, aead, header.chunkSize + TAG_LENGTH);
+    } finally {
+      aead.destroy?.();
+    }
   } finally {
     await reader.close();
   }

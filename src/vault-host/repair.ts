@@ -101,6 +101,10 @@ export function certifiedFromMarks(
         candidate.signatures.push(signature);
     }
   }
+  // With fewer than a quorum of nodes read, a carried certificate is likely an old state (every
+  // node that endorsed past it is unread): writing it back would only make the record refuse its
+  // next operation until a fuller repair. Such a partial read rebuilds from quorum groups only.
+  const enoughNodes = new Set(nodes.map((node) => node.nodeIndex)).size >= fleet.quorum;
   const certified = new Map<string, CertifiedState>();
   const unrecoverable: RecordRepair[] = [];
   for (const [record, groups] of byRecord) {
@@ -108,7 +112,7 @@ export function certifiedFromMarks(
       .filter((candidate) => candidate.signatures.length >= fleet.quorum)
       .sort((a, b) => (a.state.version < b.state.version ? 1 : a.state.version > b.state.version ? -1 : 0));
     const best = quorate[0];
-    const fromCarried = carried.get(record);
+    const fromCarried = enoughNodes ? carried.get(record) : undefined;
     if (fromCarried !== undefined && (best === undefined || fromCarried.state.version > best.state.version)) {
       certified.set(record, fromCarried);
       continue;
@@ -121,7 +125,9 @@ export function certifiedFromMarks(
       unrecoverable.push({
         record,
         outcome: 'unrecoverable',
-        reason: `no state is marked by a quorum of ${fleet.quorum} nodes and no mark carries a certificate (highest mark: version ${highest}); too few NVRAM files were read`,
+        reason: enoughNodes
+          ? `no state is marked by a quorum of ${fleet.quorum} nodes and no mark carries a valid certificate (highest mark: version ${highest})`
+          : `no state is marked by a quorum of ${fleet.quorum} nodes (highest mark: version ${highest}); read the NVRAM files of at least ${fleet.quorum} nodes, and of every node to be sure of the latest state`,
       });
       continue;
     }

@@ -118,6 +118,13 @@ describe('certified states from marks', () => {
     ]);
     assert.equal(withForgery.certified.get(hex(id))?.state.version, 5n);
     assert.equal(withForgery.invalidMarks, 1);
+    // One node's file alone is less than a quorum read: its carried certificate is not used.
+    const alone = certifiedFromMarks(fleet, [nodes[0] as NodeMarks]);
+    assert.equal(alone.certified.size, 0);
+    assert.match(
+      String(alone.unrecoverable[0]?.outcome === 'unrecoverable' && alone.unrecoverable[0].reason),
+      /no state is marked by a quorum of 2 nodes .*read the NVRAM files of at least 2 nodes/,
+    );
   });
 
   it('does not count two different states at one version together', () => {

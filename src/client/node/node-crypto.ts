@@ -59,8 +59,8 @@ export const nodeCrypto: FormatCrypto = {
   },
 
   async aes256Gcm(rawKey): Promise<Aead> {
-    // node:crypto takes raw key bytes on each call, so keep a private copy; it lives as long as
-    // this Aead (one backup stream) and is not reachable from outside.
+    // node:crypto takes raw key bytes on each call, so keep a private copy; it lives until the
+    // stream calls destroy() and is not reachable from outside.
     const key = Buffer.from(rawKey);
     return {
       async seal(nonce, plaintext) {
@@ -86,6 +86,9 @@ export const nodeCrypto: FormatCrypto = {
           return null;
         }
         return out;
+      },
+      destroy() {
+        key.fill(0);
       },
     };
   },

@@ -1,0 +1,57 @@
+// The CLI's lazy command loading (src/cli/command-groups.ts): each group declares exactly the
+// top-level commands it registers, a named command loads only its groups, and help without a
+// command still lists every command.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Command } from 'commander';
+import { commandGroups, groupsFor, registerGroups } from '../../src/cli/command-groups.ts';
+import { runCli } from '../helpers/cli.ts';
+
+const namesOf = (program: Command) => program.commands.map((command) => command.name()).sort();
+
+describe('command groups', () => {
+  it('each group declares exactly the commands it registers', async () => {
+    for (const group of commandGroups) {
+      const alone = new Command('strongroom');
+      // A group that adds to another group's command (vault adds `fleet repair`) is loaded with it.
+      await registerGroups(alone, groupsFor([group.commands[0]!]));
+      const registered = new Set(namesOf(alone));
+      for (const name of group.commands) assert.ok(registered.has(name), `${name} not registered`);
+      const own = new Command('strongroom');
+      (await group.load())(own);
+      for (const name of namesOf(own)) assert.ok(group.commands.includes(name), `${name} not declared`);
+    }
+  });
+
+  it('a named command gets every subcommand any group adds to it', async () => {
+    const all = new Command('strongroom');
+    await registerGroups(all, commandGroups);
+    for (const command of all.commands) {
+      const lazy = new Command('strongroom');
+      await registerGroups(lazy, groupsFor([command.name(), '--help']));
+      const loaded = lazy.commands.find((candidate) => candidate.name() === command.name());
+      assert.ok(loaded, command.name());
+      assert.equal(loaded.helpInformation(), command.helpInformation());
+    }
+  });
+
+  it('loads every group for no command, an option first, `help` or an unknown command', () => {
+    for (const args of [[], ['--help'], ['-h', 'backup'], ['help', 'backup'], ['bakup']]) {
+      assert.equal(groupsFor(args), commandGroups, args.join(' '));
+    }
+    assert.deepEqual(
+      groupsFor(['encrypt', '-o', 'x']).map((group) => group.commands),
+      [['encrypt', 'decrypt']],
+    );
+  });
+
+  it('`strongroom --help` lists every command; an unknown one gets a suggestion', async () => {
+    const help = await runCli(['--help']);
+    assert.equal(help.code, 0);
+    for (const group of commandGroups)
+      for (const name of group.commands) assert.match(help.stdout, new RegExp(`^  ${name}\\b`, 'm'));
+    const typo = await runCli(['bakup']);
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /unknown command 'bakup'[\s\S]*Did you mean backup\?/);
+  });
+});
