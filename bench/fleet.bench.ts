@@ -23,7 +23,7 @@ import { fixed, median, quantile } from './stats.ts';
 
 const SEQUENTIAL = 40;
 const CONCURRENCY = 16;
-const PER_CLIENT = 10;
+const PER_CLIENT = 8;
 const PASSWORD = 'benchmark password';
 /** Runs per scenario (a fresh fleet each); STRONGROOM_BENCH_RUNS overrides. */
 const RUNS = Number(process.env.STRONGROOM_BENCH_RUNS ?? 3);
@@ -98,6 +98,7 @@ async function measure(scenario: Scenario, etcd: EtcdCluster, run: number): Prom
     maxGuesses: 255,
     nodeArgs: ['--peer-timeout', '2000'],
     dataRoot: scenario.tmpfs ? TMPFS : undefined,
+    startTimeoutMs: 90_000,
   });
   try {
     const live = scenario.downRegion === undefined ? 'eu' : 'us';
@@ -271,7 +272,11 @@ export default async function (): Promise<string> {
           ? await EtcdCluster.start(3, { ...PRODUCTION_RAFT, dataRoot: TMPFS })
           : undefined;
         try {
-          runs.get(scenario)?.push(await measure(scenario, memory ?? disk, prefix++));
+          const figures = await measure(scenario, memory ?? disk, prefix++);
+          runs.get(scenario)?.push(figures);
+          process.stderr.write(
+            `fleet bench run ${round + 1}/${RUNS} ${scenario.label}: p50 ${fixed(figures.p50, 1)} ms, ${fixed(figures.perSecond, 1)}/s\n`,
+          );
         } finally {
           await memory?.destroy();
         }

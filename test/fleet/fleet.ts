@@ -31,6 +31,8 @@ export interface FleetOptions {
    * directory. A benchmark's labelled no-fsync upper bound uses tmpfs (/dev/shm).
    */
   readonly dataRoot?: string;
+  /** How long each node may take to start listening (default 15 s; a loaded machine needs more). */
+  readonly startTimeoutMs?: number;
 }
 
 export class ProcessFleet {
@@ -73,7 +75,7 @@ export class ProcessFleet {
       created.fleetPubPath,
     );
     try {
-      await Promise.all(nodes.map((node) => node.start()));
+      await Promise.all(nodes.map((node) => node.start(options.startTimeoutMs)));
     } catch (error) {
       await fleet.close();
       throw error;

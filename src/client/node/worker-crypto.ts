@@ -34,18 +34,19 @@ parentPort.on('message', (m) => {
     keys.delete(m.keyId);
     return;
   }
-  if (m.op === 'open' && m.data.length < TAG) {
+  if (m.op === 'open' && m.length < TAG) {
     parentPort.postMessage({ id: m.id, result: null });
     return;
   }
   try {
+    const data = new Uint8Array(m.slot, 0, m.length);
     const key = keys.get(m.keyId);
     const sealing = m.op === 'seal';
-    const body = sealing ? m.data : m.data.subarray(0, m.data.length - TAG);
+    const body = sealing ? data : data.subarray(0, data.length - TAG);
     const cipher = sealing
       ? createCipheriv('aes-256-gcm', key, m.nonce, { authTagLength: TAG })
       : createDecipheriv('aes-256-gcm', key, m.nonce, { authTagLength: TAG });
-    if (!sealing) cipher.setAuthTag(m.data.subarray(m.data.length - TAG));
+    if (!sealing) cipher.setAuthTag(data.subarray(data.length - TAG));
     const out = [];
     for (let at = 0; at < body.length; at += SLICE) out.push(cipher.update(body.subarray(at, at + SLICE)));
     try {
@@ -76,17 +77,33 @@ export interface WorkerCrypto extends FormatCrypto {
   close(): Promise<void>;
 }
 
-/** The pieces' bytes in one fresh ArrayBuffer that can be transferred (one copy). */
-function transferableCopy(pieces: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const piece of pieces) length += piece.length;
-  const out = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
-  let offset = 0;
-  for (const piece of pieces) {
-    out.set(piece, offset);
-    offset += piece.length;
+/**
+ * Shared buffers that carry chunks to the workers, reused so that each chunk costs one copy into
+ * memory that is already mapped: a fresh 1 MiB buffer per chunk costs page faults that were slower
+ * than the copy itself (docs/BENCHMARKS.md).
+ */
+class SlotPool {
+  readonly #free: SharedArrayBuffer[] = [];
+
+  /** A slot holding the pieces' bytes; give it back with release() once the worker answered. */
+  fill(pieces: readonly Uint8Array[]): { slot: SharedArrayBuffer; length: number } {
+    let length = 0;
+    for (const piece of pieces) length += piece.length;
+    const index = this.#free.findIndex((candidate) => candidate.byteLength >= length);
+    const slot = index >= 0 ? this.#free.splice(index, 1)[0]! : new SharedArrayBuffer(Math.max(length, 1));
+    const view = new Uint8Array(slot);
+    let offset = 0;
+    for (const piece of pieces) {
+      view.set(piece, offset);
+      offset += piece.length;
+    }
+    return { slot, length };
   }
-  return out;
+
+  /** Takes a slot back; the plaintext or ciphertext it held is overwritten by the next chunk. */
+  release(slot: SharedArrayBuffer): void {
+    this.#free.push(slot);
+  }
 }
 
 /** Starts `threads` workers (by default one per core) that seal and open chunks. */
@@ -96,6 +113,7 @@ export function createWorkerCrypto(threads = availableParallelism()): WorkerCryp
   let nextId = 0;
   let nextKeyId = 0;
   let turn = 0;
+  const slots = new SlotPool();
   // Workers keep the process alive only while an answer is owed, so a caller that never calls
   // close() still exits, and one awaiting an answer is not cut short.
   const refresh = () => {
@@ -130,10 +148,20 @@ export function createWorkerCrypto(threads = availableParallelism()): WorkerCryp
       const run = (op: 'seal' | 'open', nonce: Uint8Array, pieces: readonly Uint8Array[]) =>
         new Promise<Uint8Array[] | null>((resolve, reject) => {
           const id = nextId++;
-          const data = transferableCopy(pieces);
-          waiting.set(id, { resolve, reject });
+          const { slot, length } = slots.fill(pieces);
+          const release = () => slots.release(slot);
+          waiting.set(id, {
+            resolve: (result) => {
+              release();
+              resolve(result);
+            },
+            reject: (error) => {
+              release();
+              reject(error);
+            },
+          });
           if (waiting.size === 1) refresh();
-          workers[turn++ % workers.length]!.postMessage({ op, id, keyId, nonce, data }, [data.buffer as ArrayBuffer]);
+          workers[turn++ % workers.length]!.postMessage({ op, id, keyId, nonce, slot, length });
         });
       return {
         seal: async (nonce, plaintext) => (await run('seal', nonce, plaintext))!,
