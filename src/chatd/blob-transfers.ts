@@ -1,4 +1,4 @@
-// Blob uploads and downloads on one connection (docs/PROTOCOL-CHATD.md "Blobs"): chunks in sequence,
+// Blob uploads and downloads on one connection (docs/PROTOCOL.md "ChatD: Blobs"): chunks in sequence,
 // one acknowledgement each, at most BLOB_WINDOW unacknowledged on a download, at most MAX_TRANSFERS
 // at once. Chunks are written one after another per upload; a failed upload is discarded whole.
 import {

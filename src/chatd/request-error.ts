@@ -1,4 +1,4 @@
-// A request ChatD refuses with an ErrorFrame (docs/PROTOCOL-CHATD.md "Errors"); the connection
+// A request ChatD refuses with an ErrorFrame (docs/PROTOCOL.md "ChatD: Errors"); the connection
 // stays open. Malformed frames use MalformedFrameError instead, which closes it.
 import type { ErrorCode } from '../protocol/chatd/errors.ts';
 

@@ -1,6 +1,6 @@
 // The Strongroom client SDK, browser-safe part (README "SDK"): the backup key, the backup stream on
 // async iterables and web streams, backups in a blob store, the typed errors callers act on, the
-// device's side of ChatD (docs/PROTOCOL-CHATD.md) and the vault client (docs/PROTOCOL.md "Client").
+// device's side of ChatD (docs/PROTOCOL.md §15) and the vault client (docs/PROTOCOL.md "Client").
 // Imports nothing server-side and no node: module (scripts/check-boundaries.mjs keeps it so).
 // Node-only parts (filesystem archives, directory and S3 stores, node:crypto) are in ./node/index.ts.
 import type { BackupKey } from '../format/key.ts';

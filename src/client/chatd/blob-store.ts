@@ -1,4 +1,4 @@
-// A BlobStore over ChatD's blob service (docs/PROTOCOL-CHATD.md "Blobs"): the server's own storage
+// A BlobStore over ChatD's blob service (docs/PROTOCOL.md "ChatD: Blobs"): the server's own storage
 // for accounts that do not bring their own directory or S3 bucket. Uploads and downloads are
 // chunked with at most BLOB_WINDOW chunks unacknowledged, so memory stays constant; the stream
 // is ciphertext (src/format), so ChatD holds nothing it can read.

@@ -1,4 +1,4 @@
-// An ordered queue of the server's frames for one request id (docs/PROTOCOL-CHATD.md "Blobs"): a
+// An ordered queue of the server's frames for one request id (docs/PROTOCOL.md "ChatD: Blobs"): a
 // blob transfer receives many answers under one id, so they are queued and pulled in order.
 import type { ServerMessage } from '../../protocol/chatd/frame.ts';
 

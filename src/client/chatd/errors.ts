@@ -1,4 +1,4 @@
-// How ChatD's ErrorFrames surface to a device's caller (docs/PROTOCOL-CHATD.md "Errors"): outcomes
+// How ChatD's ErrorFrames surface to a device's caller (docs/PROTOCOL.md "ChatD: Errors"): outcomes
 // a caller acts on map to src/errors.ts classes; the rest keep their ChatD code.
 import { StrongroomError, UnavailableError } from '../../errors.ts';
 import { ErrorCode, type ErrorFrame } from '../../protocol/chatd/errors.ts';

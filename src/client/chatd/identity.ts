@@ -1,4 +1,4 @@
-// A device's identity within its account (docs/PROTOCOL-CHATD.md "Handshake"): the user id and an
+// A device's identity within its account (docs/PROTOCOL.md "ChatD: Handshake"): the user id and an
 // Ed25519 key pair made on the device. The secret key never leaves the device; ChatD stores the
 // public key when the device joins and checks a signature on every connection.
 import { ed25519 } from '@noble/curves/ed25519.js';

@@ -1,4 +1,4 @@
-// The device side of ChatD (docs/PROTOCOL-CHATD.md): client, identity, vault transport, blob store.
+// The device side of ChatD (docs/PROTOCOL.md §15): client, identity, vault transport, blob store.
 export { ChatdBlobStore } from './blob-store.ts';
 export { ChatdClient, type ConnectOptions } from './client.ts';
 export { ChatdRequestError } from './errors.ts';

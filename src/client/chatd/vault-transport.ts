@@ -1,4 +1,4 @@
-// The vault transport over ChatD's relay (docs/PROTOCOL-CHATD.md "Vault relay"): each sealed
+// The vault transport over ChatD's relay (docs/PROTOCOL.md "ChatD: Vault relay"): each sealed
 // request frame travels as a VaultRequest and its answer comes back as a VaultResponse. The frames
 // are sealed end to end to the fleet key, so this transport, like ChatD, is untrusted.
 import { VaultRequest } from '../../protocol/chatd/vault-relay.ts';

@@ -1,4 +1,4 @@
-// Blob upload, download and listing on the server's own storage (docs/PROTOCOL-CHATD.md "Blobs").
+// Blob upload, download and listing on the server's own storage (docs/PROTOCOL.md "ChatD: Blobs").
 // Blobs are encrypted backup streams; ChatD stores them per account under a quota. Transfers are
 // chunked and flow-controlled by acknowledgements: a sender keeps at most BLOB_WINDOW chunks
 // unacknowledged, so memory stays constant on both sides whatever the blob's size.

@@ -1,4 +1,4 @@
-// Answers that carry no data: Ok, and ErrorFrame with its codes (docs/PROTOCOL-CHATD.md "Errors").
+// Answers that carry no data: Ok, and ErrorFrame with its codes (docs/PROTOCOL.md "ChatD: Errors").
 // An ErrorFrame may answer any request (same request id); with request id 0 it reports a problem
 // with the connection itself, just before the server closes it.
 //

@@ -1,4 +1,4 @@
-// The frame envelope and the table of message types per direction (docs/PROTOCOL-CHATD.md
+// The frame envelope and the table of message types per direction (docs/PROTOCOL.md §15
 // "Frames"). Each WebSocket binary message is exactly one frame:
 //
 //   type u8 || requestId u32 (big-endian) || body

@@ -1,9 +1,9 @@
-// Shared shape and field rules of every ChatD message (docs/PROTOCOL-CHATD.md "Messages").
+// Shared shape and field rules of every ChatD message (docs/PROTOCOL.md "ChatD: Messages").
 import { check } from './wire.ts';
 
 /** One ChatD message: a type byte and a body with exactly one encoding. */
 export interface ChatdMessage {
-  /** The frame type byte (docs/PROTOCOL-CHATD.md "Message types"). */
+  /** The frame type byte (docs/PROTOCOL.md "ChatD: Message types"). */
   readonly type: number;
   /** The body bytes, without the frame envelope. */
   serialize(): Uint8Array;

@@ -1,4 +1,4 @@
-// Length-checked byte reader and writer for ChatD frames (docs/PROTOCOL-CHATD.md "Encoding").
+// Length-checked byte reader and writer for ChatD frames (docs/PROTOCOL.md "ChatD: Encoding").
 // Every read checks that the bytes are there before using them; a frame that is short, long or
 // out of range raises MalformedFrameError, which ChatD answers by closing the connection.
 
