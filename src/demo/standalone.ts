@@ -39,15 +39,7 @@ export async function runStandaloneDemo(options: DemoOptions): Promise<DemoResul
   const source = join(workDir, 'device', 'chat-history');
   const store = new DirectoryBlobStore(join(workDir, 'store'));
   const restored = join(workDir, 'new-device');
-  const seconds: Record<Phase, number> = { generate: 0, backup: 0, restore: 0, verify: 0 };
-  const timed = async <T>(phase: Phase, work: () => Promise<T>): Promise<T> => {
-    const started = performance.now();
-    const result = await work();
-    seconds[phase] = (performance.now() - started) / 1000;
-    return result;
-  };
-  const progress = (phase: Phase) => (done: number, total: number) =>
-    options.onProgress?.(phase, done, total);
+  const { seconds, timed, progress } = phaseClock(options.onProgress);
   // A fresh manual key, as `strongroom keygen` makes; it lives only for this run.
   const key = BackupKey.generate(nodeCrypto.randomBytes);
   try {
@@ -74,4 +66,20 @@ export async function runStandaloneDemo(options: DemoOptions): Promise<DemoResul
     key.destroy();
     if (!options.keep) await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The demo's stopwatch, shared by the standalone and the server story: `timed` runs one phase and
+ * records its seconds, `progress` forwards a phase's progress to the caller's listener.
+ */
+export function phaseClock(onProgress: DemoOptions['onProgress']) {
+  const seconds: Record<Phase, number> = { generate: 0, backup: 0, restore: 0, verify: 0 };
+  const timed = async <T>(phase: Phase, work: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    const result = await work();
+    seconds[phase] = (performance.now() - started) / 1000;
+    return result;
+  };
+  const progress = (phase: Phase) => (done: number, total: number) => onProgress?.(phase, done, total);
+  return { seconds, timed, progress };
 }

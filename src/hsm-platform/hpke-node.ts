@@ -6,6 +6,7 @@
 // (test/vectors/hpke/) and against the library's default suite in both directions.
 //
 // Only base and PSK modes: the vault never authenticates the sender with a KEM key (auth modes throw).
+
 import {
   createCipheriv,
   createDecipheriv,
@@ -34,6 +35,7 @@ import {
   type SenderContextParams,
   SerializeError,
 } from '@hpke/core';
+import { concat } from '../protocol/vault/bytes.ts';
 
 type Bytes = ArrayBufferLike | ArrayBufferView;
 
@@ -58,10 +60,6 @@ function view(input: Bytes): Uint8Array {
 /** A fresh ArrayBuffer holding exactly `bytes` (Buffers may sit inside a shared pool). */
 function arrayBuffer(bytes: Uint8Array): ArrayBuffer {
   return Uint8Array.from(bytes).buffer;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  return new Uint8Array(Buffer.concat(parts));
 }
 
 /** HKDF-SHA256 (RFC 5869) with HPKE's LabeledExtract/LabeledExpand (RFC 9180 section 4). */

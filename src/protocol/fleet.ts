@@ -12,6 +12,7 @@
 // keystore.seal(bytes, FLEET_CONFIG_AAD): a host cannot hand a core any other membership, quorum or
 // guess limit, because only the ceremony (holding the record key) can make a sealed config.
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { concat } from './vault/bytes.ts';
 
 /** aad under which the ceremony seals FleetConfig bytes with the fleet's record-sealing key. */
 export const FLEET_CONFIG_AAD: Uint8Array = new TextEncoder().encode('strongroom/v1/fleet-config');
@@ -164,7 +165,7 @@ export class FleetConfig {
       parts.push(Uint8Array.of(member.index, name.length), name, Uint8Array.of(region.length), region);
       parts.push(member.endorsementPublicKey);
     }
-    return concat(parts);
+    return concat(...parts);
   }
 
   static deserialize(bytes: Uint8Array): FleetConfig {
@@ -327,16 +328,6 @@ function hexField(field: string, value: unknown): Uint8Array {
     throw new RangeError(`fleet.pub: ${field} must be lowercase hex`);
   }
   return hexToBytes(value);
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 /** Bounds-checked reads of the FleetConfig layout; every read fails cleanly on truncation. */

@@ -15,7 +15,7 @@ import { openNodeSocket } from '../client/node/chatd-socket.ts';
 import type { Argon2idParameters } from '../client/vault/client.ts';
 import { compareTrees } from '../demo/compare-trees.ts';
 import { generateSampleHistory } from '../demo/sample-history.ts';
-import type { DemoOptions, DemoResult, Phase } from '../demo/standalone.ts';
+import { type DemoOptions, type DemoResult, phaseClock } from '../demo/standalone.ts';
 import { StrongroomError, WrongPasswordError } from '../errors.ts';
 import { EmbeddedServer } from './embedded.ts';
 
@@ -42,15 +42,7 @@ export async function runServerDemo(options: ServerDemoOptions): Promise<ServerD
   const workDir = await mkdtemp(join(tmpdir(), 'strongroom-demo-'));
   const source = join(workDir, 'phone', 'chat-history');
   const restored = join(workDir, 'new-phone', 'restored');
-  const seconds: Record<Phase, number> = { generate: 0, backup: 0, restore: 0, verify: 0 };
-  const timed = async <T>(phase: Phase, work: () => Promise<T>): Promise<T> => {
-    const started = performance.now();
-    const result = await work();
-    seconds[phase] = (performance.now() - started) / 1000;
-    return result;
-  };
-  const progress = (phase: Phase) => (done: number, total: number) =>
-    options.onProgress?.(phase, done, total);
+  const { seconds, timed, progress } = phaseClock(options.onProgress);
   const codes: string[] = [];
   const server = await EmbeddedServer.start({
     dataDir: join(workDir, 'server'),
