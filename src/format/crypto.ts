@@ -17,6 +17,11 @@ export interface Aead {
   open(nonce: Uint8Array, sealed: readonly Uint8Array[]): Promise<Uint8Array[] | null>;
   /** Forgets the key (zeroes the copies it holds) once the stream is done; optional. */
   destroy?(): void;
+  /**
+   * How many chunks the stream should keep in flight: more than 2 only pays for an Aead that runs
+   * several at once (worker threads); each costs two chunks of memory. 2 when absent.
+   */
+  readonly inFlight?: number;
 }
 
 export interface FormatCrypto {

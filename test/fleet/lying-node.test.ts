@@ -88,6 +88,11 @@ it('counts neither replayed endorsements nor garbage signatures from a lying nod
     return answer;
   });
   await client.enable(recordId, 'right', key, 5);
+  // The create commits as soon as a quorum signed; node 2, one relay hop further away, may answer
+  // just after: wait for its endorsement (the old statement to replay below).
+  for (let waited = 0; signedByNode2.length === 0 && waited < 5000; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   assert.ok(signedByNode2.length > 0, 'node 2 endorsed the create');
   await realNode2.kill();
 

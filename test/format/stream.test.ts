@@ -2,11 +2,12 @@
 // chunk boundaries and for random inputs and piece sizes (fast-check), both crypto implementations
 // reading each other's output, and the checks that need more than a vector file.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { decryptWebStream, encryptWebStream } from '../../src/client/index.ts';
 import { nodeCrypto } from '../../src/client/node/node-crypto.ts';
 import { decryptNodeStream, encryptNodeStream } from '../../src/client/node/streams.ts';
+import { createWorkerCrypto } from '../../src/client/node/worker-crypto.ts';
 import { DamagedBackupError, WrongKeyError } from '../../src/errors.ts';
 import type { FormatCrypto } from '../../src/format/crypto.ts';
 import { HEADER_LENGTH } from '../../src/format/header.ts';
@@ -16,6 +17,8 @@ import { webCrypto } from '../../src/format/webcrypto.ts';
 
 const CHUNK = 1024;
 const key = BackupKey.generate(nodeCrypto.randomBytes);
+const workerCrypto = createWorkerCrypto(2);
+after(() => workerCrypto.close());
 
 async function* inPieces(data: Uint8Array, pieceSize: number): AsyncGenerator<Uint8Array> {
   for (let offset = 0; offset < data.length || offset === 0; offset += pieceSize) {
@@ -44,6 +47,8 @@ describe('backup stream', () => {
         [nodeCrypto, nodeCrypto],
         [nodeCrypto, webCrypto],
         [webCrypto, nodeCrypto],
+        [workerCrypto, webCrypto],
+        [nodeCrypto, workerCrypto],
       ] as const) {
         const stream = await encrypt(data, sealer);
         assert.equal(stream.length, HEADER_LENGTH + size + chunks * TAG_LENGTH);

@@ -1,12 +1,13 @@
 // Checks the committed backup stream vectors (test/vectors/format/, made by generate.ts there; format
-// in docs/FORMAT.md "Test vectors") against both FormatCrypto implementations: each vector's stream
+// in docs/FORMAT.md "Test vectors") against every FormatCrypto implementation: each vector's stream
 // must open to its payload hash, or fail with exactly the outcome its `expect:` line names.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { nodeCrypto } from '../../src/client/node/node-crypto.ts';
+import { createWorkerCrypto } from '../../src/client/node/worker-crypto.ts';
 import { DamagedBackupError, WrongKeyError } from '../../src/errors.ts';
 import { HEADER_LENGTH, Header } from '../../src/format/header.ts';
 import { BackupKey } from '../../src/format/key.ts';
@@ -68,7 +69,11 @@ async function outcome(vector: Vector, crypto: typeof webCrypto): Promise<string
   return `success ${hash.digest('hex')}`;
 }
 
+const workerCrypto = createWorkerCrypto(2);
+
 describe('backup stream test vectors', () => {
+  after(() => workerCrypto.close());
+
   it('cover every expected outcome', () => {
     assert.ok(vectors.length >= 20);
     for (const expect of EXPECTATIONS)
@@ -81,6 +86,7 @@ describe('backup stream test vectors', () => {
   for (const [label, crypto] of [
     ['node:crypto', nodeCrypto],
     ['WebCrypto', webCrypto],
+    ['worker threads', workerCrypto],
   ] as const) {
     for (const vector of vectors) {
       it(`${vector.name}: ${vector.expect} (${label})`, async () => {

@@ -51,8 +51,8 @@ export interface EtcdMember {
 
 /**
  * Raft timers and where the data lives. The default timers (25 ms heartbeat, 250 ms election) keep
- * tests fast; a benchmark passes etcd's production defaults (100 ms / 1000 ms), whose heartbeats
- * cost a quarter of the idle CPU.
+ * tests fast; a benchmark passes etcd's production defaults (100 ms / 1000 ms), with which an idle
+ * cluster costs about a third of the CPU.
  */
 export interface EtcdClusterOptions {
   readonly heartbeatMs?: number;

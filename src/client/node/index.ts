@@ -18,4 +18,5 @@ export { checkDestination, type ExtractSummary, extractArchive } from './extract
 export { readFileBlocks, writeAllTo, writeNewFile } from './file-io.ts';
 export { nodeCrypto } from './node-crypto.ts';
 export { decryptNodeStream, encryptNodeStream } from './streams.ts';
+export { createWorkerCrypto, type WorkerCrypto } from './worker-crypto.ts';
 export { zlibCodec } from './zlib-codec.ts';

@@ -104,20 +104,38 @@ class SlotPool {
   release(slot: SharedArrayBuffer): void {
     this.#free.push(slot);
   }
+
+  /** Zeroes and drops every free slot (plaintext should not linger in memory). */
+  clear(): void {
+    for (const slot of this.#free.splice(0)) new Uint8Array(slot).fill(0);
+  }
 }
 
 /** Starts `threads` workers (by default one per core) that seal and open chunks. */
 export function createWorkerCrypto(threads = availableParallelism()): WorkerCrypto {
-  const workers = Array.from({ length: Math.max(1, threads) }, () => new Worker(WORKER_SOURCE, { eval: true }));
-  const waiting = new Map<number, { resolve: (result: Uint8Array[] | null) => void; reject: (e: Error) => void }>();
+  const workers = Array.from(
+    { length: Math.max(1, threads) },
+    () => new Worker(WORKER_SOURCE, { eval: true }),
+  );
+  const waiting = new Map<
+    number,
+    { resolve: (result: Uint8Array[] | null) => void; reject: (e: Error) => void }
+  >();
   let nextId = 0;
   let nextKeyId = 0;
   let turn = 0;
   const slots = new SlotPool();
   // Workers keep the process alive only while an answer is owed, so a caller that never calls
   // close() still exits, and one awaiting an answer is not cut short.
+  let closing = false;
   const refresh = () => {
+    if (closing) return; // close() keeps them referenced until they have exited
     for (const worker of workers) waiting.size > 0 ? worker.ref() : worker.unref();
+  };
+  const failAll = (error: Error) => {
+    for (const waiter of waiting.values()) waiter.reject(error);
+    waiting.clear();
+    refresh();
   };
   for (const worker of workers) {
     worker.unref();
@@ -128,11 +146,8 @@ export function createWorkerCrypto(threads = availableParallelism()): WorkerCryp
       if (answer.error !== undefined) waiter.reject(new Error(`AES-GCM worker failed: ${answer.error}`));
       else waiter.resolve(answer.result);
     });
-    worker.on('error', (error) => {
-      for (const waiter of waiting.values()) waiter.reject(error);
-      waiting.clear();
-      refresh();
-    });
+    worker.on('error', failAll);
+    worker.on('exit', () => failAll(new Error('AES-GCM worker stopped')));
   }
 
   return {
@@ -166,6 +181,8 @@ export function createWorkerCrypto(threads = availableParallelism()): WorkerCryp
       return {
         seal: async (nonce, plaintext) => (await run('seal', nonce, plaintext))!,
         open: (nonce, sealed) => run('open', nonce, sealed),
+        // Two per worker: one being sealed, the next already waiting in its queue.
+        inFlight: 2 * workers.length,
         destroy() {
           for (const worker of workers) worker.postMessage({ op: 'forget', keyId });
         },
@@ -173,7 +190,12 @@ export function createWorkerCrypto(threads = availableParallelism()): WorkerCryp
     },
 
     async close() {
+      // An unreferenced worker's exit would not keep the process alive until terminate() settles.
+      closing = true;
+      for (const worker of workers) worker.ref();
       await Promise.all(workers.map((worker) => worker.terminate()));
+      failAll(new Error('AES-GCM workers closed'));
+      slots.clear();
     },
   };
 }
