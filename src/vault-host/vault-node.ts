@@ -1,9 +1,11 @@
 // One vault node process (DESIGN section 4; issue 5 "Deployment"): the node's core over its
 // platform (keystore, NVRAM file), the untrusted coordinator in front of it, the record store
 // (SQLite or etcd), HTTP peers to the other nodes, and the HTTP server ChatD and the peers call.
+
 import { dirname } from 'node:path';
 import { StrongroomError, UsageError } from '../errors.ts';
 import { loadNodePlatform, type NodePlatform } from '../hsm-platform/node-platform.ts';
+import { parseListenAddress } from '../listen-address.ts';
 import { FLEET_CONFIG_AAD, FleetConfig } from '../protocol/fleet.ts';
 import { openRecordStore } from '../stores/record/index.ts';
 import type { RecordStore } from '../stores/record/record-store.ts';
@@ -151,7 +153,10 @@ export async function startVaultNode(options: VaultNodeOptions): Promise<Running
       log,
     });
 
-    const listen = parseListen(options.listen ?? config.listen, options.configPath);
+    const listen = parseListenAddress(
+      options.listen ?? config.listen ?? '',
+      `pass --listen host:port or set "listen" in ${options.configPath}`,
+    );
     const server: RunningNodeServer = await startNodeServer(
       {
         client: (frame) => coordinator.handle(frame),
@@ -222,15 +227,4 @@ function openStore(options: VaultNodeOptions, config: NodeConfig): RecordStore {
       ? `sqlite:${NodeConfig.resolve(dirname(options.configPath), url.replace(/^sqlite:/, ''))}`
       : url;
   return openRecordStore(resolved, options.storeTimeouts);
-}
-
-function parseListen(listen: string | null, configPath: string): { host: string; port: number } {
-  const match = listen === null ? null : /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(listen);
-  const port = Number(match?.[2]);
-  if (match === null || port > 65535) {
-    throw new UsageError(`no valid listen address (got ${JSON.stringify(listen)})`, {
-      hints: [`pass --listen host:port or set "listen" in ${configPath}`],
-    });
-  }
-  return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port };
 }

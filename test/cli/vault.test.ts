@@ -34,7 +34,7 @@ describe('strongroom vault node', () => {
       `sqlite:${join(dir, 'records.sqlite')}`,
     ]);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /strongroom: error: no valid listen address \(got null\)/);
+    assert.match(result.stderr, /strongroom: error: listen address "" is not HOST:PORT/);
     assert.match(result.stderr, /hint: pass --listen host:port or set "listen" in/);
   });
 });

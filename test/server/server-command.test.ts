@@ -77,6 +77,6 @@ describe('strongroom server', () => {
   it('refuses a malformed --listen with a usage error', async () => {
     const result = await runCli(['server', '--data', tmpdir(), '--listen', 'nowhere']);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /--listen must be HOST:PORT/);
+    assert.match(result.stderr, /listen address "nowhere" is not HOST:PORT/);
   });
 });

@@ -106,7 +106,7 @@ describe('strongroom web', () => {
       runCli(['web', '--listen', '127.0.0.1:0', '--root', join(built, 'nowhere')]),
     ]);
     assert.equal(usage.code, 2);
-    assert.match(usage.stderr, /strongroom: error: --listen "localhost" is not HOST:PORT/);
+    assert.match(usage.stderr, /strongroom: error: listen address "localhost" is not HOST:PORT/);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /strongroom: error: the web page is not built/);
     assert.match(missing.stderr, /strongroom: hint: run `npm run build`/);

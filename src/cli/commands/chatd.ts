@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { UsageError } from '../../errors.ts';
-import { parseListen } from './server.ts';
+import { parseListenAddress } from '../../listen-address.ts';
 
 interface ChatdCommandOptions {
   config: string;
@@ -32,7 +32,10 @@ async function runChatd(options: ChatdCommandOptions): Promise<void> {
   const { ChatdConfig } = await import('../../chatd/config.ts');
   const { FleetPublicInfo } = await import('../../protocol/fleet.ts');
   const config = readConfigFile('ChatD config', options.config, (text) => ChatdConfig.fromText(text));
-  const { host, port } = parseListen(config.listen);
+  const { host, port } = parseListenAddress(
+    config.listen,
+    `set "listen" in ${options.config}, e.g. "127.0.0.1:8470"`,
+  );
   const fleetPubPath = ChatdConfig.resolve(options.config, config.fleetPub);
   const fleet = readConfigFile('fleet.pub', fleetPubPath, (text) => FleetPublicInfo.fromText(text));
   let vaultNodes: ReturnType<typeof config.vaultNodes>;

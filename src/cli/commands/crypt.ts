@@ -5,9 +5,10 @@ import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { writeFileAtomically } from '../../client/node/atomic-file.ts';
-import { readFileBlocks } from '../../client/node/file-io.ts';
+import { ENCRYPT_RING, readFileBlocks } from '../../client/node/file-io.ts';
 import { nodeCrypto } from '../../client/node/node-crypto.ts';
 import { StrongroomError } from '../../errors.ts';
+import { DEFAULT_CHUNK_SIZE } from '../../format/header.ts';
 import type { BackupKey } from '../../format/key.ts';
 import { decryptStream, encryptStream } from '../../format/stream.ts';
 import { createProgress } from '../progress.ts';
@@ -22,10 +23,20 @@ type Transform = (input: AsyncIterable<Uint8Array>, key: BackupKey) => AsyncIter
 const encrypt: Transform = (input, key) => encryptStream(input, key, { crypto: nodeCrypto });
 const decrypt: Transform = (input, key) => decryptStream(input, key, { crypto: nodeCrypto });
 
+// Encryption reads chunk-sized blocks into a reused ring (file-io.ts); decryption's chunks straddle
+// blocks and their size comes from the header, so it reads into fresh blocks.
+const readToEncrypt = (path: string) => readFileBlocks(path, DEFAULT_CHUNK_SIZE, ENCRYPT_RING);
+const readToDecrypt = (path: string) => readFileBlocks(path);
+
 export function registerCrypt(program: Command): void {
-  for (const [name, transform, what] of [
-    ['encrypt', encrypt, 'encrypt IN (or stdin) into a backup stream on OUT (or stdout)'],
-    ['decrypt', decrypt, 'decrypt a backup stream; with -o, OUT appears only if the whole stream verifies'],
+  for (const [name, transform, read, what] of [
+    ['encrypt', encrypt, readToEncrypt, 'encrypt IN (or stdin) into a backup stream on OUT (or stdout)'],
+    [
+      'decrypt',
+      decrypt,
+      readToDecrypt,
+      'decrypt a backup stream; with -o, OUT appears only if the whole stream verifies',
+    ],
   ] as const) {
     program
       .command(name)
@@ -33,18 +44,26 @@ export function registerCrypt(program: Command): void {
       .argument('[IN]', 'input file (stdin when absent)')
       .option('--key-file <file>', 'file holding the backup key (else STRONGROOM_KEY)')
       .option('-o, --output <file>', 'output file (stdout when absent)')
-      .action((input: string | undefined, options: CryptOptions) => run(transform, name, input, options));
+      .action((input: string | undefined, options: CryptOptions) =>
+        run(transform, read, name, input, options),
+      );
   }
 }
 
-async function run(transform: Transform, label: string, input: string | undefined, options: CryptOptions) {
+async function run(
+  transform: Transform,
+  read: (path: string) => AsyncIterable<Uint8Array>,
+  label: string,
+  input: string | undefined,
+  options: CryptOptions,
+) {
   const key = await resolveKey(options);
   try {
     const total = input === undefined ? 0 : await sizeOf(input);
     const progress = createProgress(label);
     let done = 0;
     async function* counted(): AsyncGenerator<Uint8Array> {
-      const source = input === undefined ? process.stdin : readFileBlocks(input);
+      const source = input === undefined ? process.stdin : read(input);
       for await (const piece of source) {
         done += piece.length;
         progress.update(done, total);

@@ -4,7 +4,7 @@
 // code); logs go to stderr. Stops cleanly on SIGINT or SIGTERM.
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { UsageError } from '../../errors.ts';
+import { parseListenAddress } from '../../listen-address.ts';
 
 interface ServerOptions {
   data: string;
@@ -12,20 +12,11 @@ interface ServerOptions {
   devCodes?: boolean;
 }
 
-/** "HOST:PORT" (IPv6 in brackets) → its parts. */
-export function parseListen(text: string): { host: string; port: number } {
-  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
-  const port = Number(match?.[2]);
-  if (match === null || port > 65535) {
-    throw new UsageError(`--listen must be HOST:PORT (got ${JSON.stringify(text)})`, {
-      hints: ['for example 127.0.0.1:8470, or 127.0.0.1:0 for any free port'],
-    });
-  }
-  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
-}
-
 async function runServer(options: ServerOptions): Promise<void> {
-  const { host, port } = parseListen(options.listen);
+  const { host, port } = parseListenAddress(
+    options.listen,
+    'for example 127.0.0.1:8470, or 127.0.0.1:0 for any free port',
+  );
   // Handlers first: a supervisor may signal as soon as it reads the `listening on` line.
   const stopRequested = new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());

@@ -1,22 +1,10 @@
 // `strongroom web [--listen HOST:PORT] [--root DIR]` (docs/WEB.md "Hosting it"): serves the backup opener page
 // alone until SIGINT or SIGTERM, and prints `listening on URL` on stdout.
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.ts';
+import { parseListenAddress } from '../../listen-address.ts';
 import { serveWeb } from '../../web/serve.ts';
 
 const DEFAULT_LISTEN = '127.0.0.1:8080';
-
-/** Splits HOST:PORT ([IPv6]:PORT accepted); port 0 picks a free port. */
-export function parseListen(text: string): { host: string; port: number } {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
-  const port = match === null ? Number.NaN : Number(match[3]);
-  if (match === null || port > 65535) {
-    throw new UsageError(`--listen ${JSON.stringify(text)} is not HOST:PORT`, {
-      hints: [`e.g. --listen ${DEFAULT_LISTEN}, or 0.0.0.0:8080 to serve other machines (over a TLS proxy)`],
-    });
-  }
-  return { host: match[1] ?? match[2]!, port };
-}
 
 export function registerWeb(program: Command): void {
   program
@@ -25,7 +13,13 @@ export function registerWeb(program: Command): void {
     .option('--listen <host:port>', 'address to serve on', DEFAULT_LISTEN)
     .option('--root <dir>', "serve the page built in DIR (default: the package's dist/web)")
     .action(async (options: { listen: string; root?: string }) => {
-      const server = await serveWeb({ ...parseListen(options.listen), root: options.root });
+      const server = await serveWeb({
+        ...parseListenAddress(
+          options.listen,
+          `e.g. --listen ${DEFAULT_LISTEN}, or 0.0.0.0:8080 to serve other machines (over a TLS proxy)`,
+        ),
+        root: options.root,
+      });
       process.stdout.write(`listening on ${server.url}\n`);
       await new Promise<void>((stop) => {
         process.once('SIGINT', stop);

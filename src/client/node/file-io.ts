@@ -14,10 +14,26 @@ function quiet<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
-/** Reads a file in blocks of `blockSize` bytes (the last may be shorter), one read ahead. */
-export async function* readFileBlocks(path: string, blockSize = BLOCK): AsyncGenerator<Uint8Array> {
+/**
+ * Reads a file in blocks of `blockSize` bytes (the last may be shorter), one read ahead.
+ *
+ * With `recycle` = n, blocks are views into a ring of n buffers that are read into again, so a
+ * block's bytes stay valid only until the consumer has pulled n − 2 more blocks. That saves a fresh
+ * buffer per block, whose page faults cost more than the encryption's own allocations
+ * (docs/BENCHMARKS.md "Backup stream"). Only for a consumer known to be done with each block by
+ * then: encryptStream with chunkSize = blockSize has finished with a chunk's block (seal copies or
+ * consumes it synchronously) once it has looked one block ahead, so ENCRYPT_RING suffices.
+ */
+export async function* readFileBlocks(
+  path: string,
+  blockSize = BLOCK,
+  recycle = 0,
+): AsyncGenerator<Uint8Array> {
   const handle = await open(path, 'r');
-  const readNext = () => quiet(handle.read(Buffer.allocUnsafe(blockSize), 0, blockSize, null));
+  const ring = Array.from({ length: recycle }, () => Buffer.allocUnsafeSlow(blockSize));
+  let turn = 0;
+  const nextBuffer = () => (recycle > 0 ? ring[turn++ % recycle]! : Buffer.allocUnsafe(blockSize));
+  const readNext = () => quiet(handle.read(nextBuffer(), 0, blockSize, null));
   let next = readNext();
   try {
     for (;;) {
@@ -31,6 +47,12 @@ export async function* readFileBlocks(path: string, blockSize = BLOCK): AsyncGen
     await handle.close();
   }
 }
+
+/**
+ * Ring size for readFileBlocks feeding encryptStream with chunkSize = blockSize: the block being
+ * sealed, the one looked ahead at, the one being read, and one to spare.
+ */
+export const ENCRYPT_RING = 4;
 
 /** Writes everything `source` yields to `handle` in gathered writes; returns the byte count. */
 export async function writeAllTo(
