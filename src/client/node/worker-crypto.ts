@@ -1,11 +1,12 @@
 // FormatCrypto whose AES-256-GCM runs on worker threads (docs/FORMAT.md "Chunks"; docs/BENCHMARKS.md
 // "Backup stream"): the main thread reads, writes and keeps the order, while each worker seals or
-// opens whole chunks with node:crypto, so a backup uses every core. Bytes are identical to
-// nodeCrypto's (test/format/vectors.test.ts runs the vectors through both).
+// opens whole chunks with node:crypto, so a backup can use several cores. Bytes are identical to
+// nodeCrypto's (test/format/vectors.test.ts runs the vectors through both). On the 2-core
+// development machine it measured slower than nodeCrypto, so the CLI does not use it.
 //
-// A chunk crosses to a worker as one ArrayBuffer that is transferred, not cloned: the main thread
-// copies the caller's pieces into it once (the caller keeps its buffers, and an open may be retried
-// with another nonce), and the worker's output pieces come back transferred, with no copy at all.
+// A chunk crosses to a worker in a reused SharedArrayBuffer slot: the main thread copies the
+// caller's pieces into it once (the caller keeps its buffers, and an open may be retried with
+// another nonce), and the worker's output pieces come back transferred, with no copy at all.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Aead, FormatCrypto } from '../../format/crypto.ts';
@@ -14,7 +15,7 @@ import { nodeCrypto } from './node-crypto.ts';
 // The worker's program, as plain JavaScript evaluated by the worker itself: it needs no module
 // loader, so the same code runs from source (tsx, whose hooks Node 20 does not give workers) and
 // compiled. Messages: {op:'key', keyId, key} (the worker zeroes the sent copy), {op:'forget',
-// keyId}, and {op:'seal'|'open', id, keyId, nonce, data} answered by {id, result} where result is
+// keyId}, and {op:'seal'|'open', id, keyId, nonce, slot, length} answered by {id, result} where result is
 // the output pieces (ciphertext..., tag for seal) or null when a tag does not verify.
 // Feeding GCM 32 KiB at a time keeps each output below glibc's mmap threshold (node-crypto.ts).
 const WORKER_SOURCE = `
