@@ -5,8 +5,8 @@
 
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { DeviceDir } from '../../client/node/chatd-device.ts';
-import { CHATD_STORE, DeviceSession, type SessionOptions } from '../../client/node/chatd-session.ts';
+import { CHATD_STORE, DeviceDir } from '../../client/node/chatd-device.ts';
+import type { DeviceSession, SessionOptions } from '../../client/node/chatd-session.ts';
 import type { Argon2idParameters } from '../../client/vault/client.ts';
 import { UsageError } from '../../errors.ts';
 import { BackupKey } from '../../format/key.ts';
@@ -34,6 +34,9 @@ async function withSession<T>(
   s3Endpoint?: string,
 ): Promise<T> {
   const options: SessionOptions = { argon2id: argon2idFromEnv(), s3Endpoint };
+  // Loaded here, not at the top: `backup create --to DIR` would otherwise load ChatD's client and
+  // the vault client (~23 MiB) for nothing.
+  const { DeviceSession } = await import('../../client/node/chatd-session.ts');
   const session = await DeviceSession.open(DeviceDir.open(dir), options);
   try {
     return await work(session);

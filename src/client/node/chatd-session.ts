@@ -20,12 +20,10 @@ import { ChatdClient } from '../chatd/client.ts';
 import { ChatdVaultTransport } from '../chatd/vault-transport.ts';
 import { type Argon2idParameters, VaultClient } from '../vault/client.ts';
 import { createBackup, type ProgressListener, restoreBackup } from './backup.ts';
-import type { DeviceDir } from './chatd-device.ts';
+import { CHATD_STORE, type DeviceDir } from './chatd-device.ts';
 import { openNodeSocket } from './chatd-socket.ts';
 import { nodeCrypto } from './node-crypto.ts';
 
-/** The server's own storage, as a store spec. */
-export const CHATD_STORE = 'chatd:';
 /** Guesses a new record allows unless told otherwise (at most the fleet's limit). */
 export const DEFAULT_GUESS_LIMIT = 10;
 
