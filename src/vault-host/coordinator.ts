@@ -59,6 +59,12 @@ export interface CoordinatorOptions {
   readonly fanout?: 'all' | 'quorum-first';
   /** Default: one line on standard error per event. */
   readonly log?: CoordinatorLog;
+  /**
+   * How long an exhausted record stays unlocked after its last guess was paid (default 2000 ms):
+   * that guess's login may still be on its way (KE2 out, KE3 to come), and the right password on
+   * the last guess must still work (DESIGN section 3 "Lockout").
+   */
+  readonly lockGraceMs?: number;
 }
 
 export type CertifyResult =
@@ -76,6 +82,8 @@ export class VaultCoordinator {
   /** Liveness probes in flight, shared by concurrent requests. */
   readonly #probes = new Map<EndorsementPeer, Promise<boolean>>();
   readonly #log: CoordinatorLog;
+  /** Records with a lock scheduled after their grace period, so each gets one timer. */
+  readonly #scheduledLocks = new Set<string>();
 
   constructor(private readonly options: CoordinatorOptions) {
     this.#log = options.log ?? stderrLog;
@@ -138,10 +146,11 @@ export class VaultCoordinator {
         current?.state.status === RecordStatus.active &&
         current.state.guessesLeft === 0
       ) {
-        // Hosts lock exhausted records promptly (DESIGN section 3 "Lockout"); a KE1 arriving at
-        // zero guesses pays nothing, so the record is locked before the core answers it.
-        const lockedState = await this.#lock(recordId);
-        if (lockedState !== undefined) current = lockedState;
+        // Hosts lock exhausted records promptly (DESIGN section 3 "Lockout"), but not at once: the
+        // KE1 that paid the last guess may still be waiting for its KE2 (its coordinator lost a CAS
+        // race to a host that completed its intent) or its refund. The core answers "locked" to
+        // this KE1 either way: at zero guesses no KE1 is paid.
+        this.#lockAfterGrace(recordId);
       }
       const answered = await this.#ask(this.options.own, {
         type: 'answer',
@@ -151,6 +160,22 @@ export class VaultCoordinator {
       return answered.type === 'client-response' ? answered.frame : unavailableFrame();
     }
     return unavailableFrame();
+  }
+
+  #lockAfterGrace(recordId: Uint8Array): void {
+    const key = toHex(recordId);
+    if (this.#scheduledLocks.has(key)) return;
+    this.#scheduledLocks.add(key);
+    const timer = setTimeout(() => {
+      this.#scheduledLocks.delete(key);
+      this.lock(recordId).catch((error: unknown) =>
+        this.#log.warn(
+          { event: 'lock-failed', recordId: key, error: String(error) },
+          'could not lock an exhausted record',
+        ),
+      );
+    }, this.options.lockGraceMs ?? 2000);
+    timer.unref(); // a pending lock must not keep a stopping host alive; the next host will lock it
   }
 
   async #lock(recordId: Uint8Array): Promise<CertifiedState | undefined> {

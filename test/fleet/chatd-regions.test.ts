@@ -21,6 +21,7 @@ import { CertifiedState, RecordStatus } from '../../src/protocol/vault/record.ts
 import { openRecordStore } from '../../src/stores/record/index.ts';
 import type { RecordStore } from '../../src/stores/record/record-store.ts';
 import { EtcdCluster } from '../helpers/etcd-cluster.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { ProcessFleet, TEST_ARGON2ID } from './fleet.ts';
 
 const mainTs = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -212,10 +213,14 @@ describe('one ChatD per region in front of a 3-region fleet', () => {
     );
 
     for (const vault of devices) await assert.rejects(vault.recover(recordId, 'right password'), LockedError);
-    const slot = await store.get(recordId);
-    assert.ok(slot?.committed);
-    assert.equal(CertifiedState.deserialize(slot.committed).state.status, RecordStatus.locked);
-    assert.equal(slot.intent, undefined, 'no intent left behind');
+    const slot = await eventually(
+      () => store.get(recordId),
+      (found) =>
+        found?.committed !== undefined &&
+        CertifiedState.deserialize(found.committed).state.status === RecordStatus.locked,
+      'a host locks the exhausted record',
+    );
+    assert.equal(slot?.intent, undefined, 'no intent left behind');
   });
 
   it("fails over to another region when its own region's node is killed", async () => {

@@ -9,6 +9,7 @@ import { CertifiedState, RecordStatus } from '../../src/protocol/vault/record.ts
 import { openRecordStore } from '../../src/stores/record/index.ts';
 import type { RecordStore } from '../../src/stores/record/record-store.ts';
 import { EtcdCluster } from '../helpers/etcd-cluster.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { ProcessFleet } from './fleet.ts';
 
 /** Fresh random bytes as a plain Uint8Array (what the client returns), not a Buffer. */
@@ -66,7 +67,11 @@ describe('a fleet of 3 node processes over a 3-member etcd cluster', () => {
         (e) => e instanceof WrongPasswordError && e.guessesLeft === 0,
       );
       await assert.rejects(client.recover(recordId, 'right'), LockedError);
-      assert.equal((await committed(recordId)).state.status, RecordStatus.locked);
+      await eventually(
+        () => committed(recordId),
+        (c) => c.state.status === RecordStatus.locked,
+        'a host locks the exhausted record',
+      );
     } finally {
       await etcd.restart(2);
       await fleet.nodes[1]?.start();
@@ -157,8 +162,11 @@ describe('a fleet of 3 node processes over a 3-member etcd cluster', () => {
     // Every answered guess saw a distinct count: one spend each.
     assert.equal(new Set(told.map((e) => e.guessesLeft)).size, told.length);
     await assert.rejects(clients[0]?.recover(recordId, 'right') as Promise<unknown>, LockedError);
-    const final = await committed(recordId);
-    assert.equal(final.state.status, RecordStatus.locked);
+    const final = await eventually(
+      () => committed(recordId),
+      (c) => c.state.status === RecordStatus.locked,
+      'a host locks the exhausted record',
+    );
     // Create at 1, exactly four spends, then the lock.
     assert.equal(final.state.version, 6n);
   });

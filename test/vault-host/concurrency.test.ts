@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { LockedError, WrongPasswordError } from '../../src/errors.ts';
 import { nodePrimitives } from '../../src/hsm-platform/primitives.ts';
 import { CertifiedState, RecordStatus } from '../../src/protocol/vault/record.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { startTestFleet, type TestFleet } from './helpers/fleet.ts';
 
 let fleet: TestFleet;
@@ -38,8 +39,11 @@ test('200 concurrent wrong guesses: exactly limit counted, then locked; the righ
   assert.equal(locked.length, 195);
   const guessesReported = wrong.map((o) => (o as PromiseRejectedResult).reason.guessesLeft).sort();
   assert.deepEqual(guessesReported, [0, 1, 2, 3, 4]);
-  const state = await committed(recordId);
-  assert.equal(state.status, RecordStatus.locked);
+  const state = await eventually(
+    () => committed(recordId),
+    (found) => found.status === RecordStatus.locked,
+    'a host locks the exhausted record',
+  );
   assert.equal(state.sealed.length, 0, 'lock erases the sealed part');
   assert.equal(state.version, 7n, 'create, 5 spends, lock');
   await assert.rejects(fleet.client().recover(recordId, 'right'), LockedError);

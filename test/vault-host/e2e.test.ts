@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import { LockedError, NoRecordError, WrongPasswordError } from '../../src/errors.ts';
 import { nodePrimitives } from '../../src/hsm-platform/primitives.ts';
 import { RecordStatus } from '../../src/protocol/vault/record.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { startTestFleet, type TestFleet } from './helpers/fleet.ts';
 
 let fleet: TestFleet;
@@ -64,8 +65,11 @@ test('guesses run out: the record locks and the right password answers locked', 
     (e: unknown) => e instanceof WrongPasswordError && e.guessesLeft === 0,
   );
   await assert.rejects(client.recover(recordId, 'pw'), LockedError);
-  const status = await client.status(recordId);
-  assert.equal(status.status, RecordStatus.locked);
+  await eventually(
+    () => client.status(recordId),
+    (status) => status.status === RecordStatus.locked,
+    'a host locks the exhausted record',
+  );
 });
 
 test('the right password on the last remaining guess still recovers K', async () => {
