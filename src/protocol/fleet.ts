@@ -123,8 +123,11 @@ function checkFleetFields(fields: FleetFields): FleetFields {
   };
 }
 
-/** What the cores trust about their fleet; only ever accepted from a seal under FLEET_CONFIG_AAD. */
-export class FleetConfig {
+/**
+ * The facts about a fleet that both its sealed configuration and its public file carry: membership,
+ * quorum, guess limit and the public keys. Validated once, here.
+ */
+abstract class FleetFacts {
   /** 16 random bytes naming the fleet; OPAQUE's server identity and part of every bound message. */
   readonly fleetId: Uint8Array;
   /** Every node, in index order. Fixed for the fleet's life (DESIGN.md section 4). */
@@ -147,7 +150,10 @@ export class FleetConfig {
     this.hpkePublicKey = checked.hpkePublicKey;
     this.opaqueServerPublicKey = checked.opaqueServerPublicKey;
   }
+}
 
+/** What the cores trust about their fleet; only ever accepted from a seal under FLEET_CONFIG_AAD. */
+export class FleetConfig extends FleetFacts {
   serialize(): Uint8Array {
     const encoder = new TextEncoder();
     const parts: Uint8Array[] = [
@@ -217,24 +223,7 @@ export class FleetConfig {
  *     "opaqueServerPublicKey": hex32, "quorum": n, "maxGuessLimit": n,
  *     "nodes": [{ "index": 0, "name": "node-0", "region": "eu", "endorsementPublicKey": hex32 }] }
  */
-export class FleetPublicInfo {
-  readonly fleetId: Uint8Array;
-  readonly members: readonly FleetMember[];
-  readonly quorum: number;
-  readonly maxGuessLimit: number;
-  readonly hpkePublicKey: Uint8Array;
-  readonly opaqueServerPublicKey: Uint8Array;
-
-  constructor(fields: FleetFields) {
-    const checked = checkFleetFields(fields);
-    this.fleetId = checked.fleetId;
-    this.members = Object.freeze(checked.members);
-    this.quorum = checked.quorum;
-    this.maxGuessLimit = checked.maxGuessLimit;
-    this.hpkePublicKey = checked.hpkePublicKey;
-    this.opaqueServerPublicKey = checked.opaqueServerPublicKey;
-  }
-
+export class FleetPublicInfo extends FleetFacts {
   /** The file's text (UTF-8 JSON, two-space indented, ending in a newline). */
   toText(): string {
     const document = {

@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { UnavailableError } from '../../src/errors.ts';
-import { ed25519PublicKey, nodePrimitives } from '../../src/hsm-platform/primitives.ts';
-import { FleetMember, FleetPublicInfo } from '../../src/protocol/fleet.ts';
+import { nodePrimitives } from '../../src/hsm-platform/primitives.ts';
 import {
   ProposeAction,
   serializeCoreRequest,
@@ -24,24 +23,9 @@ import {
 } from '../../src/vault-host/http-peer.ts';
 import { type RunningNodeServer, startNodeServer } from '../../src/vault-host/node-server.ts';
 import type { EndorsementPeer } from '../../src/vault-host/peer.ts';
+import { signingFleet } from './helpers/signing-fleet.ts';
 
-const seeds = [0, 1, 2].map(() => new Uint8Array(randomBytes(32)));
-const fleet = new FleetPublicInfo({
-  fleetId: new Uint8Array(randomBytes(16)),
-  members: seeds.map(
-    (seed, index) =>
-      new FleetMember({
-        index,
-        name: `node-${index}`,
-        region: 'eu',
-        endorsementPublicKey: ed25519PublicKey(seed),
-      }),
-  ),
-  quorum: 2,
-  maxGuessLimit: 10,
-  hpkePublicKey: new Uint8Array(32),
-  opaqueServerPublicKey: new Uint8Array(32),
-});
+const { seeds, fleet } = signingFleet();
 
 const proposed = (guessesLeft: number) =>
   new RecordState({

@@ -7,8 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ed25519PublicKey, nodePrimitives } from '../../src/hsm-platform/primitives.ts';
-import { FleetMember, FleetPublicInfo } from '../../src/protocol/fleet.ts';
+import { nodePrimitives } from '../../src/hsm-platform/primitives.ts';
 import {
   Certificate,
   CertifiedState,
@@ -20,24 +19,9 @@ import {
 import { SqliteRecordStore } from '../../src/stores/record/sqlite.ts';
 import { certificateVerifies } from '../../src/vault-host/endorsement-check.ts';
 import { certifiedFromMarks, type NodeMarks, repairRecordStore } from '../../src/vault-host/repair.ts';
+import { signingFleet } from './helpers/signing-fleet.ts';
 
-const seeds = [0, 1, 2].map(() => new Uint8Array(randomBytes(32)));
-const fleet = new FleetPublicInfo({
-  fleetId: new Uint8Array(randomBytes(16)),
-  members: seeds.map(
-    (seed, index) =>
-      new FleetMember({
-        index,
-        name: `node-${index}`,
-        region: 'eu',
-        endorsementPublicKey: ed25519PublicKey(seed),
-      }),
-  ),
-  quorum: 2,
-  maxGuessLimit: 10,
-  hpkePublicKey: new Uint8Array(32),
-  opaqueServerPublicKey: new Uint8Array(32),
-});
+const { seeds, fleet } = signingFleet();
 
 function state(recordId: Uint8Array, version: bigint, guessesLeft = 10 - Number(version - 1n)): RecordState {
   return new RecordState({
