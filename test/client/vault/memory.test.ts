@@ -34,7 +34,9 @@ test('a record re-created without K after a lock is reported as tampering', asyn
   await device.enable(recordId, 'right', key, 1);
   await assert.rejects(device.recover(recordId, 'wrong'), WrongPasswordError);
   await assert.rejects(device.recover(recordId, 'wrong again'), LockedError);
-  // Someone (the operator, say) registers the locked record again with a password they know.
+  // Someone (the operator, say) locks the exhausted record at once — any host may — and registers
+  // it again with a password they know.
+  await t.fleet.coordinator(0).lock(recordId);
   await t.client().enable(recordId, 'operator', nodePrimitives.randomBytes(32), 5);
   await assert.rejects(device.recover(recordId, 'operator'), TamperingError);
 });
