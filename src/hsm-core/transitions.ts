@@ -62,39 +62,45 @@ function decode<T>(what: () => T): T {
   }
 }
 
-export async function openSecrets(ctx: CoreContext, state: RecordState): Promise<SealedSecrets> {
-  const aad = recordAad(Labels.sealedRecord, ctx.config.fleetId, state.recordId, state.incarnation);
+/**
+ * Opens a blob this fleet's cores sealed (keystore AEAD under `aad`) and decodes it. Anything that
+ * does not open or decode is bad evidence; the refusal says which blob, never why it failed.
+ */
+async function openSealed<T>(
+  ctx: CoreContext,
+  sealed: Uint8Array,
+  aad: Uint8Array,
+  deserialize: (bytes: Uint8Array) => T,
+  what: string,
+): Promise<T> {
   try {
-    return SealedSecrets.deserialize(await ctx.platform.keystore.open(state.sealed, aad));
+    return deserialize(await ctx.platform.keystore.open(sealed, aad));
   } catch {
-    return refuse(RefusalReason.badEvidence, 'sealed part does not open');
+    return refuse(RefusalReason.badEvidence, `${what} does not open`);
   }
 }
 
-export async function openLoginState(
+export function openSecrets(ctx: CoreContext, state: RecordState): Promise<SealedSecrets> {
+  const aad = recordAad(Labels.sealedRecord, ctx.config.fleetId, state.recordId, state.incarnation);
+  return openSealed(ctx, state.sealed, aad, SealedSecrets.deserialize, 'sealed part');
+}
+
+export function openLoginState(
   ctx: CoreContext,
   recordId: Uint8Array,
   blob: Uint8Array,
 ): Promise<LoginState> {
   const aad = recordAad(Labels.loginState, ctx.config.fleetId, recordId);
-  try {
-    return LoginState.deserialize(await ctx.platform.keystore.open(blob, aad));
-  } catch {
-    return refuse(RefusalReason.badEvidence, 'login state does not open');
-  }
+  return openSealed(ctx, blob, aad, LoginState.deserialize, 'login state');
 }
 
-export async function openPending(
+export function openPending(
   ctx: CoreContext,
   recordId: Uint8Array,
   blob: Uint8Array,
 ): Promise<PendingRegistration> {
   const aad = recordAad(Labels.pendingRegistration, ctx.config.fleetId, recordId);
-  try {
-    return PendingRegistration.deserialize(await ctx.platform.keystore.open(blob, aad));
-  } catch {
-    return refuse(RefusalReason.badEvidence, 'pending registration does not open');
-  }
+  return openSealed(ctx, blob, aad, PendingRegistration.deserialize, 'pending registration');
 }
 
 function requireActive(from: RecordState | undefined): RecordState {

@@ -53,6 +53,17 @@ function refusedByAll(responses: Awaited<ReturnType<MaliciousHost['endorseAll']>
   }
 }
 
+/** The state a refund of `spent`'s guess would lead to, as the table computes it. */
+function refundOf(spent: CertifiedState) {
+  return spent.state.with({
+    version: spent.state.version + 1n,
+    guessesLeft: spent.state.guessesLeft + 1,
+    lastSuccess: spent.state.ke1PaidAt!,
+    ke1Hash: undefined,
+    ke1PaidAt: undefined,
+  });
+}
+
 /** A spend the host pays itself with its own KE1 (burning a guess, which it may always do). */
 async function hostSpend(recordId: Uint8Array, password: string) {
   const current = (await host.committed(recordId))!;
@@ -105,13 +116,7 @@ test('refund with the KE3 of an earlier guess, or a replayed KE3, refunds nothin
   assert.deepEqual((await host.committed(recordId))!.serialize(), before.serialize());
   // Against a later spend, as a refund's evidence: every core refuses.
   const { spent } = await hostSpend(recordId, 'another guess');
-  const to = spent.state.with({
-    version: spent.state.version + 1n,
-    guessesLeft: spent.state.guessesLeft + 1,
-    lastSuccess: spent.state.ke1PaidAt!,
-    ke1Hash: undefined,
-    ke1PaidAt: undefined,
-  });
+  const to = refundOf(spent);
   refusedByAll(
     await host.endorseAll(
       new Intent({ kind: TransitionKind.refund, from: spent, to, evidence: oldKe3Frame }),
@@ -275,13 +280,7 @@ test('an old registration request cannot restore the count; an old login state d
   // After a password change, the old login state cannot refund a spend of the new incarnation.
   await client.changePassword(recordId, key, 'new');
   const { spent } = await hostSpend(recordId, 'guess');
-  const to = spent.state.with({
-    version: spent.state.version + 1n,
-    guessesLeft: spent.state.guessesLeft + 1,
-    lastSuccess: spent.state.ke1PaidAt!,
-    ke1Hash: undefined,
-    ke1PaidAt: undefined,
-  });
+  const to = refundOf(spent);
   refusedByAll(
     await host.endorseAll(new Intent({ kind: TransitionKind.refund, from: spent, to, evidence: ke3Frame })),
     RefusalReason.badEvidence,
