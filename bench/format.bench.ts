@@ -6,13 +6,11 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { ENCRYPT_RING, readFileBlocks, writeAllTo } from '../src/client/node/file-io.ts';
+import { planCrypt } from '../src/cli/commands/crypt.ts';
+import { writeAllTo } from '../src/client/node/file-io.ts';
 import { nodeCrypto } from '../src/client/node/node-crypto.ts';
-import { createWorkerCrypto } from '../src/client/node/worker-crypto.ts';
-import type { FormatCrypto } from '../src/format/crypto.ts';
-import { DEFAULT_CHUNK_SIZE } from '../src/format/header.ts';
 import { BackupKey } from '../src/format/key.ts';
 import { decryptStream, encryptStream } from '../src/format/stream.ts';
 import { fixed, median } from './stats.ts';
@@ -57,27 +55,27 @@ async function timedCommand(command: string, args: string[]): Promise<Cost> {
   return { wall: wall!, cpu: user! + system! };
 }
 
-/** Encrypts or decrypts `input` into `output` the way the CLI does with a file argument. */
+/**
+ * Encrypts or decrypts the file `input` into `output` exactly as `strongroom encrypt|decrypt
+ * --threads N -o OUTPUT INPUT` does once started (src/cli/commands/crypt.ts planCrypt).
+ */
 async function strongroom(
   direction: 'encrypt' | 'decrypt',
   key: BackupKey,
   input: string,
   output: string,
-  crypto: FormatCrypto = nodeCrypto,
+  threads: number,
 ) {
   const out = await open(output, 'w');
+  const { crypto, source, close } = planCrypt(direction, input, GiB, threads);
   try {
-    // As src/cli/commands/crypt.ts: encryption reads into a ring of reused blocks.
-    const source =
-      direction === 'encrypt'
-        ? readFileBlocks(input, DEFAULT_CHUNK_SIZE, ENCRYPT_RING)
-        : readFileBlocks(input);
     const stream =
       direction === 'encrypt'
         ? encryptStream(source, key, { crypto })
         : decryptStream(source, key, { crypto });
     await writeAllTo(out, stream);
   } finally {
+    await close();
     await out.close();
   }
 }
@@ -123,6 +121,7 @@ function buildCli(dir: string): string {
 }
 
 export default async function (): Promise<string> {
+  const before = loadavg();
   const dir = `/dev/shm/strongroom-bench-${process.pid}`;
   mkdirSync(dir, { recursive: true });
   try {
@@ -134,25 +133,40 @@ export default async function (): Promise<string> {
     writeFileSync(`${dir}/key.txt`, key.format());
     execFileSync('age-keygen', ['-o', `${dir}/age-id.txt`], { stdio: 'ignore' });
     const recipient = execFileSync('age-keygen', ['-y', `${dir}/age-id.txt`], { encoding: 'utf8' }).trim();
-    await strongroom('encrypt', key, plain, sealed);
+    const threads = Math.min(availableParallelism(), 4); // the CLI's default --threads
+    await strongroom('encrypt', key, plain, sealed, threads);
     await run('age', ['-r', recipient, '-o', aged, plain]);
+    const cli = buildCli(dir);
+    const command = (direction: string, input: string) =>
+      timedCommand(process.execPath, [
+        cli,
+        direction,
+        '--key-file',
+        `${dir}/key.txt`,
+        '-o',
+        '/dev/null',
+        input,
+      ]);
 
     const costs = {
-      srEnc: [] as Cost[],
-      srDec: [] as Cost[],
-      wkEnc: [] as Cost[],
-      wkDec: [] as Cost[],
+      enc: [] as Cost[],
+      dec: [] as Cost[],
+      oneEnc: [] as Cost[],
+      oneDec: [] as Cost[],
+      cliEnc: [] as Cost[],
+      cliDec: [] as Cost[],
       ageEnc: [] as Cost[],
       ageDec: [] as Cost[],
     };
-    const workers = createWorkerCrypto(2);
     const openssl = { cpu: [] as number[], wall: [] as number[] };
     for (let round = 0; round < ROUNDS; round++) {
-      costs.srEnc.push(await timed(() => strongroom('encrypt', key, plain, '/dev/null')));
-      costs.wkEnc.push(await timed(() => strongroom('encrypt', key, plain, '/dev/null', workers)));
+      costs.enc.push(await timed(() => strongroom('encrypt', key, plain, '/dev/null', threads)));
+      costs.oneEnc.push(await timed(() => strongroom('encrypt', key, plain, '/dev/null', 1)));
+      costs.cliEnc.push(await command('encrypt', plain));
       costs.ageEnc.push(await timedCommand('age', ['-r', recipient, '-o', '/dev/null', plain]));
-      costs.srDec.push(await timed(() => strongroom('decrypt', key, sealed, '/dev/null')));
-      costs.wkDec.push(await timed(() => strongroom('decrypt', key, sealed, '/dev/null', workers)));
+      costs.dec.push(await timed(() => strongroom('decrypt', key, sealed, '/dev/null', threads)));
+      costs.oneDec.push(await timed(() => strongroom('decrypt', key, sealed, '/dev/null', 1)));
+      costs.cliDec.push(await command('decrypt', sealed));
       costs.ageDec.push(
         await timedCommand('age', ['-d', '-i', `${dir}/age-id.txt`, '-o', '/dev/null', aged]),
       );
@@ -161,7 +175,6 @@ export default async function (): Promise<string> {
         openssl.wall.push(opensslSpeed(true));
       }
     }
-    await workers.close();
     rmSync(sealed);
     rmSync(aged);
     rmSync(plain);
@@ -169,7 +182,6 @@ export default async function (): Promise<string> {
     // Peak RSS of a 4 GiB backup (a sparse file: memory does not depend on the content), by the
     // compiled CLI as `npx strongroom` runs it (tsx alone would add ~40 MiB), next to the RSS of
     // `strongroom keygen`: the difference is what the backup pipeline itself holds.
-    const cli = buildCli(dir);
     const big = `${dir}/big.bin`;
     const handle = await open(big, 'w');
     await handle.truncate(4 * GiB);
@@ -207,24 +219,24 @@ export default async function (): Promise<string> {
     const lines = [
       '## Backup stream',
       '',
-      `A 1 GiB random file in /dev/shm encrypted and decrypted to /dev/null: Strongroom in-process through the path its CLI takes (readFileBlocks, with a ring of reused 1 MiB blocks when encrypting → encryptStream/decryptStream with node:crypto → writeAllTo), the same with AES-GCM on two worker threads (createWorkerCrypto; not what the CLI uses), age 1.x with an X25519 recipient (\`age -r\` / \`age -d -i\`), medians of ${ROUNDS} interleaved rounds. openssl: median of 3 runs of \`openssl speed -evp aes-256-gcm -bytes 65536 -seconds 3\`, whose default figure divides by CPU time, and of the same with \`-elapsed\` (wall clock). "Wall clock" rows compare wall-clock figures; "CPU time" rows compare bytes per CPU-second (every thread counted), which a shared, loaded machine distorts less.`,
+      `A 1 GiB random file in /dev/shm encrypted and decrypted to /dev/null, medians of ${ROUNDS} interleaved rounds. "Strongroom" runs in the bench process exactly what \`strongroom encrypt|decrypt -o OUT IN\` runs once started (planCrypt in src/cli/commands/crypt.ts): the file read in chunk-sized blocks into a reused ring of shared buffers, AES-GCM on ${threads} worker threads (the default \`--threads\`, one per core up to 4) that seal or open the blocks in place, writes gathered into writev. "1 thread" is the same with \`--threads 1\` (AES-GCM on the main thread). "Whole command" times the compiled CLI process (\`node dist/src/cli/main.js encrypt --key-file K -o /dev/null IN\`, start-up included) under /usr/bin/time, as age is timed. age 1.x with an X25519 recipient (\`age -r\` / \`age -d -i\`). openssl: median of 3 runs of \`openssl speed -evp aes-256-gcm -bytes 65536 -seconds 3\`, whose default figure divides by CPU time, and of the same with \`-elapsed\` (wall clock). "Wall clock" rows compare wall-clock figures; "CPU time" rows compare bytes per CPU-second (every thread counted), which a shared, loaded machine distorts less. Load average before: ${before.map((l) => fixed(l, 1)).join(', ')}.`,
       '',
       '| operation | measure | Strongroom MB/s | age MB/s | vs age (goal ≥ 2) | openssl speed MB/s | vs openssl (goal ≥ 0.6) |',
       '|---|---|---|---|---|---|---|',
-      row('encrypt', 'wall', costs.srEnc, costs.ageEnc),
-      row('encrypt', 'cpu', costs.srEnc, costs.ageEnc),
-      row('decrypt', 'wall', costs.srDec, costs.ageDec),
-      row('decrypt', 'cpu', costs.srDec, costs.ageDec),
-      row('encrypt, 2 workers', 'wall', costs.wkEnc, costs.ageEnc),
-      row('encrypt, 2 workers', 'cpu', costs.wkEnc, costs.ageEnc),
-      row('decrypt, 2 workers', 'wall', costs.wkDec, costs.ageDec),
-      row('decrypt, 2 workers', 'cpu', costs.wkDec, costs.ageDec),
+      row('encrypt', 'wall', costs.enc, costs.ageEnc),
+      row('encrypt', 'cpu', costs.enc, costs.ageEnc),
+      row('decrypt', 'wall', costs.dec, costs.ageDec),
+      row('decrypt', 'cpu', costs.dec, costs.ageDec),
+      row('encrypt, 1 thread', 'wall', costs.oneEnc, costs.ageEnc),
+      row('decrypt, 1 thread', 'wall', costs.oneDec, costs.ageDec),
+      row('encrypt, whole command', 'wall', costs.cliEnc, costs.ageEnc),
+      row('decrypt, whole command', 'wall', costs.cliDec, costs.ageDec),
       '',
       `Peak RSS of \`strongroom backup create\` of a 4 GiB file to a directory store (compiled CLI, /usr/bin/time -v): ${fixed(backup.mib, 0)} MiB (goal ≤ 128) ${backup.mib <= 128 ? '✓' : '✗'}, against ${fixed(baseline.mib, 0)} MiB for \`strongroom keygen\` (the CLI with only the keygen group loaded); it took ${fixed(backup.seconds, 1)} s (${mb((4 * GiB) / backup.seconds)} MB/s including process start).`,
       '',
       `CLI start-up (compiled, wall clock, median of ${ROUNDS}): \`strongroom keygen\` ${fixed(median(startup.keygen))} s, \`strongroom --help\` (every group loaded) ${fixed(median(startup.help))} s.`,
       '',
-      `Raw wall/CPU seconds — Strongroom encrypt ${seconds(costs.srEnc)}; decrypt ${seconds(costs.srDec)}; with workers ${seconds(costs.wkEnc)}; ${seconds(costs.wkDec)}; age encrypt ${seconds(costs.ageEnc)}; decrypt ${seconds(costs.ageDec)}. Load average at the end: ${loadavg()
+      `Raw wall/CPU seconds — Strongroom encrypt ${seconds(costs.enc)}; decrypt ${seconds(costs.dec)}; 1 thread ${seconds(costs.oneEnc)}; ${seconds(costs.oneDec)}; whole command ${seconds(costs.cliEnc)}; ${seconds(costs.cliDec)}; age encrypt ${seconds(costs.ageEnc)}; decrypt ${seconds(costs.ageDec)}. Load average at the end: ${loadavg()
         .map((l) => fixed(l, 1))
         .join(', ')}.`,
     ];

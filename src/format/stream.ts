@@ -21,7 +21,7 @@ const NONCE_LENGTH = 12;
  * Chunks sealed or opened concurrently unless the Aead asks for more (Aead.inFlight), so an
  * asynchronous Aead (WebCrypto works off the main thread) overlaps them with reading and writing.
  */
-const IN_FLIGHT = 2;
+export const DEFAULT_IN_FLIGHT = 2;
 
 export interface EncryptOptions {
   crypto: FormatCrypto;
@@ -75,7 +75,7 @@ export async function* encryptStream(
       queue.push(quiet(aead.seal(chunkNonce(index, last), pieces)));
       index++;
       if (last) break;
-      if (queue.length >= (aead.inFlight ?? IN_FLIGHT)) yield* await queue.shift()!;
+      if (queue.length >= (aead.inFlight ?? DEFAULT_IN_FLIGHT)) yield* await queue.shift()!;
     }
     while (queue.length > 0) yield* await queue.shift()!;
   } finally {
@@ -129,7 +129,7 @@ async function* openChunks(reader: PieceReader, aead: Aead, sealedSize: number):
     if (total === TAG_LENGTH && index > 0) throw damagedChunk(index);
     queue.push(quiet(openChunk(aead, pieces, index, last, total === sealedSize)));
     if (last) break;
-    if (queue.length >= (aead.inFlight ?? IN_FLIGHT)) yield* await queue.shift()!;
+    if (queue.length >= (aead.inFlight ?? DEFAULT_IN_FLIGHT)) yield* await queue.shift()!;
   }
   while (queue.length > 0) yield* await queue.shift()!;
 }

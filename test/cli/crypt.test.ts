@@ -2,8 +2,9 @@
 // STRONGROOM_KEY, exit codes, and the damage matrix: each damaged input fails with its own exit
 // code and message, and `-o OUT` leaves no OUT (and no temporary file) behind.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -132,5 +133,74 @@ describe('strongroom encrypt/decrypt', { concurrency: 2 }, () => {
     assert.equal(run.code, 6);
     assert.match(run.stderr, /wrong key/);
     assert.deepEqual(await readdir(dir), []);
+  });
+  it('a file of 16 MiB or more runs on worker threads: same stream format, damage still caught, --threads checked', async () => {
+    const dir = await mkdtemp(join(work, 'threads-'));
+    const large = randomBytes(17 * 1024 * 1024 + 3);
+    await writeFile(join(dir, 'large.bin'), large);
+    const sealedWith = async (threads: string) => {
+      const out = join(dir, `large-${threads}.srb`);
+      const run = await runCli([
+        'encrypt',
+        '--key-file',
+        keyFile,
+        '--threads',
+        threads,
+        '-o',
+        out,
+        join(dir, 'large.bin'),
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      return out;
+    };
+    // Sealed on two workers, opened on the main thread, and the other way round.
+    for (const [sealThreads, openThreads] of [
+      ['2', '1'],
+      ['1', '2'],
+    ]) {
+      const opened = join(dir, `opened-${sealThreads}`);
+      const run = await runCli([
+        'decrypt',
+        '--key-file',
+        keyFile,
+        '--threads',
+        openThreads!,
+        '-o',
+        opened,
+        await sealedWith(sealThreads!),
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.deepEqual(await readFile(opened), large);
+    }
+    const damaged = await readFile(join(dir, 'large-2.srb'));
+    damaged[HEADER + 9 * SEALED_CHUNK + 100]! ^= 1;
+    await writeFile(join(dir, 'damaged.srb'), damaged);
+    const run = await runCli([
+      'decrypt',
+      '--key-file',
+      keyFile,
+      '-o',
+      join(dir, 'never'),
+      join(dir, 'damaged.srb'),
+    ]);
+    assert.equal(run.code, 5, run.stderr);
+    assert.match(run.stderr, /chunk 9 failed/);
+    await assert.rejects(readFile(join(dir, 'never')), { code: 'ENOENT' });
+    const usage = await runCli(['encrypt', '--key-file', keyFile, '--threads', '0', join(dir, 'large.bin')]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /--threads/);
+  });
+
+  it('-o onto a FIFO or device writes into it in place: it stays what it was', async () => {
+    // A rename over the target would turn /dev/null into a plain file when run as root.
+    const dir = await mkdtemp(join(work, 'fifo-'));
+    const fifo = join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const reader = readFile(fifo);
+    const run = await runCli(['decrypt', '--key-file', keyFile, '-o', fifo, join(work, 'sealed.srb')]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(await reader, plain);
+    assert.ok((await stat(fifo)).isFIFO());
+    assert.deepEqual(await readdir(dir), ['pipe']);
   });
 });

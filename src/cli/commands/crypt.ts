@@ -2,68 +2,88 @@
 // stream or stdout and back. With -o, the output appears only once complete — for decrypt, only
 // after the final chunk verified (DESIGN section 2).
 import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { pipeline } from 'node:stream/promises';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { writeFileAtomically } from '../../client/node/atomic-file.ts';
-import { ENCRYPT_RING, readFileBlocks } from '../../client/node/file-io.ts';
+import { readBackupBlocks, readFileBlocks, ringFor } from '../../client/node/file-io.ts';
 import { nodeCrypto } from '../../client/node/node-crypto.ts';
+import { createWorkerCrypto } from '../../client/node/worker-crypto.ts';
 import { StrongroomError } from '../../errors.ts';
+import type { FormatCrypto } from '../../format/crypto.ts';
 import { DEFAULT_CHUNK_SIZE } from '../../format/header.ts';
 import type { BackupKey } from '../../format/key.ts';
-import { decryptStream, encryptStream } from '../../format/stream.ts';
+import { DEFAULT_IN_FLIGHT, decryptStream, encryptStream } from '../../format/stream.ts';
 import { createProgress } from '../progress.ts';
 import { type KeyOptions, resolveKey } from './options.ts';
 
 interface CryptOptions extends KeyOptions {
   output?: string;
+  threads: number;
 }
 
-type Transform = (input: AsyncIterable<Uint8Array>, key: BackupKey) => AsyncIterable<Uint8Array>;
+type Direction = 'encrypt' | 'decrypt';
 
-const encrypt: Transform = (input, key) => encryptStream(input, key, { crypto: nodeCrypto });
-const decrypt: Transform = (input, key) => decryptStream(input, key, { crypto: nodeCrypto });
+/**
+ * Files at least this large are sealed or opened on worker threads, one per core: below it the
+ * threads' start-up (~30 ms) costs more than they save.
+ */
+const WORKERS_FROM_BYTES = 16 * 2 ** 20;
+const DEFAULT_THREADS = Math.min(availableParallelism(), 4);
 
-// Encryption reads chunk-sized blocks into a reused ring (file-io.ts); decryption's chunks straddle
-// blocks and their size comes from the header, so it reads into fresh blocks.
-const readToEncrypt = (path: string) => readFileBlocks(path, DEFAULT_CHUNK_SIZE, ENCRYPT_RING);
-const readToDecrypt = (path: string) => readFileBlocks(path);
+function parseThreads(value: string): number {
+  const threads = Number(value);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64)
+    throw new InvalidArgumentError('expected a whole number of threads from 1 to 64');
+  return threads;
+}
 
 export function registerCrypt(program: Command): void {
-  for (const [name, transform, read, what] of [
-    ['encrypt', encrypt, readToEncrypt, 'encrypt IN (or stdin) into a backup stream on OUT (or stdout)'],
-    [
-      'decrypt',
-      decrypt,
-      readToDecrypt,
-      'decrypt a backup stream; with -o, OUT appears only if the whole stream verifies',
-    ],
+  for (const [direction, what] of [
+    ['encrypt', 'encrypt IN (or stdin) into a backup stream on OUT (or stdout)'],
+    ['decrypt', 'decrypt a backup stream; with -o, OUT appears only if the whole stream verifies'],
   ] as const) {
     program
-      .command(name)
+      .command(direction)
       .description(what)
       .argument('[IN]', 'input file (stdin when absent)')
       .option('--key-file <file>', 'file holding the backup key (else STRONGROOM_KEY)')
       .option('-o, --output <file>', 'output file (stdout when absent)')
-      .action((input: string | undefined, options: CryptOptions) =>
-        run(transform, read, name, input, options),
-      );
+      .option(
+        '--threads <n>',
+        'threads that run AES-GCM for a file IN of 16 MiB or more; 1 keeps it on the main thread',
+        parseThreads,
+        DEFAULT_THREADS,
+      )
+      .action((input: string | undefined, options: CryptOptions) => run(direction, input, options));
   }
 }
 
-async function run(
-  transform: Transform,
-  read: (path: string) => AsyncIterable<Uint8Array>,
-  label: string,
-  input: string | undefined,
-  options: CryptOptions,
-) {
+/**
+ * Where the bytes come from and which crypto runs them. A file is read in blocks of one chunk each
+ * into a reused ring (file-io.ts), shared with the worker threads when it is large enough to use
+ * them, so no chunk is copied between threads; stdin is read as it comes, on the main thread.
+ */
+export function planCrypt(direction: Direction, input: string | undefined, size: number, threads: number) {
+  if (input === undefined) return { crypto: nodeCrypto, source: process.stdin, close: async () => {} };
+  const workers = threads > 1 && size >= WORKERS_FROM_BYTES ? createWorkerCrypto(threads) : null;
+  const crypto: FormatCrypto = workers ?? nodeCrypto;
+  const options = { ring: ringFor(workers?.inFlight ?? DEFAULT_IN_FLIGHT), shared: workers !== null };
+  const source =
+    direction === 'encrypt'
+      ? readFileBlocks(input, { ...options, blockSize: DEFAULT_CHUNK_SIZE })
+      : readBackupBlocks(input, options);
+  return { crypto, source, close: async () => workers?.close() };
+}
+
+async function run(direction: Direction, input: string | undefined, options: CryptOptions) {
   const key = await resolveKey(options);
   try {
     const total = input === undefined ? 0 : await sizeOf(input);
-    const progress = createProgress(label);
+    const { crypto, source, close } = planCrypt(direction, input, total, options.threads);
+    const progress = createProgress(direction);
     let done = 0;
     async function* counted(): AsyncGenerator<Uint8Array> {
-      const source = input === undefined ? process.stdin : read(input);
       for await (const piece of source) {
         done += piece.length;
         progress.update(done, total);
@@ -71,11 +91,15 @@ async function run(
       }
     }
     try {
-      const output = transform(counted(), key);
+      const output =
+        direction === 'encrypt'
+          ? encryptStream(counted(), key, { crypto })
+          : decryptStream(counted(), key, { crypto });
       if (options.output === undefined) await pipeline(output, process.stdout);
       else await writeFileAtomically(options.output, output);
     } finally {
       progress.stop();
+      await close();
     }
   } finally {
     key.destroy(); // the key's life ends with the command

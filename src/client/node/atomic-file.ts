@@ -2,12 +2,26 @@
 // file beside it, flushed, then renamed over the target (DESIGN section 2: nothing unverified is
 // left behind).
 import { randomBytes } from 'node:crypto';
-import { rename, rm } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { writeNewFile } from './file-io.ts';
+import { writeAllTo, writeNewFile } from './file-io.ts';
 
+/**
+ * Writes `content` to `path` all or nothing. A target that exists and is not a regular file (a
+ * device such as /dev/null, a FIFO, a terminal) cannot be replaced by a rename — and must not be:
+ * renaming over /dev/null as root would turn it into a file. It is written in place, as stdout
+ * would be, so like stdout it may receive a prefix of a stream that later fails to verify.
+ */
 export async function writeFileAtomically(path: string, content: AsyncIterable<Uint8Array>): Promise<number> {
   const target = resolve(path);
+  if (await isSpecialFile(target)) {
+    const handle = await open(target, 'w');
+    try {
+      return await writeAllTo(handle, content);
+    } finally {
+      await handle.close();
+    }
+  }
   const temp = join(dirname(target), `.${basename(target)}.strongroom-${randomBytes(6).toString('hex')}`);
   try {
     const written = await writeNewFile(temp, content, true);
@@ -16,5 +30,15 @@ export async function writeFileAtomically(path: string, content: AsyncIterable<U
   } catch (error) {
     await rm(temp, { force: true });
     throw error;
+  }
+}
+
+/** True for an existing target that is neither a regular file nor a directory. */
+async function isSpecialFile(path: string): Promise<boolean> {
+  try {
+    const info = await stat(path);
+    return !info.isFile() && !info.isDirectory();
+  } catch {
+    return false; // absent (or unreadable: the write will say why)
   }
 }

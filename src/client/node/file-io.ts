@@ -2,6 +2,8 @@
 // reads run one buffer ahead and writes are gathered into ~1 MiB writev calls that overlap the
 // next batch, so the thread-pool round trips of file I/O overlap the encryption on the main thread.
 import { type FileHandle, open } from 'node:fs/promises';
+import { HEADER_LENGTH, Header } from '../../format/header.ts';
+import { TAG_LENGTH } from '../../format/stream.ts';
 
 const BLOCK = 1 << 20;
 
@@ -14,25 +16,77 @@ function quiet<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
+export interface ReadOptions {
+  /** Bytes per block (the last may be shorter); 1 MiB by default. */
+  blockSize?: number;
+  /**
+   * Blocks are views into a ring of this many buffers that are read into again (0: a fresh buffer
+   * per block), so a block's bytes stay valid only until the consumer has pulled ring − 2 more
+   * blocks. That saves a fresh buffer per block, whose page faults cost more than the encryption's
+   * own allocations (docs/BENCHMARKS.md "Backup stream"). Only for a consumer known to be done with
+   * each block in time: see ringFor().
+   */
+  ring?: number;
+  /** The ring lives in SharedArrayBuffers, so worker threads use the blocks without a copy. */
+  shared?: boolean;
+}
+
 /**
- * Reads a file in blocks of `blockSize` bytes (the last may be shorter), one read ahead.
- *
- * With `recycle` = n, blocks are views into a ring of n buffers that are read into again, so a
- * block's bytes stay valid only until the consumer has pulled n − 2 more blocks. That saves a fresh
- * buffer per block, whose page faults cost more than the encryption's own allocations
- * (docs/BENCHMARKS.md "Backup stream"). Only for a consumer known to be done with each block by
- * then: encryptStream with chunkSize = blockSize has finished with a chunk's block (seal copies or
- * consumes it synchronously) once it has looked one block ahead, so ENCRYPT_RING suffices.
+ * The ring a stream of `inFlight` chunks needs when each chunk is one block (encryptStream with
+ * chunkSize = blockSize, or decryptStream fed by readBackupBlocks). While the oldest chunk is
+ * awaited, the other in-flight chunks hold their blocks, the stream has looked one block ahead, and
+ * the next read fills one more: inFlight + 2 blocks, plus one to spare.
  */
-export async function* readFileBlocks(
+export function ringFor(inFlight: number): number {
+  return inFlight + 3;
+}
+
+/** Reads a file in blocks, one read ahead (see ReadOptions). */
+export async function* readFileBlocks(path: string, options: ReadOptions = {}): AsyncGenerator<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    yield* blocksOf(handle, options);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Reads a backup stream file with every block holding exactly one sealed chunk: the header first,
+ * then blocks of the chunk size its header announces plus the tag. Aligned blocks let a ring
+ * (ReadOptions.ring) feed decryptStream, and let worker threads open chunks in place. A header that
+ * does not parse is passed on as it is, for decryptStream to report, and the rest read in 1 MiB blocks.
+ */
+export async function* readBackupBlocks(
   path: string,
-  blockSize = BLOCK,
-  recycle = 0,
+  options: Omit<ReadOptions, 'blockSize'> = {},
 ): AsyncGenerator<Uint8Array> {
   const handle = await open(path, 'r');
-  const ring = Array.from({ length: recycle }, () => Buffer.allocUnsafeSlow(blockSize));
+  try {
+    const { bytesRead, buffer } = await handle.read(new Uint8Array(HEADER_LENGTH), 0, HEADER_LENGTH, null);
+    if (bytesRead === 0) return;
+    const header = buffer.subarray(0, bytesRead);
+    yield header;
+    if (bytesRead < HEADER_LENGTH) return;
+    let blockSize = BLOCK;
+    try {
+      blockSize = Header.deserialize(header).chunkSize + TAG_LENGTH;
+    } catch {
+      // decryptStream rejects this header with the precise reason.
+    }
+    yield* blocksOf(handle, { ...options, blockSize });
+  } finally {
+    await handle.close();
+  }
+}
+
+async function* blocksOf(handle: FileHandle, options: ReadOptions): AsyncGenerator<Uint8Array> {
+  const { blockSize = BLOCK, ring = 0, shared = false } = options;
+  const allocate = () =>
+    shared ? new Uint8Array(new SharedArrayBuffer(blockSize)) : Buffer.allocUnsafeSlow(blockSize);
+  const buffers = Array.from({ length: ring }, allocate);
   let turn = 0;
-  const nextBuffer = () => (recycle > 0 ? ring[turn++ % recycle]! : Buffer.allocUnsafe(blockSize));
+  const nextBuffer = () => (ring > 0 ? buffers[turn++ % ring]! : allocate());
   const readNext = () => quiet(handle.read(nextBuffer(), 0, blockSize, null));
   let next = readNext();
   try {
@@ -44,15 +98,8 @@ export async function* readFileBlocks(
     }
   } finally {
     await next.catch(() => {});
-    await handle.close();
   }
 }
-
-/**
- * Ring size for readFileBlocks feeding encryptStream with chunkSize = blockSize: the block being
- * sealed, the one looked ahead at, the one being read, and one to spare.
- */
-export const ENCRYPT_RING = 4;
 
 /** Writes everything `source` yields to `handle` in gathered writes; returns the byte count. */
 export async function writeAllTo(

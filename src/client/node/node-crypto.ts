@@ -2,22 +2,12 @@
 // same bytes as the WebCrypto implementation (test/format/vectors.test.ts checks both).
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdf, randomFillSync } from 'node:crypto';
 import type { Aead, FormatCrypto } from '../../format/crypto.ts';
+import { raiseMallocThreshold } from './malloc-threshold.ts';
 
 const TAG_LENGTH = 16;
-// OpenSSL output buffers above glibc's mmap threshold (128 KiB) cost an mmap and page faults each;
-// feeding GCM at most 32 KiB at a time keeps every output buffer on the heap (docs/BENCHMARKS.md).
-const SLICE = 32 * 1024;
-
-function* slices(pieces: readonly Uint8Array[]): Generator<Uint8Array> {
-  for (const piece of pieces) {
-    for (let offset = 0; offset < piece.length; offset += SLICE) {
-      yield piece.subarray(offset, Math.min(piece.length, offset + SLICE));
-    }
-  }
-}
 
 /** Splits `pieces` into everything but the last `TAG_LENGTH` bytes, and those bytes. */
-function splitTag(pieces: readonly Uint8Array[]): { body: Uint8Array[]; tag: Uint8Array } | null {
+export function splitTag(pieces: readonly Uint8Array[]): { body: Uint8Array[]; tag: Uint8Array } | null {
   let total = 0;
   for (const piece of pieces) total += piece.length;
   if (total < TAG_LENGTH) return null;
@@ -59,6 +49,8 @@ export const nodeCrypto: FormatCrypto = {
   },
 
   async aes256Gcm(rawKey): Promise<Aead> {
+    // Each piece is encrypted whole, so its output is as large as it: keep such buffers mapped.
+    raiseMallocThreshold();
     // node:crypto takes raw key bytes on each call, so keep a private copy; it lives until the
     // stream calls destroy() and is not reachable from outside.
     const key = Buffer.from(rawKey);
@@ -66,7 +58,7 @@ export const nodeCrypto: FormatCrypto = {
       async seal(nonce, plaintext) {
         const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_LENGTH });
         const out: Uint8Array[] = [];
-        for (const slice of slices(plaintext)) out.push(cipher.update(slice));
+        for (const piece of plaintext) out.push(cipher.update(piece));
         cipher.final();
         out.push(cipher.getAuthTag());
         return out;
@@ -77,7 +69,7 @@ export const nodeCrypto: FormatCrypto = {
         const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_LENGTH });
         decipher.setAuthTag(parts.tag);
         const out: Uint8Array[] = [];
-        for (const slice of slices(parts.body)) out.push(decipher.update(slice));
+        for (const piece of parts.body) out.push(decipher.update(piece));
         try {
           decipher.final();
         } catch {

@@ -1,27 +1,28 @@
 // FormatCrypto whose AES-256-GCM runs on worker threads (docs/FORMAT.md "Chunks"; docs/BENCHMARKS.md
 // "Backup stream"): the main thread reads, writes and keeps the order, while each worker seals or
-// opens whole chunks with node:crypto, so a backup can use several cores. Bytes are identical to
-// nodeCrypto's (test/format/vectors.test.ts runs the vectors through both). On the 2-core
-// development machine it measured slower than nodeCrypto, so the CLI does not use it.
+// opens whole chunks with node:crypto, so a backup uses several cores. Bytes are identical to
+// nodeCrypto's (test/format/vectors.test.ts runs the vectors through both).
 //
-// A chunk crosses to a worker in a reused SharedArrayBuffer slot: the main thread copies the
-// caller's pieces into it once (the caller keeps its buffers, and an open may be retried with
-// another nonce), and the worker's output pieces come back transferred, with no copy at all.
+// A chunk whose pieces already live in SharedArrayBuffers (readFileBlocks/readBackupBlocks with
+// `shared`) reaches the worker without a copy; any other chunk is copied once into a reused shared
+// slot (the caller keeps its buffers, and an open may be retried with another nonce). The worker's
+// output pieces come back transferred, with no copy at all.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Aead, FormatCrypto } from '../../format/crypto.ts';
-import { nodeCrypto } from './node-crypto.ts';
+import { raiseMallocThreshold } from './malloc-threshold.ts';
+import { nodeCrypto, splitTag } from './node-crypto.ts';
 
 // The worker's program, as plain JavaScript evaluated by the worker itself: it needs no module
 // loader, so the same code runs from source (tsx, whose hooks Node 20 does not give workers) and
 // compiled. Messages: {op:'key', keyId, key} (the worker zeroes the sent copy), {op:'forget',
-// keyId}, and {op:'seal'|'open', id, keyId, nonce, slot, length} answered by {id, result} where result is
-// the output pieces (ciphertext..., tag for seal) or null when a tag does not verify.
-// Feeding GCM 32 KiB at a time keeps each output below glibc's mmap threshold (node-crypto.ts).
+// keyId}, and {op:'seal'|'open', id, keyId, nonce, pieces, tag} (pieces: views of shared memory;
+// tag: the 16-byte tag for open) answered by {id, result} where result is the output pieces
+// (ciphertext..., tag for seal) or null when the tag does not verify. Each piece is encrypted
+// whole: raiseMallocThreshold() keeps such outputs in memory that stays mapped.
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createCipheriv, createDecipheriv } = require('node:crypto');
-const SLICE = 32 * 1024;
 const TAG = 16;
 const keys = new Map();
 parentPort.on('message', (m) => {
@@ -35,21 +36,15 @@ parentPort.on('message', (m) => {
     keys.delete(m.keyId);
     return;
   }
-  if (m.op === 'open' && m.length < TAG) {
-    parentPort.postMessage({ id: m.id, result: null });
-    return;
-  }
   try {
-    const data = new Uint8Array(m.slot, 0, m.length);
     const key = keys.get(m.keyId);
     const sealing = m.op === 'seal';
-    const body = sealing ? data : data.subarray(0, data.length - TAG);
     const cipher = sealing
       ? createCipheriv('aes-256-gcm', key, m.nonce, { authTagLength: TAG })
       : createDecipheriv('aes-256-gcm', key, m.nonce, { authTagLength: TAG });
-    if (!sealing) cipher.setAuthTag(data.subarray(data.length - TAG));
+    if (!sealing) cipher.setAuthTag(m.tag);
     const out = [];
-    for (let at = 0; at < body.length; at += SLICE) out.push(cipher.update(body.subarray(at, at + SLICE)));
+    for (const piece of m.pieces) out.push(cipher.update(piece));
     try {
       cipher.final();
     } catch {
@@ -74,6 +69,8 @@ interface Answer {
 }
 
 export interface WorkerCrypto extends FormatCrypto {
+  /** Chunks each of its Aeads keeps in flight: two per worker, one sealed and one queued. */
+  readonly inFlight: number;
   /** Stops the workers; operations still pending fail. */
   close(): Promise<void>;
 }
@@ -114,6 +111,8 @@ class SlotPool {
 
 /** Starts `threads` workers (by default one per core) that seal and open chunks. */
 export function createWorkerCrypto(threads = availableParallelism()): WorkerCrypto {
+  // Each piece is encrypted whole, so its output is as large as it: keep such buffers mapped.
+  raiseMallocThreshold();
   const workers = Array.from(
     { length: Math.max(1, threads) },
     () => new Worker(WORKER_SOURCE, { eval: true }),
@@ -151,7 +150,9 @@ export function createWorkerCrypto(threads = availableParallelism()): WorkerCryp
     worker.on('exit', () => failAll(new Error('AES-GCM worker stopped')));
   }
 
+  const inFlight = 2 * workers.length;
   return {
+    inFlight,
     randomBytes: nodeCrypto.randomBytes,
     hkdfSha256: nodeCrypto.hkdfSha256,
     hmacSha256: nodeCrypto.hmacSha256,
@@ -161,11 +162,12 @@ export function createWorkerCrypto(threads = availableParallelism()): WorkerCryp
       const keyId = nextKeyId++;
       // Each worker gets its own copy (structured clone), zeroed there once held by the worker.
       for (const worker of workers) worker.postMessage({ op: 'key', keyId, key: rawKey });
-      const run = (op: 'seal' | 'open', nonce: Uint8Array, pieces: readonly Uint8Array[]) =>
+      const run = (op: 'seal' | 'open', nonce: Uint8Array, pieces: readonly Uint8Array[], tag?: Uint8Array) =>
         new Promise<Uint8Array[] | null>((resolve, reject) => {
           const id = nextId++;
-          const { slot, length } = slots.fill(pieces);
-          const release = () => slots.release(slot);
+          const inPlace = pieces.every((piece) => piece.buffer instanceof SharedArrayBuffer);
+          const copy = inPlace ? null : slots.fill(pieces);
+          const release = () => copy !== null && slots.release(copy.slot);
           waiting.set(id, {
             resolve: (result) => {
               release();
@@ -177,13 +179,16 @@ export function createWorkerCrypto(threads = availableParallelism()): WorkerCryp
             },
           });
           if (waiting.size === 1) refresh();
-          workers[turn++ % workers.length]!.postMessage({ op, id, keyId, nonce, slot, length });
+          const sent = copy === null ? pieces : [new Uint8Array(copy.slot, 0, copy.length)];
+          workers[turn++ % workers.length]!.postMessage({ op, id, keyId, nonce, pieces: sent, tag });
         });
       return {
         seal: async (nonce, plaintext) => (await run('seal', nonce, plaintext))!,
-        open: (nonce, sealed) => run('open', nonce, sealed),
-        // Two per worker: one being sealed, the next already waiting in its queue.
-        inFlight: 2 * workers.length,
+        open: async (nonce, sealed) => {
+          const parts = splitTag(sealed);
+          return parts === null ? null : run('open', nonce, parts.body, parts.tag);
+        },
+        inFlight,
         destroy() {
           for (const worker of workers) worker.postMessage({ op: 'forget', keyId });
         },
