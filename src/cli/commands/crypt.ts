@@ -29,7 +29,13 @@ type Direction = 'encrypt' | 'decrypt';
  * threads' start-up (~30 ms) costs more than they save.
  */
 const WORKERS_FROM_BYTES = 16 * 2 ** 20;
-const DEFAULT_THREADS = Math.min(availableParallelism(), 4);
+/**
+ * Worker threads only where at least three cores are left for them: on two cores the main thread's
+ * own share (reads, GC, writes) already fills the second core, and the hand-offs to workers cost
+ * more CPU than they free (docs/BENCHMARKS.md "Backup stream").
+ */
+const cores = availableParallelism();
+const DEFAULT_THREADS = cores >= 4 ? Math.min(cores - 1, 4) : 1;
 
 function parseThreads(value: string): number {
   const threads = Number(value);
@@ -51,7 +57,7 @@ export function registerCrypt(program: Command): void {
       .option('-o, --output <file>', 'output file (stdout when absent)')
       .option(
         '--threads <n>',
-        'threads that run AES-GCM for a file IN of 16 MiB or more; 1 keeps it on the main thread',
+        'worker threads that run AES-GCM for a file IN of 16 MiB or more (1: on the main thread)',
         parseThreads,
         DEFAULT_THREADS,
       )
