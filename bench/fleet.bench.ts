@@ -6,8 +6,9 @@
 // Server-side latency = the time of each frame's HTTP exchange with a node (loopback included),
 // summed per recovery: the client's KSF and OPAQUE client work are excluded.
 // etcd runs with its production Raft timers (100 ms heartbeat, 1000 ms election: etcd's defaults),
-// not the tests' fast ones, and with fsync on. One extra row, labelled, puts etcd's data and the
-// nodes' NVRAM files on tmpfs: an upper bound that shows what the disk's fsyncs cost.
+// not the tests' fast ones, with fsync on, and GOMAXPROCS=1 (its 3 members share 2 cores with the
+// nodes). One extra row, labelled, puts etcd's data and the nodes' NVRAM files on tmpfs: an upper
+// bound that shows what the disk's fsyncs cost. STRONGROOM_FLEET_SCENARIOS=0,2 runs only those rows.
 // Reference in the same run: OPAQUE's server login alone (startLogin + finishLogin).
 
 import { randomBytes } from 'node:crypto';
@@ -27,8 +28,11 @@ const PER_CLIENT = 8;
 const PASSWORD = 'benchmark password';
 /** Runs per scenario (a fresh fleet each); STRONGROOM_BENCH_RUNS overrides. */
 const RUNS = Number(process.env.STRONGROOM_BENCH_RUNS ?? 3);
-/** etcd's own defaults, as a production cluster on a LAN runs them. */
-const PRODUCTION_RAFT: EtcdClusterOptions = { heartbeatMs: 100, electionMs: 1000 };
+/**
+ * etcd's own Raft timers, as a production cluster on a LAN runs them, and one Go thread per member:
+ * here 3 members share 2 cores with the nodes and the load generator.
+ */
+const PRODUCTION_RAFT: EtcdClusterOptions = { heartbeatMs: 100, electionMs: 1000, goMaxProcs: 1 };
 /** tmpfs: fsync is free there, so a run on it shows what the disk costs. */
 const TMPFS = '/dev/shm';
 
@@ -77,7 +81,9 @@ interface Cpu {
   readonly coordinator: number;
   /** Every other running node, summed. */
   readonly others: number;
-  readonly etcd: number;
+  /** The etcd member that led during the throughput phase, and the two others summed. */
+  readonly etcdLeader: number;
+  readonly etcdFollowers: number;
   /** This process: clients (OPAQUE, HPKE) and ChatD's relay. */
   readonly client: number;
 }
@@ -87,7 +93,25 @@ interface Figures {
   readonly p99: number;
   readonly perSecond: number;
   readonly cpu: Cpu;
+  /** etcd calls per recovery (every member's gRPC Range and Txn, from etcd's own metrics). */
+  readonly reads: number;
+  readonly writes: number;
 }
+
+/** etcd's own counters of one member: whether it leads, and the Range and Txn calls it served. */
+async function etcdCounters(port: number): Promise<{ leader: boolean; reads: number; writes: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const counters = { leader: false, reads: 0, writes: 0 };
+  for (const line of text.split('\n')) {
+    const value = Number(line.split(' ').at(-1));
+    if (line.startsWith('etcd_server_is_leader ')) counters.leader = value === 1;
+    else if (/^grpc_server_handled_total\{.*grpc_method="Range"/.test(line)) counters.reads += value;
+    else if (/^grpc_server_handled_total\{.*grpc_method="Txn"/.test(line)) counters.writes += value;
+  }
+  return counters;
+}
+
+const allCounters = (etcd: EtcdCluster) => Promise.all(etcd.members.map((m) => etcdCounters(m.clientPort)));
 
 async function measure(scenario: Scenario, etcd: EtcdCluster, run: number): Promise<Figures> {
   const regions = ['eu', 'us', 'ap'];
@@ -151,10 +175,11 @@ async function measure(scenario: Scenario, etcd: EtcdCluster, run: number): Prom
       others: fleet.nodes.filter((_, index) => index !== coordinator).map((n) => n.pid),
       etcd: etcd.members.map((m) => m.process?.pid),
     };
+    const counted = await allCounters(etcd);
     const before = {
       coordinator: totalCpuMs(pids.coordinator),
       others: totalCpuMs(pids.others),
-      etcd: totalCpuMs(pids.etcd),
+      etcd: pids.etcd.map(cpuMs),
       client: process.cpuUsage(),
     };
     const started = performance.now();
@@ -166,6 +191,12 @@ async function measure(scenario: Scenario, etcd: EtcdCluster, run: number): Prom
     const elapsed = performance.now() - started;
     const total = CONCURRENCY * PER_CLIENT;
     const clientCpu = process.cpuUsage(before.client);
+    const etcdCpu = pids.etcd.map((pid, index) => cpuMs(pid) - (before.etcd[index] ?? 0));
+    const countedAfter = await allCounters(etcd);
+    const leader = countedAfter.findIndex((member) => member.leader);
+    const calls = (pick: 'reads' | 'writes') =>
+      countedAfter.reduce((sum, member, index) => sum + member[pick] - (counted[index]?.[pick] ?? 0), 0) /
+      total;
     return {
       p50: median(latencies),
       p99: quantile(latencies, 0.99),
@@ -173,9 +204,12 @@ async function measure(scenario: Scenario, etcd: EtcdCluster, run: number): Prom
       cpu: {
         coordinator: (totalCpuMs(pids.coordinator) - before.coordinator) / total,
         others: (totalCpuMs(pids.others) - before.others) / total,
-        etcd: (totalCpuMs(pids.etcd) - before.etcd) / total,
+        etcdLeader: (etcdCpu[leader] ?? 0) / total,
+        etcdFollowers: etcdCpu.reduce((sum, ms, index) => sum + (index === leader ? 0 : ms), 0) / total,
         client: (clientCpu.user + clientCpu.system) / 1000 / total,
       },
+      reads: calls('reads'),
+      writes: calls('writes'),
     };
   } finally {
     await fleet.close();
@@ -232,9 +266,12 @@ function medianFigures(runs: readonly Figures[]): Figures {
     cpu: {
       coordinator: of((f) => f.cpu.coordinator),
       others: of((f) => f.cpu.others),
-      etcd: of((f) => f.cpu.etcd),
+      etcdLeader: of((f) => f.cpu.etcdLeader),
+      etcdFollowers: of((f) => f.cpu.etcdFollowers),
       client: of((f) => f.cpu.client),
     },
+    reads: of((f) => f.reads),
+    writes: of((f) => f.writes),
   };
 }
 
@@ -258,6 +295,9 @@ export default async function (): Promise<string> {
       nodes: 3,
       tmpfs: true,
     });
+  const only = process.env.STRONGROOM_FLEET_SCENARIOS?.split(',').map(Number);
+  if (only !== undefined)
+    scenarios.splice(0, scenarios.length, ...scenarios.filter((_, i) => only.includes(i)));
   const loadBefore = load();
   const started = new Date().toISOString();
   const runs = new Map<Scenario, Figures[]>(scenarios.map((scenario) => [scenario, []]));
@@ -287,18 +327,20 @@ export default async function (): Promise<string> {
   }
   const medians = scenarios.map((scenario) => ({ scenario, f: medianFigures(runs.get(scenario) ?? []) }));
   const base = medians[0]?.f as Figures;
-  const cpuTotal = (c: Cpu) => c.coordinator + c.others + c.etcd;
+  const cpuTotal = (c: Cpu) => c.coordinator + c.others + c.etcdLeader + c.etcdFollowers;
   return [
     '## Vault fleet (issue 5)',
     '',
-    `Node processes (\`strongroom vault node\`, software keystore, NVRAM file each) over a 3-member etcd cluster (Debian etcd 3.4, fsync on, production Raft timers 100/1000 ms), loopback HTTP between nodes, clients through ChatD's relay in this process (region eu preferred, so the first eu node coordinates every recovery; us when eu is down). Server-side = time in each frame's HTTP exchange with a node, summed per recovery (client KSF and OPAQUE client excluded; ${SEQUENTIAL} sequential recoveries after 5 warm-up ones). Throughput: ${CONCURRENCY} concurrent clients × ${PER_CLIENT} recoveries, each client on its own record. CPU from /proc (user + system) over the throughput phase. Medians of ${RUNS} runs per row (fresh fleet per run, rounds interleaved). Everything, the load generator included, shares this machine's cores. Started ${started}; load average (1/5/15 min) ${loadBefore} before, ${load()} after.`,
+    `Node processes (\`strongroom vault node\`, software keystore, NVRAM file each) over a 3-member etcd cluster (Debian etcd 3.4, fsync on, production Raft timers 100/1000 ms, GOMAXPROCS=1), loopback HTTP between nodes, clients through ChatD's relay in this process (region eu preferred, so the first eu node coordinates every recovery; us when eu is down). Server-side = time in each frame's HTTP exchange with a node, summed per recovery (client KSF and OPAQUE client excluded; ${SEQUENTIAL} sequential recoveries after 5 warm-up ones). Throughput: ${CONCURRENCY} concurrent clients × ${PER_CLIENT} recoveries, each client on its own record. CPU from /proc (user + system) over the throughput phase. Medians of ${RUNS} runs per row (fresh fleet per run, rounds interleaved). Everything, the load generator included, shares this machine's cores. Started ${started}; load average (1/5/15 min) ${loadBefore} before, ${load()} after.`,
     '',
-    '| fleet | server p50 | server p99 | recoveries/s | vs 3 nodes | CPU ms/recovery: coordinator node | other nodes | etcd (3 members) | servers total | clients + relay (bench) |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| fleet | server p50 | server p99 | recoveries/s | vs 3 nodes | CPU ms/recovery: coordinator node | other nodes | etcd leader + followers | servers total | clients + relay (bench) | etcd reads + writes /recovery |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...medians.map(
       ({ scenario, f }) =>
-        `| ${scenario.label} | ${fixed(f.p50, 1)} ms | ${fixed(f.p99, 1)} ms | ${fixed(f.perSecond, 1)} | ${fixed(f.perSecond / base.perSecond)}× | ${fixed(f.cpu.coordinator, 1)} | ${fixed(f.cpu.others, 1)} | ${fixed(f.cpu.etcd, 1)} | ${fixed(cpuTotal(f.cpu), 1)} | ${fixed(f.cpu.client, 1)} |`,
+        `| ${scenario.label} | ${fixed(f.p50, 1)} ms | ${fixed(f.p99, 1)} ms | ${fixed(f.perSecond, 1)} | ${fixed(f.perSecond / base.perSecond)}× | ${fixed(f.cpu.coordinator, 1)} | ${fixed(f.cpu.others, 1)} | ${fixed(f.cpu.etcdLeader, 1)} + ${fixed(f.cpu.etcdFollowers, 1)} | ${fixed(cpuTotal(f.cpu), 1)} | ${fixed(f.cpu.client, 1)} | ${fixed(f.reads, 1)} + ${fixed(f.writes, 1)} |`,
     ),
+    '',
+    `The load generator (clients' OPAQUE, Argon2id at test size and HPKE, and ChatD's relay) used ${fixed((base.cpu.client * base.perSecond) / 10, 0)} % of one core during the 3-node throughput phase (${fixed(base.cpu.client, 1)} ms per recovery × ${fixed(base.perSecond, 1)}/s), of the machine's 200 %.`,
     '',
     `Reference: OPAQUE server login alone (startLogin + finishLogin) ${fixed(reference)} ms; server p50 with 3 nodes is ${fixed(base.p50 / reference, 1)}× that. Goals: ≥ 300 recoveries/s — ${base.perSecond >= 300 ? 'met' : 'NOT met'}; p50 ≤ 10 ms — ${base.p50 <= 10 ? 'met' : 'NOT met'}.`,
   ].join('\n');

@@ -5,6 +5,7 @@
 
 import { UnavailableError } from '../errors.ts';
 import { deserializeResponseFrame, ErrorCode as VaultErrorCode } from '../protocol/vault/frames.ts';
+import { keepAliveAgent, postBytes } from '../vault-host/binary-http.ts';
 
 /** One vault node as the relay sees it: a name, a region, and a way to exchange one frame. */
 export interface VaultNode {
@@ -14,23 +15,30 @@ export interface VaultNode {
   exchange(frame: Uint8Array, signal: AbortSignal): Promise<Uint8Array>;
 }
 
-/** A vault node reached over HTTP: `POST {url}` with the frame as an application/octet-stream body. */
+/**
+ * A vault node reached over HTTP: `POST {url}` with the frame as an application/octet-stream body,
+ * on kept-alive node:http connections (fetch cost about three times the CPU per frame).
+ */
 export class HttpVaultNode implements VaultNode {
+  readonly #url: URL;
+  readonly #agent = keepAliveAgent();
+
   constructor(
     readonly name: string,
     readonly region: string,
-    private readonly url: string,
-  ) {}
+    url: string,
+  ) {
+    this.#url = new URL(url);
+  }
 
-  async exchange(frame: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
-    const response = await fetch(this.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/octet-stream' },
-      body: frame as Uint8Array<ArrayBuffer>,
-      signal,
-    });
-    if (!response.ok) throw new Error(`vault node ${this.name} answered HTTP ${response.status}`);
-    return new Uint8Array(await response.arrayBuffer());
+  exchange(frame: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
+    // The relay's signal bounds the exchange; this bound only backs it up.
+    return postBytes(this.#url, frame, { timeoutMs: 60_000, agent: this.#agent, signal });
+  }
+
+  /** Drops the kept-alive connections. */
+  close(): void {
+    this.#agent.destroy();
   }
 }
 

@@ -2,7 +2,7 @@
 // verified at start, its own node index, and the secrets it unwrapped. Refusal is the one error a
 // core raises on purpose; handle() turns it into a `refused` response.
 import type { FleetConfig } from '../protocol/fleet.ts';
-import type { RefusalReason } from '../protocol/vault/responses.ts';
+import type { LoginStartResult, RefusalReason } from '../protocol/vault/responses.ts';
 import type { OpenedRequest } from './channel.ts';
 import type { OpaqueServer } from './opaque.ts';
 import type { Platform } from './platform.ts';
@@ -19,6 +19,24 @@ export interface CoreContext {
   readonly opaque: OpaqueServer;
   /** Hashes of states this core has seen a valid quorum certificate for (bounded memory). */
   readonly certified: BoundedMap<true>;
+  /**
+   * This core's own endorsements by state hash: a certificate showing one of them needs no
+   * signature check for this core's entry (Ed25519 signing is deterministic, so equal bytes are
+   * the signature it made over that state's EndorsementMessage).
+   */
+  readonly signed: BoundedMap<Uint8Array>;
+  /**
+   * Login-start answers computed ahead (a `prepare` request) by hash of the spend state they
+   * answer: released only by an answer showing a valid certificate of exactly that state, and
+   * taken then. They hold no secret in clear (a KE2 and a sealed login state).
+   */
+  readonly prepared: BoundedMap<LoginStartResult>;
+  /**
+   * Intents (by SHA-256 of their bytes) that passed every endorsement check in a `check` request:
+   * those checks depend only on the intent's bytes and this core's keys, so the endorse request
+   * that follows skips them (once: the entry is taken). The mark is always checked at endorse time.
+   */
+  readonly checked: BoundedMap<true>;
   /**
    * Client frames this core opened recently, by SHA-256 of the frame: one request is proposed,
    * endorsed and answered by the same core, and HPKE-opening it once is enough. Evicted entries
@@ -42,6 +60,12 @@ export class BoundedMap<V> {
   }
   has(key: string): boolean {
     return this.#entries.has(key);
+  }
+  /** Removes and returns the entry (the caller now owns it; onEvict is not called). */
+  take(key: string): V | undefined {
+    const value = this.#entries.get(key);
+    this.#entries.delete(key);
+    return value;
   }
   set(key: string, value: V): void {
     this.#entries.set(key, value);

@@ -1,7 +1,7 @@
 // The trusted HSM core (DESIGN sections 3-4; docs/PROTOCOL.md "Core"): bytes in, bytes out through
 // one entry point, handle(). Everything outside its memory arrives through the Platform.
 import { FLEET_CONFIG_AAD, FleetConfig } from '../protocol/fleet.ts';
-import { bytesEqual, label, MalformedFrameError } from '../protocol/vault/bytes.ts';
+import { bytesEqual, label, MalformedFrameError, toHex } from '../protocol/vault/bytes.ts';
 import {
   type CoreRequest,
   type CoreResponse,
@@ -26,9 +26,9 @@ import {
   RegisterFinishRequest,
   RegistrationKind,
 } from '../protocol/vault/requests.ts';
-import { Outcome, RefusalReason } from '../protocol/vault/responses.ts';
+import { type LoginStartResult, Outcome, RefusalReason } from '../protocol/vault/responses.ts';
 import { recordAad } from '../protocol/vault/sealed.ts';
-import { answer, body, ke1Hash } from './answer.ts';
+import { answer, body, ke1Hash, prepareLogin } from './answer.ts';
 import { endorsementMessage, stateHash, verifyCertified } from './certificates.ts';
 import {
   ErrorCode,
@@ -47,6 +47,12 @@ import { deriveNext, type Next, openLoginState, openSecrets, PLACEHOLDER } from 
 const CERTIFIED_CACHE_SIZE = 8192;
 /** Opened client frames a core keeps (a few KiB each) while their flow step completes. */
 const OPENED_CACHE_SIZE = 256;
+/** This core's own recent endorsements (a hash key and 64 bytes each). */
+const SIGNED_CACHE_SIZE = 8192;
+/** Login-start answers prepared ahead of their spend's certificate (about 0.5 KiB each). */
+const PREPARED_CACHE_SIZE = 256;
+/** Intents checked ahead of their endorse request (a hash key each). */
+const CHECKED_CACHE_SIZE = 256;
 
 export class CoreStartError extends Error {}
 
@@ -92,6 +98,9 @@ export class VaultCore {
       hpkeKey: { privateKey: hpkeKey, publicKey: hpkePublic },
       opaque,
       certified: new BoundedMap<true>(CERTIFIED_CACHE_SIZE),
+      signed: new BoundedMap<Uint8Array>(SIGNED_CACHE_SIZE),
+      prepared: new BoundedMap<LoginStartResult>(PREPARED_CACHE_SIZE),
+      checked: new BoundedMap<true>(CHECKED_CACHE_SIZE),
       opened: new BoundedMap<OpenedRequest>(OPENED_CACHE_SIZE, (opened) => opened.responseSecret.fill(0)),
     });
   }
@@ -128,6 +137,23 @@ export class VaultCore {
 
   private async dispatch(request: CoreRequest): Promise<CoreResponse> {
     if (request.type === 'endorse') return this.endorse(request.intent);
+    if (request.type === 'check') {
+      await this.checkEndorsable(request.intent);
+      this.ctx.checked.set(intentKey(this.ctx, request.intent), true);
+      return { type: 'no-transition' };
+    }
+    if (request.type === 'prepare') {
+      let opened: OpenedRequest;
+      try {
+        opened = await openRequest(this.ctx, request.clientFrame);
+      } catch (error) {
+        if (error instanceof UnopenableFrame)
+          throw new Refusal(RefusalReason.badEvidence, 'frame does not open');
+        throw error;
+      }
+      await prepareLogin(this.ctx, opened, request.state);
+      return { type: 'no-transition' };
+    }
     if (request.type === 'propose' && request.action === ProposeAction.lock) {
       if (request.current === undefined) throw new Refusal(RefusalReason.badTransition, 'nothing to lock');
       const from = verifyCertified(this.ctx, request.current, request.current.state.recordId);
@@ -263,27 +289,7 @@ export class VaultCore {
   private async endorse(intent: Intent): Promise<CoreResponse> {
     const ctx = this.ctx;
     const recordId = intent.to.recordId;
-    const from = intent.from === undefined ? undefined : verifyCertified(ctx, intent.from, recordId);
-    if (from === undefined && intent.kind !== TransitionKind.create) {
-      throw new Refusal(RefusalReason.badTransition, 'only a create starts without a certified state');
-    }
-    const next = await deriveNext(ctx, intent.kind, recordId, from, intent.evidence, intent.to.ke1Hash);
-    if (next.secrets === undefined) {
-      if (!bytesEqual(next.state.serialize(), intent.to.serialize()))
-        throw new Refusal(RefusalReason.badTransition, 'proposed state differs');
-    } else {
-      // The sealed part has a random nonce: compare what it holds, and the clear fields exactly.
-      if (
-        !bytesEqual(next.state.with({ sealed: intent.to.sealed }).serialize(), intent.to.serialize()) ||
-        bytesEqual(intent.to.sealed, PLACEHOLDER)
-      ) {
-        throw new Refusal(RefusalReason.badTransition, 'proposed state differs');
-      }
-      const held = await openSecrets(ctx, intent.to);
-      const same = ctx.platform.crypto.timingSafeEqual(held.serialize(), next.secrets.serialize());
-      held.authKey.fill(0);
-      if (!same) throw new Refusal(RefusalReason.badEvidence, 'sealed part does not hold the registration');
-    }
+    if (ctx.checked.take(intentKey(ctx, intent)) === undefined) await this.checkEndorsable(intent);
     // From reading the mark to nvram.put (which writes before its first await) nothing awaits:
     // concurrent handle() calls cannot interleave between reading the mark and writing the new one.
     const markKey = nodeMarkKey(recordId);
@@ -306,6 +312,43 @@ export class VaultCore {
     // The mark keeps the from-state's certificate: what `fleet repair` needs if the nodes move on
     // one by one past the last state a quorum still marks (docs/PROTOCOL.md "Records").
     await ctx.platform.nvram.put(markKey, new NodeMark(intent.to, signature, intent.from).serialize());
+    ctx.signed.set(toHex(toHash), signature);
     return { type: 'endorsement', nodeIndex: ctx.nodeIndex, signature };
   }
+
+  /**
+   * Every check endorse() makes before it looks at the mark: the from-state's certificate, the
+   * transition table and the evidence, and that intent.to is exactly the state they lead to.
+   * Deterministic in the intent's bytes (and this core's keys), so a `check` may run it ahead.
+   */
+  private async checkEndorsable(intent: Intent): Promise<void> {
+    const ctx = this.ctx;
+    const recordId = intent.to.recordId;
+    const from = intent.from === undefined ? undefined : verifyCertified(ctx, intent.from, recordId);
+    if (from === undefined && intent.kind !== TransitionKind.create) {
+      throw new Refusal(RefusalReason.badTransition, 'only a create starts without a certified state');
+    }
+    const next = await deriveNext(ctx, intent.kind, recordId, from, intent.evidence, intent.to.ke1Hash);
+    if (next.secrets === undefined) {
+      if (!bytesEqual(next.state.serialize(), intent.to.serialize()))
+        throw new Refusal(RefusalReason.badTransition, 'proposed state differs');
+    } else {
+      // The sealed part has a random nonce: compare what it holds, and the clear fields exactly.
+      if (
+        !bytesEqual(next.state.with({ sealed: intent.to.sealed }).serialize(), intent.to.serialize()) ||
+        bytesEqual(intent.to.sealed, PLACEHOLDER)
+      ) {
+        throw new Refusal(RefusalReason.badTransition, 'proposed state differs');
+      }
+      const held = await openSecrets(ctx, intent.to);
+      const same = ctx.platform.crypto.timingSafeEqual(held.serialize(), next.secrets.serialize());
+      held.authKey.fill(0);
+      if (!same) throw new Refusal(RefusalReason.badEvidence, 'sealed part does not hold the registration');
+    }
+  }
+}
+
+/** Where ctx.checked keeps an intent: the hash of its bytes (state, from-state, evidence). */
+function intentKey(ctx: CoreContext, intent: Intent): string {
+  return toHex(ctx.platform.crypto.sha256(intent.serialize()));
 }

@@ -22,6 +22,8 @@ import type { EndorsementPeer } from './peer.ts';
 
 /** Rounds a request may lose to other writers (CAS races) before it answers "unavailable". */
 const MAX_ROUNDS = 64;
+/** Records whose last committed slot a host remembers (to skip one read on the next request). */
+const COMMITTED_HERE_LIMIT = 10_000;
 
 /**
  * Intents whose completion after a failed-closed answer would cost the user something (a guess
@@ -68,8 +70,13 @@ export interface CoordinatorOptions {
 }
 
 export type CertifyResult =
-  | { kind: 'committed'; state: CertifiedState }
-  | { kind: 'lost' }
+  /** `answer`: the core's answer from `state`, when the caller asked for one alongside the commit. */
+  | { kind: 'committed'; state: CertifiedState; answer?: CoreResponse }
+  /**
+   * Another writer moved the slot first. `answer`: the intent was certified all the same (only its
+   * commit CAS was lost: another host completed it), and this is the core's answer from it.
+   */
+  | { kind: 'lost'; answer?: CoreResponse }
   /** More than N − quorum nodes refused it: it can never be certified (the intent was dropped). */
   | { kind: 'refused' }
   | { kind: 'unavailable' };
@@ -84,6 +91,8 @@ export class VaultCoordinator {
   readonly #log: CoordinatorLog;
   /** Records with a lock scheduled after their grace period, so each gets one timer. */
   readonly #scheduledLocks = new Set<string>();
+  /** The slot this host last committed per record (docs/PROTOCOL.md §9 step 1): a read it may skip. */
+  readonly #committedHere = new Map<string, StoredSlot>();
 
   constructor(private readonly options: CoordinatorOptions) {
     this.#log = options.log ?? stderrLog;
@@ -119,15 +128,20 @@ export class VaultCoordinator {
     // Probed alongside reading the slot and proposing, so a live fleet pays no extra round trip.
     const quorumReachable = PROBED_OPS.has(frame.op) ? this.#quorumReachable() : undefined;
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const slot = await this.#settled(recordId);
+      // The first round may start from what this host committed last: a proposal from it is
+      // written by CAS on that slot's revision, so it is lost if another host wrote since. An
+      // answer without a transition is given only from a fresh read (the next round).
+      const remembered = round === 0 ? this.#takeCommittedHere(recordId) : undefined;
+      const slot = remembered ?? (await this.#settled(recordId));
       if (slot === 'unavailable') return unavailableFrame();
-      let current = committedOf(slot);
+      const current = committedOf(slot);
       const proposed = await this.#ask(this.options.own, {
         type: 'propose',
         action: ProposeAction.client,
         clientFrame: frameBytes,
         current,
       });
+      if (remembered !== undefined && proposed.type !== 'proposal') continue;
       if (proposed.type === 'client-response') return proposed.frame;
       if (proposed.type === 'refused') return unavailableFrame();
       if (proposed.type === 'proposal') {
@@ -135,12 +149,33 @@ export class VaultCoordinator {
         // next operation after the outage, spending a guess that bought no password test.
         if (PROBED_KINDS.has(proposed.intent.kind) && !(await (quorumReachable ?? this.#quorumReachable())))
           return unavailableFrame();
-        const result = await this.#certify(recordId, slot, proposed.intent);
+        // The answer is computed while the commit is written: it depends only on the certified
+        // state (which the cores check themselves), and it is relayed once the CAS has resolved.
+        // A spend's answer (KE2) is prepared by the core even earlier, while the intent is written;
+        // the core releases it only for the certified spend (docs/PROTOCOL.md "Host and core").
+        // The intent's write is started first, so its durable sync runs while the core prepares.
+        const intent = proposed.intent;
+        let preparing: Promise<unknown> | undefined;
+        const certifying = this.#certify(recordId, slot, intent, async (state) => {
+          await preparing;
+          return this.#ask(this.options.own, { type: 'answer', clientFrame: frameBytes, current: state });
+        });
+        if (intent.kind === TransitionKind.spend) {
+          const request: CoreRequest = { type: 'prepare', clientFrame: frameBytes, state: intent.to };
+          // Only an optimisation: if it fails, the answer computes the KE2 itself.
+          preparing = this.#ask(this.options.own, request).catch(() => undefined);
+        }
+        const result = await certifying;
+        // A certified state stays certified whoever commits it (at most one per version): a spend
+        // that was paid gets its KE2 even when another host committed it first, and later spends
+        // cannot turn it into a paid guess with no password test.
+        if (result.kind === 'lost' && result.answer?.type === 'client-response') return result.answer.frame;
         if (result.kind === 'lost') continue;
         // Refused or unavailable: no round can do better (a refused intent stays refused until
         // the store is repaired); the client may retry later.
         if (result.kind !== 'committed') return unavailableFrame();
-        current = result.state;
+        const answered = result.answer;
+        return answered?.type === 'client-response' ? answered.frame : unavailableFrame();
       } else if (
         frame.op === VaultOp.loginStart &&
         current?.state.status === RecordStatus.active &&
@@ -222,12 +257,29 @@ export class VaultCoordinator {
     return 'unavailable';
   }
 
-  /** Writes `intent` as the pending intent over `slot`, then certifies and commits it. */
-  async #certify(recordId: Uint8Array, slot: StoredSlot | undefined, intent: Intent): Promise<CertifyResult> {
+  /**
+   * Writes `intent` as the pending intent over `slot`, then certifies and commits it; `alongside`
+   * (if given) runs on the certified state while the commit is written.
+   */
+  async #certify(
+    recordId: Uint8Array,
+    slot: StoredSlot | undefined,
+    intent: Intent,
+    alongside?: (state: CertifiedState) => Promise<CoreResponse>,
+  ): Promise<CertifyResult> {
     const next = { ...(slot?.committed ? { committed: slot.committed } : {}), intent: intent.serialize() };
-    const revision = await this.options.store.compareAndSet(recordId, slot?.revision, next);
+    const writing = this.options.store.compareAndSet(recordId, slot?.revision, next);
+    if (this.options.fanout === 'quorum-first') {
+      // Cores that share this host's thread check the intent while its write is made durable, so
+      // the endorse requests that follow only mark and sign (docs/PROTOCOL.md "Host and core").
+      // Nothing is marked or signed by a check: no node is asked to endorse before the write.
+      const request = serializeCoreRequest({ type: 'check', intent });
+      for (const peer of this.#asked().slice(0, this.options.fleet.quorum))
+        peer.endorse(request).catch(() => undefined); // only an optimisation
+    }
+    const revision = await writing;
     if (revision === undefined) return { kind: 'lost' };
-    return this.#endorseAndCommit(recordId, { ...next, revision }, intent);
+    return this.#endorseAndCommit(recordId, { ...next, revision }, intent, alongside);
   }
 
   /**
@@ -236,11 +288,16 @@ export class VaultCoordinator {
    * others only if some of those fail: the right choice when the cores share this host's CPU, as
    * in the embedded fleet.
    */
-  async #endorseAndCommit(recordId: Uint8Array, slot: StoredSlot, intent: Intent): Promise<CertifyResult> {
-    const { peers, fleet, store, own } = this.options;
+  async #endorseAndCommit(
+    recordId: Uint8Array,
+    slot: StoredSlot,
+    intent: Intent,
+    alongside?: (state: CertifiedState) => Promise<CoreResponse>,
+  ): Promise<CertifyResult> {
+    const { peers, fleet, store } = this.options;
     const quorum = fleet.quorum;
     const request = serializeCoreRequest({ type: 'endorse', intent });
-    const order = [own, ...peers.filter((peer) => peer !== own)];
+    const order = this.#asked();
     const first = this.options.fanout === 'quorum-first' ? order.slice(0, quorum) : order;
     const gathered: Gathered = { signatures: new Map(), refusals: [] };
     await this.#collect(first, request, intent, gathered);
@@ -271,10 +328,14 @@ export class VaultCoordinator {
     }
     const signatures = [...gathered.signatures.values()].slice(0, quorum);
     const certified = new CertifiedState(intent.to, new Certificate(signatures));
-    const committed = await store.compareAndSet(recordId, slot.revision, {
-      committed: certified.serialize(),
-    });
-    return committed === undefined ? { kind: 'lost' } : { kind: 'committed', state: certified };
+    const next = { committed: certified.serialize() };
+    const [committed, answer] = await Promise.all([
+      store.compareAndSet(recordId, slot.revision, next),
+      alongside?.(certified),
+    ]);
+    if (committed === undefined) return { kind: 'lost', ...(answer === undefined ? {} : { answer }) };
+    this.#rememberCommittedHere(recordId, { ...next, revision: committed });
+    return { kind: 'committed', state: certified, ...(answer === undefined ? {} : { answer }) };
   }
 
   /**
@@ -303,7 +364,9 @@ export class VaultCoordinator {
             else if (
               response.type === 'endorsement' &&
               response.nodeIndex === peer.nodeIndex &&
-              endorsementVerifies(fleet, intent.to, response)
+              // A core in this process answers through no wire and under no other name: its
+              // signature is what the core made (every core checks the certificate again anyway).
+              (peer.inProcess === true || endorsementVerifies(fleet, intent.to, response))
             )
               gathered.signatures.set(peer.nodeIndex, {
                 nodeIndex: response.nodeIndex,
@@ -321,6 +384,12 @@ export class VaultCoordinator {
           });
       }
     });
+  }
+
+  /** Every node, this host's own first: the order endorsements are asked in. */
+  #asked(): EndorsementPeer[] {
+    const { peers, own } = this.options;
+    return [own, ...peers.filter((peer) => peer !== own)];
   }
 
   #invalid(peer: EndorsementPeer, intent: Intent): void {
@@ -358,6 +427,22 @@ export class VaultCoordinator {
       .finally(() => this.#probes.delete(peer));
     this.#probes.set(peer, probe);
     return probe;
+  }
+
+  #takeCommittedHere(recordId: Uint8Array): StoredSlot | undefined {
+    const key = toHex(recordId);
+    const slot = this.#committedHere.get(key);
+    this.#committedHere.delete(key);
+    return slot;
+  }
+
+  #rememberCommittedHere(recordId: Uint8Array, slot: StoredSlot): void {
+    // Bounded: past the limit the oldest entry goes (its record simply costs a read next time).
+    if (this.#committedHere.size >= COMMITTED_HERE_LIMIT) {
+      const oldest = this.#committedHere.keys().next();
+      if (oldest.done !== true) this.#committedHere.delete(oldest.value);
+    }
+    this.#committedHere.set(toHex(recordId), slot);
   }
 
   async #ask(peer: EndorsementPeer, request: CoreRequest): Promise<CoreResponse> {

@@ -10,6 +10,7 @@ export { CoreStartError };
 
 /** A core running in this process, reachable only as an EndorsementPeer. */
 export class InProcessPeer implements EndorsementPeer {
+  readonly inProcess = true;
   #stopped = false;
   private constructor(private readonly core: VaultCore) {}
 

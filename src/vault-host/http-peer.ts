@@ -2,19 +2,14 @@
 // core"): the coordinator's EndorsementPeer for a remote node is one HTTP POST of the encoded
 // CoreRequest to that node's /v1/endorse, and the node side hands it to its own core and returns
 // the core's answer unchanged. Only endorse requests cross the network; everything the answer
-// carries is a signature (or a refusal) of that core, which the coordinator's certificate and
-// every other core verify — the HTTP layer is trusted with nothing but liveness.
+// carries is a signature (or a refusal) of that core, which the coordinator checks before it counts
+// it (docs/PROTOCOL.md §9 step 3, for every kind of peer) and every other core verifies in the
+// certificate — the HTTP layer is trusted with nothing but liveness.
 import { type Agent, get } from 'node:http';
-import { UnavailableError } from '../errors.ts';
-import {
-  deserializeCoreRequest,
-  deserializeCoreResponse,
-  serializeCoreResponse,
-} from '../protocol/vault/core-rpc.ts';
+import { deserializeCoreRequest, deserializeCoreResponse } from '../protocol/vault/core-rpc.ts';
 import { TransitionKind } from '../protocol/vault/intent.ts';
 import { RefusalReason } from '../protocol/vault/responses.ts';
 import { keepAliveAgent, postBytes } from './binary-http.ts';
-import { endorsementVerifies, type FleetKeys } from './endorsement-check.ts';
 import { BadRequestError, ENDORSE_PATH, HEALTH_PATH } from './node-server.ts';
 import type { EndorsementPeer } from './peer.ts';
 
@@ -24,44 +19,35 @@ const REFUSED_RESPONSE_TYPE = 5;
 
 export const DEFAULT_PEER_TIMEOUT_MS = 3000;
 
-/** A remote node answered an endorsement that is not its valid signature of the proposed state. */
-export class InvalidEndorsementError extends UnavailableError {}
-
 export interface HttpPeerOptions {
-  /** The fleet's members and keys: every endorsement is checked against its node's key. */
-  readonly fleet: FleetKeys;
   readonly timeoutMs?: number;
 }
 
 /**
- * Another node's core, reached over HTTP. An unreachable or slow node rejects (UnavailableError);
- * so does a node whose endorsement is not its own valid signature of exactly the proposed state
- * (InvalidEndorsementError): a lying node's statement never reaches a certificate, where it would
- * make the commit unverifiable and wedge the record.
+ * Another node's core, reached over HTTP. An unreachable or slow node rejects (UnavailableError).
+ * Its answers are passed on as they came: the coordinator verifies every endorsement, from every
+ * kind of peer, before it counts it, and logs the ones that are not the node's own valid signature
+ * of exactly the proposed state (checking here too cost a second signature verification each).
  */
 export class HttpPeer implements EndorsementPeer {
   readonly #url: URL;
   readonly #healthUrl: URL;
   readonly #agent: Agent = keepAliveAgent();
   readonly #timeoutMs: number;
-  readonly #fleet: FleetKeys;
 
   /** `baseUrl` is the node's base URL from the node config's peers, e.g. http://10.0.0.2:4100. */
   constructor(
     readonly nodeIndex: number,
     baseUrl: string,
-    options: HttpPeerOptions,
+    options: HttpPeerOptions = {},
   ) {
     this.#url = new URL(ENDORSE_PATH, baseUrl);
     this.#healthUrl = new URL(HEALTH_PATH, baseUrl);
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_PEER_TIMEOUT_MS;
-    this.#fleet = options.fleet;
   }
 
-  async endorse(request: Uint8Array): Promise<Uint8Array> {
-    const answer = await postBytes(this.#url, request, { timeoutMs: this.#timeoutMs, agent: this.#agent });
-    this.#check(request, answer);
-    return answer;
+  endorse(request: Uint8Array): Promise<Uint8Array> {
+    return postBytes(this.#url, request, { timeoutMs: this.#timeoutMs, agent: this.#agent });
   }
 
   /** Liveness: the node's health route answers 200 within the timeout (no core work). */
@@ -79,28 +65,6 @@ export class HttpPeer implements EndorsementPeer {
   /** Drops the kept-alive connections. */
   close(): void {
     this.#agent.destroy();
-  }
-
-  #check(request: Uint8Array, answer: Uint8Array): void {
-    let valid = false;
-    let why = 'an unreadable answer';
-    try {
-      const response = deserializeCoreResponse(answer);
-      if (response.type !== 'endorsement') return; // refusals count toward nothing anyway
-      const decoded = deserializeCoreRequest(request);
-      if (decoded.type !== 'endorse') {
-        why = 'an endorsement nobody asked for';
-      } else if (response.nodeIndex !== this.nodeIndex) {
-        why = `an endorsement in the name of node ${response.nodeIndex}`;
-      } else {
-        valid = endorsementVerifies(this.#fleet, decoded.intent.to, response);
-        why = 'a signature that does not verify for the proposed state';
-      }
-    } catch {
-      // falls through: not a well-formed answer
-    }
-    if (!valid)
-      throw new InvalidEndorsementError(`node ${this.nodeIndex} answered ${why}; it is not counted`);
   }
 }
 
@@ -128,10 +92,10 @@ export interface RefusalEvent {
 }
 
 /**
- * Wraps a peer so that every refusal it answers, and every invalid endorsement it sends, is
- * reported. A refusal with reason `conflict` means the node already endorsed a later or different
- * state: the store showed something stale (a rollback, a fork) — the event an operator must see
- * (issue 5 "Rollback"). An invalid endorsement means the node (or whoever answers in its name) lies.
+ * Wraps a peer so that every refusal it answers is reported. A refusal with reason `conflict` means
+ * the node already endorsed a later or different state: the store showed something stale (a
+ * rollback, a fork) — the event an operator must see (issue 5 "Rollback"). Invalid endorsements
+ * (a lying node) are the coordinator's to find and log (`invalid-endorsement`).
  */
 export class RefusalReportingPeer implements EndorsementPeer {
   constructor(
@@ -143,23 +107,16 @@ export class RefusalReportingPeer implements EndorsementPeer {
     return this.peer.nodeIndex;
   }
 
+  get inProcess(): boolean | undefined {
+    return this.peer.inProcess;
+  }
+
   reachable(): Promise<boolean> {
     return this.peer.reachable();
   }
 
   async endorse(request: Uint8Array): Promise<Uint8Array> {
-    let answer: Uint8Array;
-    try {
-      answer = await this.peer.endorse(request);
-    } catch (error) {
-      if (error instanceof InvalidEndorsementError) {
-        const refused = serializeCoreResponse({ type: 'refused', reason: RefusalReason.malformed });
-        reportRefusal(this.peer.nodeIndex, request, refused, (event) =>
-          this.report({ ...event, reason: 'invalid-endorsement' }),
-        );
-      }
-      throw error;
-    }
+    const answer = await this.peer.endorse(request);
     reportRefusal(this.peer.nodeIndex, request, answer, this.report);
     return answer;
   }

@@ -10,6 +10,11 @@ export interface EndorsementPeer {
    */
   readonly nodeIndex: number;
   /**
+   * True only for a core running in this very process (src/vault-host/core-adapter.ts), and for
+   * wrappers around one: its answers cross no wire and come under no other name.
+   */
+  readonly inProcess?: boolean;
+  /**
    * Sends one encoded CoreRequest (propose, endorse or answer) and returns the encoded
    * CoreResponse. Rejects when the node cannot be reached; the coordinator treats that as a
    * missing endorsement, never as a refusal.

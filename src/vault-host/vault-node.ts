@@ -56,7 +56,10 @@ export interface RunningVaultNode {
  */
 const REFUSAL_LOG_INTERVAL_MS = 60_000;
 
-function onceEvery(intervalMs: number, report: (event: RefusalEvent) => void): (event: RefusalEvent) => void {
+function onceEvery<E extends { node: unknown; record: unknown; version: unknown; reason?: unknown }>(
+  intervalMs: number,
+  report: (event: E) => void,
+): (event: E) => void {
   const last = new Map<string, number>();
   return (event) => {
     const key = `${event.node}/${event.record}/${event.version}/${event.reason}`;
@@ -77,6 +80,7 @@ function onceEvery(intervalMs: number, report: (event: RefusalEvent) => void): (
  * work one after the other instead of together. Proposals and answers are not deferred.
  */
 class EndorsesAfterRemotes implements EndorsementPeer {
+  readonly inProcess = true;
   constructor(private readonly core: InProcessPeer) {}
 
   get nodeIndex(): number {
@@ -91,6 +95,14 @@ class EndorsesAfterRemotes implements EndorsementPeer {
     if (request[0] === ENDORSE_REQUEST_TYPE) await new Promise((resolve) => setImmediate(resolve));
     return this.core.endorse(request);
   }
+}
+
+interface LogLine {
+  readonly node: unknown;
+  readonly record: unknown;
+  readonly version: unknown;
+  readonly fields: Record<string, unknown>;
+  readonly message: string;
 }
 
 /** Starts a node; everything opened so far is closed again if a later step fails. */
@@ -117,9 +129,7 @@ export async function startVaultNode(options: VaultNodeOptions): Promise<Running
         { event: 'endorsement-refused', ...event },
         event.reason === 'conflict'
           ? `node ${event.node} refused to endorse record ${event.record} at version ${event.version}: it already endorsed a later or different state; the record store shows a stale record (rolled back or forked) and is not used for it`
-          : event.reason === 'invalid-endorsement'
-            ? `node ${event.node} answered an invalid endorsement for record ${event.record} at version ${event.version} (bad signature, replayed or in another node's name): it is lying or impersonated, and was not counted`
-            : `node ${event.node} refused to endorse record ${event.record} at version ${event.version} (${event.reason})`,
+          : `node ${event.node} refused to endorse record ${event.record} at version ${event.version} (${event.reason})`,
       ),
     );
     const onOwnRefusal = onceEvery(REFUSAL_LOG_INTERVAL_MS, (event: RefusalEvent) =>
@@ -137,7 +147,7 @@ export async function startVaultNode(options: VaultNodeOptions): Promise<Running
             hints: ['add {"index": N, "url": "http://host:port"} to "peers" for every other node'],
           });
         }
-        return new HttpPeer(member.index, address.url, { fleet, timeoutMs: options.peerTimeoutMs });
+        return new HttpPeer(member.index, address.url, { timeoutMs: options.peerTimeoutMs });
       });
     closers.push(() => {
       for (const remote of remotes) remote.close();
@@ -145,12 +155,27 @@ export async function startVaultNode(options: VaultNodeOptions): Promise<Running
     const peers: EndorsementPeer[] = [new EndorsesAfterRemotes(own), ...remotes].map(
       (peer) => new RefusalReportingPeer(peer, onRefusal),
     );
+    // A lying node's every answer is invalid: one line per (node, record, version) says it all.
+    const onInvalid = onceEvery(REFUSAL_LOG_INTERVAL_MS, (line: LogLine) =>
+      log.warn(line.fields, line.message),
+    );
     const coordinator = new VaultCoordinator({
       store,
       peers,
       own: peers[0] as EndorsementPeer,
       fleet,
-      log,
+      log: {
+        warn: (fields, message) =>
+          fields.event === 'invalid-endorsement'
+            ? onInvalid({
+                node: fields.node,
+                record: fields.record,
+                version: fields.version,
+                fields,
+                message,
+              })
+            : log.warn(fields, message),
+      },
     });
 
     const listen = parseListenAddress(

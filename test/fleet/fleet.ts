@@ -31,6 +31,8 @@ export interface FleetOptions {
    * directory. A benchmark's labelled no-fsync upper bound uses tmpfs (/dev/shm).
    */
   readonly dataRoot?: string;
+  /** Node.js options for every node process (e.g. --cpu-prof, to profile under load). */
+  readonly execArgv?: readonly string[];
   /** How long each node may take to start listening (default 15 s; a loaded machine needs more). */
   readonly startTimeoutMs?: number;
 }
@@ -65,7 +67,13 @@ export class ProcessFleet {
       writeFileSync(path, config.serialize());
     }
     const nodes = created.nodeConfigPaths.map(
-      (path, index) => new NodeProcess(`node-${index}`, ['--config', path, ...(options.nodeArgs ?? [])]),
+      (path, index) =>
+        new NodeProcess(
+          `node-${index}`,
+          ['--config', path, ...(options.nodeArgs ?? [])],
+          {},
+          options.execArgv,
+        ),
     );
     const fleet = new ProcessFleet(
       dir,

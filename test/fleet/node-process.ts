@@ -32,6 +32,8 @@ export class NodeProcess {
     readonly name: string,
     readonly args: readonly string[],
     readonly env: Record<string, string | undefined> = {},
+    /** Node.js options before the script, e.g. --cpu-prof for a benchmark's profile. */
+    readonly execArgv: readonly string[] = [],
   ) {}
 
   get running(): boolean {
@@ -46,10 +48,14 @@ export class NodeProcess {
   /** Starts the node and resolves once it logs that it listens; rejects if it exits first. */
   start(timeoutMs = 15_000): Promise<void> {
     if (this.#child) throw new Error(`${this.name} is already running`);
-    const child = spawn(process.execPath, ['--import', 'tsx', mainTs, 'vault', 'node', ...this.args], {
-      env: { ...process.env, ...this.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...this.execArgv, '--import', 'tsx', mainTs, 'vault', 'node', ...this.args],
+      {
+        env: { ...process.env, ...this.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.#child = child;
     running.add(child);
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -86,6 +92,16 @@ export class NodeProcess {
   /** SIGKILL: the process gets no chance to finish anything (a crash, a lost region). */
   kill(): Promise<void> {
     return this.#signal('SIGKILL');
+  }
+
+  /** SIGSTOP: the process stays, its connections stay open, and it answers nothing (a stalled node). */
+  pause(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after pause(). */
+  resume(): void {
+    this.#child?.kill('SIGCONT');
   }
 
   /** SIGTERM: a graceful stop. */

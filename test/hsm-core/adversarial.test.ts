@@ -9,7 +9,7 @@ import { nodePrimitives } from '../../src/hsm-platform/primitives.ts';
 import { fromBase64Url, toBase64Url } from '../../src/protocol/vault/bytes.ts';
 import { VaultOp } from '../../src/protocol/vault/frames.ts';
 import { Intent, TransitionKind } from '../../src/protocol/vault/intent.ts';
-import { Certificate, CertifiedState, RecordStatus } from '../../src/protocol/vault/record.ts';
+import { Certificate, CertifiedState, nodeMarkKey, RecordStatus } from '../../src/protocol/vault/record.ts';
 import { DeleteRequest, LoginFinishRequest } from '../../src/protocol/vault/requests.ts';
 import { type LoginStartResult, Outcome, RefusalReason } from '../../src/protocol/vault/responses.ts';
 import { startTestFleet, TEST_ARGON2ID, type TestFleet } from '../vault-host/helpers/fleet.ts';
@@ -104,6 +104,63 @@ test('refund without a verified KE3 is refused by every core', async () => {
     ),
     RefusalReason.badEvidence,
   );
+});
+
+test('a check marks and signs nothing, and vouches only for the exact intent it checked', async () => {
+  const { recordId } = await enabled();
+  const { login, spent } = await hostSpend(recordId, 'a guess');
+  const started = okResult(
+    await login.request.open(await host.answer(login.request.frame, spent)),
+  ) as LoginStartResult;
+  const forged = await host.seal(
+    VaultOp.loginFinish,
+    recordId,
+    new LoginFinishRequest({ ke3: nodePrimitives.randomBytes(64), loginBlob: started.loginBlob }).serialize(),
+  );
+  const core = host.peers[0]!;
+  const lock = new Intent({
+    kind: TransitionKind.lock,
+    from: spent,
+    to: spent.state.with({
+      version: spent.state.version + 1n,
+      status: RecordStatus.locked,
+      sealed: new Uint8Array(0),
+      ke1Hash: undefined,
+      ke1PaidAt: undefined,
+    }),
+    evidence: new Uint8Array(0),
+  });
+  // A refund without a verified KE3 fails its check as it fails an endorsement.
+  const badRefund = new Intent({
+    kind: TransitionKind.refund,
+    from: spent,
+    to: refundOf(spent),
+    evidence: forged.frame,
+  });
+  assert.deepEqual(await host.ask(core, { type: 'check', intent: badRefund }), {
+    type: 'refused',
+    reason: RefusalReason.badEvidence,
+  });
+  // A lock passes its check, which leaves the record and the mark as they were.
+  const mark = t.nvrams[core.nodeIndex]!.get(nodeMarkKey(recordId));
+  assert.deepEqual(await host.ask(core, { type: 'check', intent: lock }), { type: 'no-transition' });
+  assert.deepEqual(t.nvrams[core.nodeIndex]!.get(nodeMarkKey(recordId)), mark);
+  // The checked lock does not vouch for an intent with other bytes: a lock that also zeroes the
+  // guesses is checked in full at endorse time, and refused.
+  const keeps = new Intent({
+    kind: TransitionKind.lock,
+    from: spent,
+    to: lock.to.with({ guessesLeft: 0 }),
+    evidence: new Uint8Array(0),
+  });
+  assert.deepEqual(await host.ask(core, { type: 'endorse', intent: keeps }), {
+    type: 'refused',
+    reason: RefusalReason.badTransition,
+  });
+  // The checked intent itself is endorsed (its mark written, then the signature).
+  const endorsed = await host.ask(core, { type: 'endorse', intent: lock });
+  assert.equal(endorsed.type, 'endorsement');
+  assert.notDeepEqual(t.nvrams[core.nodeIndex]!.get(nodeMarkKey(recordId)), mark);
 });
 
 test('refund with the KE3 of an earlier guess, or a replayed KE3, refunds nothing', async () => {
@@ -207,6 +264,88 @@ test('no KE2 for a KE1 no certified state paid for; a withheld certificate gets 
     (await login.request.open(await host.answer(login.request.frame, undefined))).outcome,
     Outcome.noRecord,
   );
+});
+
+test("a core skips checking only its own endorsement's exact bytes: altered or alone, it is refused", async () => {
+  const { recordId } = await enabled();
+  const current = (await host.committed(recordId))!;
+  const login = await host.loginStart(recordId, current.state.incarnation, 'right');
+  const certified = await host.certify(await host.propose(login.request.frame, current), { commit: false });
+  const core = host.peers[0]!;
+  const own = certified.certificate.signatures.find((s) => s.nodeIndex === core.nodeIndex)!;
+  const other = certified.certificate.signatures.find((s) => s.nodeIndex !== core.nodeIndex)!;
+  const altered = own.signature.slice();
+  altered[0]! ^= 1;
+  const shown = (...signatures: { nodeIndex: number; signature: Uint8Array }[]) =>
+    host.ask(core, {
+      type: 'answer',
+      clientFrame: login.request.frame,
+      current: new CertifiedState(certified.state, new Certificate(signatures)),
+    });
+  const badCertificate = { type: 'refused', reason: RefusalReason.badCertificate };
+  // The core endorsed this very state, but bytes other than its signature are checked, and fail.
+  assert.deepEqual(await shown({ nodeIndex: own.nodeIndex, signature: altered }, other), badCertificate);
+  // Its own signature alone is one endorsement, not a quorum.
+  assert.deepEqual(await shown(own), badCertificate);
+  // With a second member's valid signature the spend is certified and the KE2 goes out.
+  const answered = await shown(own, other);
+  assert.equal(answered.type, 'client-response');
+  assert.equal((await login.request.open((answered as { frame: Uint8Array }).frame)).outcome, Outcome.ok);
+});
+
+test('a prepared KE2 leaves only for its certified spend; a prepare for anything else is refused', async () => {
+  const { recordId } = await enabled();
+  const current = (await host.committed(recordId))!;
+  const login = await host.loginStart(recordId, current.state.incarnation, 'right');
+  const intent = await host.propose(login.request.frame, current);
+  const core = host.peers[0]!;
+  const prepare = (state: typeof intent.to, clientFrame = login.request.frame) =>
+    host.ask(core, { type: 'prepare', clientFrame, state });
+  // Refused: a state that does not pay for this KE1, a frame of another op, a frame that does not open.
+  const notPaid = current.state.with({ version: current.state.version + 1n });
+  assert.deepEqual(await prepare(notPaid), { type: 'refused', reason: RefusalReason.badTransition });
+  const status = host.seal(VaultOp.status, recordId, new Uint8Array(0));
+  assert.deepEqual(await prepare(intent.to, (await status).frame), {
+    type: 'refused',
+    reason: RefusalReason.badEvidence,
+  });
+  const tampered = login.request.frame.slice();
+  tampered[tampered.length - 1]! ^= 1;
+  assert.deepEqual(await prepare(intent.to, tampered), {
+    type: 'refused',
+    reason: RefusalReason.badEvidence,
+  });
+  // Prepared for the proposed spend: without its certificate nothing leaves.
+  assert.deepEqual(await prepare(intent.to), { type: 'no-transition' });
+  const certified = await host.certify(intent, { commit: false });
+  const partial = new CertifiedState(
+    certified.state,
+    new Certificate(certified.certificate.signatures.slice(0, 1)),
+  );
+  assert.deepEqual(
+    await host.ask(core, { type: 'answer', clientFrame: login.request.frame, current: partial }),
+    {
+      type: 'refused',
+      reason: RefusalReason.badCertificate,
+    },
+  );
+  assert.equal(
+    (await login.request.open(await host.answer(login.request.frame, current))).outcome,
+    Outcome.stale,
+  );
+  // With the certificate, the prepared KE2 goes out and the login completes with it.
+  const started = okResult(await login.request.open(await host.answer(login.request.frame, certified)));
+  const finished = opaque.client.finishLogin({
+    clientLoginState: login.clientLoginState,
+    loginResponse: toBase64Url((started as LoginStartResult).ke2),
+    password: 'right',
+    identifiers: {
+      client: Buffer.from(recordId).toString('hex'),
+      server: Buffer.from(t.publicInfo.fleetId).toString('hex'),
+    },
+    keyStretching: { 'argon2id-custom': TEST_ARGON2ID },
+  });
+  assert.ok(finished, 'the prepared KE2 is a valid answer to this KE1');
 });
 
 test('a host killed after a spend is certified: the guess stays spent, a retry of the KE1 pays nothing more', async () => {

@@ -13,6 +13,7 @@ import {
   serializeCoreResponse,
 } from '../../src/protocol/vault/core-rpc.ts';
 import { CertifiedState } from '../../src/protocol/vault/record.ts';
+import type { RecordStore } from '../../src/stores/record/record-store.ts';
 import { type CoordinatorLog, VaultCoordinator } from '../../src/vault-host/coordinator.ts';
 import { certificateVerifies } from '../../src/vault-host/endorsement-check.ts';
 import type { EndorsementPeer } from '../../src/vault-host/peer.ts';
@@ -175,4 +176,42 @@ test('without a reachable quorum nothing is written: after restart no guess was 
   assert.deepEqual(recovered.key, key);
   assert.equal(recovered.failedGuessesSinceLastSuccess, 1, 'only the guess answered before the outage');
   assert.equal(recovered.guessesLeft, 4);
+});
+
+test('a certified transition whose commit CAS is lost is still answered, and its intent completed later', async () => {
+  const recordId = nodePrimitives.randomBytes(16);
+  const key = nodePrimitives.randomBytes(32);
+  await clientVia(t.fleet.coordinator(0)).enable(recordId, 'right', key, 5);
+  // A store whose next commit (a write without an intent) loses, writing nothing, as if another
+  // host had written the slot first: the spend's intent stays pending in the store.
+  let lose = true;
+  let lost = 0;
+  const store: RecordStore = {
+    get: (id) => t.store.get(id),
+    compareAndSet: async (id, expected, next) => {
+      if (lose && next.intent === undefined) {
+        lose = false;
+        lost++;
+        return undefined;
+      }
+      return t.store.compareAndSet(id, expected, next);
+    },
+    ids: () => t.store.ids(),
+    close: async () => undefined,
+  };
+  const c = new VaultCoordinator({
+    store,
+    peers: t.fleet.peers,
+    own: t.fleet.peers[0] as EndorsementPeer,
+    fleet: t.ceremony.config,
+  });
+  const recovered = await clientVia(c).recover(recordId, 'right');
+  assert.equal(lost, 1);
+  assert.deepEqual(recovered.key, key);
+  assert.equal(recovered.guessesLeft, 5);
+  const state = (await committed(recordId)).state;
+  // KE2 came from the certified spend although its commit was lost; the refund's request found the
+  // spend's intent pending and completed it. Enable (1), the one spend, its refund: nothing twice.
+  assert.equal(state.version, 3n);
+  assert.equal(state.guessesLeft, 5);
 });

@@ -12,7 +12,6 @@ import { createWorkerCrypto } from '../../client/node/worker-crypto.ts';
 import { StrongroomError } from '../../errors.ts';
 import type { FormatCrypto } from '../../format/crypto.ts';
 import { DEFAULT_CHUNK_SIZE } from '../../format/header.ts';
-import type { BackupKey } from '../../format/key.ts';
 import { DEFAULT_IN_FLIGHT, decryptStream, encryptStream } from '../../format/stream.ts';
 import { createProgress } from '../progress.ts';
 import { type KeyOptions, resolveKey } from './options.ts';

@@ -15,7 +15,14 @@ export {
   restoreBackup,
 } from './backup.ts';
 export { checkDestination, type ExtractSummary, extractArchive } from './extract.ts';
-export { type ReadOptions, readBackupBlocks, readFileBlocks, ringFor, writeAllTo, writeNewFile } from './file-io.ts';
+export {
+  type ReadOptions,
+  readBackupBlocks,
+  readFileBlocks,
+  ringFor,
+  writeAllTo,
+  writeNewFile,
+} from './file-io.ts';
 export { nodeCrypto } from './node-crypto.ts';
 export { decryptNodeStream, encryptNodeStream } from './streams.ts';
 export { createWorkerCrypto, type WorkerCrypto } from './worker-crypto.ts';

@@ -1,9 +1,8 @@
 // etcd record store (DESIGN section 4, production): one key per record slot under a prefix,
 // compare-and-swap as a transaction on the key's mod revision. etcd is untrusted: it holds only
 // sealed and certified bytes, and the cores refuse anything stale it might show.
-import { ConsecutiveBreaker, circuitBreaker, handleWhen, retry } from 'cockatiel';
-import { Etcd3, type IKeyValue, isRecoverableError, Range } from 'etcd3';
 import { UnavailableError } from '../../errors.ts';
+import { EtcdGrpcClient, type EtcdKeyValue } from './etcd-grpc.ts';
 import type { RecordStore, StoredSlot } from './record-store.ts';
 import { decodeSlotValue, encodeSlotValue } from './slot-value.ts';
 
@@ -28,8 +27,8 @@ const ID_PAGE = 1000;
  * may still have been applied (the proposal can commit after the deadline): callers re-read.
  */
 export class EtcdRecordStore implements RecordStore {
-  readonly #client: Etcd3;
-  readonly #prefix: string;
+  readonly #client: EtcdGrpcClient;
+  readonly #prefix: Buffer;
   readonly #hosts: readonly string[];
   readonly #operationTimeoutMs: number;
 
@@ -37,28 +36,14 @@ export class EtcdRecordStore implements RecordStore {
     if (options.hosts.length === 0) throw new UnavailableError('no etcd endpoints given');
     const callTimeoutMs = options.callTimeoutMs ?? 1000;
     this.#operationTimeoutMs = options.operationTimeoutMs ?? 3 * callTimeoutMs;
-    this.#prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.#prefix = Buffer.from(options.prefix ?? DEFAULT_PREFIX);
     this.#hosts = options.hosts;
-    this.#client = new Etcd3({
-      hosts: options.hosts.map((host) => `http://${host}`),
-      dialTimeout: callTimeoutMs,
-      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
-      faultHandling: {
-        // etcd3's default breaker shuts a failing member out for 5 s; a member that restarts (or a
-        // cluster that regains its quorum) should be used again within a second.
-        host: () =>
-          circuitBreaker(handleWhen(isRecoverableError), {
-            halfOpenAfter: 500,
-            breaker: new ConsecutiveBreaker(3),
-          }),
-        global: retry(handleWhen(isRecoverableError), { maxAttempts: 2 }),
-      },
-    });
+    this.#client = new EtcdGrpcClient(options.hosts, { callTimeoutMs });
   }
 
   async get(recordId: Uint8Array): Promise<StoredSlot | undefined> {
-    const response = await this.#guard('read', () => this.#client.get(this.#key(recordId)).exec());
-    const kv = response.kvs[0];
+    const kvs = await this.#guard('read', () => this.#client.range(this.#key(recordId)));
+    const kv = kvs[0];
     return kv === undefined ? undefined : this.#slot(kv);
   }
 
@@ -67,35 +52,27 @@ export class EtcdRecordStore implements RecordStore {
     expected: bigint | undefined,
     next: { committed?: Uint8Array; intent?: Uint8Array },
   ): Promise<bigint | undefined> {
-    const key = this.#key(recordId);
-    const value = Buffer.from(encodeSlotValue(next));
     // Create: the key must never have existed (create revision 0). Update: its mod revision must
     // still be the one the caller read.
-    const condition =
-      expected === undefined
-        ? this.#client.if(key, 'Create', '==', 0)
-        : this.#client.if(key, 'Mod', '==', expected.toString());
-    const response = await this.#guard('write', () =>
-      condition.then(this.#client.put(key).value(value)).commit(),
+    return this.#guard('write', () =>
+      this.#client.putIf(this.#key(recordId), expected, encodeSlotValue(next)),
     );
-    // The put is the transaction's only write, so the key's new mod revision is the revision
-    // the transaction created.
-    return response.succeeded ? BigInt(response.header.revision) : undefined;
   }
 
   async *ids(): AsyncIterable<Uint8Array> {
-    const start = Buffer.from(this.#prefix);
+    const start = this.#prefix;
     const end = prefixEnd(start);
-    let from = start;
+    let from: Uint8Array = start;
     for (;;) {
-      const range = new Range(from, end);
-      const keys = await this.#guard('list', () =>
-        this.#client.getAll().inRange(range).limit(ID_PAGE).keyBuffers(),
+      const range = from;
+      const kvs = await this.#guard('list', () =>
+        this.#client.range(range, { rangeEnd: end, limit: ID_PAGE, keysOnly: true }),
       );
-      for (const key of keys) yield new Uint8Array(Buffer.from(key.subarray(start.length).toString(), 'hex'));
-      const last = keys.at(-1);
-      if (keys.length < ID_PAGE || last === undefined) return;
-      from = Buffer.concat([last, Buffer.from([0])]);
+      for (const { key } of kvs)
+        yield new Uint8Array(Buffer.from(Buffer.from(key.subarray(start.length)).toString(), 'hex'));
+      const last = kvs.at(-1);
+      if (kvs.length < ID_PAGE || last === undefined) return;
+      from = Buffer.concat([last.key, Buffer.from([0])]);
     }
   }
 
@@ -103,12 +80,12 @@ export class EtcdRecordStore implements RecordStore {
     this.#client.close();
   }
 
-  #key(recordId: Uint8Array): string {
-    return this.#prefix + Buffer.from(recordId).toString('hex');
+  #key(recordId: Uint8Array): Buffer {
+    return Buffer.concat([this.#prefix, Buffer.from(Buffer.from(recordId).toString('hex'))]);
   }
 
-  #slot(kv: IKeyValue): StoredSlot {
-    return { ...decodeSlotValue(new Uint8Array(kv.value)), revision: BigInt(kv.mod_revision) };
+  #slot(kv: EtcdKeyValue): StoredSlot {
+    return { ...decodeSlotValue(kv.value), revision: kv.modRevision };
   }
 
   /** Runs one etcd operation under the overall bound, turning every failure into UnavailableError. */

@@ -2,6 +2,7 @@
 // counter per slot, compare-and-swap as one conditional statement inside a transaction.
 import Database from 'better-sqlite3';
 import { UnavailableError } from '../../errors.ts';
+import { WalSync } from '../wal-sync.ts';
 import type { RecordStore, StoredSlot } from './record-store.ts';
 
 /** Rows `ids()` reads at a time: the iterator never holds a statement open across an await. */
@@ -14,10 +15,21 @@ interface SlotRow {
 }
 
 /**
- * Records in one SQLite file. WAL lets readers run beside the writer; synchronous=FULL makes a
- * successful compareAndSet durable before it returns (a commit the store forgets would roll a
- * record back, which the cores refuse, costing availability). Several processes may open the same
- * file: busy_timeout makes a writer wait for another's transaction instead of failing.
+ * Records in one SQLite file. WAL lets readers run beside the writer. Several processes may open
+ * the same file: busy_timeout makes a writer wait for another's transaction instead of failing.
+ *
+ * Durability (docs/PROTOCOL.md "Coordinator", "What each write must survive"): every write commits
+ * at once with synchronous=NORMAL, visible to every reader. A write that sets a pending intent is
+ * durable before compareAndSet resolves — an fdatasync of the WAL on the thread pool, shared by
+ * concurrent writers (WalSync) — because the nodes are asked to endorse it only then: an intent
+ * the disk forgot after some nodes marked it could leave a record no later proposal can certify.
+ * For the same reason get() returns a pending intent only once the WAL is synced: another host
+ * may read the intent before its writer's sync is done, and complete it.
+ * A write without an intent (a commit, a dropped intent) is not waited for: the WAL is one
+ * sequential file, so the next intent's sync (or a checkpoint, or closing) makes it durable too,
+ * and until then an OS crash can only lose it back to its own intent, which is durable and which
+ * the next coordinator completes (the nodes endorse the same state again). A process crash loses
+ * nothing: the WAL is in the page cache.
  */
 export class SqliteRecordStore implements RecordStore {
   readonly #db: Database.Database;
@@ -31,6 +43,9 @@ export class SqliteRecordStore implements RecordStore {
     committed: Buffer | null,
     intent: Buffer | null,
   ) => bigint | undefined;
+  readonly #sync: WalSync;
+  /** Whether a write since the last sync was not waited for (close makes it durable). */
+  #unsynced = false;
 
   constructor(readonly path: string) {
     try {
@@ -42,7 +57,8 @@ export class SqliteRecordStore implements RecordStore {
       });
     }
     this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = FULL');
+    // Commits do not fsync; compareAndSet syncs intents off the event loop (above). Checkpoints sync.
+    this.#db.pragma('synchronous = NORMAL');
     this.#db.pragma('busy_timeout = 5000');
     this.#db.exec(`CREATE TABLE IF NOT EXISTS record_slots (
       id BLOB PRIMARY KEY,
@@ -75,11 +91,15 @@ export class SqliteRecordStore implements RecordStore {
       // Inside the write transaction: the row's revision is exactly what this statement set.
       return expected === undefined ? 1n : expected + 1n;
     }).immediate;
+    this.#sync = new WalSync(path);
   }
 
   async get(recordId: Uint8Array): Promise<StoredSlot | undefined> {
     const row = this.#select.get(toBuffer(recordId));
     if (row === undefined) return undefined;
+    // A pending intent is visible before its writer's sync completes; whoever reads it may ask the
+    // nodes to endorse it, so it is made durable first (the WAL file is shared by every handle).
+    if (row.intent !== null) await this.#sync.durable();
     return {
       revision: row.revision,
       ...(row.committed === null ? {} : { committed: new Uint8Array(row.committed) }),
@@ -92,12 +112,19 @@ export class SqliteRecordStore implements RecordStore {
     expected: bigint | undefined,
     next: { committed?: Uint8Array; intent?: Uint8Array },
   ): Promise<bigint | undefined> {
-    return this.#cas(
+    const revision = this.#cas(
       toBuffer(recordId),
       expected,
       next.committed === undefined ? null : toBuffer(next.committed),
       next.intent === undefined ? null : toBuffer(next.intent),
     );
+    if (revision === undefined) return undefined;
+    if (next.intent === undefined) this.#unsynced = true;
+    else {
+      this.#unsynced = false;
+      await this.#sync.durable();
+    }
+    return revision;
   }
 
   async *ids(): AsyncIterable<Uint8Array> {
@@ -111,8 +138,16 @@ export class SqliteRecordStore implements RecordStore {
     }
   }
 
+  /** How many fdatasyncs this store ran so far (for benchmarks and tests). */
+  get durableWrites(): number {
+    return this.#sync.syncs;
+  }
+
   async close(): Promise<void> {
+    if (this.#unsynced && this.#db.open) await this.#sync.durable();
+    this.#unsynced = false;
     if (this.#db.open) this.#db.close();
+    this.#sync.close();
   }
 }
 

@@ -41,6 +41,38 @@ describe('SQLite record store: files', () => {
     }
   });
 
+  it('syncs an intent before it resolves or is read, leaves a commit to the next sync, syncs at close', async () => {
+    const path = join(dir, 'durability.sqlite');
+    const store = new SqliteRecordStore(path);
+    const id = randomBytes(16);
+    const intent = await store.compareAndSet(id, undefined, { intent: Uint8Array.of(1) });
+    assert.equal(store.durableWrites, 1); // the nodes are asked to endorse only after this
+    const committed = await store.compareAndSet(id, intent, { committed: Uint8Array.of(2) });
+    assert.equal(store.durableWrites, 1); // visible at once, durable with the next sync
+    assert.deepEqual((await store.get(id))?.committed, Uint8Array.of(2));
+    const pending = await store.compareAndSet(id, committed, {
+      committed: Uint8Array.of(2),
+      intent: Uint8Array.of(3),
+    });
+    assert.equal(store.durableWrites, 2); // one fdatasync of the WAL covers the commit before it
+    // Another handle reading the pending intent may complete it: it gets it only once it is durable.
+    const other = new SqliteRecordStore(path);
+    assert.deepEqual((await other.get(id))?.intent, Uint8Array.of(3));
+    assert.equal(other.durableWrites, 1);
+    await other.close();
+    await store.compareAndSet(id, pending, { committed: Uint8Array.of(4) });
+    await store.close();
+    assert.equal(store.durableWrites, 3);
+    const reopened = new SqliteRecordStore(path);
+    try {
+      assert.deepEqual((await reopened.get(id))?.committed, Uint8Array.of(4));
+      await reopened.close();
+      assert.equal(reopened.durableWrites, 0); // nothing written, nothing to sync
+    } finally {
+      await reopened.close();
+    }
+  });
+
   it('keeps its file in WAL mode, so readers run beside the writer', async () => {
     const path = join(dir, 'pragmas.sqlite');
     const store = new SqliteRecordStore(path);
