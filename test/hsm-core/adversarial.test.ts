@@ -74,8 +74,8 @@ async function hostSpend(recordId: Uint8Array, password: string) {
   return { login, spent };
 }
 
-test('refund without a verified KE3 is refused by every core', async () => {
-  const { recordId } = await enabled();
+/** A host-paid spend, and a login-finish frame for it whose KE3 is random bytes (no password test). */
+async function spendWithForgedKe3(recordId: Uint8Array) {
   const { login, spent } = await hostSpend(recordId, 'a guess');
   const started = okResult(
     await login.request.open(await host.answer(login.request.frame, spent)),
@@ -85,6 +85,12 @@ test('refund without a verified KE3 is refused by every core', async () => {
     recordId,
     new LoginFinishRequest({ ke3: nodePrimitives.randomBytes(64), loginBlob: started.loginBlob }).serialize(),
   );
+  return { spent, forged };
+}
+
+test('refund without a verified KE3 is refused by every core', async () => {
+  const { recordId } = await enabled();
+  const { spent, forged } = await spendWithForgedKe3(recordId);
   const to = spent.state.with({
     version: spent.state.version + 1n,
     guessesLeft: spent.state.guessesLeft + 1,
@@ -108,15 +114,7 @@ test('refund without a verified KE3 is refused by every core', async () => {
 
 test('a check marks and signs nothing, and vouches only for the exact intent it checked', async () => {
   const { recordId } = await enabled();
-  const { login, spent } = await hostSpend(recordId, 'a guess');
-  const started = okResult(
-    await login.request.open(await host.answer(login.request.frame, spent)),
-  ) as LoginStartResult;
-  const forged = await host.seal(
-    VaultOp.loginFinish,
-    recordId,
-    new LoginFinishRequest({ ke3: nodePrimitives.randomBytes(64), loginBlob: started.loginBlob }).serialize(),
-  );
+  const { spent, forged } = await spendWithForgedKe3(recordId);
   const core = host.peers[0]!;
   const lock = new Intent({
     kind: TransitionKind.lock,

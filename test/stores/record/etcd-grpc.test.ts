@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { UnavailableError } from '../../../src/errors.ts';
 import { EtcdRecordStore } from '../../../src/stores/record/etcd.ts';
 import { EtcdCluster } from '../../helpers/etcd-cluster.ts';
+import { retryUntilAvailable } from '../../helpers/eventually.ts';
 
 const timeouts = { callTimeoutMs: 500, operationTimeoutMs: 1500 };
 
@@ -29,18 +30,6 @@ async function served(cluster: EtcdCluster): Promise<{ leader: boolean; calls: n
       return { leader, calls };
     }),
   );
-}
-
-async function retryUntilAvailable<T>(run: () => Promise<T>, forMs = 8000): Promise<T> {
-  const deadline = Date.now() + forMs;
-  for (;;) {
-    try {
-      return await run();
-    } catch (error) {
-      if (!(error instanceof UnavailableError) || Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
 
 describe('etcd gRPC client on a real cluster', () => {

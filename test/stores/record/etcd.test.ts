@@ -9,6 +9,7 @@ import { UnavailableError } from '../../../src/errors.ts';
 import { EtcdRecordStore } from '../../../src/stores/record/etcd.ts';
 import { openRecordStore } from '../../../src/stores/record/index.ts';
 import { EtcdCluster, freePorts } from '../../helpers/etcd-cluster.ts';
+import { retryUntilAvailable } from '../../helpers/eventually.ts';
 import { collectIds, recordStoreContract } from './contract.ts';
 
 let cluster: EtcdCluster;
@@ -160,19 +161,3 @@ describe('etcd record store: failures', () => {
     }
   });
 });
-
-/**
- * A restarted cluster may need an election before it serves linearizable reads; the client is
- * expected to reconnect by itself, so this retries only UnavailableError, for a bounded time.
- */
-async function retryUntilAvailable<T>(run: () => Promise<T>, forMs = 8000): Promise<T> {
-  const deadline = Date.now() + forMs;
-  for (;;) {
-    try {
-      return await run();
-    } catch (error) {
-      if (!(error instanceof UnavailableError) || Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
