@@ -373,15 +373,9 @@ export class ChatdConnection implements DeviceLink {
   private async relay(requestId: number, m: VaultRequest): Promise<void> {
     this.limit('vaultPerAddress', this.address, 'vault requests from this address');
     this.limit('vaultPerAccount', String(this.accountId), 'vault requests for this account');
-    // Only the clear routing header is read: the fleet and the record this frame is for.
-    let header: VaultRequestFrame;
-    try {
-      header = VaultRequestFrame.deserialize(m.frame);
-    } catch (error) {
-      throw new MalformedFrameError(
-        error instanceof Error ? error.message : 'vault request frame does not parse',
-      );
-    }
+    // Only the clear routing header is read: the fleet and the record this frame is for. A header
+    // that does not parse throws MalformedFrameError, which closes the connection.
+    const header = VaultRequestFrame.deserialize(m.frame);
     const fleetKnown = this.ctx.fleetIds.some((id) => Buffer.from(id).equals(header.fleetId));
     if (!fleetKnown)
       throw new RequestError(ErrorCode.forbidden, 'this server relays no vault with that fleet id');

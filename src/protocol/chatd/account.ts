@@ -20,7 +20,7 @@ import {
   ED25519_PUBLIC_KEY_BYTES,
 } from './message.ts';
 import { checkNotificationKind, DEVICE_REPORTABLE, type NotificationKind } from './notification.ts';
-import { ByteReader, ByteWriter, check } from './wire.ts';
+import { ByteWriter, check, Reader } from './wire.ts';
 
 /** Most devices an account holds. */
 export const MAX_DEVICES = 32;
@@ -89,7 +89,7 @@ export class AccountInfo {
   }
 
   static deserialize(body: Uint8Array): AccountInfo {
-    const r = new ByteReader(body, 'account info');
+    const r = new Reader(body, 'account info');
     const requireApproval = checkFlag('account info', r.u8('require approval'));
     const quotaBytes = r.u64('quota');
     const usedBytes = r.u64('used');
@@ -149,7 +149,7 @@ export class DecideDevice implements ChatdRequest<Ok> {
       .finish();
   }
   static deserialize(body: Uint8Array): DecideDevice {
-    const r = new ByteReader(body, 'decide device');
+    const r = new Reader(body, 'decide device');
     const key = r.bytes(ED25519_PUBLIC_KEY_BYTES, 'device key');
     const approve = checkFlag('decide device', r.u8('approve'));
     r.end();
@@ -179,7 +179,7 @@ export class ReportActivity implements ChatdRequest<Ok> {
     return new ByteWriter().u8(this.kind).u32(this.count).finish();
   }
   static deserialize(body: Uint8Array): ReportActivity {
-    const r = new ByteReader(body, 'report activity');
+    const r = new Reader(body, 'report activity');
     const kind = checkNotificationKind('report activity', r.u8('kind'));
     const count = r.u32('count');
     r.end();

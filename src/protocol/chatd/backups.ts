@@ -9,7 +9,7 @@
 //   BackupRemove       (c→s, 0x33): idLen u8 || id         → Ok
 import { Ok } from './errors.ts';
 import { type ChatdRequest, checkEmpty, checkName, checkU64 } from './message.ts';
-import { ByteReader, ByteWriter, check } from './wire.ts';
+import { ByteWriter, check, Reader } from './wire.ts';
 
 /** Most entries a list carries; an account keeps at most this many backups listed. */
 export const MAX_BACKUP_ENTRIES = 1000;
@@ -43,7 +43,7 @@ export class BackupEntry {
     return w.string8(this.id).u64(this.size).u64(this.createdAtMs).string16(this.location);
   }
 
-  static read(r: ByteReader): BackupEntry {
+  static read(r: Reader): BackupEntry {
     const id = r.string8('backup id');
     const size = r.u64('size');
     const createdAtMs = r.u64('time');
@@ -87,7 +87,7 @@ export class BackupList {
   }
 
   static deserialize(body: Uint8Array): BackupList {
-    const r = new ByteReader(body, 'backup list');
+    const r = new Reader(body, 'backup list');
     const count = r.u16('count');
     check(count <= MAX_BACKUP_ENTRIES, 'backup list', `at most ${MAX_BACKUP_ENTRIES} entries`);
     const entries: BackupEntry[] = [];
@@ -111,7 +111,7 @@ export class BackupAdd implements ChatdRequest<Ok> {
   }
 
   static deserialize(body: Uint8Array): BackupAdd {
-    const r = new ByteReader(body, 'backup add');
+    const r = new Reader(body, 'backup add');
     const entry = BackupEntry.read(r);
     r.end();
     return new BackupAdd(entry);
@@ -136,7 +136,7 @@ export class BackupRemove implements ChatdRequest<Ok> {
   }
 
   static deserialize(body: Uint8Array): BackupRemove {
-    const r = new ByteReader(body, 'backup remove');
+    const r = new Reader(body, 'backup remove');
     const id = r.string8('backup id');
     r.end();
     return new BackupRemove(id);

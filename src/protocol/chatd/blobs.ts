@@ -18,14 +18,14 @@
 //   BlobDelete      (c→s, 0x48): nameLen u8 || name      → Ok
 import { Ok } from './errors.ts';
 import { type ChatdRequest, checkName, checkU64, checkUint, MAX_BLOB_CHUNK_BYTES } from './message.ts';
-import { ByteReader, ByteWriter, check } from './wire.ts';
+import { ByteWriter, check, Reader } from './wire.ts';
 
 /** Most blobs one BlobList carries (keeps the frame under MAX_FRAME_BYTES). */
 export const MAX_BLOB_LIST_ENTRIES = 4096;
 
 /** A body that is exactly one name. */
 function readName(body: Uint8Array, what: string): string {
-  const r = new ByteReader(body, what);
+  const r = new Reader(body, what);
   const name = r.string8('name');
   r.end();
   return name;
@@ -72,7 +72,7 @@ export class BlobChunk implements ChatdRequest<BlobChunkAck> {
     return new ByteWriter().u32(this.seq).bytes(this.data).finish();
   }
   static deserialize(body: Uint8Array): BlobChunk {
-    const r = new ByteReader(body, 'blob chunk');
+    const r = new Reader(body, 'blob chunk');
     const seq = r.u32('seq');
     return new BlobChunk(seq, r.rest());
   }
@@ -89,7 +89,7 @@ export class BlobChunkAck {
     return new ByteWriter().u32(this.seq).finish();
   }
   static deserialize(body: Uint8Array): BlobChunkAck {
-    const r = new ByteReader(body, 'blob chunk ack');
+    const r = new Reader(body, 'blob chunk ack');
     const seq = r.u32('seq');
     r.end();
     return new BlobChunkAck(seq);
@@ -111,7 +111,7 @@ export class BlobEnd implements ChatdRequest<BlobStored> {
     return new ByteWriter().u64(this.totalSize).finish();
   }
   static deserialize(body: Uint8Array): BlobEnd {
-    const r = new ByteReader(body, 'blob end');
+    const r = new Reader(body, 'blob end');
     const totalSize = r.u64('total size');
     r.end();
     return new BlobEnd(totalSize);
@@ -130,7 +130,7 @@ export class BlobStored {
     return new ByteWriter().u64(this.size).finish();
   }
   static deserialize(body: Uint8Array): BlobStored {
-    const r = new ByteReader(body, 'blob stored');
+    const r = new Reader(body, 'blob stored');
     const size = r.u64('size');
     r.end();
     return new BlobStored(size);
@@ -198,7 +198,7 @@ export class BlobList {
     return w.finish();
   }
   static deserialize(body: Uint8Array): BlobList {
-    const r = new ByteReader(body, 'blob list');
+    const r = new Reader(body, 'blob list');
     const count = r.u16('count');
     check(count <= MAX_BLOB_LIST_ENTRIES, 'blob list', `at most ${MAX_BLOB_LIST_ENTRIES} entries`);
     const entries: BlobListEntry[] = [];

@@ -5,7 +5,7 @@
 //   Ok         (s→c, 0x7E): empty
 //   ErrorFrame (s→c, 0x7F): code u8 || detail u32 || messageLen u16 || message (UTF-8, ≤ 512 bytes)
 import { checkEmpty, checkUint } from './message.ts';
-import { ByteReader, ByteWriter, check } from './wire.ts';
+import { ByteWriter, check, Reader } from './wire.ts';
 
 /** Why a request failed. `detail` is the retry delay in ms (rateLimited) or the tries left (wrongCode). */
 export const ErrorCode = {
@@ -77,7 +77,7 @@ export class ErrorFrame {
   }
 
   static deserialize(body: Uint8Array): ErrorFrame {
-    const r = new ByteReader(body, 'error');
+    const r = new Reader(body, 'error');
     const code = r.u8('code') as ErrorCode;
     const detail = r.u32('detail');
     const message = r.string16('message');

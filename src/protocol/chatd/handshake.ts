@@ -18,7 +18,7 @@ import {
   ED25519_PUBLIC_KEY_BYTES,
   ED25519_SIGNATURE_BYTES,
 } from './message.ts';
-import { ByteReader, ByteWriter, check } from './wire.ts';
+import { ByteWriter, check, Reader } from './wire.ts';
 
 /** Domain label of the signed handshake transcript (a spec string, pinned by a snapshot test). */
 export const AUTH_LABEL = 'strongroom/v1/chatd-auth';
@@ -83,7 +83,7 @@ export class Hello implements ChatdRequest<Challenge> {
   }
 
   static deserialize(body: Uint8Array): Hello {
-    const r = new ByteReader(body, 'hello');
+    const r = new Reader(body, 'hello');
     const version = r.u8('version');
     const userId = r.string8('user id');
     const devicePublicKey = r.bytes(ED25519_PUBLIC_KEY_BYTES, 'device public key');

@@ -10,7 +10,7 @@
 
 import { checkDeviceState, type DeviceState } from './handshake.ts';
 import { type ChatdRequest, checkEmpty, checkUint } from './message.ts';
-import { ByteReader, ByteWriter, check } from './wire.ts';
+import { ByteWriter, check, Reader } from './wire.ts';
 
 /** Codes are 4–12 decimal digits (the server's default is 8). */
 const CODE_PATTERN = /^[0-9]{4,12}$/;
@@ -51,7 +51,7 @@ export class JoinCodeSent {
   }
 
   static deserialize(body: Uint8Array): JoinCodeSent {
-    const r = new ByteReader(body, 'join code sent');
+    const r = new Reader(body, 'join code sent');
     const expiresInSeconds = r.u32('expiry');
     const codeLength = r.u8('code length');
     r.end();
@@ -82,7 +82,7 @@ export class JoinSubmit implements ChatdRequest<Joined> {
   }
 
   static deserialize(body: Uint8Array): JoinSubmit {
-    const r = new ByteReader(body, 'join submit');
+    const r = new Reader(body, 'join submit');
     const code = r.string8('code');
     r.end();
     return new JoinSubmit(code);

@@ -6,7 +6,7 @@
 //   subjectDevice: the device the event concerns (the new device, the reporting device), or 32 zero
 //   bytes when none; count: kind-specific (failed guesses for `recovered`, guesses for `guessesSpent`).
 import { checkBytes, checkU64, checkUint, ED25519_PUBLIC_KEY_BYTES } from './message.ts';
-import { ByteReader, ByteWriter, check } from './wire.ts';
+import { ByteWriter, check, Reader } from './wire.ts';
 
 export const NotificationKind = {
   /** A device joined and may use the vault. */
@@ -90,7 +90,7 @@ export class Notification {
   }
 
   static deserialize(body: Uint8Array): Notification {
-    const r = new ByteReader(body, 'notification');
+    const r = new Reader(body, 'notification');
     const id = r.u32('id');
     const kind = checkNotificationKind('notification', r.u8('kind'));
     const atMs = r.u64('time');

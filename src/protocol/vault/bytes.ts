@@ -1,12 +1,9 @@
 // Byte-level codec shared by every vault message (docs/PROTOCOL.md "Encoding"): big-endian
-// integers, fixed-width fields, u8/u16/u32 length-prefixed fields, and one error for bad frames.
-import { StrongroomError } from '../../errors.ts';
+// integers, fixed-width fields, u8/u16/u32 length-prefixed fields. Decoding uses the Reader and
+// MalformedFrameError shared with ChatD (../bytes.ts), re-exported here for the vault codecs.
+import { MalformedFrameError } from '../bytes.ts';
 
-/**
- * A vault message could not be decoded: truncated, too long, a field of the wrong size or an
- * unknown tag. The message names the message type and field, never a secret byte.
- */
-export class MalformedFrameError extends StrongroomError {}
+export { MalformedFrameError, Reader } from '../bytes.ts';
 
 const encoder = new TextEncoder();
 
@@ -104,64 +101,6 @@ export function checkU64(what: string, value: bigint): bigint {
     throw new MalformedFrameError(`${what} must be a uint64`);
   }
   return value;
-}
-
-/** Bounds-checked reader: every read names `what` (the message type) when the frame is short. */
-export class Reader {
-  #offset = 0;
-  readonly #view: DataView;
-  constructor(
-    private readonly input: Uint8Array,
-    private readonly what: string,
-  ) {
-    if (!(input instanceof Uint8Array)) throw new MalformedFrameError(`${what}: not bytes`);
-    this.#view = new DataView(input.buffer, input.byteOffset, input.byteLength);
-  }
-
-  #need(length: number, field: string): number {
-    const at = this.#offset;
-    if (at + length > this.input.length) throw new MalformedFrameError(`${this.what}: truncated at ${field}`);
-    this.#offset += length;
-    return at;
-  }
-
-  bytes(length: number, field: string): Uint8Array {
-    const at = this.#need(length, field);
-    return this.input.slice(at, at + length);
-  }
-
-  u8(field: string): number {
-    return this.#view.getUint8(this.#need(1, field));
-  }
-
-  u16(field: string): number {
-    return this.#view.getUint16(this.#need(2, field));
-  }
-
-  u32(field: string): number {
-    return this.#view.getUint32(this.#need(4, field));
-  }
-
-  u64(field: string): bigint {
-    return this.#view.getBigUint64(this.#need(8, field));
-  }
-
-  prefixed(width: 1 | 2 | 4, field: string): Uint8Array {
-    const length = width === 1 ? this.u8(field) : width === 2 ? this.u16(field) : this.u32(field);
-    return this.bytes(length, field);
-  }
-
-  /** The remaining bytes (the last field of a frame). */
-  rest(): Uint8Array {
-    const at = this.#offset;
-    this.#offset = this.input.length;
-    return this.input.slice(at);
-  }
-
-  /** Every frame is exactly its fields: trailing bytes are an error, not ignored (malleability). */
-  end(): void {
-    if (this.#offset !== this.input.length) throw new MalformedFrameError(`${this.what}: trailing bytes`);
-  }
 }
 
 /** base64url without padding (the string form @serenity-kit/opaque uses for every value). */
