@@ -1,24 +1,12 @@
 // Progress bars for long CLI operations (README "CLI"): bytes, rate and ETA on stderr, only when
 // stderr is a terminal, so scripts and logs stay quiet.
 import cliProgress from 'cli-progress';
+import { formatBytes } from '../client/format-bytes.ts';
 
 export interface Progress {
   /** `done` of `total` bytes so far (total 0 when unknown). */
   update(done: number, total: number): void;
   stop(): void;
-}
-
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-
-/** 1536 → "1.5 KiB". */
-export function formatBytes(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${UNITS[unit]}`;
 }
 
 export function createProgress(label: string, stream: NodeJS.WriteStream = process.stderr): Progress {

@@ -1,6 +1,7 @@
 // What both keystores share (DESIGN.md section 3, "Where the core runs"): the fleet secrets the key
 // ceremony makes, the sealed-box layout, and the labels that bind each stored secret to its name and
 // fleet. The two implementations are software.ts (files) and pkcs11.ts (a PKCS#11 token).
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import type { CoreSecretName, KeyStore } from '../hsm-core/platform.ts';
 import { nodePrimitives } from './primitives.ts';
 
@@ -131,5 +132,19 @@ export function openWithKey(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array
     return nodePrimitives.aes256GcmOpen(key, nonce, ciphertext, aad);
   } catch {
     throw new SealOpenError();
+  }
+}
+
+/**
+ * Writes a keystore file the ceremony makes: never over an existing one (a fleet is never
+ * overwritten), readable by its owner only, and on disk before the ceremony reports success.
+ */
+export function writeKeystoreFile(path: string, bytes: Uint8Array): void {
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    writeSync(fd, bytes);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -14,7 +14,7 @@
 // SoftHSM2 (2.6) reads CK_GCM_PARAMS in the PKCS#11 v2.40 layout (pIv, ulIvLen, ulIvBits, pAAD,
 // ulAADLen, ulTagBits); pkcs11js's CK_PARAMS_AES_GCM builds the older layout without ulIvBits, which
 // SoftHSM2 rejects, so this module passes CK_PARAMS_AES_GCM_v240 with ivBits = 96.
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import pkcs11js from 'pkcs11js';
 import type { CoreSecretName } from '../hsm-core/platform.ts';
 import {
@@ -29,6 +29,7 @@ import {
   secretField,
   splitSealed,
   wrappedSecretAad,
+  writeKeystoreFile,
 } from './keystore.ts';
 import { acquireModule, type Pkcs11Module, type TokenSession } from './pkcs11-session.ts';
 import { nodePrimitives } from './primitives.ts';
@@ -161,35 +162,27 @@ export function provisionPkcs11Node(location: Pkcs11Location, secrets: NodeSecre
         );
         wrapped[name] = Buffer.from(sealed).toString('hex');
       }
-      writeNewFile(
+      writeKeystoreFile(
         location.secretsPath,
-        `${JSON.stringify(
-          {
-            format: SECRETS_FORMAT,
-            fleetId: Buffer.from(fleetId).toString('hex'),
-            nodeIndex,
-            tokenLabel: location.tokenLabel,
-            secrets: wrapped,
-          },
-          null,
-          2,
-        )}\n`,
+        Buffer.from(
+          `${JSON.stringify(
+            {
+              format: SECRETS_FORMAT,
+              fleetId: Buffer.from(fleetId).toString('hex'),
+              nodeIndex,
+              tokenLabel: location.tokenLabel,
+              secrets: wrapped,
+            },
+            null,
+            2,
+          )}\n`,
+        ),
       );
     } finally {
       session.close();
     }
   } finally {
     module.release();
-  }
-}
-
-function writeNewFile(path: string, text: string): void {
-  const fd = openSync(path, 'wx', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -7,7 +7,7 @@
 //   { "format": "strongroom-software-keystore/v1", "warning": "...", "fleetId": hex16, "nodeIndex": n,
 //     "recordKey": hex32, "opaqueServerSetup": string, "hpkePrivateKey": hex32,
 //     "endorsementPrivateKey": hex32 }
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { CoreSecretName } from '../hsm-core/platform.ts';
 import {
   checkNodeSecrets,
@@ -16,6 +16,7 @@ import {
   openWithKey,
   sealWithKey,
   secretField,
+  writeKeystoreFile,
   zeroNodeSecrets,
 } from './keystore.ts';
 
@@ -43,12 +44,9 @@ export function writeSoftwareKeystore(
     endorsementPrivateKey: hex(secrets.endorsementPrivateKey),
   };
   const text = Buffer.from(`${JSON.stringify(document, null, 2)}\n`);
-  const fd = openSync(path, 'wx', 0o600);
   try {
-    writeSync(fd, text);
-    fsyncSync(fd);
+    writeKeystoreFile(path, text);
   } finally {
-    closeSync(fd);
     text.fill(0);
   }
 }

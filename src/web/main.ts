@@ -1,6 +1,7 @@
 // Entry point of the backup opener page (docs/WEB.md): wires the form, the listing, saving and the
 // key maker. Bundled by scripts/build-web.mjs into dist/web/main.js (a classic script, so the page
 // also works from file://). Browser-only: no node: module may be imported here.
+import { formatBytes } from '../client/format-bytes.ts';
 import { StrongroomError } from '../errors.ts';
 import { BackupKey } from '../format/key.ts';
 import { webCrypto } from '../format/webcrypto.ts';
@@ -9,7 +10,6 @@ import { blobSink, canStreamToDisk, pickerSink } from './save.ts';
 import {
   describeFailure,
   element,
-  formatBytes,
   hideListing,
   hideOutcome,
   hideProgress,

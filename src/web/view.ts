@@ -1,6 +1,8 @@
 // What the backup opener page shows (docs/WEB.md "What the page does"): the outcome of an attempt,
 // progress, and the listing of a verified backup. Text only ever goes in through textContent, so
 // names from a backup cannot become markup.
+
+import { formatBytes } from '../client/format-bytes.ts';
 import { DamagedBackupError, StrongroomError, WrongKeyError } from '../errors.ts';
 import type { ArchiveEntry } from '../format/archive.ts';
 import { type BackupContents, UnreadableFileError } from './open-backup.ts';
@@ -10,18 +12,6 @@ export function element<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);
   if (found === null) throw new Error(`page element #${id} is missing`);
   return found as T;
-}
-
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-
-export function formatBytes(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${UNITS[unit]}`;
 }
 
 /** An archive mtime (nanoseconds since 1970 UTC) as "YYYY-MM-DD HH:MM:SS". */

@@ -5,12 +5,13 @@
 
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { formatBytes } from '../../client/format-bytes.ts';
 import { CHATD_STORE, DeviceDir } from '../../client/node/chatd-device.ts';
 import type { DeviceSession, SessionOptions } from '../../client/node/chatd-session.ts';
 import type { Argon2idParameters } from '../../client/vault/client.ts';
 import { UsageError } from '../../errors.ts';
 import { BackupKey } from '../../format/key.ts';
-import { createProgress, formatBytes } from '../progress.ts';
+import { createProgress } from '../progress.ts';
 import { readLine } from './account.ts';
 
 /**

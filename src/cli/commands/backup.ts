@@ -3,10 +3,11 @@
 // is where another way of finding them (a device enrolled with the vault) plugs in.
 import type { Command } from 'commander';
 import { listBackups } from '../../client/backup/backups.ts';
+import { formatBytes } from '../../client/format-bytes.ts';
 import { createBackup, restoreBackup } from '../../client/node/backup.ts';
 import type { BackupKey } from '../../format/key.ts';
 import type { BlobStore } from '../../stores/blob/blob-store.ts';
-import { createProgress, formatBytes } from '../progress.ts';
+import { createProgress } from '../progress.ts';
 import { registerDeviceBackup, runDeviceCreate, runDeviceList, runDeviceRestore } from './backup-device.ts';
 import { type KeyOptions, resolveKey, resolveStore, type StoreOptions } from './options.ts';
 

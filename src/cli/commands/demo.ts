@@ -2,10 +2,11 @@
 // history, backs it up with a fresh manual key to a temporary directory store, restores it
 // elsewhere and verifies every byte; exits 0 only if everything verified.
 import type { Command } from 'commander';
+import { formatBytes } from '../../client/format-bytes.ts';
 import { type Phase, runStandaloneDemo } from '../../demo/standalone.ts';
 import { StrongroomError, UsageError } from '../../errors.ts';
 import { runServerDemo } from '../../server/demo.ts';
-import { createProgress, formatBytes, type Progress } from '../progress.ts';
+import { createProgress, type Progress } from '../progress.ts';
 
 interface DemoFlags {
   seed: string;
