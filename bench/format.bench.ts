@@ -8,11 +8,10 @@ import { copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'nod
 import { open } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { planCrypt } from '../src/cli/commands/crypt.ts';
+import { cryptStream, planCrypt } from '../src/cli/commands/crypt.ts';
 import { writeAllTo } from '../src/client/node/file-io.ts';
 import { nodeCrypto } from '../src/client/node/node-crypto.ts';
 import { BackupKey } from '../src/format/key.ts';
-import { decryptStream, encryptStream } from '../src/format/stream.ts';
 import { fixed, median } from './stats.ts';
 
 const GiB = 2 ** 30;
@@ -69,11 +68,7 @@ async function strongroom(
   const out = await open(output, 'w');
   const { crypto, source, close } = planCrypt(direction, input, GiB, threads);
   try {
-    const stream =
-      direction === 'encrypt'
-        ? encryptStream(source, key, { crypto })
-        : decryptStream(source, key, { crypto });
-    await writeAllTo(out, stream);
+    await writeAllTo(out, cryptStream(direction, source, key, crypto));
   } finally {
     await close();
     await out.close();

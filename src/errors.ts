@@ -73,3 +73,8 @@ export class UnavailableError extends StrongroomError {
  * not open. The caller should warn its user rather than re-register silently.
  */
 export class TamperingError extends StrongroomError {}
+
+/** The message of anything thrown (an Error's message, or the value as text), for logs and errors. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -3,7 +3,7 @@
 // and reads only the response frame's outer kind, to tell "this node could not answer" from an
 // answer; it never opens anything.
 
-import { UnavailableError } from '../errors.ts';
+import { messageOf, UnavailableError } from '../errors.ts';
 import { deserializeResponseFrame, ErrorCode as VaultErrorCode } from '../protocol/vault/frames.ts';
 import { keepAliveAgent, postBytes } from '../vault-host/binary-http.ts';
 
@@ -108,7 +108,7 @@ export class VaultRelay {
         return response;
       } catch (error) {
         this.downUntil.set(node, this.now() + this.backoffMs);
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = messageOf(error);
         this.options.onNodeFailure?.(node, reason);
       }
     }

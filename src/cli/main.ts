@@ -2,7 +2,7 @@
 // in ./command-groups.ts, which imports only the groups a command line needs; this file owns error
 // reporting and exit codes (src/errors.ts).
 import { Command, CommanderError } from 'commander';
-import { ExitCode, StrongroomError } from '../errors.ts';
+import { ExitCode, messageOf, StrongroomError } from '../errors.ts';
 import { groupsFor, registerGroups } from './command-groups.ts';
 
 const program = new Command('strongroom')
@@ -21,7 +21,7 @@ export function reportAndExit(error: unknown): never {
     for (const hint of error.hints) process.stderr.write(`strongroom: hint: ${hint}\n`);
     process.exit(error.exitCode);
   }
-  const detail = error instanceof Error ? error.message : String(error);
+  const detail = messageOf(error);
   process.stderr.write(`strongroom: error: ${detail}\n`);
   if (process.env.STRONGROOM_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
   process.exit(ExitCode.failure);

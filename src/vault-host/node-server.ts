@@ -8,6 +8,7 @@
 // to bound what a caller can make it hold (body size, request time).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { messageOf } from '../errors.ts';
 import { BodyTooLargeError, MAX_BODY_BYTES, OCTET_STREAM, readBody } from './binary-http.ts';
 
 export const VAULT_PATH = '/v1/vault';
@@ -47,7 +48,7 @@ export async function startNodeServer(
 ): Promise<RunningNodeServer> {
   const server = createServer((incoming, outgoing) => {
     route(handlers, incoming, outgoing, log).catch((error) => {
-      log({ route: incoming.url ?? '', status: 500, error: describe(error) });
+      log({ route: incoming.url ?? '', status: 500, error: messageOf(error) });
       if (!outgoing.headersSent) outgoing.writeHead(500).end();
       else outgoing.destroy();
     });
@@ -106,7 +107,7 @@ async function route(
     body = await readBody(incoming, target.limit);
   } catch (error) {
     const status = error instanceof BodyTooLargeError ? 413 : 400;
-    log({ route: path ?? '', status, error: describe(error) });
+    log({ route: path ?? '', status, error: messageOf(error) });
     outgoing.writeHead(status).end();
     return;
   }
@@ -115,13 +116,9 @@ async function route(
     answer = await target.handler.call(handlers, body);
   } catch (error) {
     if (!(error instanceof BadRequestError)) throw error;
-    log({ route: path ?? '', status: 400, error: describe(error) });
+    log({ route: path ?? '', status: 400, error: messageOf(error) });
     outgoing.writeHead(400).end();
     return;
   }
   outgoing.writeHead(200, { 'content-type': OCTET_STREAM, 'content-length': answer.byteLength }).end(answer);
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -3,7 +3,7 @@
 // names from a backup cannot become markup.
 
 import { formatBytes } from '../client/format-bytes.ts';
-import { DamagedBackupError, StrongroomError, WrongKeyError } from '../errors.ts';
+import { DamagedBackupError, messageOf, StrongroomError, WrongKeyError } from '../errors.ts';
 import type { ArchiveEntry } from '../format/archive.ts';
 import { type BackupContents, UnreadableFileError } from './open-backup.ts';
 
@@ -59,7 +59,7 @@ export function describeFailure(
   if (error instanceof StrongroomError) {
     return { title: failed, message: error.message, hints: error.hints };
   }
-  const detail = error instanceof Error ? error.message : String(error);
+  const detail = messageOf(error);
   return { title: failed, message: detail, hints: [] };
 }
 

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { UsageError } from '../../errors.ts';
+import { messageOf, UsageError } from '../../errors.ts';
 import { parseListenAddress } from '../../listen-address.ts';
 
 interface ChatdCommandOptions {
@@ -19,7 +19,7 @@ function readConfigFile<T>(what: string, path: string, parse: (text: string) => 
   try {
     return parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
+    const detail = messageOf(error);
     throw new UsageError(`cannot read ${what} ${JSON.stringify(path)}: ${detail}`, {
       cause: error,
       hints: ['docs/CHATD.md "Running ChatD alone" describes the file'],

@@ -12,6 +12,7 @@ import { createWorkerCrypto } from '../../client/node/worker-crypto.ts';
 import { StrongroomError } from '../../errors.ts';
 import type { FormatCrypto } from '../../format/crypto.ts';
 import { DEFAULT_CHUNK_SIZE } from '../../format/header.ts';
+import type { BackupKey } from '../../format/key.ts';
 import { DEFAULT_IN_FLIGHT, decryptStream, encryptStream } from '../../format/stream.ts';
 import { createProgress } from '../progress.ts';
 import { type KeyOptions, resolveKey } from './options.ts';
@@ -24,8 +25,8 @@ interface CryptOptions extends KeyOptions {
 type Direction = 'encrypt' | 'decrypt';
 
 /**
- * Files at least this large are sealed or opened on worker threads, one per core: below it the
- * threads' start-up (~30 ms) costs more than they save.
+ * Files at least this large are sealed or opened on worker threads (when --threads > 1): below it
+ * the threads' start-up (~30 ms) costs more than they save.
  */
 const WORKERS_FROM_BYTES = 16 * 2 ** 20;
 /**
@@ -81,6 +82,18 @@ export function planCrypt(direction: Direction, input: string | undefined, size:
   return { crypto, source, close: async () => workers?.close() };
 }
 
+/** The backup stream of `source` (encrypt) or its plaintext (decrypt). */
+export function cryptStream(
+  direction: Direction,
+  source: AsyncIterable<Uint8Array>,
+  key: BackupKey,
+  crypto: FormatCrypto,
+): AsyncIterable<Uint8Array> {
+  return direction === 'encrypt'
+    ? encryptStream(source, key, { crypto })
+    : decryptStream(source, key, { crypto });
+}
+
 async function run(direction: Direction, input: string | undefined, options: CryptOptions) {
   const key = await resolveKey(options);
   try {
@@ -96,10 +109,7 @@ async function run(direction: Direction, input: string | undefined, options: Cry
       }
     }
     try {
-      const output =
-        direction === 'encrypt'
-          ? encryptStream(counted(), key, { crypto })
-          : decryptStream(counted(), key, { crypto });
+      const output = cryptStream(direction, counted(), key, crypto);
       if (options.output === undefined) await pipeline(output, process.stdout);
       else await writeFileAtomically(options.output, output);
     } finally {

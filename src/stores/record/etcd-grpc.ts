@@ -6,6 +6,7 @@
 // leader and ask it for a read index on every linearizable read, one more hop and more CPU each.
 // etcd is untrusted (DESIGN section 4): nothing here needs to be believed, only bounded in time.
 import { type ClientHttp2Session, connect, constants } from 'node:http2';
+import { messageOf } from '../../errors.ts';
 
 const RANGE = '/etcdserverpb.KV/Range';
 const TXN = '/etcdserverpb.KV/Txn';
@@ -89,7 +90,7 @@ export class EtcdGrpcClient {
     let succeeded = false;
     let revision: bigint | undefined;
     for (const field of readFields(answer)) {
-      if (field.number === 1) revision = headerRevision(field.bytes());
+      if (field.number === 1) revision = headerField(field.bytes(), HeaderField.revision);
       else if (field.number === 2) succeeded = field.varint() !== 0n;
     }
     if (!succeeded) return undefined;
@@ -150,7 +151,7 @@ export class EtcdGrpcClient {
           let member: bigint | undefined;
           let leader: bigint | undefined;
           for (const field of readFields(answer)) {
-            if (field.number === 1) member = headerMember(field.bytes());
+            if (field.number === 1) member = headerField(field.bytes(), HeaderField.member);
             else if (field.number === 4) leader = field.varint();
           }
           if (member !== undefined && leader !== undefined && leader !== 0n && member === leader)
@@ -189,7 +190,7 @@ export class EtcdGrpcClient {
       try {
         session = this.#session(endpoint);
       } catch (error) {
-        reject(new EtcdCallError(`${endpoint}: ${describe(error)}`));
+        reject(new EtcdCallError(`${endpoint}: ${messageOf(error)}`));
         return;
       }
       const stream = session.request({
@@ -230,7 +231,7 @@ export class EtcdGrpcClient {
         if (size > MAX_ANSWER_BYTES) fail('an answer over the size limit');
         else chunks.push(chunk);
       });
-      stream.on('error', (error) => fail(describe(error)));
+      stream.on('error', (error) => fail(messageOf(error)));
       stream.on('close', () => {
         if (settled) return;
         if (status === undefined) return fail('the call ended without a status');
@@ -241,7 +242,7 @@ export class EtcdGrpcClient {
           clearTimeout(timer);
           resolve(answer);
         } catch (error) {
-          fail(describe(error));
+          fail(messageOf(error));
         }
       });
       stream.end(frame(message));
@@ -278,20 +279,12 @@ function keyValue(bytes: Uint8Array): EtcdKeyValue {
   return { key, value, modRevision };
 }
 
-/** ResponseHeader.revision (field 3). */
-function headerRevision(bytes: Uint8Array): bigint | undefined {
-  for (const field of readFields(bytes)) if (field.number === 3) return field.varint();
-  return undefined;
-}
+/** ResponseHeader fields the client reads: member_id (2, who answered) and revision (3). */
+const HeaderField = { member: 2, revision: 3 } as const;
 
-/** ResponseHeader.member_id (field 2): the member that answered. */
-function headerMember(bytes: Uint8Array): bigint | undefined {
-  for (const field of readFields(bytes)) if (field.number === 2) return field.varint();
+function headerField(bytes: Uint8Array, number: number): bigint | undefined {
+  for (const field of readFields(bytes)) if (field.number === number) return field.varint();
   return undefined;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Protobuf encoding of the few field kinds the requests use: varints and length-delimited bytes. */

@@ -1,7 +1,7 @@
 // etcd record store (DESIGN section 4, production): one key per record slot under a prefix,
 // compare-and-swap as a transaction on the key's mod revision. etcd is untrusted: it holds only
 // sealed and certified bytes, and the cores refuse anything stale it might show.
-import { UnavailableError } from '../../errors.ts';
+import { messageOf, UnavailableError } from '../../errors.ts';
 import { EtcdGrpcClient, type EtcdKeyValue } from './etcd-grpc.ts';
 import type { RecordStore, StoredSlot } from './record-store.ts';
 import { decodeSlotValue, encodeSlotValue } from './slot-value.ts';
@@ -100,7 +100,7 @@ export class EtcdRecordStore implements RecordStore {
     try {
       return await Promise.race([run(), timeout]);
     } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
+      const detail = messageOf(error);
       throw new UnavailableError(`etcd record store ${what} failed (${this.#hosts.join(',')}): ${detail}`, {
         cause: error,
         hints: ['the etcd cluster may have lost its quorum or be unreachable; no answer was given from it'],
