@@ -59,14 +59,19 @@ export interface TestFleet {
 }
 
 export async function startTestFleet(
-  options: { nodes?: number; maxGuessLimit?: number } = {},
+  options: {
+    nodes?: number;
+    maxGuessLimit?: number;
+    /** Where the SQLite record store goes (default: the fleet's own temporary directory). */
+    storeDir?: string;
+  } = {},
 ): Promise<TestFleet> {
   const nodes = options.nodes ?? 3;
   const dir = mkdtempSync(join(tmpdir(), 'strongroom-vault-'));
   const made = await ceremony(dir, nodes, options.maxGuessLimit);
   const platforms = made.nodeConfigPaths.map((path) => loadNodePlatform(path, { warn: () => undefined }));
   const nvrams = platforms.map((platform) => platform.nvram);
-  const store = new SqliteRecordStore(join(dir, 'records.sqlite'));
+  const store = new SqliteRecordStore(join(options.storeDir ?? dir, 'records.sqlite'));
   const fleet = await InProcessFleet.start({
     nodes: platforms.map((platform) => ({ platform, sealedConfig: made.sealedConfig })),
     store,
