@@ -88,6 +88,20 @@ async function spendWithForgedKe3(recordId: Uint8Array) {
   return { spent, forged };
 }
 
+/** The client's OPAQUE login finish with the password 'right' against `ke2` (undefined if it fails). */
+function finishWithRightPassword(recordId: Uint8Array, clientLoginState: string, ke2: Uint8Array) {
+  return opaque.client.finishLogin({
+    clientLoginState,
+    loginResponse: toBase64Url(ke2),
+    password: 'right',
+    identifiers: {
+      client: Buffer.from(recordId).toString('hex'),
+      server: Buffer.from(t.publicInfo.fleetId).toString('hex'),
+    },
+    keyStretching: { 'argon2id-custom': TEST_ARGON2ID },
+  });
+}
+
 test('refund without a verified KE3 is refused by every core', async () => {
   const { recordId } = await enabled();
   const { spent, forged } = await spendWithForgedKe3(recordId);
@@ -333,16 +347,11 @@ test('a prepared KE2 leaves only for its certified spend; a prepare for anything
   );
   // With the certificate, the prepared KE2 goes out and the login completes with it.
   const started = okResult(await login.request.open(await host.answer(login.request.frame, certified)));
-  const finished = opaque.client.finishLogin({
-    clientLoginState: login.clientLoginState,
-    loginResponse: toBase64Url((started as LoginStartResult).ke2),
-    password: 'right',
-    identifiers: {
-      client: Buffer.from(recordId).toString('hex'),
-      server: Buffer.from(t.publicInfo.fleetId).toString('hex'),
-    },
-    keyStretching: { 'argon2id-custom': TEST_ARGON2ID },
-  });
+  const finished = finishWithRightPassword(
+    recordId,
+    login.clientLoginState,
+    (started as LoginStartResult).ke2,
+  );
   assert.ok(finished, 'the prepared KE2 is a valid answer to this KE1');
 });
 
@@ -355,16 +364,7 @@ test('a host killed after a spend is certified: the guess stays spent, a retry o
   const started = okResult(response) as LoginStartResult;
   assert.equal(started.summary.version, spent.state.version, 'the retry spent nothing');
   assert.equal(started.summary.guessesLeft, 4);
-  const finished = opaque.client.finishLogin({
-    clientLoginState: login.clientLoginState,
-    loginResponse: toBase64Url(started.ke2),
-    password: 'right',
-    identifiers: {
-      client: Buffer.from(recordId).toString('hex'),
-      server: Buffer.from(t.publicInfo.fleetId).toString('hex'),
-    },
-    keyStretching: { 'argon2id-custom': TEST_ARGON2ID },
-  });
+  const finished = finishWithRightPassword(recordId, login.clientLoginState, started.ke2);
   assert.ok(finished, 'the retried KE2 carries the same OPRF result: the right password verifies');
 });
 
@@ -477,29 +477,11 @@ test('registration step 1 for a live record id, a hidden record or a self-create
     // Splice that evaluation into the real KE2: with the right password the envelope does not open.
     const ke2 = Uint8Array.from(started.ke2);
     ke2.set(evaluated, 0);
-    const finished = opaque.client.finishLogin({
-      clientLoginState: login.clientLoginState,
-      loginResponse: toBase64Url(ke2),
-      password: 'right',
-      identifiers: {
-        client: Buffer.from(recordId).toString('hex'),
-        server: Buffer.from(t.publicInfo.fleetId).toString('hex'),
-      },
-      keyStretching: { 'argon2id-custom': TEST_ARGON2ID },
-    });
+    const finished = finishWithRightPassword(recordId, login.clientLoginState, ke2);
     assert.equal(finished, undefined);
   }
   // Sanity: the untouched KE2 does open with the right password (so the check above can fail).
-  const real = opaque.client.finishLogin({
-    clientLoginState: login.clientLoginState,
-    loginResponse: toBase64Url(started.ke2),
-    password: 'right',
-    identifiers: {
-      client: Buffer.from(recordId).toString('hex'),
-      server: Buffer.from(t.publicInfo.fleetId).toString('hex'),
-    },
-    keyStretching: { 'argon2id-custom': TEST_ARGON2ID },
-  });
+  const real = finishWithRightPassword(recordId, login.clientLoginState, started.ke2);
   assert.ok(real);
   assert.ok(fromBase64Url(real.exportKey).length === 64);
 });
