@@ -1,7 +1,7 @@
 // The core's answers to clients (docs/PROTOCOL.md "Flows"): each computed from the certified state
 // the host shows and sealed to the request. Operations that change nothing (registration step 1,
 // KE2 for a paid KE1, status) live here; so does the last step of every flow that did change it.
-import { bytesEqual, MalformedFrameError, toHex } from '../protocol/vault/bytes.ts';
+import { MalformedFrameError } from '../protocol/vault/bytes.ts';
 import { VaultOp } from '../protocol/vault/frames.ts';
 import { Labels } from '../protocol/vault/labels.ts';
 import { type RecordState, RecordStatus } from '../protocol/vault/record.ts';
@@ -25,7 +25,6 @@ import {
   type VaultResponse,
 } from '../protocol/vault/responses.ts';
 import { ke1Binding, LoginState, PendingRegistration, recordAad } from '../protocol/vault/sealed.ts';
-import { stateHash } from './certificates.ts';
 import type { OpenedRequest } from './channel.ts';
 import { type CoreContext, Refusal } from './context.ts';
 import { openLoginState, openPending, openSecrets } from './transitions.ts';
@@ -152,40 +151,7 @@ async function loginStart(
     // Not paid for by this state: no KE2 (a host that withholds the spend's certificate gets nothing).
     return state.guessesLeft === 0 ? locked : stale(state);
   }
-  // `state` is certified here (the caller verified it); one prepared for exactly it is the same answer.
-  const prepared = ctx.prepared.take(toHex(stateHash(ctx, state)));
-  return ok(prepared ?? (await loginResult(ctx, recordId, state, state.ke1PaidAt, request.ke1, hash)));
-}
-
-/**
- * `prepare` (docs/PROTOCOL.md "Host and core"): computes the login-start answer for a spend that is
- * proposed but not yet certified, while the host writes its intent, and keeps it in the core. Only
- * loginStart above releases it, for a state whose certificate verified and whose hash is exactly
- * this state's; anything else finds nothing and computes afresh. The OPRF evaluation inside buys
- * nothing outside the core: no output leaves here.
- */
-export async function prepareLogin(
-  ctx: CoreContext,
-  opened: OpenedRequest,
-  state: RecordState,
-): Promise<void> {
-  if (opened.frame.op !== VaultOp.loginStart)
-    throw new Refusal(RefusalReason.badEvidence, 'not a login start');
-  const request = body(() => LoginStartRequest.deserialize(opened.body));
-  const recordId = opened.frame.recordId;
-  const hash = ke1Hash(ctx, recordId, request.incarnation, request.ke1);
-  if (
-    !bytesEqual(state.recordId, recordId) ||
-    state.status !== RecordStatus.active ||
-    state.incarnation !== request.incarnation ||
-    state.ke1PaidAt === undefined ||
-    state.ke1Hash === undefined ||
-    !ctx.platform.crypto.timingSafeEqual(hash, state.ke1Hash)
-  ) {
-    throw new Refusal(RefusalReason.badTransition, 'not a spend for this login start');
-  }
-  const result = await loginResult(ctx, recordId, state, state.ke1PaidAt, request.ke1, hash);
-  ctx.prepared.set(toHex(stateHash(ctx, state)), result);
+  return ok(await loginResult(ctx, recordId, state, state.ke1PaidAt, request.ke1, hash));
 }
 
 /** KE2 and the sealed login state for `ke1` against the spend `state` (from its sealed part). */

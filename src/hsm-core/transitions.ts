@@ -35,7 +35,7 @@ const refuse = (reason: RefusalReason, detail: string): never => {
 };
 
 /** Opens the evidence frame and checks it is the expected op for this record. */
-export async function openEvidence(
+async function openEvidence(
   ctx: CoreContext,
   evidence: Uint8Array,
   op: VaultOp,
@@ -43,6 +43,7 @@ export async function openEvidence(
 ): Promise<OpenedRequest> {
   try {
     const opened = await openRequest(ctx, evidence);
+    opened.responseSecret.fill(0); // evidence is checked, never answered
     if (opened.frame.op !== op) refuse(RefusalReason.badEvidence, 'evidence is for another op');
     if (!bytesEqual(opened.frame.recordId, recordId))
       refuse(RefusalReason.wrongRecord, 'evidence is for another record');
