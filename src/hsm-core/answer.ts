@@ -1,4 +1,4 @@
-// The core's answers to clients (docs/PROTOCOL.md "Flows"): each computed from the certified state
+// The core's answers to clients (docs/PROTOCOL.md §10): each computed from the certified state
 // the host shows and sealed to the request. Operations that change nothing (registration step 1,
 // KE2 for a paid KE1, status) live here; so does the last step of every flow that did change it.
 import { MalformedFrameError } from '../protocol/vault/bytes.ts';
@@ -39,7 +39,7 @@ const stale = (state: RecordState): Response => ({
 });
 const ok = (result: { serialize(): Uint8Array }): Response => ({ outcome: Outcome.ok, result }) as Response;
 
-/** ke1Hash of a login-start body against `incarnation` (DESIGN section 3: bound to the incarnation). */
+/** ke1Hash of a login-start body against `incarnation` (docs/PROTOCOL.md §7, §10: bound to the incarnation). */
 export function ke1Hash(
   ctx: CoreContext,
   recordId: Uint8Array,
@@ -98,7 +98,7 @@ export async function answer(
 }
 
 /**
- * Registration step 1 (DESIGN section 3): draws the credential id and evaluates the OPRF under it
+ * Registration step 1 (docs/PROTOCOL.md §10 "Enable"): draws the credential id and evaluates the OPRF under it
  * exactly once. No identifier from a request or blob is ever used here.
  */
 async function registrationStep1(
@@ -131,7 +131,7 @@ async function registrationStep1(
   return ok(new RegisterStartResult(targetVersion, registrationResponse, pendingBlob));
 }
 
-/** KE2 only for a KE1 whose hash a certified state of this incarnation carries (DESIGN section 3). */
+/** KE2 only for a KE1 whose hash a certified state of this incarnation carries (docs/PROTOCOL.md §10 "Recover"). */
 async function loginStart(
   ctx: CoreContext,
   opened: OpenedRequest,

@@ -1,4 +1,4 @@
-// Quorum certificates (DESIGN section 4): a state is part of a record's chain only when a quorum of
+// Quorum certificates (docs/PROTOCOL.md §7): a state is part of a record's chain only when a quorum of
 // distinct members of the sealed fleet config signed its EndorsementMessage.
 import { bytesEqual, toHex } from '../protocol/vault/bytes.ts';
 import { type CertifiedState, EndorsementMessage, type RecordState } from '../protocol/vault/record.ts';

@@ -1,4 +1,4 @@
-// The core's end of the client channel (docs/PROTOCOL.md "Frames"; DESIGN section 3): opens an
+// The core's end of the client channel (docs/PROTOCOL.md §5 "Frames"): opens an
 // HPKE-sealed request frame and seals the response as RFC 9458 section 4.4 does, with our label.
 import { bytesEqual, concat, MalformedFrameError } from '../protocol/vault/bytes.ts';
 import {

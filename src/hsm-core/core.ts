@@ -276,7 +276,7 @@ export class VaultCore {
 
   /**
    * Endorses intent.to if the from-state is certified, the transition follows the table with
-   * evidence this core checked itself, and its mark allows it (DESIGN section 4). The mark is
+   * evidence this core checked itself, and its mark allows it (docs/PROTOCOL.md §11). The mark is
    * written before the signature leaves.
    */
   private async endorse(intent: Intent): Promise<CoreResponse> {
@@ -303,7 +303,7 @@ export class VaultCore {
     }
     const signature = ctx.platform.crypto.ed25519Sign(ctx.endorsementKey, endorsementMessage(ctx, intent.to));
     // The mark keeps the from-state's certificate: what `fleet repair` needs if the nodes move on
-    // one by one past the last state a quorum still marks (docs/PROTOCOL.md "Records").
+    // one by one past the last state a quorum still marks (docs/PROTOCOL.md §7, §9a).
     await ctx.platform.nvram.put(markKey, new NodeMark(intent.to, signature, intent.from).serialize());
     return { type: 'endorsement', nodeIndex: ctx.nodeIndex, signature };
   }

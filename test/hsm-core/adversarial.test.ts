@@ -1,4 +1,4 @@
-// A malicious host against the cores (issue 3 "Tests"; DESIGN section 4 table): every endorsement a
+// A malicious host against the cores (docs/PROTOCOL.md §11 and §12): every endorsement a
 // host asks for without the evidence the table requires is refused by every core, a KE2 needs a
 // certified spend, and replays of old frames buy nothing.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Messages between the untrusted vault host and a node's core (docs/PROTOCOL.md "Host and core").
+// Messages between the untrusted vault host and a node's core (docs/PROTOCOL.md §8).
 // These are also the bytes an EndorsementPeer carries between node processes.
 //
 // CoreRequest:  type u8 ||
