@@ -1,4 +1,4 @@
-// Vault benchmark (issue 3 "Speed"; docs/BENCHMARKS.md): server-side register and recover latency
+// Vault benchmark (docs/BENCHMARKS.md "Vault"): server-side register and recover latency
 // (p50/p99) and recoveries per second for the embedded 3-node fleet over SQLite, with the client's
 // KSF excluded (the time counted is the vault host's handling of each frame, in process); the
 // client's full recovery time with Argon2id 64 MiB over HTTP; and a per-recovery CPU breakdown.
@@ -211,7 +211,7 @@ export default async function (): Promise<string> {
       opaqueCalls.startLogin * reference.startLogin + opaqueCalls.finishLogin * reference.finishLogin;
     const p50 = median(recover);
     const lines = [
-      '## Vault (issue 3)',
+      '## Vault',
       '',
       `Embedded fleet: ${t.ceremony.config.members.length} cores in one process, quorum ${t.ceremony.config.quorum}, SQLite record store, one NVRAM file per node, node:crypto HPKE suite. Server time = vault host handling of each frame in process (client KSF excluded).`,
       '',

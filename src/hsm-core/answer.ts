@@ -1,7 +1,7 @@
-// The core's answers to clients (docs/PROTOCOL.md "Flows"): each computed from the certified state
+// The core's answers to clients (docs/PROTOCOL.md §10): each computed from the certified state
 // the host shows and sealed to the request. Operations that change nothing (registration step 1,
 // KE2 for a paid KE1, status) live here; so does the last step of every flow that did change it.
-import { bytesEqual, MalformedFrameError, toHex } from '../protocol/vault/bytes.ts';
+import { MalformedFrameError } from '../protocol/vault/bytes.ts';
 import { VaultOp } from '../protocol/vault/frames.ts';
 import { Labels } from '../protocol/vault/labels.ts';
 import { type RecordState, RecordStatus } from '../protocol/vault/record.ts';
@@ -25,7 +25,6 @@ import {
   type VaultResponse,
 } from '../protocol/vault/responses.ts';
 import { ke1Binding, LoginState, PendingRegistration, recordAad } from '../protocol/vault/sealed.ts';
-import { stateHash } from './certificates.ts';
 import type { OpenedRequest } from './channel.ts';
 import { type CoreContext, Refusal } from './context.ts';
 import { openLoginState, openPending, openSecrets } from './transitions.ts';
@@ -40,7 +39,7 @@ const stale = (state: RecordState): Response => ({
 });
 const ok = (result: { serialize(): Uint8Array }): Response => ({ outcome: Outcome.ok, result }) as Response;
 
-/** ke1Hash of a login-start body against `incarnation` (DESIGN section 3: bound to the incarnation). */
+/** ke1Hash of a login-start body against `incarnation` (docs/PROTOCOL.md §7, §10: bound to the incarnation). */
 export function ke1Hash(
   ctx: CoreContext,
   recordId: Uint8Array,
@@ -99,7 +98,7 @@ export async function answer(
 }
 
 /**
- * Registration step 1 (DESIGN section 3): draws the credential id and evaluates the OPRF under it
+ * Registration step 1 (docs/PROTOCOL.md §10 "Enable"): draws the credential id and evaluates the OPRF under it
  * exactly once. No identifier from a request or blob is ever used here.
  */
 async function registrationStep1(
@@ -132,7 +131,7 @@ async function registrationStep1(
   return ok(new RegisterStartResult(targetVersion, registrationResponse, pendingBlob));
 }
 
-/** KE2 only for a KE1 whose hash a certified state of this incarnation carries (DESIGN section 3). */
+/** KE2 only for a KE1 whose hash a certified state of this incarnation carries (docs/PROTOCOL.md §10 "Recover"). */
 async function loginStart(
   ctx: CoreContext,
   opened: OpenedRequest,
@@ -152,40 +151,7 @@ async function loginStart(
     // Not paid for by this state: no KE2 (a host that withholds the spend's certificate gets nothing).
     return state.guessesLeft === 0 ? locked : stale(state);
   }
-  // `state` is certified here (the caller verified it); one prepared for exactly it is the same answer.
-  const prepared = ctx.prepared.take(toHex(stateHash(ctx, state)));
-  return ok(prepared ?? (await loginResult(ctx, recordId, state, state.ke1PaidAt, request.ke1, hash)));
-}
-
-/**
- * `prepare` (docs/PROTOCOL.md "Host and core"): computes the login-start answer for a spend that is
- * proposed but not yet certified, while the host writes its intent, and keeps it in the core. Only
- * loginStart above releases it, for a state whose certificate verified and whose hash is exactly
- * this state's; anything else finds nothing and computes afresh. The OPRF evaluation inside buys
- * nothing outside the core: no output leaves here.
- */
-export async function prepareLogin(
-  ctx: CoreContext,
-  opened: OpenedRequest,
-  state: RecordState,
-): Promise<void> {
-  if (opened.frame.op !== VaultOp.loginStart)
-    throw new Refusal(RefusalReason.badEvidence, 'not a login start');
-  const request = body(() => LoginStartRequest.deserialize(opened.body));
-  const recordId = opened.frame.recordId;
-  const hash = ke1Hash(ctx, recordId, request.incarnation, request.ke1);
-  if (
-    !bytesEqual(state.recordId, recordId) ||
-    state.status !== RecordStatus.active ||
-    state.incarnation !== request.incarnation ||
-    state.ke1PaidAt === undefined ||
-    state.ke1Hash === undefined ||
-    !ctx.platform.crypto.timingSafeEqual(hash, state.ke1Hash)
-  ) {
-    throw new Refusal(RefusalReason.badTransition, 'not a spend for this login start');
-  }
-  const result = await loginResult(ctx, recordId, state, state.ke1PaidAt, request.ke1, hash);
-  ctx.prepared.set(toHex(stateHash(ctx, state)), result);
+  return ok(await loginResult(ctx, recordId, state, state.ke1PaidAt, request.ke1, hash));
 }
 
 /** KE2 and the sealed login state for `ke1` against the spend `state` (from its sealed part). */

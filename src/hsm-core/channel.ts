@@ -1,6 +1,6 @@
-// The core's end of the client channel (docs/PROTOCOL.md "Frames"; DESIGN section 3): opens an
+// The core's end of the client channel (docs/PROTOCOL.md §5 "Frames"): opens an
 // HPKE-sealed request frame and seals the response as RFC 9458 section 4.4 does, with our label.
-import { bytesEqual, concat, MalformedFrameError, toHex } from '../protocol/vault/bytes.ts';
+import { bytesEqual, concat, MalformedFrameError } from '../protocol/vault/bytes.ts';
 import {
   ErrorCode,
   serializeResponseFrame,
@@ -15,7 +15,11 @@ import type { CoreContext } from './context.ts';
 export interface OpenedRequest {
   readonly frame: VaultRequestFrame;
   readonly body: Uint8Array;
-  /** ctx.export("strongroom/v1/vault-response", 32); zeroed when the core's cache evicts it. */
+  /**
+   * ctx.export("strongroom/v1/vault-response", 32). Each request the core handles opens its frame
+   * itself and owns this copy alone: the handler zeroes it once the response is sealed (or at
+   * once, for evidence, which is never answered). No cache ever holds it (docs/PROTOCOL.md §8).
+   */
   readonly responseSecret: Uint8Array;
 }
 
@@ -23,15 +27,6 @@ export interface OpenedRequest {
 export class UnopenableFrame extends Error {}
 
 export async function openRequest(ctx: CoreContext, bytes: Uint8Array): Promise<OpenedRequest> {
-  const key = toHex(ctx.platform.crypto.sha256(bytes));
-  const cached = ctx.opened.get(key);
-  if (cached !== undefined) return cached;
-  const opened = await openUncached(ctx, bytes);
-  ctx.opened.set(key, opened);
-  return opened;
-}
-
-async function openUncached(ctx: CoreContext, bytes: Uint8Array): Promise<OpenedRequest> {
   let frame: VaultRequestFrame;
   try {
     frame = VaultRequestFrame.deserialize(bytes);

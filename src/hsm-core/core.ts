@@ -1,7 +1,7 @@
-// The trusted HSM core (DESIGN sections 3-4; docs/PROTOCOL.md "Core"): bytes in, bytes out through
-// one entry point, handle(). Everything outside its memory arrives through the Platform.
+// The trusted HSM core (docs/PROTOCOL.md §8, §10, §11): bytes in, bytes out through one entry
+// point, handle(). Everything outside its memory arrives through the Platform.
 import { FLEET_CONFIG_AAD, FleetConfig } from '../protocol/fleet.ts';
-import { bytesEqual, label, MalformedFrameError, toHex } from '../protocol/vault/bytes.ts';
+import { bytesEqual, label, MalformedFrameError } from '../protocol/vault/bytes.ts';
 import {
   type CoreRequest,
   type CoreResponse,
@@ -26,10 +26,11 @@ import {
   RegisterFinishRequest,
   RegistrationKind,
 } from '../protocol/vault/requests.ts';
-import { type LoginStartResult, Outcome, RefusalReason } from '../protocol/vault/responses.ts';
+import { Outcome, RefusalReason } from '../protocol/vault/responses.ts';
 import { recordAad } from '../protocol/vault/sealed.ts';
-import { answer, body, ke1Hash, prepareLogin } from './answer.ts';
+import { answer, body, ke1Hash } from './answer.ts';
 import { endorsementMessage, stateHash, verifyCertified } from './certificates.ts';
+import { CertifiedMemo } from './certified-memo.ts';
 import {
   ErrorCode,
   errorFrame,
@@ -38,21 +39,13 @@ import {
   sealResponse,
   UnopenableFrame,
 } from './channel.ts';
-import { BoundedMap, type CoreContext, Refusal } from './context.ts';
+import { type CoreContext, Refusal } from './context.ts';
 import { OpaqueServer, opaqueReady } from './opaque.ts';
 import type { Platform } from './platform.ts';
 import { deriveNext, type Next, openLoginState, openSecrets, PLACEHOLDER } from './transitions.ts';
 
-/** Verified state hashes a core remembers (64 bytes of hex each; about 1 MiB). */
-const CERTIFIED_CACHE_SIZE = 8192;
-/** Opened client frames a core keeps (a few KiB each) while their flow step completes. */
-const OPENED_CACHE_SIZE = 256;
-/** This core's own recent endorsements (a hash key and 64 bytes each). */
-const SIGNED_CACHE_SIZE = 8192;
-/** Login-start answers prepared ahead of their spend's certificate (about 0.5 KiB each). */
-const PREPARED_CACHE_SIZE = 256;
-/** Intents checked ahead of their endorse request (a hash key each). */
-const CHECKED_CACHE_SIZE = 256;
+/** Certified state hashes a core remembers (64 hex characters each; about 1 MiB): certified-memo.ts. */
+const CERTIFIED_MEMO_SIZE = 8192;
 
 export class CoreStartError extends Error {}
 
@@ -97,11 +90,7 @@ export class VaultCore {
       endorsementKey,
       hpkeKey: { privateKey: hpkeKey, publicKey: hpkePublic },
       opaque,
-      certified: new BoundedMap<true>(CERTIFIED_CACHE_SIZE),
-      signed: new BoundedMap<Uint8Array>(SIGNED_CACHE_SIZE),
-      prepared: new BoundedMap<LoginStartResult>(PREPARED_CACHE_SIZE),
-      checked: new BoundedMap<true>(CHECKED_CACHE_SIZE),
-      opened: new BoundedMap<OpenedRequest>(OPENED_CACHE_SIZE, (opened) => opened.responseSecret.fill(0)),
+      certifiedMemo: new CertifiedMemo(CERTIFIED_MEMO_SIZE),
     });
   }
 
@@ -132,46 +121,39 @@ export class VaultCore {
   stop(): void {
     this.#stopped = true;
     this.ctx.endorsementKey.fill(0);
-    this.ctx.opened.clear();
   }
 
-  private async dispatch(request: CoreRequest): Promise<CoreResponse> {
-    if (request.type === 'endorse') return this.endorse(request.intent);
-    if (request.type === 'check') {
-      await this.checkEndorsable(request.intent);
-      this.ctx.checked.set(intentKey(this.ctx, request.intent), true);
-      return { type: 'no-transition' };
+  /** One function per request (docs/PROTOCOL.md §8). */
+  private dispatch(request: CoreRequest): Promise<CoreResponse> {
+    switch (request.type) {
+      case 'endorse':
+        return this.endorse(request.intent);
+      case 'propose':
+        if (request.action === ProposeAction.lock) return this.proposeLock(request.current);
+        return this.forClient(request.clientFrame, request.current, (opened, state) =>
+          this.propose(opened, request.current, state),
+        );
+      case 'answer':
+        return this.forClient(request.clientFrame, request.current, async (opened, state) => ({
+          type: 'client-response',
+          frame: sealResponse(this.ctx, opened, await answer(this.ctx, opened, state)),
+        }));
     }
-    if (request.type === 'prepare') {
-      let opened: OpenedRequest;
-      try {
-        opened = await openRequest(this.ctx, request.clientFrame);
-      } catch (error) {
-        if (error instanceof UnopenableFrame)
-          throw new Refusal(RefusalReason.badEvidence, 'frame does not open');
-        throw error;
-      }
-      await prepareLogin(this.ctx, opened, request.state);
-      return { type: 'no-transition' };
-    }
-    if (request.type === 'propose' && request.action === ProposeAction.lock) {
-      if (request.current === undefined) throw new Refusal(RefusalReason.badTransition, 'nothing to lock');
-      const from = verifyCertified(this.ctx, request.current, request.current.state.recordId);
-      if (from.status !== RecordStatus.active) return { type: 'no-transition' };
-      const next = await deriveNext(this.ctx, TransitionKind.lock, from.recordId, from, new Uint8Array(0));
-      return {
-        type: 'proposal',
-        intent: new Intent({
-          kind: TransitionKind.lock,
-          from: request.current,
-          to: next.state,
-          evidence: new Uint8Array(0),
-        }),
-      };
-    }
+  }
+
+  /**
+   * Opens a client frame, verifies the state the host shows for its record, and runs `step` on
+   * them. The opened request (and its response secret) belongs to this call alone and is zeroed
+   * when it returns, whatever else the core is doing meanwhile (docs/PROTOCOL.md §8).
+   */
+  private async forClient(
+    clientFrame: Uint8Array,
+    current: CertifiedState | undefined,
+    step: (opened: OpenedRequest, state: RecordState | undefined) => Promise<CoreResponse>,
+  ): Promise<CoreResponse> {
     let opened: OpenedRequest;
     try {
-      opened = await openRequest(this.ctx, request.clientFrame);
+      opened = await openRequest(this.ctx, clientFrame);
     } catch (error) {
       if (error instanceof UnopenableFrame)
         return { type: 'client-response', frame: errorFrame(ErrorCode.unopenable) };
@@ -179,16 +161,8 @@ export class VaultCore {
     }
     try {
       const state =
-        request.current === undefined
-          ? undefined
-          : verifyCertified(this.ctx, request.current, opened.frame.recordId);
-      if (request.type === 'answer') {
-        return {
-          type: 'client-response',
-          frame: sealResponse(this.ctx, opened, await answer(this.ctx, opened, state)),
-        };
-      }
-      return await this.propose(opened, request.current, state);
+        current === undefined ? undefined : verifyCertified(this.ctx, current, opened.frame.recordId);
+      return await step(opened, state);
     } catch (error) {
       // A refused client request still gets a sealed answer, so the client can tell it from tampering.
       if (
@@ -202,7 +176,26 @@ export class VaultCore {
         };
       }
       throw error;
+    } finally {
+      opened.responseSecret.fill(0);
     }
+  }
+
+  /** A lock needs no client frame and no evidence: it is what any host may ask at any time. */
+  private async proposeLock(current: CertifiedState | undefined): Promise<CoreResponse> {
+    if (current === undefined) throw new Refusal(RefusalReason.badTransition, 'nothing to lock');
+    const from = verifyCertified(this.ctx, current, current.state.recordId);
+    if (from.status !== RecordStatus.active) return { type: 'no-transition' };
+    const next = await deriveNext(this.ctx, TransitionKind.lock, from.recordId, from, new Uint8Array(0));
+    return {
+      type: 'proposal',
+      intent: new Intent({
+        kind: TransitionKind.lock,
+        from: current,
+        to: next.state,
+        evidence: new Uint8Array(0),
+      }),
+    };
   }
 
   /** Which transition a client request calls for, built and checked here; or none (answer now). */
@@ -283,13 +276,13 @@ export class VaultCore {
 
   /**
    * Endorses intent.to if the from-state is certified, the transition follows the table with
-   * evidence this core checked itself, and its mark allows it (DESIGN section 4). The mark is
+   * evidence this core checked itself, and its mark allows it (docs/PROTOCOL.md §11). The mark is
    * written before the signature leaves.
    */
   private async endorse(intent: Intent): Promise<CoreResponse> {
     const ctx = this.ctx;
     const recordId = intent.to.recordId;
-    if (ctx.checked.take(intentKey(ctx, intent)) === undefined) await this.checkEndorsable(intent);
+    await this.checkEndorsable(intent);
     // From reading the mark to nvram.put (which writes before its first await) nothing awaits:
     // concurrent handle() calls cannot interleave between reading the mark and writing the new one.
     const markKey = nodeMarkKey(recordId);
@@ -310,16 +303,15 @@ export class VaultCore {
     }
     const signature = ctx.platform.crypto.ed25519Sign(ctx.endorsementKey, endorsementMessage(ctx, intent.to));
     // The mark keeps the from-state's certificate: what `fleet repair` needs if the nodes move on
-    // one by one past the last state a quorum still marks (docs/PROTOCOL.md "Records").
+    // one by one past the last state a quorum still marks (docs/PROTOCOL.md §7, §9a).
     await ctx.platform.nvram.put(markKey, new NodeMark(intent.to, signature, intent.from).serialize());
-    ctx.signed.set(toHex(toHash), signature);
     return { type: 'endorsement', nodeIndex: ctx.nodeIndex, signature };
   }
 
   /**
    * Every check endorse() makes before it looks at the mark: the from-state's certificate, the
-   * transition table and the evidence, and that intent.to is exactly the state they lead to.
-   * Deterministic in the intent's bytes (and this core's keys), so a `check` may run it ahead.
+   * transition table and the evidence, and that intent.to is exactly the state they lead to
+   * (docs/PROTOCOL.md §11).
    */
   private async checkEndorsable(intent: Intent): Promise<void> {
     const ctx = this.ctx;
@@ -346,9 +338,4 @@ export class VaultCore {
       if (!same) throw new Refusal(RefusalReason.badEvidence, 'sealed part does not hold the registration');
     }
   }
-}
-
-/** Where ctx.checked keeps an intent: the hash of its bytes (state, from-state, evidence). */
-function intentKey(ctx: CoreContext, intent: Intent): string {
-  return toHex(ctx.platform.crypto.sha256(intent.serialize()));
 }

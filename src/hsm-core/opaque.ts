@@ -1,5 +1,5 @@
 // The core's side of OPAQUE (RFC 9807, ristretto255-SHA512) through @serenity-kit/opaque, with the
-// identities of docs/PROTOCOL.md "OPAQUE identities": client = lowercase hex of the record id,
+// identities of docs/PROTOCOL.md §4 "Building blocks": client = lowercase hex of the record id,
 // server = lowercase hex of the fleet id, credential identifier = lowercase hex of the 32 random
 // bytes the core drew at registration step 1 (never an identifier taken from a request).
 import * as opaque from '@serenity-kit/opaque';

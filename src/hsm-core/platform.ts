@@ -1,6 +1,6 @@
 // The HSM core's platform: everything the core touches outside its own memory arrives through this
 // interface (STYLE.md 2; juicebox hsm_core/src/hal.rs). The core imports no node: module.
-// Owner: the vault engineer (docs/PROTOCOL.md "Core"); implemented by src/hsm-platform.
+// Owner: the vault engineer (docs/PROTOCOL.md §8); implemented by src/hsm-platform.
 import type { CipherSuite } from '@hpke/core';
 
 /**
@@ -64,7 +64,7 @@ export interface Platform {
   readonly crypto: CorePrimitives;
   /**
    * The HPKE suite opening client requests: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM
-   * (docs/PROTOCOL.md "Frames"). Any @hpke/core CipherSuite with those ids works; hosts pass the fast
+   * (docs/PROTOCOL.md §5). Any @hpke/core CipherSuite with those ids works; hosts pass the fast
    * node:crypto one from src/hsm-platform, which is checked against RFC 9180's vectors.
    */
   readonly hpke: CipherSuite;

@@ -1,5 +1,5 @@
-// The transition table of DESIGN section 4, as the core computes it: from a certified from-state
-// and the evidence, the one next state a node may endorse (docs/PROTOCOL.md "Transitions"). The
+// The transition table of docs/PROTOCOL.md §11, as the core computes it: from a certified from-state
+// and the evidence, the one next state a node may endorse (docs/PROTOCOL.md §11). The
 // proposing core and every endorsing core run the same code; neither trusts the host's reading.
 import { bytesEqual, MalformedFrameError } from '../protocol/vault/bytes.ts';
 import { VaultOp } from '../protocol/vault/frames.ts';
@@ -35,7 +35,7 @@ const refuse = (reason: RefusalReason, detail: string): never => {
 };
 
 /** Opens the evidence frame and checks it is the expected op for this record. */
-export async function openEvidence(
+async function openEvidence(
   ctx: CoreContext,
   evidence: Uint8Array,
   op: VaultOp,
@@ -43,6 +43,7 @@ export async function openEvidence(
 ): Promise<OpenedRequest> {
   try {
     const opened = await openRequest(ctx, evidence);
+    opened.responseSecret.fill(0); // evidence is checked, never answered
     if (opened.frame.op !== op) refuse(RefusalReason.badEvidence, 'evidence is for another op');
     if (!bytesEqual(opened.frame.recordId, recordId))
       refuse(RefusalReason.wrongRecord, 'evidence is for another record');
@@ -117,7 +118,7 @@ function successor(
   return from.with({ version: from.version + 1n, ...changes });
 }
 
-/** The next state of `kind` from `from` given `evidence` (DESIGN section 4 table, row by row). */
+/** The next state of `kind` from `from` given `evidence` (docs/PROTOCOL.md §11, row by row). */
 export async function deriveNext(
   ctx: CoreContext,
   kind: TransitionKind,
@@ -161,7 +162,7 @@ export async function deriveNext(
   }
 }
 
-/** Refund: the login of the spend the from-state still carries, verified here (DESIGN section 4). */
+/** Refund: the login of the spend the from-state still carries, verified here (docs/PROTOCOL.md §11 "refund"). */
 async function deriveRefund(
   ctx: CoreContext,
   recordId: Uint8Array,
@@ -193,7 +194,7 @@ async function deriveRefund(
   });
 }
 
-/** Create and change: the client's step-2 request and the step-1 pending blob (DESIGN section 3). */
+/** Create and change: the client's step-2 request and the step-1 pending blob (docs/PROTOCOL.md §10, §11). */
 async function deriveRegistration(
   ctx: CoreContext,
   kind: TransitionKind.create | TransitionKind.change,
@@ -260,7 +261,7 @@ async function deriveRegistration(
 /** Stands in for a sealed part the caller replaces; never endorsed (endorse compares contents). */
 export const PLACEHOLDER = Uint8Array.of(0);
 
-/** The proof MAC of DESIGN section 3 under the from-state's auth_key, compared in constant time. */
+/** The proof MAC of docs/PROTOCOL.md §7 under the from-state's auth_key, compared in constant time. */
 async function checkProof(
   ctx: CoreContext,
   op: VaultOp,

@@ -151,21 +151,9 @@ export class VaultCoordinator {
           return unavailableFrame();
         // The answer is computed while the commit is written: it depends only on the certified
         // state (which the cores check themselves), and it is relayed once the CAS has resolved.
-        // A spend's answer (KE2) is prepared by the core even earlier, while the intent is written;
-        // the core releases it only for the certified spend (docs/PROTOCOL.md "Host and core").
-        // The intent's write is started first, so its durable sync runs while the core prepares.
-        const intent = proposed.intent;
-        let preparing: Promise<unknown> | undefined;
-        const certifying = this.#certify(recordId, slot, intent, async (state) => {
-          await preparing;
-          return this.#ask(this.options.own, { type: 'answer', clientFrame: frameBytes, current: state });
-        });
-        if (intent.kind === TransitionKind.spend) {
-          const request: CoreRequest = { type: 'prepare', clientFrame: frameBytes, state: intent.to };
-          // Only an optimisation: if it fails, the answer computes the KE2 itself.
-          preparing = this.#ask(this.options.own, request).catch(() => undefined);
-        }
-        const result = await certifying;
+        const result = await this.#certify(recordId, slot, proposed.intent, (state) =>
+          this.#ask(this.options.own, { type: 'answer', clientFrame: frameBytes, current: state }),
+        );
         // A certified state stays certified whoever commits it (at most one per version): a spend
         // that was paid gets its KE2 even when another host committed it first, and later spends
         // cannot turn it into a paid guess with no password test.
@@ -268,16 +256,7 @@ export class VaultCoordinator {
     alongside?: (state: CertifiedState) => Promise<CoreResponse>,
   ): Promise<CertifyResult> {
     const next = { ...(slot?.committed ? { committed: slot.committed } : {}), intent: intent.serialize() };
-    const writing = this.options.store.compareAndSet(recordId, slot?.revision, next);
-    if (this.options.fanout === 'quorum-first') {
-      // Cores that share this host's thread check the intent while its write is made durable, so
-      // the endorse requests that follow only mark and sign (docs/PROTOCOL.md "Host and core").
-      // Nothing is marked or signed by a check: no node is asked to endorse before the write.
-      const request = serializeCoreRequest({ type: 'check', intent });
-      for (const peer of this.#asked().slice(0, this.options.fleet.quorum))
-        peer.endorse(request).catch(() => undefined); // only an optimisation
-    }
-    const revision = await writing;
+    const revision = await this.options.store.compareAndSet(recordId, slot?.revision, next);
     if (revision === undefined) return { kind: 'lost' };
     return this.#endorseAndCommit(recordId, { ...next, revision }, intent, alongside);
   }

@@ -1,19 +1,21 @@
-// A malicious host against the cores (issue 3 "Tests"; DESIGN section 4 table): every endorsement a
+// A malicious host against the cores (docs/PROTOCOL.md §11 and §12): every endorsement a
 // host asks for without the evidence the table requires is refused by every core, a KE2 needs a
 // certified spend, and replays of old frames buy nothing.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as opaque from '@serenity-kit/opaque';
 import type { VaultTransport } from '../../src/client/vault/transport.ts';
+import { UnavailableError, WrongPasswordError } from '../../src/errors.ts';
 import { nodePrimitives } from '../../src/hsm-platform/primitives.ts';
-import { fromBase64Url, toBase64Url } from '../../src/protocol/vault/bytes.ts';
-import { VaultOp } from '../../src/protocol/vault/frames.ts';
+import { fromBase64Url } from '../../src/protocol/vault/bytes.ts';
+import { deserializeCoreResponse } from '../../src/protocol/vault/core-rpc.ts';
+import { ErrorCode, serializeResponseFrame, VaultOp } from '../../src/protocol/vault/frames.ts';
 import { Intent, TransitionKind } from '../../src/protocol/vault/intent.ts';
-import { Certificate, CertifiedState, nodeMarkKey, RecordStatus } from '../../src/protocol/vault/record.ts';
-import { DeleteRequest, LoginFinishRequest } from '../../src/protocol/vault/requests.ts';
+import { Certificate, CertifiedState, RecordStatus } from '../../src/protocol/vault/record.ts';
+import { DeleteRequest, LoginFinishRequest, RegistrationKind } from '../../src/protocol/vault/requests.ts';
 import { type LoginStartResult, Outcome, RefusalReason } from '../../src/protocol/vault/responses.ts';
-import { startTestFleet, TEST_ARGON2ID, type TestFleet } from '../vault-host/helpers/fleet.ts';
-import { MaliciousHost, okResult } from './helpers/host.ts';
+import { startTestFleet, type TestFleet } from '../vault-host/helpers/fleet.ts';
+import { finishLogin, MaliciousHost, okResult } from './helpers/host.ts';
 
 let t: TestFleet;
 let host: MaliciousHost;
@@ -45,12 +47,10 @@ async function enabled(limit = 5) {
   return { ...recording, recordId, key };
 }
 
-function refusedByAll(responses: Awaited<ReturnType<MaliciousHost['endorseAll']>>, reason?: RefusalReason) {
+function refusedByAll(responses: Awaited<ReturnType<MaliciousHost['endorseAll']>>, reason: RefusalReason) {
   assert.equal(responses.length, 3);
-  for (const r of responses) {
-    assert.equal(r.type, 'refused', `a core endorsed: ${JSON.stringify(r)}`);
-    if (reason !== undefined) assert.equal((r as { reason: RefusalReason }).reason, reason);
-  }
+  for (const r of responses)
+    assert.deepEqual(r, { type: 'refused', reason }, 'every core refuses, for this reason');
 }
 
 /** The state a refund of `spent`'s guess would lead to, as the table computes it. */
@@ -89,18 +89,8 @@ async function spendWithForgedKe3(recordId: Uint8Array) {
 }
 
 /** The client's OPAQUE login finish with the password 'right' against `ke2` (undefined if it fails). */
-function finishWithRightPassword(recordId: Uint8Array, clientLoginState: string, ke2: Uint8Array) {
-  return opaque.client.finishLogin({
-    clientLoginState,
-    loginResponse: toBase64Url(ke2),
-    password: 'right',
-    identifiers: {
-      client: Buffer.from(recordId).toString('hex'),
-      server: Buffer.from(t.publicInfo.fleetId).toString('hex'),
-    },
-    keyStretching: { 'argon2id-custom': TEST_ARGON2ID },
-  });
-}
+const finishWithRightPassword = (recordId: Uint8Array, clientLoginState: string, ke2: Uint8Array) =>
+  finishLogin(t, recordId, clientLoginState, ke2, 'right');
 
 test('refund without a verified KE3 is refused by every core', async () => {
   const { recordId } = await enabled();
@@ -124,55 +114,6 @@ test('refund without a verified KE3 is refused by every core', async () => {
     ),
     RefusalReason.badEvidence,
   );
-});
-
-test('a check marks and signs nothing, and vouches only for the exact intent it checked', async () => {
-  const { recordId } = await enabled();
-  const { spent, forged } = await spendWithForgedKe3(recordId);
-  const core = host.peers[0]!;
-  const lock = new Intent({
-    kind: TransitionKind.lock,
-    from: spent,
-    to: spent.state.with({
-      version: spent.state.version + 1n,
-      status: RecordStatus.locked,
-      sealed: new Uint8Array(0),
-      ke1Hash: undefined,
-      ke1PaidAt: undefined,
-    }),
-    evidence: new Uint8Array(0),
-  });
-  // A refund without a verified KE3 fails its check as it fails an endorsement.
-  const badRefund = new Intent({
-    kind: TransitionKind.refund,
-    from: spent,
-    to: refundOf(spent),
-    evidence: forged.frame,
-  });
-  assert.deepEqual(await host.ask(core, { type: 'check', intent: badRefund }), {
-    type: 'refused',
-    reason: RefusalReason.badEvidence,
-  });
-  // A lock passes its check, which leaves the record and the mark as they were.
-  const mark = t.nvrams[core.nodeIndex]!.get(nodeMarkKey(recordId));
-  assert.deepEqual(await host.ask(core, { type: 'check', intent: lock }), { type: 'no-transition' });
-  assert.deepEqual(t.nvrams[core.nodeIndex]!.get(nodeMarkKey(recordId)), mark);
-  // The checked lock does not vouch for an intent with other bytes: a lock that also zeroes the
-  // guesses is checked in full at endorse time, and refused.
-  const keeps = new Intent({
-    kind: TransitionKind.lock,
-    from: spent,
-    to: lock.to.with({ guessesLeft: 0 }),
-    evidence: new Uint8Array(0),
-  });
-  assert.deepEqual(await host.ask(core, { type: 'endorse', intent: keeps }), {
-    type: 'refused',
-    reason: RefusalReason.badTransition,
-  });
-  // The checked intent itself is endorsed (its mark written, then the signature).
-  const endorsed = await host.ask(core, { type: 'endorse', intent: lock });
-  assert.equal(endorsed.type, 'endorsement');
-  assert.notDeepEqual(t.nvrams[core.nodeIndex]!.get(nodeMarkKey(recordId)), mark);
 });
 
 test('refund with the KE3 of an earlier guess, or a replayed KE3, refunds nothing', async () => {
@@ -278,7 +219,7 @@ test('no KE2 for a KE1 no certified state paid for; a withheld certificate gets 
   );
 });
 
-test("a core skips checking only its own endorsement's exact bytes: altered or alone, it is refused", async () => {
+test('a certificate with an altered or lone signature of the answering core is refused', async () => {
   const { recordId } = await enabled();
   const current = (await host.committed(recordId))!;
   const login = await host.loginStart(recordId, current.state.incarnation, 'right');
@@ -303,56 +244,6 @@ test("a core skips checking only its own endorsement's exact bytes: altered or a
   const answered = await shown(own, other);
   assert.equal(answered.type, 'client-response');
   assert.equal((await login.request.open((answered as { frame: Uint8Array }).frame)).outcome, Outcome.ok);
-});
-
-test('a prepared KE2 leaves only for its certified spend; a prepare for anything else is refused', async () => {
-  const { recordId } = await enabled();
-  const current = (await host.committed(recordId))!;
-  const login = await host.loginStart(recordId, current.state.incarnation, 'right');
-  const intent = await host.propose(login.request.frame, current);
-  const core = host.peers[0]!;
-  const prepare = (state: typeof intent.to, clientFrame = login.request.frame) =>
-    host.ask(core, { type: 'prepare', clientFrame, state });
-  // Refused: a state that does not pay for this KE1, a frame of another op, a frame that does not open.
-  const notPaid = current.state.with({ version: current.state.version + 1n });
-  assert.deepEqual(await prepare(notPaid), { type: 'refused', reason: RefusalReason.badTransition });
-  const status = host.seal(VaultOp.status, recordId, new Uint8Array(0));
-  assert.deepEqual(await prepare(intent.to, (await status).frame), {
-    type: 'refused',
-    reason: RefusalReason.badEvidence,
-  });
-  const tampered = login.request.frame.slice();
-  tampered[tampered.length - 1]! ^= 1;
-  assert.deepEqual(await prepare(intent.to, tampered), {
-    type: 'refused',
-    reason: RefusalReason.badEvidence,
-  });
-  // Prepared for the proposed spend: without its certificate nothing leaves.
-  assert.deepEqual(await prepare(intent.to), { type: 'no-transition' });
-  const certified = await host.certify(intent, { commit: false });
-  const partial = new CertifiedState(
-    certified.state,
-    new Certificate(certified.certificate.signatures.slice(0, 1)),
-  );
-  assert.deepEqual(
-    await host.ask(core, { type: 'answer', clientFrame: login.request.frame, current: partial }),
-    {
-      type: 'refused',
-      reason: RefusalReason.badCertificate,
-    },
-  );
-  assert.equal(
-    (await login.request.open(await host.answer(login.request.frame, current))).outcome,
-    Outcome.stale,
-  );
-  // With the certificate, the prepared KE2 goes out and the login completes with it.
-  const started = okResult(await login.request.open(await host.answer(login.request.frame, certified)));
-  const finished = finishWithRightPassword(
-    recordId,
-    login.clientLoginState,
-    (started as LoginStartResult).ke2,
-  );
-  assert.ok(finished, 'the prepared KE2 is a valid answer to this KE1');
 });
 
 test('a host killed after a spend is certified: the guess stays spent, a retry of the KE1 pays nothing more', async () => {
@@ -388,7 +279,7 @@ test('a pending intent left by a dead coordinator is finished by the next one', 
 
 test('an old registration request cannot restore the count; an old login state dies with a password change', async () => {
   const { client, sent, recordId, key, coordinator } = await enabled();
-  await assert.rejects(client.recover(recordId, 'wrong'));
+  await assert.rejects(client.recover(recordId, 'wrong'), WrongPasswordError);
   const oldLoginFinish = sent.get(VaultOp.loginFinish) ?? [];
   assert.equal(oldLoginFinish.length, 0);
   await client.recover(recordId, 'right');
@@ -408,11 +299,13 @@ test('an old registration request cannot restore the count; an old login state d
     await host.endorseAll(
       new Intent({ kind: TransitionKind.create, from: before, to: recreate, evidence: registration }),
     ),
+    RefusalReason.badTransition, // a create over an active record
   );
   refusedByAll(
     await host.endorseAll(
       new Intent({ kind: TransitionKind.change, from: before, to: recreate, evidence: registration }),
     ),
+    RefusalReason.badEvidence, // the frame registers a create, not a change
   );
   // After a password change, the old login state cannot refund a spend of the new incarnation.
   await client.changePassword(recordId, key, 'new');
@@ -484,4 +377,197 @@ test('registration step 1 for a live record id, a hidden record or a self-create
   const real = finishWithRightPassword(recordId, login.clientLoginState, started.ke2);
   assert.ok(real);
   assert.ok(fromBase64Url(real.exportKey).length === 64);
+});
+
+/** The refund of `spent` as the table derives it from a login whose spend was at `paidAt`. */
+function refundTo(spent: CertifiedState, paidAt: bigint) {
+  return refundOf(spent).with({ lastSuccess: paidAt });
+}
+
+/** The user's login up to KE3: the spend is certified and committed, the KE3 frame is the host's to withhold. */
+async function withheldKe3(recordId: Uint8Array) {
+  const { login, spent } = await hostSpend(recordId, 'right');
+  const started = okResult(await login.request.open(await host.answer(login.request.frame, spent)));
+  const finished = finishWithRightPassword(
+    recordId,
+    login.clientLoginState,
+    (started as LoginStartResult).ke2,
+  );
+  assert.ok(finished, "the user's password verifies");
+  const ke3 = await host.seal(
+    VaultOp.loginFinish,
+    recordId,
+    new LoginFinishRequest({
+      ke3: fromBase64Url(finished.finishLoginRequest),
+      loginBlob: (started as LoginStartResult).loginBlob,
+    }).serialize(),
+  );
+  return { login, spent, ke3 };
+}
+
+test("a withheld KE3 refunds no later spend that replays the user's KE1 (refund bound to ke1 paid at)", async () => {
+  const { recordId } = await enabled();
+  const user = await withheldKe3(recordId);
+  // The host spends a guess of its own, then replays the user's KE1 frame: a new spend that
+  // carries the user's KE1 hash again, paid at a later version.
+  await hostSpend(recordId, 'a host guess');
+  const beforeReplay = (await host.committed(recordId))!;
+  const replay = await host.certify(await host.propose(user.login.request.frame, beforeReplay));
+  assert.deepEqual(replay.state.ke1Hash, user.spent.state.ke1Hash);
+  assert.notEqual(replay.state.ke1PaidAt, user.spent.state.ke1PaidAt);
+  // Its refund with the user's KE3 (for the spend paid at the earlier version) is refused.
+  const to = refundTo(replay, user.spent.state.ke1PaidAt!);
+  refusedByAll(
+    await host.endorseAll(
+      new Intent({ kind: TransitionKind.refund, from: replay, to, evidence: user.ke3.frame }),
+    ),
+    RefusalReason.badEvidence,
+  );
+});
+
+test("with two nodes' marks erased, a withheld KE3 refunds no forked spend of the host's (refund bound to ke1 hash)", async () => {
+  const { recordId } = await enabled();
+  const enabledState = (await host.committed(recordId))!;
+  const user = await withheldKe3(recordId);
+  // Fork: from the same state, the host's own spend at the same version, certified by two cores
+  // whose NVRAM files it emptied. Same incarnation, same ke1 paid at, another KE1 hash.
+  const forgetful = await host.forgetfulCores([1, 2]);
+  try {
+    const own = await host.loginStart(recordId, enabledState.state.incarnation, 'a host guess');
+    const forked = await forgetful.certify(await host.propose(own.request.frame, enabledState));
+    assert.equal(forked.state.ke1PaidAt, user.spent.state.ke1PaidAt);
+    assert.notDeepEqual(forked.state.ke1Hash, user.spent.state.ke1Hash);
+    // The honest cores' marks allow the next version; the refund's binding to the KE1 hash does not.
+    refusedByAll(
+      await host.endorseAll(
+        new Intent({
+          kind: TransitionKind.refund,
+          from: forked,
+          to: refundOf(forked),
+          evidence: user.ke3.frame,
+        }),
+      ),
+      RefusalReason.badEvidence,
+    );
+  } finally {
+    forgetful.close();
+  }
+});
+
+test("a registration's sealed part must hold what its evidence registers: the host's own is refused under the user's frame", async () => {
+  const recordId = nodePrimitives.randomBytes(16);
+  // The host registers the record for itself (limit 5, a password it knows) and keeps the proposal.
+  const mine = await host.registerStart(recordId, RegistrationKind.create, undefined, 'host password');
+  const hostFrame = await host.registerFinish(recordId, {
+    kind: RegistrationKind.create,
+    targetVersion: mine.result.targetVersion,
+    clientRegistrationState: mine.clientRegistrationState,
+    registrationResponse: mine.result.registrationResponse,
+    pendingBlob: mine.result.pendingBlob,
+    password: 'host password',
+    limit: 5,
+  });
+  const hostIntent = await host.propose(hostFrame.frame, undefined);
+  // The user's enable of the same record, intercepted at step 2 (limit 5 too: the clear fields agree).
+  const sent = new Map<VaultOp, Uint8Array[]>();
+  const intercepting: VaultTransport = {
+    async exchange(frame) {
+      if (frame[5] === VaultOp.registerFinish) {
+        sent.set(VaultOp.registerFinish, [frame]);
+        return serializeResponseFrame({ kind: 'error', code: ErrorCode.unavailable });
+      }
+      return t.fleet.coordinator(0).handle(frame);
+    },
+  };
+  await assert.rejects(
+    t
+      .client({ transport: intercepting })
+      .enable(recordId, 'user password', nodePrimitives.randomBytes(32), 5),
+    UnavailableError,
+  );
+  const userFrame = sent.get(VaultOp.registerFinish)![0]!;
+  // The user's frame as evidence, the host's sealed part as the state: every core refuses.
+  refusedByAll(
+    await host.endorseAll(
+      new Intent({ kind: TransitionKind.create, from: undefined, to: hostIntent.to, evidence: userFrame }),
+    ),
+    RefusalReason.badEvidence,
+  );
+});
+
+test('step 2 must finish the response its pending blob was drawn with (H(registrationResponse) check)', async () => {
+  const recordId = nodePrimitives.randomBytes(16);
+  // Two step-1 answers for the same registration request: two credential ids, two responses.
+  const first = await host.registerStart(recordId, RegistrationKind.create, undefined, 'host password');
+  const second = await host.registerStart(recordId, RegistrationKind.create, undefined, 'host password');
+  // The record finished from the second response, carrying the first's pending blob.
+  const spliced = await host.registerFinish(recordId, {
+    kind: RegistrationKind.create,
+    targetVersion: 1n,
+    clientRegistrationState: second.clientRegistrationState,
+    registrationResponse: second.result.registrationResponse,
+    pendingBlob: first.result.pendingBlob,
+    password: 'host password',
+    limit: 5,
+  });
+  for (const peer of host.peers) {
+    const response = await host.ask(peer, {
+      type: 'propose',
+      action: 1,
+      clientFrame: spliced.frame,
+      current: undefined,
+    });
+    assert.equal(response.type, 'client-response', `node ${peer.nodeIndex} proposed: ${response.type}`);
+    const opened = await spliced.open((response as { frame: Uint8Array }).frame);
+    assert.deepEqual(opened, { outcome: Outcome.refused, reason: RefusalReason.badEvidence });
+  }
+});
+
+test('with two nodes\' marks erased, a create over the active record is refused (table row "create over active")', async () => {
+  const { recordId } = await enabled();
+  const enabledState = (await host.committed(recordId))!;
+  await hostSpend(recordId, 'a host guess');
+  const current = (await host.committed(recordId))!;
+  assert.equal(current.state.status, RecordStatus.active);
+  // Fork: a lock of the enabled state at the current version, certified by two emptied cores.
+  const forgetful = await host.forgetfulCores([1, 2]);
+  try {
+    const lock = await host.ask(host.peers[0]!, {
+      type: 'propose',
+      action: 2,
+      clientFrame: new Uint8Array(0),
+      current: enabledState,
+    });
+    const locked = await forgetful.certify((lock as { intent: Intent }).intent);
+    assert.equal(locked.state.version, current.state.version);
+    // Shown the locked fork, step 1 lets a create at the next version start, and the host registers.
+    const mine = await host.registerStart(recordId, RegistrationKind.create, locked, 'host password');
+    assert.equal(mine.result.targetVersion, current.state.version + 1n);
+    const frame = await host.registerFinish(recordId, {
+      kind: RegistrationKind.create,
+      targetVersion: mine.result.targetVersion,
+      clientRegistrationState: mine.clientRegistrationState,
+      registrationResponse: mine.result.registrationResponse,
+      pendingBlob: mine.result.pendingBlob,
+      password: 'host password',
+      limit: 5,
+    });
+    const created = await host.propose(frame.frame, locked);
+    // The same create shown from the live active state: the marks allow it, the table refuses it.
+    refusedByAll(
+      await host.endorseAll(
+        new Intent({ kind: TransitionKind.create, from: current, to: created.to, evidence: frame.frame }),
+      ),
+      RefusalReason.badTransition,
+    );
+  } finally {
+    forgetful.close();
+  }
+});
+
+test('the withdrawn request kinds 4 and 5 (prepare, check) are refused as malformed', async () => {
+  for (const type of [4, 5]) {
+    const response = deserializeCoreResponse(await host.peers[0]!.endorse(Uint8Array.of(type, 0, 0, 0, 0)));
+    assert.deepEqual(response, { type: 'refused', reason: RefusalReason.malformed });
+  }
 });

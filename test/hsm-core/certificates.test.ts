@@ -1,12 +1,12 @@
-// Certificate checks inside a core (DESIGN section 4; src/hsm-core/certificates.ts): a quorum of
-// distinct members' valid signatures, with this core's own endorsement recognised by its bytes
-// instead of verified again, and every other entry verified.
+// Certificate checks inside a core (docs/PROTOCOL.md §7; src/hsm-core/certificates.ts): a quorum of
+// distinct members' valid signatures over the state's Endorsement, for the record at hand; a state
+// verified once is accepted again from the core's memo, and only then.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { endorsementMessage, verifyCertified } from '../../src/hsm-core/certificates.ts';
-import { BoundedMap, type CoreContext, Refusal } from '../../src/hsm-core/context.ts';
+import { CertifiedMemo } from '../../src/hsm-core/certified-memo.ts';
+import { type CoreContext, Refusal } from '../../src/hsm-core/context.ts';
 import { ed25519PublicKey, nodePrimitives } from '../../src/hsm-platform/primitives.ts';
-import { toHex } from '../../src/protocol/vault/bytes.ts';
 import { Certificate, CertifiedState, type Signature } from '../../src/protocol/vault/record.ts';
 import { RefusalReason } from '../../src/protocol/vault/responses.ts';
 import { fleetId, recordId, state } from '../protocol/vault/samples.ts';
@@ -29,8 +29,7 @@ function core() {
     },
     config: { fleetId, quorum: 2, member: (index: number) => members[index] },
     nodeIndex: 0,
-    certified: new BoundedMap<true>(8),
-    signed: new BoundedMap<Uint8Array>(8),
+    certifiedMemo: new CertifiedMemo(8),
   } as unknown as CoreContext;
   return { ctx, verified };
 }
@@ -42,60 +41,57 @@ function sign(ctx: CoreContext, index: number): Signature {
   };
 }
 
-const hashKey = (ctx: CoreContext) => toHex(ctx.platform.crypto.sha256(state.hashInput()));
+const badCertificate = (error: unknown) =>
+  error instanceof Refusal && error.reason === RefusalReason.badCertificate;
 
-test("a core's own endorsement of the state is counted without a signature check", () => {
+test('a quorum of valid signatures certifies the state; shown again it costs no signature check', () => {
   const { ctx, verified } = core();
-  const own = sign(ctx, 0);
-  ctx.signed.set(hashKey(ctx), own.signature);
-  assert.equal(
-    verifyCertified(ctx, new CertifiedState(state, new Certificate([own, sign(ctx, 1)])), recordId),
-    state,
-  );
-  assert.equal(verified.count, 1); // node 1's signature only
-});
-
-test('without a remembered endorsement every signature is checked', () => {
-  const { ctx, verified } = core();
-  verifyCertified(ctx, new CertifiedState(state, new Certificate([sign(ctx, 0), sign(ctx, 1)])), recordId);
+  const shown = new CertifiedState(state, new Certificate([sign(ctx, 0), sign(ctx, 1)]));
+  assert.equal(verifyCertified(ctx, shown, recordId), state);
+  assert.equal(verified.count, 2);
+  // Another certificate of the same state (other signers) is accepted from the memo.
+  const again = new CertifiedState(state, new Certificate([sign(ctx, 1), sign(ctx, 2)]));
+  assert.equal(verifyCertified(ctx, again, recordId), state);
   assert.equal(verified.count, 2);
 });
 
-test("other bytes in the core's own entry are checked, fail, and leave no trace in the cache", () => {
-  const { ctx } = core();
+test('one altered signature breaks the quorum, and the failure is not remembered', () => {
+  const { ctx, verified } = core();
   const own = sign(ctx, 0);
-  ctx.signed.set(hashKey(ctx), own.signature);
   const altered = own.signature.slice();
   altered[63]! ^= 0x10;
   const shown = new CertifiedState(
     state,
     new Certificate([{ nodeIndex: 0, signature: altered }, sign(ctx, 1)]),
   );
+  assert.throws(() => verifyCertified(ctx, shown, recordId), badCertificate);
+  assert.throws(() => verifyCertified(ctx, shown, recordId), badCertificate);
+  assert.equal(verified.count, 4, 'each showing is verified in full');
+});
+
+test('one signature alone, or signatures of non-members, are not a quorum', () => {
+  const { ctx } = core();
   assert.throws(
-    () => verifyCertified(ctx, shown, recordId),
-    (error) => error instanceof Refusal && error.reason === RefusalReason.badCertificate,
+    () => verifyCertified(ctx, new CertifiedState(state, new Certificate([sign(ctx, 0)])), recordId),
+    badCertificate,
   );
-  assert.equal(ctx.certified.has(hashKey(ctx)), false);
-  // A remembered signature of another state does not vouch for this one.
-  const { ctx: fresh } = core();
-  fresh.signed.set(hashKey(fresh), nodePrimitives.randomBytes(64));
+  // Node 7 is not in the sealed membership: its entry counts for nothing, whatever it holds.
+  const stranger = { nodeIndex: 7, signature: sign(ctx, 1).signature };
   assert.throws(
     () =>
-      verifyCertified(
-        fresh,
-        new CertifiedState(state, new Certificate([{ nodeIndex: 0, signature: altered }, sign(fresh, 1)])),
-        recordId,
-      ),
-    Refusal,
+      verifyCertified(ctx, new CertifiedState(state, new Certificate([sign(ctx, 0), stranger])), recordId),
+    badCertificate,
   );
 });
 
-test("the core's own endorsement alone is not a quorum", () => {
-  const { ctx } = core();
-  const own = sign(ctx, 0);
-  ctx.signed.set(hashKey(ctx), own.signature);
+test('a certified state shown for another record is refused before any signature check', () => {
+  const { ctx, verified } = core();
+  const shown = new CertifiedState(state, new Certificate([sign(ctx, 0), sign(ctx, 1)]));
+  const other = Uint8Array.from(recordId);
+  other[0]! ^= 1;
   assert.throws(
-    () => verifyCertified(ctx, new CertifiedState(state, new Certificate([own])), recordId),
-    (error) => error instanceof Refusal && error.reason === RefusalReason.badCertificate,
+    () => verifyCertified(ctx, shown, other),
+    (error: unknown) => error instanceof Refusal && error.reason === RefusalReason.wrongRecord,
   );
+  assert.equal(verified.count, 0);
 });

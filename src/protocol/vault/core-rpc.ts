@@ -1,4 +1,4 @@
-// Messages between the untrusted vault host and a node's core (docs/PROTOCOL.md "Host and core").
+// Messages between the untrusted vault host and a node's core (docs/PROTOCOL.md §8).
 // These are also the bytes an EndorsementPeer carries between node processes.
 //
 // CoreRequest:  type u8 ||
@@ -6,18 +6,17 @@
 //               || current (u32 length; CertifiedState, empty = none shown)
 //   2 endorse:  Intent
 //   3 answer:   clientFrame (u32 length) || current (u32 length; CertifiedState, empty = none)
-//   4 prepare:  clientFrame (u32 length) || RecordState (a proposed spend, not yet certified)
-//   5 check:    Intent (as endorse: the same checks, but nothing is marked or signed)
+//   (4 and 5 were `prepare` and `check`, withdrawn: docs/PROTOCOL.md §14. They decode as malformed.)
 // CoreResponse: type u8 ||
 //   1 proposal:       Intent             write it as the pending intent, then collect endorsements
-//   2 no-transition:  (empty)            nothing to certify: ask for the answer now (or: prepared)
+//   2 no-transition:  (empty)            nothing to certify: ask for the answer now
 //   3 endorsement:    nodeIndex u8 || signature (64)
 //   4 client-response: VaultResponseFrame bytes, for the host to relay unchanged
 //   5 refused:        reason u8 (RefusalReason)
 import { checkInt, checkSize, concat, MalformedFrameError, prefixed, Reader, u8 } from './bytes.ts';
 import { Intent } from './intent.ts';
 import { SIGNATURE_LENGTH } from './labels.ts';
-import { CertifiedState, RecordState } from './record.ts';
+import { CertifiedState } from './record.ts';
 import type { RefusalReason } from './responses.ts';
 
 export enum ProposeAction {
@@ -37,17 +36,7 @@ export type CoreRequest =
       readonly type: 'answer';
       readonly clientFrame: Uint8Array;
       readonly current: CertifiedState | undefined;
-    }
-  /**
-   * Compute now the answer a login-start frame gets once `state` (the spend proposed for it) is
-   * certified, and keep it inside the core: the host overlaps this with writing the intent.
-   */
-  | { readonly type: 'prepare'; readonly clientFrame: Uint8Array; readonly state: RecordState }
-  /**
-   * Run now every check an endorse request of this intent would (certificate, table, evidence),
-   * so the endorse request, sent once the intent is durable, only reads and writes the mark and signs.
-   */
-  | { readonly type: 'check'; readonly intent: Intent };
+    };
 
 export type CoreResponse =
   | { readonly type: 'proposal'; readonly intent: Intent }
@@ -69,10 +58,6 @@ export function serializeCoreRequest(request: CoreRequest): Uint8Array {
       return concat(u8(2), request.intent.serialize());
     case 'answer':
       return concat(u8(3), prefixed(4, request.clientFrame), optional(request.current));
-    case 'prepare':
-      return concat(u8(4), prefixed(4, request.clientFrame), request.state.serialize());
-    case 'check':
-      return concat(u8(5), request.intent.serialize());
   }
 }
 
@@ -92,11 +77,6 @@ export function deserializeCoreRequest(bytes: Uint8Array): CoreRequest {
     const current = readOptional(r.prefixed(4, 'current'));
     r.end();
     return { type: 'answer', clientFrame, current };
-  }
-  if (type === 5) return { type: 'check', intent: Intent.deserialize(r.rest()) };
-  if (type === 4) {
-    const clientFrame = r.prefixed(4, 'clientFrame');
-    return { type: 'prepare', clientFrame, state: RecordState.deserialize(r.rest()) };
   }
   throw new MalformedFrameError(`core request: unknown type ${type}`);
 }

@@ -1,22 +1,36 @@
 // A malicious vault host for tests: it talks to the cores directly with crafted CoreRequests,
 // builds its own client frames (the fleet key is public) and reads and writes the store at will.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import * as opaque from '@serenity-kit/opaque';
 import { sealRequest } from '../../../src/client/vault/channel.ts';
-import { fromBase64Url } from '../../../src/protocol/vault/bytes.ts';
+import { NvramFile } from '../../../src/hsm-platform/nvram.ts';
+import { nodePrimitives } from '../../../src/hsm-platform/primitives.ts';
+import { fromBase64Url, toBase64Url, toHex } from '../../../src/protocol/vault/bytes.ts';
 import {
   type CoreRequest,
   type CoreResponse,
   deserializeCoreResponse,
   serializeCoreRequest,
 } from '../../../src/protocol/vault/core-rpc.ts';
-import type { VaultOp } from '../../../src/protocol/vault/frames.ts';
+import { VaultOp } from '../../../src/protocol/vault/frames.ts';
 import type { Intent } from '../../../src/protocol/vault/intent.ts';
+import { AUTH_KEY_LENGTH, WRAPPED_KEY_LENGTH } from '../../../src/protocol/vault/labels.ts';
 import { Certificate, CertifiedState, type Signature } from '../../../src/protocol/vault/record.ts';
-import { LoginStartRequest } from '../../../src/protocol/vault/requests.ts';
-import { Outcome, type VaultResponse } from '../../../src/protocol/vault/responses.ts';
+import {
+  LoginStartRequest,
+  RegisterFinishRequest,
+  RegisterStartRequest,
+  type RegistrationKind,
+} from '../../../src/protocol/vault/requests.ts';
+import {
+  Outcome,
+  type RegisterStartResult,
+  type VaultResponse,
+} from '../../../src/protocol/vault/responses.ts';
+import { InProcessPeer } from '../../../src/vault-host/core-adapter.ts';
 import type { EndorsementPeer } from '../../../src/vault-host/peer.ts';
-import type { TestFleet } from '../../vault-host/helpers/fleet.ts';
+import { TEST_ARGON2ID, type TestFleet } from '../../vault-host/helpers/fleet.ts';
 
 export class MaliciousHost {
   constructor(readonly t: TestFleet) {}
@@ -78,11 +92,113 @@ export class MaliciousHost {
     return (response as { intent: Intent }).intent;
   }
 
-  /** Asks node `index` to answer a client frame from `current`; returns the client response bytes. */
-  async answer(frame: Uint8Array, current: CertifiedState | undefined, index = 0): Promise<Uint8Array> {
-    const response = await this.ask(this.peers[index]!, { type: 'answer', clientFrame: frame, current });
+  /** Asks a node (by index, or a peer) to answer a client frame from `current`; returns the response frame. */
+  async answer(
+    frame: Uint8Array,
+    current: CertifiedState | undefined,
+    node: number | EndorsementPeer = 0,
+  ): Promise<Uint8Array> {
+    const peer = typeof node === 'number' ? this.peers[node]! : node;
+    const response = await this.ask(peer, { type: 'answer', clientFrame: frame, current });
     assert.equal(response.type, 'client-response');
     return (response as { frame: Uint8Array }).frame;
+  }
+
+  /**
+   * Registration step 1 for `password` as a client would send it (the host sealing its own
+   * frame), answered by node 0 from `shown`; plus the client state to finish it with.
+   */
+  async registerStart(
+    recordId: Uint8Array,
+    kind: RegistrationKind,
+    shown: CertifiedState | undefined,
+    password: string,
+  ) {
+    await opaque.ready;
+    const { clientRegistrationState, registrationRequest } = opaque.client.startRegistration({ password });
+    const body = new RegisterStartRequest({ kind, registrationRequest: fromBase64Url(registrationRequest) });
+    const request = await this.seal(VaultOp.registerStart, recordId, body.serialize());
+    const result = okResult(
+      await request.open(await this.answer(request.frame, shown)),
+    ) as RegisterStartResult;
+    return { clientRegistrationState, result };
+  }
+
+  /**
+   * A register-finish frame whose registration record is finished from `registrationResponse`
+   * (and names its hash) but carries `pendingBlob`: the host's own registration, assembled as it
+   * likes. K and auth_key are random; the proof MAC is a create's (zeros).
+   */
+  registerFinish(
+    recordId: Uint8Array,
+    fields: {
+      kind: RegistrationKind;
+      targetVersion: bigint;
+      clientRegistrationState: string;
+      registrationResponse: Uint8Array;
+      pendingBlob: Uint8Array;
+      password: string;
+      limit: number;
+    },
+  ) {
+    const finished = opaque.client.finishRegistration({
+      clientRegistrationState: fields.clientRegistrationState,
+      registrationResponse: toBase64Url(fields.registrationResponse),
+      password: fields.password,
+      identifiers: { client: toHex(recordId), server: toHex(this.t.publicInfo.fleetId) },
+      keyStretching: { 'argon2id-custom': TEST_ARGON2ID },
+    });
+    const body = new RegisterFinishRequest({
+      kind: fields.kind,
+      targetVersion: fields.targetVersion,
+      registrationResponseHash: nodePrimitives.sha256(fields.registrationResponse),
+      limit: fields.limit,
+      registrationRecord: fromBase64Url(finished.registrationRecord),
+      wrappedK: nodePrimitives.randomBytes(WRAPPED_KEY_LENGTH),
+      authKey: nodePrimitives.randomBytes(AUTH_KEY_LENGTH),
+      proofMac: new Uint8Array(32),
+      pendingBlob: fields.pendingBlob,
+    });
+    return this.seal(VaultOp.registerFinish, recordId, body.serialize());
+  }
+
+  /**
+   * The cores of nodes `indexes` restarted over empty NVRAM files: a host that replaced their
+   * mark files, which it can wherever the marks are a file on its disk (docs/SECURITY.md). Those
+   * cores have endorsed nothing, so with a quorum of them the host can certify a second state at
+   * a version the honest cores already endorsed: a fork, which every rule below the marks must
+   * still make useless.
+   */
+  async forgetfulCores(indexes: readonly number[]) {
+    const nvrams = indexes.map(
+      (index) =>
+        new NvramFile(join(this.t.dir, `emptied-${index}-${toHex(nodePrimitives.randomBytes(4))}.nvram`)),
+    );
+    const peers = await Promise.all(
+      indexes.map((index, i) =>
+        InProcessPeer.start({ ...this.t.platforms[index]!, nvram: nvrams[i]! }, this.t.ceremony.sealedConfig),
+      ),
+    );
+    const certify = async (intent: Intent) => {
+      const signatures = await Promise.all(
+        peers.map(async (peer) => {
+          const response = await this.ask(peer, { type: 'endorse', intent });
+          assert.equal(
+            response.type,
+            'endorsement',
+            `expected an endorsement, got ${JSON.stringify(response)}`,
+          );
+          const { nodeIndex, signature } = response as Signature & { type: 'endorsement' };
+          return { nodeIndex, signature };
+        }),
+      );
+      return new CertifiedState(intent.to, new Certificate(signatures));
+    };
+    const close = () => {
+      for (const peer of peers) peer.stop();
+      for (const nvram of nvrams) nvram.close();
+    };
+    return { certify, close };
   }
 
   /** A login-start frame with a fresh KE1 for `password`, plus the client state to finish it. */
@@ -91,12 +207,29 @@ export class MaliciousHost {
     const { clientLoginState, startLoginRequest } = opaque.client.startLogin({ password });
     const ke1 = fromBase64Url(startLoginRequest);
     const request = await this.seal(
-      4 as VaultOp.loginStart,
+      VaultOp.loginStart,
       recordId,
       new LoginStartRequest({ incarnation, ke1 }).serialize(),
     );
     return { request, ke1, clientLoginState };
   }
+}
+
+/** The client's OPAQUE login finish with `password` against `ke2` (undefined if it does not verify). */
+export function finishLogin(
+  t: TestFleet,
+  recordId: Uint8Array,
+  clientLoginState: string,
+  ke2: Uint8Array,
+  password: string,
+) {
+  return opaque.client.finishLogin({
+    clientLoginState,
+    loginResponse: toBase64Url(ke2),
+    password,
+    identifiers: { client: toHex(recordId), server: toHex(t.publicInfo.fleetId) },
+    keyStretching: { 'argon2id-custom': TEST_ARGON2ID },
+  });
 }
 
 export function okResult<K extends VaultOp>(response: VaultResponse<K>) {

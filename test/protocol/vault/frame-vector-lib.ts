@@ -3,7 +3,7 @@
 // response nonce (its randomness enters through the Platform), so both frames are reproducible.
 import { sealRequest } from '../../../src/client/vault/channel.ts';
 import { openRequest, sealResponse } from '../../../src/hsm-core/channel.ts';
-import { BoundedMap, type CoreContext } from '../../../src/hsm-core/context.ts';
+import type { CoreContext } from '../../../src/hsm-core/context.ts';
 import { createNodeHpkeSuite } from '../../../src/hsm-platform/hpke-node.ts';
 import { nodePrimitives } from '../../../src/hsm-platform/primitives.ts';
 import { FleetMember, FleetPublicInfo } from '../../../src/protocol/fleet.ts';
@@ -51,7 +51,6 @@ export async function buildFrameVector(inputs: FrameVectorInputs) {
     },
     config: { fleetId: inputs.fleetId },
     hpkeKey: pair,
-    opened: new BoundedMap(4),
   } as unknown as CoreContext;
   const opened = await openRequest(ctx, request.frame);
   const response: VaultResponse<VaultOp.loginStart> = { outcome: Outcome.stale, summary: inputs.summary };

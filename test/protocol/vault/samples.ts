@@ -206,24 +206,6 @@ export const samples: Array<
     (b) => serializeCoreRequest(deserializeCoreRequest(b)),
   ],
   [
-    'CoreRequest check',
-    serializeCoreRequest({
-      type: 'check',
-      intent: new Intent({
-        kind: TransitionKind.spend,
-        from: certified,
-        to: state.with({ version: 8n }),
-        evidence: new Uint8Array(0),
-      }),
-    }),
-    (b) => serializeCoreRequest(deserializeCoreRequest(b)),
-  ],
-  [
-    'CoreRequest prepare',
-    serializeCoreRequest({ type: 'prepare', clientFrame: fill(90), state }),
-    (b) => serializeCoreRequest(deserializeCoreRequest(b)),
-  ],
-  [
     'CoreResponse endorsement',
     serializeCoreResponse({ type: 'endorsement', nodeIndex: 2, signature: fill(64) }),
     (b) => serializeCoreResponse(deserializeCoreResponse(b)),
