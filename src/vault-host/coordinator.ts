@@ -252,7 +252,9 @@ export class VaultCoordinator {
       }
       const result = await this.#endorseAndCommit(recordId, slot, intent);
       if (result.kind === 'unavailable') return 'unavailable';
-      if (result.kind === 'refused') return this.options.store.get(recordId); // dropped: go on
+      // Refused (dropped if it was still there) or lost: read again. The slot may already hold a
+      // newer pending intent (the nodes refused this one because other hosts finished it and moved
+      // on); it is finished like any other, never written over (docs/PROTOCOL.md §9 step 1).
     }
     return 'unavailable';
   }
