@@ -55,6 +55,8 @@ export interface RoundReport {
   /** Endorsements the nodes refused as "conflict" during the round (logged `endorsement-refused`). */
   readonly conflicts: number;
   readonly finalVersion: bigint;
+  /** The record's slot in etcd, one line per revision, oldest first. */
+  readonly history: readonly string[];
 }
 
 /** A failed invariant, with what the round did and the record's history, for the soak's evidence. */
@@ -300,6 +302,7 @@ export async function chaosRound(
       refunds: refundVersions.length,
       conflicts,
       finalVersion: final.version,
+      history,
     };
   } catch (error) {
     if (history.length === 0)
