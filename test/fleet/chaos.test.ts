@@ -21,6 +21,7 @@ before(async () => {
     store: etcd.url(PREFIX),
     regions: REGIONS,
     nodeArgs: ['--peer-timeout', '1000', '--store-timeout', '1500'],
+    startTimeoutMs: 30_000,
   });
 });
 after(async () => {

@@ -37,6 +37,7 @@ before(async () => {
     store: etcd.url('repair'),
     regions: ['eu', 'us', 'ap'],
     nodeArgs: ['--peer-timeout', '1000', '--store-timeout', '1500'],
+    startTimeoutMs: 30_000,
   });
   original = openRecordStore(etcd.url('repair'));
   wiped = openRecordStore(etcd.url('repair-wiped'));
@@ -178,7 +179,7 @@ it('rebuilds a wiped store for records in every state; a partial read flags ever
   await recoverRight(us, later[1] as Followed);
   await us.changePassword((later[2] as Followed).id, (later[2] as Followed).key, 'new');
   (later[2] as Followed).password = 'new';
-  await fleet.nodes[0]?.start();
+  await fleet.nodes[0]?.start(30_000);
 
   // A storm of wrong guesses on two records from three regions, and every node killed -9 during it.
   const clients = ['eu', 'us', 'ap'].map((region) => fleet.client({ region }));
@@ -198,6 +199,7 @@ it('rebuilds a wiped store for records in every state; a partial read flags ever
       (await Promise.all(storm.map((record) => slotOf(original, record)))).some((slot) => slot.intent),
     (seen) => seen,
     'a storm intent shows in the store',
+    5000,
   ).catch(() => undefined);
   await sleep(randomInt(0, 40));
   await Promise.all(fleet.nodes.map((node) => node.kill()));
@@ -255,7 +257,7 @@ it('rebuilds a wiped store for records in every state; a partial read flags ever
 
   // Back on the rebuilt store, every record answers as it did, with every guess counted.
   fleet.useStore(etcd.url('repair-wiped'));
-  await Promise.all(fleet.nodes.map((node) => node.start()));
+  await Promise.all(fleet.nodes.map((node) => node.start(30_000)));
   const client = fleet.client({ region: 'ap' });
   for (const record of storm) {
     const state = (await slotOf(wiped, record)).committed?.state;
