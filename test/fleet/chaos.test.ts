@@ -42,7 +42,7 @@ it('keeps every guess counted exactly through random kills of endorsers, coordin
     t.diagnostic(
       `${report.scenario}: killed ${report.killed} at ${report.killAfterMs} ms for ${report.restartAfterMs} ms; ` +
         `${report.spends} spends, ${report.refunds} refunds, ${report.told} wrong answers, ${report.recovered} recovered, ` +
-        `${report.unavailable} unavailable, ${report.conflicts} conflict refusals`,
+        `${report.unavailable} unavailable, ${report.failovers} failovers, ${report.conflicts} conflict refusals`,
     );
   }
 });

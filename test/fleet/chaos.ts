@@ -4,7 +4,10 @@
 // round the record's whole history in etcd (never compacted) is checked against what the clients
 // were told, strictly: every committed version follows the last by one, no pending intent is ever
 // replaced by another, every wrong answer is a distinct certified spend, every recovery a certified
-// refund, and no more guesses are spent than requests that could have paid one.
+// refund, every spend pays for a KE1 a request sent (one each), and a KE1 is paid again only after
+// an attempt the failover relay gave up on a node for (a node that died after its spend was
+// certified, before its answer left: the relay's retry of the same KE1 pays again if other spends
+// came in between, docs/PROTOCOL.md §9b).
 // Used by test/fleet/chaos.test.ts (a few rounds of each shape, in `npm test`) and by
 // test/fleet/soak.ts (`npm run soak:fleet`: many rounds, keeping the evidence when one fails).
 import assert from 'node:assert/strict';
@@ -50,6 +53,8 @@ export interface RoundReport {
   readonly told: number;
   readonly recovered: number;
   readonly unavailable: number;
+  /** Attempts the failover client's relay gave up on a node for. */
+  readonly failovers: number;
   readonly spends: number;
   readonly refunds: number;
   /** Endorsements the nodes refused as "conflict" during the round (logged `endorsement-refused`). */
@@ -142,7 +147,8 @@ async function historyOf(env: ChaosEnv, recordId: Uint8Array) {
 function describeState(state: RecordState | undefined): string {
   return state === undefined
     ? '-'
-    : `v${state.version} guesses ${state.guessesLeft} lastSuccess ${state.lastSuccess} paidAt ${state.ke1PaidAt ?? '-'}`;
+    : `v${state.version} guesses ${state.guessesLeft} lastSuccess ${state.lastSuccess} paidAt ${state.ke1PaidAt ?? '-'}` +
+        ` ke1 ${state.ke1Hash === undefined ? '-' : hex(state.ke1Hash).slice(0, 8)}`;
 }
 
 /** Runs one round; throws RoundFailure if any invariant fails (the fleet is left running). */
@@ -165,7 +171,14 @@ export async function chaosRound(
     const conflictsBefore = fleet.nodes.map((node) => node.events('endorsement-refused').length);
 
     const pinned = Array.from({ length: PINNED_CLIENTS }, () => fleet.clientOf(pinnedTo, undefined, 0));
-    const failover = fleet.client({ region: failoverRegion, retries: 0 });
+    let failovers = 0;
+    const failover = fleet.client({
+      region: failoverRegion,
+      retries: 0,
+      onNodeFailure: () => {
+        failovers++;
+      },
+    });
     const work: Promise<Outcome[]>[] = [
       ...pinned.map(async (client) => {
         const outcomes: Outcome[] = [];
@@ -232,12 +245,15 @@ export async function chaosRound(
     }
     assert.equal(chain.at(-1)?.version, settled.version, 'status answers the last committed state');
     const spendsLeft: number[] = [];
+    /** The KE1s the spends paid for: one request sends one KE1 (clients here never retry). */
+    const paidKe1s = new Set<string>();
     const refundVersions: bigint[] = [];
     for (let i = 1; i < chain.length; i++) {
       const [from, to] = [chain[i - 1] as RecordState, chain[i] as RecordState];
-      if (to.guessesLeft === from.guessesLeft - 1 && to.ke1PaidAt === to.version)
+      if (to.guessesLeft === from.guessesLeft - 1 && to.ke1PaidAt === to.version && to.ke1Hash) {
         spendsLeft.push(to.guessesLeft);
-      else if (to.guessesLeft === from.guessesLeft + 1 && to.lastSuccess > from.lastSuccess)
+        paidKe1s.add(hex(to.ke1Hash));
+      } else if (to.guessesLeft === from.guessesLeft + 1 && to.lastSuccess > from.lastSuccess)
         refundVersions.push(to.version);
       else
         assert.fail(
@@ -266,9 +282,10 @@ export async function chaosRound(
       );
     const spends = spendsLeft.length;
     assert.ok(spends >= told.length + recovered.length, 'every answered guess was spent');
+    assert.ok(paidKe1s.size <= all.length, `${paidKe1s.size} KE1s paid for ${all.length} requests`);
     assert.ok(
-      spends <= told.length + recovered.length + unavailable,
-      `${spends} spends for ${all.length} requests, ${unavailable} unanswered`,
+      spends - paidKe1s.size <= failovers,
+      `${spends - paidKe1s.size} KE1s paid twice with ${failovers} failovers`,
     );
     assert.ok(refundVersions.length <= rightCalls, 'no refund without a right password');
     assert.equal(settled.guessesLeft, LIMIT - spends + refundVersions.length, 'the count is the chain');
@@ -298,6 +315,7 @@ export async function chaosRound(
       told: told.length,
       recovered: recovered.length,
       unavailable,
+      failovers,
       spends,
       refunds: refundVersions.length,
       conflicts,

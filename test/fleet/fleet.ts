@@ -93,14 +93,26 @@ export class ProcessFleet {
 
   /** A client talking through a relay that prefers `region` and fails over to the others. */
   client(
-    options: { region?: string; memory?: RecordMemory; relayTimeoutMs?: number; retries?: number } = {},
+    options: {
+      region?: string;
+      memory?: RecordMemory;
+      relayTimeoutMs?: number;
+      retries?: number;
+      /** Told of every attempt the relay gave up on a node for (it then tries the next). */
+      onNodeFailure?: () => void;
+    } = {},
   ): VaultClient {
     const relay = new VaultRelay(
       this.publicInfo.members.map(
         (member) =>
           new HttpVaultNode(member.name, member.region, `${this.nodes[member.index]?.url}/v1/vault`),
       ),
-      { localRegion: options.region, timeoutMs: options.relayTimeoutMs ?? 10_000, backoffMs: 0 },
+      {
+        localRegion: options.region,
+        timeoutMs: options.relayTimeoutMs ?? 10_000,
+        backoffMs: 0,
+        ...(options.onNodeFailure === undefined ? {} : { onNodeFailure: options.onNodeFailure }),
+      },
     );
     return new VaultClient({
       fleet: this.publicInfo,

@@ -113,7 +113,7 @@ try {
     console.log(
       `round ${round} ${scenario}: killed ${report.killed} at ${report.killAfterMs} ms for ${report.restartAfterMs} ms; ` +
         `${report.spends} spends, ${report.refunds} refunds, ${report.told} wrong, ${report.recovered} recovered, ` +
-        `${report.unavailable} unavailable, ${report.conflicts} conflicts`,
+        `${report.unavailable} unavailable, ${report.failovers} failovers, ${report.conflicts} conflicts`,
     );
     if (report.conflicts > 0) await keepEvidence(round, report.record, report, report.history);
   }
