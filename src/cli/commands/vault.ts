@@ -134,7 +134,10 @@ function registerFleetRepair(program: Command): void {
     .description(
       "rebuild the record store from the nodes' NVRAM marks (disaster recovery; stop the nodes first)",
     )
-    .argument('<node-config...>', 'node configs of the fleet (node-N/node.json); a quorum at least')
+    .argument(
+      '<node-config...>',
+      'node configs of the fleet (node-N/node.json), every node: from fewer it exits 8 when a record may be behind, and from fewer than a quorum it rebuilds nothing',
+    )
     .requiredOption('--fleet-pub <file>', "the fleet's fleet.pub (membership, keys and quorum)")
     .requiredOption('--store <url>', 'record store to repair: sqlite:PATH or etcd://host:port[,...][/prefix]')
     .option('--dry-run', 'report what would be rebuilt without writing')
