@@ -319,7 +319,7 @@ export class VaultCoordinator {
             transition: TransitionKind[intent.kind],
             reasons: reasons.join(','),
           },
-          `the nodes refused the ${TransitionKind[intent.kind]} of record ${toHex(recordId)} at version ${intent.to.version} (${reasons.join(', ')}); answered unavailable`,
+          `the nodes refused the ${TransitionKind[intent.kind]} of record ${toHex(recordId)} at version ${intent.to.version} (${reasons.join(', ')}): it can never be certified`,
         );
         await store.compareAndSet(recordId, slot.revision, {
           ...(slot.committed ? { committed: slot.committed } : {}),
