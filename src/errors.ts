@@ -11,6 +11,7 @@ export const ExitCode = {
   damaged: 5,
   wrongKey: 6,
   unavailable: 7,
+  repairIncomplete: 8,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -65,6 +66,15 @@ export class NoRecordError extends StrongroomError {}
 /** A service (vault quorum, ChatD, blob store) could not be reached or could not certify an answer. */
 export class UnavailableError extends StrongroomError {
   override readonly exitCode = ExitCode.unavailable;
+}
+
+/**
+ * `fleet repair` wrote what the marks it read prove, but read fewer than every node, and some
+ * records may be behind their latest certified state (docs/PROTOCOL.md §9a): they may answer
+ * "unavailable" until a repair reads every node's marks.
+ */
+export class RepairIncompleteError extends StrongroomError {
+  override readonly exitCode = ExitCode.repairIncomplete;
 }
 
 /**

@@ -240,7 +240,9 @@ export class VaultCoordinator {
       }
       const result = await this.#endorseAndCommit(recordId, slot, intent);
       if (result.kind === 'unavailable') return 'unavailable';
-      if (result.kind === 'refused') return this.options.store.get(recordId); // dropped: go on
+      // Refused (dropped if it was still there) or lost: read again. The slot may already hold a
+      // newer pending intent (the nodes refused this one because other hosts finished it and moved
+      // on); it is finished like any other, never written over (docs/PROTOCOL.md §9 step 1).
     }
     return 'unavailable';
   }
@@ -296,7 +298,7 @@ export class VaultCoordinator {
             transition: TransitionKind[intent.kind],
             reasons: reasons.join(','),
           },
-          `the nodes refused the ${TransitionKind[intent.kind]} of record ${toHex(recordId)} at version ${intent.to.version} (${reasons.join(', ')}); answered unavailable`,
+          `the nodes refused the ${TransitionKind[intent.kind]} of record ${toHex(recordId)} at version ${intent.to.version} (${reasons.join(', ')}): it can never be certified`,
         );
         await store.compareAndSet(recordId, slot.revision, {
           ...(slot.committed ? { committed: slot.committed } : {}),

@@ -1,5 +1,4 @@
-// Disaster recovery of the record store from the nodes' marks (DESIGN section 4 "Disaster
-// recovery"; issue 5): each node keeps, per record, the latest state it endorsed, its own
+// Disaster recovery of the record store from the nodes' marks (docs/PROTOCOL.md §9a): each node keeps, per record, the latest state it endorsed, its own
 // signature on it, and the certified from-state it checked before endorsing. A state that a quorum
 // of nodes still marks, with valid signatures, is a certified state, and so is every from-state
 // whose certificate verifies; the highest such state per record is written back into the store
@@ -41,6 +40,21 @@ export type RecordRepair =
     }
   /** The store already held this certified state or a later one: left as it was. */
   | { readonly record: string; readonly outcome: 'unchanged'; readonly version: bigint }
+  /**
+   * Not every node was read, and a node that was read marks a later version (`markedUpTo`) than the
+   * store now holds (`version`, rebuilt unless `previous` equals it or the store held it already):
+   * that later version may be certified by nodes not read, and then the record refuses its next
+   * operation until a repair reads every node (docs/PROTOCOL.md §9a).
+   */
+  | {
+      readonly record: string;
+      readonly outcome: 'possibly-behind';
+      readonly version: bigint;
+      readonly markedUpTo: bigint;
+      /** Whether this repair wrote `version` (false: the store held it or a later one, or a dry run). */
+      readonly written: boolean;
+      readonly previous?: bigint;
+    }
   /** No state of this record is marked by a quorum: nothing could be certified from the marks. */
   | { readonly record: string; readonly outcome: 'unrecoverable'; readonly reason: string };
 
@@ -51,6 +65,9 @@ export interface RepairReport {
    * did not decode (damaged or not this fleet's).
    */
   readonly invalidMarks: number;
+  /** Distinct nodes whose marks were read, of the fleet's `members`. */
+  readonly nodesRead: number;
+  readonly members: number;
 }
 
 interface Candidate {
@@ -72,8 +89,15 @@ function stateHash(state: RecordState): Uint8Array {
 export function certifiedFromMarks(
   fleet: FleetKeys,
   nodes: readonly NodeMarks[],
-): { certified: Map<string, CertifiedState>; unrecoverable: RecordRepair[]; invalidMarks: number } {
+): {
+  certified: Map<string, CertifiedState>;
+  unrecoverable: RecordRepair[];
+  invalidMarks: number;
+  /** The highest version a valid mark of a read node holds, per record. */
+  highestMarks: Map<string, bigint>;
+} {
   const byRecord = new Map<string, Map<string, Candidate>>();
+  const highestMarks = new Map<string, bigint>();
   const carried = new Map<string, CertifiedState>();
   let invalidMarks = 0;
   for (const node of nodes) {
@@ -85,6 +109,7 @@ export function certifiedFromMarks(
         continue;
       }
       const record = hex(mark.state.recordId);
+      if ((highestMarks.get(record) ?? 0n) < mark.state.version) highestMarks.set(record, mark.state.version);
       if (mark.from !== undefined) {
         const known = carried.get(record);
         if (!certificateVerifies(fleet, mark.from) || !sameRecord(mark.from.state, mark.state))
@@ -134,7 +159,7 @@ export function certifiedFromMarks(
     const signatures = [...best.signatures].sort((a, b) => a.nodeIndex - b.nodeIndex).slice(0, fleet.quorum);
     certified.set(record, new CertifiedState(best.state, new Certificate(signatures)));
   }
-  return { certified, unrecoverable, invalidMarks };
+  return { certified, unrecoverable, invalidMarks, highestMarks };
 }
 
 /** A from-state is for the mark's record, one version before it. */
@@ -152,13 +177,32 @@ export async function repairRecordStore(
   nodes: readonly NodeMarks[],
   options: { dryRun?: boolean } = {},
 ): Promise<RepairReport> {
-  const { certified, unrecoverable, invalidMarks } = certifiedFromMarks(fleet, nodes);
+  const { certified, unrecoverable, invalidMarks, highestMarks } = certifiedFromMarks(fleet, nodes);
+  const nodesRead = new Set(nodes.map((node) => node.nodeIndex)).size;
+  const everyNode = nodesRead >= fleet.members.length;
   const records: RecordRepair[] = [...unrecoverable];
   for (const [record, rebuilt] of certified) {
-    records.push(await repairOne(store, fleet, record, rebuilt, options.dryRun ?? false));
+    const repaired = await repairOne(store, fleet, record, rebuilt, options.dryRun ?? false);
+    const markedUpTo = highestMarks.get(record) ?? 0n;
+    // Only a read of every node knows the latest certified state (§9a). From fewer, a read node
+    // marking past what the store now holds may have helped certify that later version with nodes
+    // not read; if it marks nothing later, no later version is certified (every quorum includes a
+    // read node, since at least a quorum was read to certify anything).
+    if (!everyNode && repaired.outcome !== 'unrecoverable' && markedUpTo > repaired.version) {
+      records.push({
+        record,
+        outcome: 'possibly-behind',
+        version: repaired.version,
+        markedUpTo,
+        written: repaired.outcome === 'rebuilt' && !(options.dryRun ?? false),
+        ...(repaired.outcome === 'rebuilt' && repaired.previous !== undefined
+          ? { previous: repaired.previous }
+          : {}),
+      });
+    } else records.push(repaired);
   }
   records.sort((a, b) => a.record.localeCompare(b.record));
-  return { records, invalidMarks };
+  return { records, invalidMarks, nodesRead, members: fleet.members.length };
 }
 
 async function repairOne(

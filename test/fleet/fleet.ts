@@ -92,30 +92,51 @@ export class ProcessFleet {
   }
 
   /** A client talking through a relay that prefers `region` and fails over to the others. */
-  client(options: { region?: string; memory?: RecordMemory; relayTimeoutMs?: number } = {}): VaultClient {
+  client(
+    options: {
+      region?: string;
+      memory?: RecordMemory;
+      relayTimeoutMs?: number;
+      retries?: number;
+      /** Told of every attempt the relay gave up on a node for (it then tries the next). */
+      onNodeFailure?: () => void;
+    } = {},
+  ): VaultClient {
     const relay = new VaultRelay(
       this.publicInfo.members.map(
         (member) =>
           new HttpVaultNode(member.name, member.region, `${this.nodes[member.index]?.url}/v1/vault`),
       ),
-      { localRegion: options.region, timeoutMs: options.relayTimeoutMs ?? 10_000, backoffMs: 0 },
+      {
+        localRegion: options.region,
+        timeoutMs: options.relayTimeoutMs ?? 10_000,
+        backoffMs: 0,
+        ...(options.onNodeFailure === undefined ? {} : { onNodeFailure: options.onNodeFailure }),
+      },
     );
     return new VaultClient({
       fleet: this.publicInfo,
       transport: relay,
       memory: options.memory,
       argon2id: TEST_ARGON2ID,
+      ...(options.retries === undefined ? {} : { retries: options.retries }),
     });
   }
 
   /** A client pinned to one node (no failover): to see exactly what that node answers. */
-  clientOf(index: number, memory?: RecordMemory): VaultClient {
+  clientOf(index: number, memory?: RecordMemory, retries?: number): VaultClient {
     const node = this.nodes[index];
     if (node === undefined) throw new Error(`no node ${index}`);
     const only = new VaultRelay([new HttpVaultNode(node.name, 'any', `${node.url}/v1/vault`)], {
       backoffMs: 0,
     });
-    return new VaultClient({ fleet: this.publicInfo, transport: only, memory, argon2id: TEST_ARGON2ID });
+    return new VaultClient({
+      fleet: this.publicInfo,
+      transport: only,
+      memory,
+      argon2id: TEST_ARGON2ID,
+      ...(retries === undefined ? {} : { retries }),
+    });
   }
 
   /** Points every node at another record store (a restored or rebuilt cluster); takes effect on restart. */

@@ -151,7 +151,7 @@ it('rebuilds a wiped store and a store restored from an old backup from the node
     assert.match(repaired.stdout, new RegExp(`rebuilt ${hex} at version 6 \\(store had: ${was}\\)`));
     assert.match(
       repaired.stdout,
-      /repair: 1 rebuilt, 0 already current, 0 could not be rebuilt, from 3 nodes \(0 invalid marks ignored\)/,
+      /repair: 1 rebuilt, 0 already current, 0 possibly behind, 0 could not be rebuilt, from 3 of 3 nodes \(0 invalid marks ignored\)/,
     );
   }
   const rebuilt = await committedIn(wiped, recordId);

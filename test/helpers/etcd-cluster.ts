@@ -209,6 +209,61 @@ export class EtcdCluster {
     }
   }
 
+  /**
+   * The index of the member that is the Raft leader now, asked through etcd's JSON gateway
+   * (`/v3/maintenance/status`: a member is the leader when its own id is the leader it names);
+   * undefined while no running member says it leads.
+   */
+  async leader(): Promise<number | undefined> {
+    for (const [i, member] of this.members.entries()) {
+      if (member.process === undefined) continue;
+      try {
+        const status = (await this.#gateway(i, 'maintenance/status', {})) as {
+          header?: { member_id?: string };
+          leader?: string;
+        };
+        if (status.leader !== undefined && status.leader === status.header?.member_id) return i;
+      } catch {
+        // a member that does not answer is not the leader we can name
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Every value `key` has held, oldest first, with the revision that wrote it (etcd keeps the
+   * whole history: these clusters never compact). Walks back from the current value, one
+   * revision-pinned read per version, through a running member's JSON gateway.
+   */
+  async history(key: Uint8Array): Promise<{ modRevision: bigint; value: Uint8Array }[]> {
+    const member = this.members.findIndex((m) => m.process !== undefined);
+    if (member === -1) throw new Error('no running member to read the history from');
+    const values: { modRevision: bigint; value: Uint8Array }[] = [];
+    let revision: bigint | undefined;
+    for (;;) {
+      const answer = (await this.#gateway(member, 'kv/range', {
+        key: Buffer.from(key).toString('base64'),
+        ...(revision === undefined ? {} : { revision: revision.toString() }),
+      })) as { kvs?: { mod_revision?: string; value?: string }[] };
+      const kv = answer.kvs?.[0];
+      if (kv?.mod_revision === undefined) return values.reverse();
+      const modRevision = BigInt(kv.mod_revision);
+      values.push({ modRevision, value: new Uint8Array(Buffer.from(kv.value ?? '', 'base64')) });
+      if (modRevision <= 1n) return values.reverse();
+      revision = modRevision - 1n;
+    }
+  }
+
+  async #gateway(i: number, path: string, body: unknown): Promise<unknown> {
+    const response = await fetch(`http://127.0.0.1:${this.#member(i).clientPort}/v3/${path}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(5000),
+    });
+    if (!response.ok) throw new Error(`etcd gateway ${path}: HTTP ${response.status}`);
+    return response.json();
+  }
+
   /** Saves a snapshot of the keyspace from a healthy member (`etcdctl snapshot save`). */
   async snapshot(file: string): Promise<void> {
     const member = this.members.findIndex((m) => m.process !== undefined);

@@ -111,6 +111,43 @@ describe('certified states from marks', () => {
     );
   });
 
+  it('reports a record rebuilt from a partial read as possibly behind when a read node marks a later version', async () => {
+    // v5 was certified by nodes 1 and 2 while node 0 was down; node 0 last endorsed v4.
+    const behind = new Uint8Array(randomBytes(16));
+    const v4 = certified(state(behind, 4n), [0, 1]);
+    // Both read nodes mark v3, certified: nothing later can be certified without one of them.
+    const exact = new Uint8Array(randomBytes(16));
+    const everyNode: NodeMarks[] = [
+      { nodeIndex: 0, marks: [mark(0, state(behind, 4n)), mark(0, state(exact, 3n))] },
+      { nodeIndex: 1, marks: [mark(1, state(behind, 5n), v4), mark(1, state(exact, 3n))] },
+      { nodeIndex: 2, marks: [mark(2, state(behind, 5n), v4), mark(2, state(exact, 2n))] },
+    ];
+    const outcomes = async (nodes: NodeMarks[]) => {
+      const store = newStore();
+      try {
+        const report = await repairRecordStore(store, fleet, nodes);
+        return { report, of: (id: Uint8Array) => report.records.find((r) => r.record === hex(id)) };
+      } finally {
+        await store.close();
+      }
+    };
+    const partial = await outcomes(everyNode.slice(0, 2));
+    assert.equal(partial.report.nodesRead, 2);
+    assert.equal(partial.report.members, 3);
+    assert.deepEqual(partial.of(behind), {
+      record: hex(behind),
+      outcome: 'possibly-behind',
+      version: 4n,
+      markedUpTo: 5n,
+      written: true,
+    });
+    assert.deepEqual(partial.of(exact), { record: hex(exact), outcome: 'rebuilt', version: 3n });
+    // Every node read: the latest certified state, and nothing possibly behind.
+    const full = await outcomes(everyNode);
+    assert.deepEqual(full.of(behind), { record: hex(behind), outcome: 'rebuilt', version: 5n });
+    assert.deepEqual(full.of(exact), { record: hex(exact), outcome: 'rebuilt', version: 3n });
+  });
+
   it('does not count two different states at one version together', () => {
     const id = new Uint8Array(randomBytes(16));
     const nodes: NodeMarks[] = [

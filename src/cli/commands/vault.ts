@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { StrongroomError, UsageError } from '../../errors.ts';
+import { RepairIncompleteError, StrongroomError, UsageError } from '../../errors.ts';
 import { FleetPublicInfo } from '../../protocol/fleet.ts';
 import { openRecordStore } from '../../stores/record/index.ts';
 import { readNodeMarks, repairRecordStore } from '../../vault-host/repair.ts';
@@ -73,26 +73,48 @@ async function runRepair(configs: string[], options: RepairOptions): Promise<voi
   const store = openRecordStore(options.store);
   try {
     const report = await repairRecordStore(store, fleet, nodes, { dryRun: options.dryRun });
-    const counts = { rebuilt: 0, unchanged: 0, unrecoverable: 0 };
+    const counts = { rebuilt: 0, unchanged: 0, 'possibly-behind': 0, unrecoverable: 0 };
+    const was = (previous: bigint | undefined) => (previous === undefined ? 'absent' : `version ${previous}`);
     for (const record of report.records) {
       counts[record.outcome]++;
       if (record.outcome === 'rebuilt') {
-        const was = record.previous === undefined ? 'absent' : `version ${record.previous}`;
-        process.stdout.write(`rebuilt ${record.record} at version ${record.version} (store had: ${was})\n`);
+        process.stdout.write(
+          `rebuilt ${record.record} at version ${record.version} (store had: ${was(record.previous)})\n`,
+        );
+      } else if (record.outcome === 'possibly-behind') {
+        const done = record.written
+          ? `rebuilt at version ${record.version} (store had: ${was(record.previous)})`
+          : `at version ${record.version}`;
+        process.stdout.write(
+          `possibly behind ${record.record}: ${done}, but a node read marks version ${record.markedUpTo}\n`,
+        );
       } else if (record.outcome === 'unrecoverable') {
         process.stdout.write(`could not rebuild ${record.record}: ${record.reason}\n`);
       }
     }
     const verb = options.dryRun ? 'would rebuild' : 'rebuilt';
     process.stdout.write(
-      `repair: ${counts.rebuilt} ${verb}, ${counts.unchanged} already current, ${counts.unrecoverable} could not be rebuilt, ` +
-        `from ${nodes.length} node${nodes.length === 1 ? '' : 's'} (${report.invalidMarks} invalid mark${report.invalidMarks === 1 ? '' : 's'} ignored)\n`,
+      `repair: ${counts.rebuilt} ${verb}, ${counts.unchanged} already current, ${counts['possibly-behind']} possibly behind, ` +
+        `${counts.unrecoverable} could not be rebuilt, from ${report.nodesRead} of ${report.members} nodes ` +
+        `(${report.invalidMarks} invalid mark${report.invalidMarks === 1 ? '' : 's'} ignored)\n`,
     );
     if (counts.unrecoverable > 0) {
       throw new StrongroomError(
         `${counts.unrecoverable} record${counts.unrecoverable === 1 ? '' : 's'} could not be rebuilt`,
         {
           hints: ['read the NVRAM of more nodes (every node config of the fleet) and run repair again'],
+        },
+      );
+    }
+    if (counts['possibly-behind'] > 0) {
+      const n = counts['possibly-behind'];
+      throw new RepairIncompleteError(
+        `${n} record${n === 1 ? '' : 's'} may be behind their latest certified state: only ${report.nodesRead} of ${report.members} nodes were read`,
+        {
+          hints: [
+            'a later version may be certified by the nodes not read; those records answer "unavailable" until then',
+            'stop every node and run repair again with every node config of the fleet',
+          ],
         },
       );
     }
@@ -112,7 +134,10 @@ function registerFleetRepair(program: Command): void {
     .description(
       "rebuild the record store from the nodes' NVRAM marks (disaster recovery; stop the nodes first)",
     )
-    .argument('<node-config...>', 'node configs of the fleet (node-N/node.json); a quorum at least')
+    .argument(
+      '<node-config...>',
+      'node configs of the fleet (node-N/node.json), every node: from fewer it exits 8 when a record may be behind, and from fewer than a quorum it rebuilds nothing',
+    )
     .requiredOption('--fleet-pub <file>', "the fleet's fleet.pub (membership, keys and quorum)")
     .requiredOption('--store <url>', 'record store to repair: sqlite:PATH or etcd://host:port[,...][/prefix]')
     .option('--dry-run', 'report what would be rebuilt without writing')
