@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { compareTrees } from '../../src/demo/compare-trees.ts';
+import { S3BlobStore } from '../../src/stores/blob/s3.ts';
 import { runCli } from '../helpers/cli.ts';
 import { type LocalS3, startLocalS3 } from '../stores/blob/s3rver.ts';
 
@@ -30,6 +31,10 @@ after(async () => {
   await s3.stop();
   await rm(work, { recursive: true, force: true });
 });
+
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}
 
 describe('strongroom backup', () => {
   for (const [label, store, extra] of [
@@ -139,6 +144,49 @@ describe('strongroom backup', () => {
     assert.match(damaged.stderr, /failed to decrypt and authenticate/);
     assert.deepEqual(await readdir(parent), []);
   });
+
+  for (const [label, store, extra] of [
+    ['a directory store', () => join(work, 'store-compressed'), () => [] as string[]],
+    ['an S3 store', () => 's3://backups/compressed', () => ['--s3-endpoint', s3.endpoint]],
+  ] as const) {
+    it(`a --compress backup with one flipped byte in ${label}: exit 5, nothing left behind`, async () => {
+      const create = await runCli(
+        ['backup', 'create', source, '--compress', '--key-file', keyFile, '--to', store(), ...extra()],
+        { env: s3.env },
+      );
+      assert.equal(create.code, 0, create.stderr);
+      const blobKey = `${create.stdout.trim()}.srb`;
+      const blobs = label === 'an S3 store' ? new S3BlobStore(store(), { endpoint: s3.endpoint }) : null;
+      const blob = join(store(), blobKey);
+      const parts: Uint8Array[] = [];
+      for await (const part of blobs === null ? [await readFile(blob)] : blobs.get(blobKey)) parts.push(part);
+      const bytes = Buffer.concat(parts);
+      bytes[Math.floor(bytes.length / 2)]! ^= 1;
+      if (blobs === null) await writeFile(blob, bytes);
+      else await blobs.put(blobKey, once(bytes));
+      blobs?.destroy();
+      const parent = join(work, `compressed-dest-${label.replaceAll(' ', '-')}`);
+      await mkdir(parent);
+      const restore = await runCli(
+        [
+          'backup',
+          'restore',
+          '--key-file',
+          keyFile,
+          '--from',
+          store(),
+          '--to',
+          join(parent, 'out'),
+          ...extra(),
+        ],
+        { env: s3.env },
+      );
+      assert.equal(restore.code, 5, restore.stderr);
+      assert.match(restore.stderr, /^strongroom: error: chunk \d+ failed to decrypt and authenticate/m);
+      assert.doesNotMatch(restore.stderr, /\n\s+at /); // no stack trace
+      assert.deepEqual(await readdir(parent), []);
+    });
+  }
 
   it('reports usage errors (exit 2) and a missing backup id (exit 1)', async () => {
     const noStore = await runCli(['backup', 'create', source, '--key-file', keyFile]);

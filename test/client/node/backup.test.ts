@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createBackup, restoreBackup } from '../../../src/client/node/backup.ts';
 import { nodeCrypto } from '../../../src/client/node/node-crypto.ts';
+import { createWorkerCrypto } from '../../../src/client/node/worker-crypto.ts';
 import { compareTrees } from '../../../src/demo/compare-trees.ts';
 import { DamagedBackupError, UsageError, WrongKeyError } from '../../../src/errors.ts';
 import { writeArchive } from '../../../src/format/archive.ts';
@@ -132,21 +133,53 @@ describe('createBackup and restoreBackup', () => {
         /chunk \d+ failed/,
       ],
     ];
-    for (const [what, damage, type, message] of damages) {
-      it(`${what}: ${type.name}`, async () => {
-        const store = await storeAt(`store-damage-${what}`);
-        const backup = await createBackup([source], { key, store, chunkSize: 4096 });
-        const blob = join(store.location, `${backup.id}.srb`);
-        await writeFile(blob, damage(await readFile(blob)));
-        const parent = join(work, `dest-${what.replaceAll(' ', '-')}`);
-        await mkdir(parent);
-        await assert.rejects(
-          restoreBackup({ key, store, to: join(parent, 'out') }),
-          (e) => e instanceof type && message.test((e as Error).message),
-        );
-        assert.deepEqual(await readdir(parent), []);
-      });
+    // Every way a restore reads: plain and deflated archives, AES-GCM on the main thread and on
+    // worker threads. A stream error that escaped as an 'error' event would kill this test process.
+    const modes: [string, { compress: boolean; threads: boolean }][] = [
+      ['uncompressed', { compress: false, threads: false }],
+      ['compressed', { compress: true, threads: false }],
+      ['compressed, worker threads', { compress: true, threads: true }],
+    ];
+    for (const [mode, { compress, threads }] of modes) {
+      for (const [what, damage, type, message] of damages) {
+        it(`${mode}, ${what}: ${type.name}`, async () => {
+          const store = await storeAt(`store-damage-${mode}-${what}`);
+          const backup = await createBackup([source], { key, store, compress, chunkSize: 4096 });
+          const blob = join(store.location, `${backup.id}.srb`);
+          await writeFile(blob, damage(await readFile(blob)));
+          const parent = join(work, `dest-${mode}-${what}`.replaceAll(' ', '-'));
+          await mkdir(parent);
+          const workers = threads ? createWorkerCrypto(2) : undefined;
+          try {
+            await assert.rejects(
+              restoreBackup({ key, store, to: join(parent, 'out'), crypto: workers }),
+              (e) => e instanceof type && message.test((e as Error).message),
+            );
+          } finally {
+            await workers?.close();
+          }
+          assert.deepEqual(await readdir(parent), []);
+        });
+      }
     }
+
+    it('a deflated body that does not inflate, sealed with the right key: DamagedBackupError', async () => {
+      const store = await storeAt('store-bad-deflate');
+      async function* once() {
+        yield Buffer.concat([Buffer.from('SRAR\x01\x01', 'latin1'), Buffer.from('not deflate data')]);
+      }
+      await store.put(
+        '20260101T000000.000Z-00000002.srb',
+        encryptStream(once(), key, { crypto: nodeCrypto }),
+      );
+      const parent = join(work, 'dest-bad-deflate');
+      await mkdir(parent);
+      await assert.rejects(
+        restoreBackup({ key, store, to: join(parent, 'out') }),
+        (e) => e instanceof DamagedBackupError && /compressed body does not inflate/.test(e.message),
+      );
+      assert.deepEqual(await readdir(parent), []);
+    });
 
     it('a wrong key: WrongKeyError before anything is read past the header', async () => {
       const store = await storeAt('store-wrong-key');
