@@ -2,6 +2,7 @@
 // CompressionStream. Node uses node:zlib (src/client/node/zlib-codec.ts); the bytes are compatible.
 import { DamagedBackupError } from '../../errors.ts';
 import type { Codec } from '../../format/archive.ts';
+import { watchSource } from '../../source-errors.ts';
 import { fromWebStream, toWebStream } from './web-streams.ts';
 
 // The DOM typings give CompressionStream a BufferSource writable side; it accepts Uint8Array.
@@ -16,19 +17,11 @@ export async function* inflatedArchive(
   source: AsyncIterable<Uint8Array>,
   inflate: (source: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>,
 ): AsyncGenerator<Uint8Array> {
-  let sourceError: unknown;
-  async function* watched(): AsyncGenerator<Uint8Array> {
-    try {
-      yield* source;
-    } catch (error) {
-      sourceError = error;
-      throw error;
-    }
-  }
+  const watched = watchSource(source);
   try {
-    yield* inflate(watched());
+    yield* inflate(watched.pieces);
   } catch (error) {
-    if (error === sourceError) throw error;
+    if (watched.failure() !== undefined) throw watched.failure();
     // Each chunk verified before it was inflated, so these bytes were sealed with the right key,
     // by something other than a correct Strongroom.
     throw new DamagedBackupError("the backup's archive is malformed: its compressed body does not inflate", {
