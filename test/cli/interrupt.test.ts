@@ -15,6 +15,7 @@ import { encryptStream } from '../../src/format/stream.ts';
 import { DirectoryBlobStore } from '../../src/stores/blob/directory.ts';
 import { type CliResult, runCli, startCli } from '../helpers/cli.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { type LocalS3, startLocalS3, unfinishedUploads } from '../stores/blob/s3rver.ts';
 
 const key = BackupKey.generate(nodeCrypto.randomBytes);
 let work: string;
@@ -25,6 +26,7 @@ let source: string;
 let store: string;
 /** The backup stream of `plaintext`, for decrypt fed through stdin. */
 let sealed: Buffer;
+let s3: LocalS3;
 const plaintext = nodeCrypto.randomBytes(24 * 2 ** 20);
 
 async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
@@ -43,8 +45,12 @@ before(async () => {
   const parts: Uint8Array[] = [];
   for await (const part of encryptStream(once(plaintext), key, { crypto: nodeCrypto })) parts.push(part);
   sealed = Buffer.concat(parts);
+  s3 = await startLocalS3(['backups']);
 });
-after(() => rm(work, { recursive: true, force: true }));
+after(async () => {
+  await s3.stop();
+  await rm(work, { recursive: true, force: true });
+});
 
 /** Names in `directory` that start with `prefix`, with their modes. */
 async function entriesLike(directory: string, prefix: string): Promise<{ name: string; mode: number }[]> {
@@ -198,5 +204,39 @@ describe('an interrupted run', () => {
       assert.equal(again.code, 0, again.stderr);
       assert.deepEqual(await readdir(target), [`${again.stdout.trim()}.srb`]);
     });
+  });
+
+  describe('backup create of 160 MiB into an S3 store', () => {
+    const s3Args = (prefix: string) => ['--to', `s3://backups/${prefix}`, '--s3-endpoint', s3.endpoint];
+    async function midway(prefix: string) {
+      const run = startCli(['backup', 'create', source, '--key-file', keyFile, ...s3Args(prefix)], {
+        env: s3.env,
+      });
+      await eventually(
+        () => unfinishedUploads(s3.endpoint, 'backups', `${prefix}/`),
+        (uploads) => uploads.length === 1,
+        'the multipart upload has started',
+        60_000,
+      );
+      return run;
+    }
+
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      it(`${signal}: exits ${signal === 'SIGINT' ? 130 : 143} with its multipart upload aborted`, async () => {
+        const prefix = `create-${signal}`;
+        const { child, result } = await midway(prefix);
+        child.kill(signal);
+        expectInterrupted(await result, signal);
+        assert.deepEqual(await unfinishedUploads(s3.endpoint, 'backups', `${prefix}/`), []);
+        const list = await runCli(
+          ['backup', 'list', '--from', `s3://backups/${prefix}`, '--s3-endpoint', s3.endpoint],
+          {
+            env: s3.env,
+          },
+        );
+        assert.equal(list.stdout, '');
+        assert.match(list.stderr, /no backups in/);
+      });
+    }
   });
 });
