@@ -25,9 +25,11 @@ export function removeUnfinishedOnInterrupt(): void {
   ] as const) {
     process.on(signal, () => {
       const hurry = interrupted;
-      if (!hurry) process.stderr.write(`\nstrongroom: interrupted (${signal}); removing unfinished files\n`);
       interrupted = true;
-      void cleanUpOnInterrupt(hurry ? 0 : GRACE_MS).finally(() => process.exit(code));
+      // Started first: its synchronous part stops the progress bar before the line below.
+      const cleaning = cleanUpOnInterrupt(hurry ? 0 : GRACE_MS);
+      if (!hurry) process.stderr.write(`\nstrongroom: interrupted (${signal}); removing unfinished files\n`);
+      void cleaning.finally(() => process.exit(code));
     });
   }
 }

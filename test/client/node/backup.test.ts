@@ -18,6 +18,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ChatdBlobStore } from '../../../src/client/chatd/blob-store.ts';
 import { createBackup, restoreBackup } from '../../../src/client/node/backup.ts';
 import { nodeCrypto } from '../../../src/client/node/node-crypto.ts';
 import { createWorkerCrypto } from '../../../src/client/node/worker-crypto.ts';
@@ -27,6 +28,7 @@ import { writeArchive } from '../../../src/format/archive.ts';
 import { BackupKey } from '../../../src/format/key.ts';
 import { encryptStream } from '../../../src/format/stream.ts';
 import { DirectoryBlobStore } from '../../../src/stores/blob/directory.ts';
+import { startChatd } from '../../chatd/helpers.ts';
 
 const key = BackupKey.generate(nodeCrypto.randomBytes);
 let work: string;
@@ -162,6 +164,34 @@ describe('createBackup and restoreBackup', () => {
         });
       }
     }
+
+    it('compressed, through ChatD blob storage, a flipped bit: DamagedBackupError', async () => {
+      // A real ChatD server in this process (test/chatd/helpers.ts), reached over its socket.
+      const chatd = await startChatd();
+      try {
+        const store = new ChatdBlobStore(await chatd.join('damage'));
+        const backup = await createBackup([source], { key, store, compress: true, chunkSize: 4096 });
+        const parts: Uint8Array[] = [];
+        for await (const part of store.get(`${backup.id}.srb`)) parts.push(part);
+        const damaged = flip(Buffer.concat(parts), 93 + 4112 * 10 + 100);
+        await store.delete(`${backup.id}.srb`);
+        await store.put(
+          `${backup.id}.srb`,
+          (async function* () {
+            yield damaged;
+          })(),
+        );
+        const parent = join(work, 'dest-chatd');
+        await mkdir(parent);
+        await assert.rejects(
+          restoreBackup({ key, store, to: join(parent, 'out') }),
+          (e) => e instanceof DamagedBackupError && /chunk 10 failed/.test(e.message),
+        );
+        assert.deepEqual(await readdir(parent), []);
+      } finally {
+        await chatd.close();
+      }
+    });
 
     it('a deflated body that does not inflate, sealed with the right key: DamagedBackupError', async () => {
       const store = await storeAt('store-bad-deflate');
