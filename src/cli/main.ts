@@ -1,9 +1,10 @@
 // The `strongroom` command line (README "CLI"). Each command group lives in ./commands and is listed
 // in ./command-groups.ts, which imports only the groups a command line needs; this file owns error
-// reporting and exit codes (src/errors.ts).
+// reporting and exit codes (src/errors.ts); ./interrupt.ts those of a SIGINT or SIGTERM.
 import { Command, CommanderError } from 'commander';
 import { ExitCode, messageOf, StrongroomError } from '../errors.ts';
 import { groupsFor, registerGroups } from './command-groups.ts';
+import { isInterrupted } from './interrupt.ts';
 
 const program = new Command('strongroom')
   .description('End-to-end encrypted backups for messaging apps')
@@ -31,5 +32,7 @@ try {
   await registerGroups(program, groupsFor(process.argv.slice(2)));
   await program.parseAsync(process.argv);
 } catch (error) {
-  reportAndExit(error);
+  // Once interrupted, the run's failure is the interruption's doing (its temporaries vanished):
+  // the signal handler reports and exits.
+  if (!isInterrupted()) reportAndExit(error);
 }

@@ -2,6 +2,7 @@
 // stderr is a terminal, so scripts and logs stay quiet.
 import cliProgress from 'cli-progress';
 import { formatBytes } from '../client/format-bytes.ts';
+import { onInterrupt } from '../temporaries.ts';
 
 export interface Progress {
   /** `done` of `total` bytes so far (total 0 when unknown). */
@@ -24,6 +25,12 @@ export function createProgress(label: string, stream: NodeJS.WriteStream = proce
     cliProgress.Presets.shades_classic,
   );
   let running = false;
+  let forget = () => {};
+  const stop = () => {
+    if (running) bar.stop(); // also shows the cursor again
+    running = false;
+    forget();
+  };
   return {
     update(done, total) {
       const payload = {
@@ -34,13 +41,12 @@ export function createProgress(label: string, stream: NodeJS.WriteStream = proce
       if (!running) {
         bar.start(Math.max(total, 1), done, payload);
         running = true;
+        // A run interrupted by a signal exits without reaching its own stop().
+        forget = onInterrupt(async () => stop());
       }
       bar.setTotal(Math.max(total, done, 1));
       bar.update(done, payload);
     },
-    stop() {
-      if (running) bar.stop();
-      running = false;
-    },
+    stop,
   };
 }

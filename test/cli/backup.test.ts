@@ -2,13 +2,15 @@
 // local S3 server (s3rver, started here): ids on stdout, listing, latest by default, --force, exit
 // codes, and that a damaged backup or a wrong key restores nothing.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { compareTrees } from '../../src/demo/compare-trees.ts';
-import { runCli } from '../helpers/cli.ts';
-import { type LocalS3, startLocalS3 } from '../stores/blob/s3rver.ts';
+import { S3BlobStore } from '../../src/stores/blob/s3.ts';
+import { runCli, startCli } from '../helpers/cli.ts';
+import { eventually } from '../helpers/eventually.ts';
+import { type LocalS3, startCrashableS3, startLocalS3 } from '../stores/blob/s3rver.ts';
 
 let work: string;
 let source: string;
@@ -30,6 +32,10 @@ after(async () => {
   await s3.stop();
   await rm(work, { recursive: true, force: true });
 });
+
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}
 
 describe('strongroom backup', () => {
   for (const [label, store, extra] of [
@@ -138,6 +144,89 @@ describe('strongroom backup', () => {
     assert.equal(damaged.code, 5);
     assert.match(damaged.stderr, /failed to decrypt and authenticate/);
     assert.deepEqual(await readdir(parent), []);
+  });
+
+  for (const [label, store, extra] of [
+    ['a directory store', () => join(work, 'store-compressed'), () => [] as string[]],
+    ['an S3 store', () => 's3://backups/compressed', () => ['--s3-endpoint', s3.endpoint]],
+  ] as const) {
+    it(`a --compress backup with one flipped byte in ${label}: exit 5, nothing left behind`, async () => {
+      const create = await runCli(
+        ['backup', 'create', source, '--compress', '--key-file', keyFile, '--to', store(), ...extra()],
+        { env: s3.env },
+      );
+      assert.equal(create.code, 0, create.stderr);
+      const blobKey = `${create.stdout.trim()}.srb`;
+      const blobs = label === 'an S3 store' ? new S3BlobStore(store(), { endpoint: s3.endpoint }) : null;
+      const blob = join(store(), blobKey);
+      const parts: Uint8Array[] = [];
+      for await (const part of blobs === null ? [await readFile(blob)] : blobs.get(blobKey)) parts.push(part);
+      const bytes = Buffer.concat(parts);
+      bytes[Math.floor(bytes.length / 2)]! ^= 1;
+      if (blobs === null) await writeFile(blob, bytes);
+      else await blobs.put(blobKey, once(bytes));
+      blobs?.destroy();
+      const parent = join(work, `compressed-dest-${label.replaceAll(' ', '-')}`);
+      await mkdir(parent);
+      const restore = await runCli(
+        [
+          'backup',
+          'restore',
+          '--key-file',
+          keyFile,
+          '--from',
+          store(),
+          '--to',
+          join(parent, 'out'),
+          ...extra(),
+        ],
+        { env: s3.env },
+      );
+      assert.equal(restore.code, 5, restore.stderr);
+      assert.match(restore.stderr, /^strongroom: error: chunk \d+ failed to decrypt and authenticate/m);
+      assert.doesNotMatch(restore.stderr, /\n\s+at /); // no stack trace
+      assert.deepEqual(await readdir(parent), []);
+    });
+  }
+
+  it('a store whose server dies mid-restore: exit 7 naming the cause, nothing left behind', async () => {
+    const server = await startCrashableS3(['crashing']);
+    try {
+      const big = join(work, 'big');
+      await mkdir(big);
+      await writeFile(join(big, 'media.bin'), Buffer.alloc(96 * 2 ** 20, 3));
+      const args = ['--key-file', keyFile, '--s3-endpoint', server.endpoint];
+      const create = await runCli(['backup', 'create', big, '--to', 's3://crashing', ...args], {
+        env: s3.env,
+      });
+      assert.equal(create.code, 0, create.stderr);
+      const parent = join(work, 'crash-dest');
+      await mkdir(parent);
+      const { result } = startCli(
+        ['backup', 'restore', '--from', 's3://crashing', '--to', join(parent, 'out'), ...args],
+        {
+          env: s3.env,
+        },
+      );
+      await eventually(
+        async () => {
+          const [temp] = (await readdir(parent)).filter((n) => n.startsWith('.out.strongroom-restore-'));
+          return temp === undefined
+            ? 0
+            : (await stat(join(parent, temp, 'big', 'media.bin')).catch(() => ({ size: 0 }))).size;
+        },
+        (size) => size > 0,
+        'the restore is writing',
+        60_000,
+      );
+      await server.crash();
+      const restore = await result;
+      assert.equal(restore.code, 7, restore.stderr);
+      assert.match(restore.stderr, /^strongroom: error: S3 store s3:\/\/crashing could not be reached: \S/m);
+      assert.deepEqual(await readdir(parent), []);
+    } finally {
+      await server.crash();
+    }
   });
 
   it('reports usage errors (exit 2) and a missing backup id (exit 1)', async () => {

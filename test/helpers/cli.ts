@@ -1,42 +1,65 @@
 // Runs the real CLI in a child process (from source through tsx, so tests need no build step) and
 // captures its exit code, stdout and stderr: CLI behaviour is tested as commands with expected exit
 // codes and messages (STYLE.md 8).
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const mainTs = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 export interface CliResult {
   code: number;
+  /** The signal that ended the process, if one did (SIGKILL; the CLI exits on SIGINT and SIGTERM). */
+  signal?: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
   stdoutBytes: Buffer;
 }
 
-export function runCli(
+export interface CliOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+}
+
+/**
+ * Starts the CLI and leaves its stdin open, for a test that feeds it or signals it mid-run;
+ * `result` settles once it has exited and its output is read.
+ */
+export function startCli(
   args: string[],
-  options: { input?: string | Uint8Array; env?: Record<string, string | undefined>; cwd?: string } = {},
-): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', mainTs, ...args], {
-      cwd: options.cwd,
-      env: { ...process.env, STRONGROOM_KEY: undefined, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+  options: CliOptions = {},
+): { child: ChildProcessWithoutNullStreams; result: Promise<CliResult> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', mainTs, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, STRONGROOM_KEY: undefined, ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const result = new Promise<CliResult>((resolve, reject) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
     child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       const stdoutBytes = Buffer.concat(out);
       resolve({
         code: code ?? -1,
+        signal,
         stdout: stdoutBytes.toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
         stdoutBytes,
       });
     });
-    child.stdin.end(options.input ?? '');
   });
+  // A child that exits before reading all its input closes the pipe; that is not the test's failure.
+  child.stdin.on('error', () => {});
+  return { child, result };
+}
+
+export function runCli(
+  args: string[],
+  options: CliOptions & { input?: string | Uint8Array } = {},
+): Promise<CliResult> {
+  const { child, result } = startCli(args, options);
+  child.stdin.end(options.input ?? '');
+  return result;
 }

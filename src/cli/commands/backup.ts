@@ -7,6 +7,7 @@ import { formatBytes } from '../../client/format-bytes.ts';
 import { createBackup, restoreBackup } from '../../client/node/backup.ts';
 import type { BackupKey } from '../../format/key.ts';
 import type { BlobStore } from '../../stores/blob/blob-store.ts';
+import { removeUnfinishedOnInterrupt } from '../interrupt.ts';
 import { createProgress } from '../progress.ts';
 import { registerDeviceBackup, runDeviceCreate, runDeviceList, runDeviceRestore } from './backup-device.ts';
 import { type KeyOptions, resolveKey, resolveStore, type StoreOptions } from './options.ts';
@@ -89,6 +90,7 @@ export async function runCreate(
   paths: string[],
   options: CreateOptions & { device?: string },
 ): Promise<void> {
+  removeUnfinishedOnInterrupt();
   if (options.device !== undefined) return runDeviceCreate(paths, { ...options, device: options.device });
   const store = await backupStore(options.to, '--to', options);
   const key = await backupKey(options);
@@ -136,6 +138,7 @@ export async function runList(options: ListOptions & { device?: string }): Promi
 export async function runRestore(
   options: RestoreOptions & { device?: string; passwordStdin?: boolean },
 ): Promise<void> {
+  removeUnfinishedOnInterrupt();
   if (options.device !== undefined) return runDeviceRestore({ ...options, device: options.device });
   const store = await backupStore(options.from, '--from', options);
   const key = await backupKey(options);

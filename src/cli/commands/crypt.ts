@@ -14,6 +14,7 @@ import type { FormatCrypto } from '../../format/crypto.ts';
 import { DEFAULT_CHUNK_SIZE } from '../../format/header.ts';
 import type { BackupKey } from '../../format/key.ts';
 import { DEFAULT_IN_FLIGHT, decryptStream, encryptStream } from '../../format/stream.ts';
+import { removeUnfinishedOnInterrupt } from '../interrupt.ts';
 import { createProgress } from '../progress.ts';
 import { type KeyOptions, resolveKey } from './options.ts';
 
@@ -95,6 +96,7 @@ export function cryptStream(
 }
 
 async function run(direction: Direction, input: string | undefined, options: CryptOptions) {
+  removeUnfinishedOnInterrupt();
   const key = await resolveKey(options);
   try {
     const total = input === undefined ? 0 : await sizeOf(input);

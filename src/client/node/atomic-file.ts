@@ -1,9 +1,10 @@
 // Writes a file only once its whole content has been produced without error: into a temporary
-// file beside it, flushed, then renamed over the target (DESIGN section 2: nothing unverified is
-// left behind).
-import { randomBytes } from 'node:crypto';
+// file beside it (mode 0600, named after its owner), flushed, then renamed over the target
+// (docs/BACKUP.md "Interrupted runs": nothing unverified is left behind, not even by a run that
+// was killed, whose leftovers the next write beside it removes).
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { removeDeadTemporaries, temporaryName, trackTemporary } from '../../temporaries.ts';
 import { writeAllTo, writeNewFile } from './file-io.ts';
 
 /**
@@ -22,7 +23,10 @@ export async function writeFileAtomically(path: string, content: AsyncIterable<U
       await handle.close();
     }
   }
-  const temp = join(dirname(target), `.${basename(target)}.strongroom-${randomBytes(6).toString('hex')}`);
+  const prefix = `.${basename(target)}.strongroom-`;
+  await removeDeadTemporaries(dirname(target), prefix);
+  const temp = join(dirname(target), temporaryName(prefix));
+  const untrack = trackTemporary(temp);
   try {
     const written = await writeNewFile(temp, content, true);
     await rename(temp, target);
@@ -30,6 +34,8 @@ export async function writeFileAtomically(path: string, content: AsyncIterable<U
   } catch (error) {
     await rm(temp, { force: true });
     throw error;
+  } finally {
+    untrack();
   }
 }
 

@@ -2,10 +2,11 @@
 // private temporary directory beside the destination, and moved into place only once the archive
 // and the stream under it have been read to the end — after the stream's final chunk verified
 // (DESIGN section 2). A damaged or forged backup leaves nothing behind.
-import { chmod, lutimes, mkdir, mkdtemp, readdir, rename, rm, stat, symlink, utimes } from 'node:fs/promises';
+import { chmod, lutimes, mkdir, readdir, rename, rm, stat, symlink, utimes } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../../errors.ts';
 import { type Codec, readArchive } from '../../format/archive.ts';
+import { removeDeadTemporaries, temporaryName, trackTemporary } from '../../temporaries.ts';
 import { writeNewFile } from './file-io.ts';
 
 export interface ExtractSummary {
@@ -45,9 +46,15 @@ export async function extractArchive(
   const target = resolve(destination);
   await checkDestination(target, options.force ?? false);
   await mkdir(dirname(target), { recursive: true });
-  // mkdtemp makes the directory 0700: nothing in it is visible to others while unverified.
-  const temp = await mkdtemp(join(dirname(target), `.${basename(target)}.strongroom-restore-`));
+  // A private place named after its owner, beside the destination (docs/BACKUP.md "Interrupted
+  // runs"): 0700, so nothing in it is visible to others while unverified, even if this run is
+  // killed; then the next restore here removes it.
+  const prefix = `.${basename(target)}.strongroom-restore-`;
+  await removeDeadTemporaries(dirname(target), prefix);
+  const temp = join(dirname(target), temporaryName(prefix));
+  const untrack = trackTemporary(temp);
   try {
+    await mkdir(temp, { mode: 0o700 });
     const directories: { path: string; mode: number; mtimeNs: bigint }[] = [];
     let entries = 0;
     let contentBytes = 0;
@@ -78,6 +85,7 @@ export async function extractArchive(
     return { entries, contentBytes };
   } finally {
     await rm(temp, { recursive: true, force: true });
+    untrack();
   }
 }
 

@@ -6,9 +6,13 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UnavailableError } from '../../errors.ts';
+import { removeDeadTemporaries, temporaryName, trackTemporary } from '../../temporaries.ts';
 import { type BlobInfo, BlobNotFoundError, type BlobStore, checkBlobName } from './blob-store.ts';
 
-/** Temporary files start with '.', which no blob name may (checkBlobName). */
+/**
+ * Temporary files start with '.', which no blob name may (checkBlobName), and are named after their
+ * owner: a put removes those a killed run left (docs/BACKUP.md "Interrupted runs").
+ */
 const TEMP_PREFIX = '.partial-';
 
 export class DirectoryBlobStore implements BlobStore {
@@ -21,7 +25,9 @@ export class DirectoryBlobStore implements BlobStore {
   async put(name: string, data: AsyncIterable<Uint8Array>): Promise<number> {
     checkBlobName(name);
     await mkdir(this.location, { recursive: true });
-    const temp = join(this.location, `${TEMP_PREFIX}${name}-${process.pid}-${Date.now()}`);
+    await removeDeadTemporaries(this.location, TEMP_PREFIX);
+    const temp = join(this.location, temporaryName(TEMP_PREFIX));
+    const untrack = trackTemporary(temp);
     let written = 0;
     async function* counted(): AsyncGenerator<Uint8Array> {
       for await (const piece of data) {
@@ -39,6 +45,8 @@ export class DirectoryBlobStore implements BlobStore {
     } catch (error) {
       await rm(temp, { force: true });
       throw error;
+    } finally {
+      untrack();
     }
   }
 

@@ -18,14 +18,17 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ChatdBlobStore } from '../../../src/client/chatd/blob-store.ts';
 import { createBackup, restoreBackup } from '../../../src/client/node/backup.ts';
 import { nodeCrypto } from '../../../src/client/node/node-crypto.ts';
+import { createWorkerCrypto } from '../../../src/client/node/worker-crypto.ts';
 import { compareTrees } from '../../../src/demo/compare-trees.ts';
 import { DamagedBackupError, UsageError, WrongKeyError } from '../../../src/errors.ts';
 import { writeArchive } from '../../../src/format/archive.ts';
 import { BackupKey } from '../../../src/format/key.ts';
 import { encryptStream } from '../../../src/format/stream.ts';
 import { DirectoryBlobStore } from '../../../src/stores/blob/directory.ts';
+import { startChatd } from '../../chatd/helpers.ts';
 
 const key = BackupKey.generate(nodeCrypto.randomBytes);
 let work: string;
@@ -132,21 +135,81 @@ describe('createBackup and restoreBackup', () => {
         /chunk \d+ failed/,
       ],
     ];
-    for (const [what, damage, type, message] of damages) {
-      it(`${what}: ${type.name}`, async () => {
-        const store = await storeAt(`store-damage-${what}`);
-        const backup = await createBackup([source], { key, store, chunkSize: 4096 });
-        const blob = join(store.location, `${backup.id}.srb`);
-        await writeFile(blob, damage(await readFile(blob)));
-        const parent = join(work, `dest-${what.replaceAll(' ', '-')}`);
+    // Every way a restore reads: plain and deflated archives, AES-GCM on the main thread and on
+    // worker threads. A stream error that escaped as an 'error' event would kill this test process.
+    const modes: [string, { compress: boolean; threads: boolean }][] = [
+      ['uncompressed', { compress: false, threads: false }],
+      ['compressed', { compress: true, threads: false }],
+      ['compressed, worker threads', { compress: true, threads: true }],
+    ];
+    for (const [mode, { compress, threads }] of modes) {
+      for (const [what, damage, type, message] of damages) {
+        it(`${mode}, ${what}: ${type.name}`, async () => {
+          const store = await storeAt(`store-damage-${mode}-${what}`);
+          const backup = await createBackup([source], { key, store, compress, chunkSize: 4096 });
+          const blob = join(store.location, `${backup.id}.srb`);
+          await writeFile(blob, damage(await readFile(blob)));
+          const parent = join(work, `dest-${mode}-${what}`.replaceAll(' ', '-'));
+          await mkdir(parent);
+          const workers = threads ? createWorkerCrypto(2) : undefined;
+          try {
+            await assert.rejects(
+              restoreBackup({ key, store, to: join(parent, 'out'), crypto: workers }),
+              (e) => e instanceof type && message.test((e as Error).message),
+            );
+          } finally {
+            await workers?.close();
+          }
+          assert.deepEqual(await readdir(parent), []);
+        });
+      }
+    }
+
+    it('compressed, through ChatD blob storage, a flipped bit: DamagedBackupError', async () => {
+      // A real ChatD server in this process (test/chatd/helpers.ts), reached over its socket.
+      const chatd = await startChatd();
+      try {
+        const store = new ChatdBlobStore(await chatd.join('damage'));
+        const backup = await createBackup([source], { key, store, compress: true, chunkSize: 4096 });
+        const parts: Uint8Array[] = [];
+        for await (const part of store.get(`${backup.id}.srb`)) parts.push(part);
+        const damaged = flip(Buffer.concat(parts), 93 + 4112 * 10 + 100);
+        await store.delete(`${backup.id}.srb`);
+        await store.put(
+          `${backup.id}.srb`,
+          (async function* () {
+            yield damaged;
+          })(),
+        );
+        const parent = join(work, 'dest-chatd');
         await mkdir(parent);
         await assert.rejects(
           restoreBackup({ key, store, to: join(parent, 'out') }),
-          (e) => e instanceof type && message.test((e as Error).message),
+          (e) => e instanceof DamagedBackupError && /chunk 10 failed/.test(e.message),
         );
         assert.deepEqual(await readdir(parent), []);
-      });
-    }
+      } finally {
+        await chatd.close();
+      }
+    });
+
+    it('a deflated body that does not inflate, sealed with the right key: DamagedBackupError', async () => {
+      const store = await storeAt('store-bad-deflate');
+      async function* once() {
+        yield Buffer.concat([Buffer.from('SRAR\x01\x01', 'latin1'), Buffer.from('not deflate data')]);
+      }
+      await store.put(
+        '20260101T000000.000Z-00000002.srb',
+        encryptStream(once(), key, { crypto: nodeCrypto }),
+      );
+      const parent = join(work, 'dest-bad-deflate');
+      await mkdir(parent);
+      await assert.rejects(
+        restoreBackup({ key, store, to: join(parent, 'out') }),
+        (e) => e instanceof DamagedBackupError && /compressed body does not inflate/.test(e.message),
+      );
+      assert.deepEqual(await readdir(parent), []);
+    });
 
     it('a wrong key: WrongKeyError before anything is read past the header', async () => {
       const store = await storeAt('store-wrong-key');

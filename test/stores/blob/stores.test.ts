@@ -6,12 +6,13 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { CreateMultipartUploadCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { UnavailableError, UsageError } from '../../../src/errors.ts';
 import { BlobNotFoundError, type BlobStore } from '../../../src/stores/blob/blob-store.ts';
 import { DirectoryBlobStore } from '../../../src/stores/blob/directory.ts';
 import { openBlobStore } from '../../../src/stores/blob/open.ts';
 import { parseS3Url, S3BlobStore } from '../../../src/stores/blob/s3.ts';
-import { type LocalS3, startLocalS3 } from './s3rver.ts';
+import { type LocalS3, startCrashableS3, startLocalS3, unfinishedUploads } from './s3rver.ts';
 
 let work: string;
 let s3: LocalS3;
@@ -102,7 +103,7 @@ contract(
 contract(
   'S3',
   () => new S3BlobStore('s3://backups/some/prefix', { endpoint: s3.endpoint }),
-  async () => [],
+  () => unfinishedUploads(s3.endpoint, 'backups', 'some/prefix/'),
 );
 
 describe('S3 locations', () => {
@@ -134,4 +135,75 @@ describe('S3 locations', () => {
     const store = new S3BlobStore('s3://backups', { endpoint: 'http://127.0.0.1:9' });
     await assert.rejects(store.list(), UnavailableError);
   });
+});
+
+describe('S3 uploads and servers that go away', () => {
+  it("a put aborts unfinished uploads old enough to be a dead run's, and keeps newer ones", async () => {
+    // What a run killed mid-upload leaves: a multipart upload with a part and no completion.
+    const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true });
+    try {
+      const { UploadId } = await client.send(
+        new CreateMultipartUploadCommand({
+          Bucket: 'backups',
+          Key: 'dead/20260101T000000.000Z-00000000.srb',
+        }),
+      );
+      await client.send(
+        new UploadPartCommand({
+          Bucket: 'backups',
+          Key: 'dead/20260101T000000.000Z-00000000.srb',
+          UploadId,
+          PartNumber: 1,
+          Body: new Uint8Array(5 * 2 ** 20),
+        }),
+      );
+    } finally {
+      client.destroy();
+    }
+    assert.deepEqual(await unfinishedUploads(s3.endpoint, 'backups', 'dead/'), [
+      'dead/20260101T000000.000Z-00000000.srb',
+    ]);
+    // A day has not passed: with the default age it may still be a live run's, and stays.
+    await new S3BlobStore('s3://backups/dead', { endpoint: s3.endpoint }).put('a.srb', pieces(10, 10));
+    assert.equal((await unfinishedUploads(s3.endpoint, 'backups', 'dead/')).length, 1);
+    const sweeping = new S3BlobStore('s3://backups/dead', { endpoint: s3.endpoint, abandonedUploadAgeMs: 0 });
+    await sweeping.put('b.srb', pieces(10, 10));
+    assert.deepEqual(await unfinishedUploads(s3.endpoint, 'backups', 'dead/'), []);
+    assert.deepEqual(
+      (await sweeping.list()).map((b) => b.name),
+      ['a.srb', 'b.srb'],
+    );
+  });
+
+  for (const direction of ['get', 'put'] as const) {
+    it(`a server killed mid-${direction}: UnavailableError that names the cause`, async () => {
+      const server = await startCrashableS3(['crashing']);
+      const store = new S3BlobStore('s3://crashing', { endpoint: server.endpoint });
+      try {
+        const size = 64 * 2 ** 20;
+        if (direction === 'get') await store.put('big.srb', pieces(size, 1 << 20));
+        let moved = 0;
+        async function* crashingHalfway(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+          for await (const piece of source) {
+            moved += piece.length;
+            if (moved >= size / 4 && moved - piece.length < size / 4) await server.crash();
+            yield piece;
+          }
+        }
+        const transfer =
+          direction === 'get'
+            ? collect(crashingHalfway(store.get('big.srb')))
+            : store.put('big.srb', crashingHalfway(pieces(size, 1 << 20)));
+        await assert.rejects(
+          transfer,
+          (e) =>
+            e instanceof UnavailableError &&
+            /^S3 store s3:\/\/crashing could not be reached: \S/.test(e.message),
+        );
+      } finally {
+        store.destroy();
+        await server.crash();
+      }
+    });
+  }
 });
