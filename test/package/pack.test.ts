@@ -308,6 +308,16 @@ describe('the packed package', { timeout: STEP_TIMEOUT_MS }, () => {
       await readFile(join(consumer, 'restored', 'chats', 'messages.txt'), 'utf8'),
       'hello from the chat history\n',
     );
+    // The docs/API.md examples that need no vault or ChatD server run too (the others read fleet.pub).
+    const standalone = apiExamples.flatMap((text, index) => (text.includes('fleet.pub') ? [] : [index + 1]));
+    assert.ok(standalone.length >= 4, `standalone examples: ${standalone.join(', ')}`);
+    for (const number of standalone) {
+      assertRan(
+        await run(process.execPath, [join('build', `api-example-${number}.js`)], { cwd: consumer }),
+        `docs/API.md example ${number}`,
+      );
+    }
+    assert.equal(await readFile(join(consumer, 'notes.restored.txt'), 'utf8'), 'a file to keep\n');
   });
 
   it('runs the CLI through npx in the project and from any other folder', async () => {
