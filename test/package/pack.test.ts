@@ -83,9 +83,15 @@ function run(
   });
 }
 
-/** This process's environment without what an enclosing `npm test` set for its own run. */
+/**
+ * This process's environment without what an enclosing `npm test` set for its own run (its
+ * package, lifecycle and project paths), but with the npm cache, registry and user config it used.
+ */
+const KEPT_NPM_SETTINGS = new Set(['npm_config_cache', 'npm_config_registry', 'npm_config_userconfig']);
 const cleanEnv: NodeJS.ProcessEnv = Object.fromEntries(
-  Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith('npm_')),
+  Object.entries(process.env).filter(
+    ([name]) => !name.toLowerCase().startsWith('npm_') || KEPT_NPM_SETTINGS.has(name.toLowerCase()),
+  ),
 );
 
 function assertRan(result: Run, what: string): void {
@@ -115,7 +121,10 @@ before(
     await symlink(await realpath(join(repo, 'node_modules')), join(copy, 'node_modules'), 'dir');
     const packed = join(work, 'packed');
     await mkdir(packed);
-    assertRan(await run('npm', ['pack', '--pack-destination', packed], { cwd: copy }), 'npm pack');
+    const pack = await run('npm', ['pack', '--pack-destination', packed], { cwd: copy });
+    assertRan(pack, 'npm pack');
+    // prepack built it; the prepare that npm pack runs next must not build it again.
+    assert.match(pack.stdout, /package build: already built by prepack/);
     const written = await readdir(packed);
     assert.equal(written.length, 1, `npm pack wrote ${written.join(', ')}`);
     const tarball = written[0] as string;

@@ -364,6 +364,9 @@ export class VaultClient {
     sessionKey: Uint8Array,
     exportKey: Uint8Array,
   ): Promise<RecoveryResult> {
+    // Before K is opened, so that a refused counter leaves no copy of K behind.
+    const version = counter(summary.version);
+    const incarnation = counter(summary.incarnation);
     const recoveryKey = await hkdf(sessionKey, new Uint8Array(0), Labels.recoverResponse, 32);
     let recovery: Recovery;
     try {
@@ -392,28 +395,26 @@ export class VaultClient {
     const key = new BackupKey(keyBytes);
     keyBytes.fill(0);
     const changedElsewhere = remembered !== undefined && remembered.incarnation !== summary.incarnation;
-    if (changedElsewhere) {
-      try {
-        await this.#checkChangeProof(recordId, key.exposeBytes(), summary, recovery);
-      } catch (error) {
-        key.destroy();
-        throw error;
-      }
-    }
     const failed = summary.limit - summary.guessesLeft;
-    await this.#memory.set(recordId, {
-      incarnation: summary.incarnation,
-      highestVersion: maxBig(summary.version, remembered?.highestVersion ?? 0n),
-      failedGuessesAtLastSuccess: failed,
-    });
+    try {
+      if (changedElsewhere) await this.#checkChangeProof(recordId, key.exposeBytes(), summary, recovery);
+      await this.#memory.set(recordId, {
+        incarnation: summary.incarnation,
+        highestVersion: maxBig(summary.version, remembered?.highestVersion ?? 0n),
+        failedGuessesAtLastSuccess: failed,
+      });
+    } catch (error) {
+      key.destroy(); // K never reaches the caller: its life ends here
+      throw error;
+    }
     return {
       key,
       failedGuessesSinceLastSuccess: failed,
       failedGuessesAtPreviousSuccess: changedElsewhere ? 0 : (remembered?.failedGuessesAtLastSuccess ?? 0),
       guessesLeft: summary.guessesLeft,
       limit: summary.limit,
-      version: counter(summary.version),
-      incarnation: counter(summary.incarnation),
+      version,
+      incarnation,
       changedElsewhere,
     };
   }
