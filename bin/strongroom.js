@@ -1,3 +1,5 @@
 #!/usr/bin/env node
-// The installed entry point: runs the compiled CLI (built by `npm ci` through the `prepare` script).
+// The installed `strongroom` command: runs the compiled CLI. dist/ is built by scripts/build-package.mjs,
+// which `npm pack` runs as prepack (the published package) and `npm ci` as prepare (a clone).
+// The import is relative to this file, so the command works from any folder.
 import '../dist/src/cli/main.js';

@@ -3,7 +3,8 @@
 // is named. Node 20's test runner does not expand globs, so this script finds the files itself.
 // Suites run one after another; within a suite, files run in parallel up to its concurrency.
 //   unit   everything under test/ except the suites below (fast; real files, sockets, SoftHSM2, s3rver)
-//   e2e    whole flows through the server, the CLI and the SDK, and the browser page (test/e2e, test/web)
+//   e2e    whole flows through the server, the CLI and the SDK, the browser page, and the package packed,
+//          installed and used as a consumer would (test/e2e, test/web, test/package)
 //   fleet  vault node processes over a real 3-member etcd cluster (test/fleet)
 // Ends with one line `N passed, N failed` summed over the suites; exits non-zero if any test failed.
 import { spawnSync } from 'node:child_process';
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
-const special = { e2e: ['test/e2e/', 'test/web/'], fleet: ['test/fleet/'] };
+const special = { e2e: ['test/e2e/', 'test/web/', 'test/package/'], fleet: ['test/fleet/'] };
 const concurrency = { unit: 2, e2e: 1, fleet: 1 };
 
 function testFiles(dir) {

@@ -65,7 +65,7 @@ describe('vault failover with the real fleet', () => {
       (e: unknown) => e instanceof WrongPasswordError && e.guessesLeft === 3,
     );
     const recovered = await vault.recover(recordId, 'pw');
-    assert.deepEqual(recovered.key, key);
+    assert.deepEqual(recovered.key.exposeBytes(), key);
     assert.equal(recovered.guessesLeft, 3, 'failover cost no extra guess');
     client.close();
   });

@@ -239,7 +239,7 @@ describe('one ChatD per region in front of a 3-region fleet', () => {
         (error) => error instanceof WrongPasswordError && error.guessesLeft === 4,
       );
       const recovered = await vault.recover(recordId, 'right password');
-      assert.deepEqual(recovered.key, key);
+      assert.deepEqual(recovered.key.exposeBytes(), key);
       // The wrong guess stays spent; the right one was refunded (DESIGN section 3).
       assert.equal(recovered.guessesLeft, 4);
       assert.equal(recovered.failedGuessesSinceLastSuccess, 1);

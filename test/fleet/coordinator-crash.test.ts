@@ -66,7 +66,7 @@ it('survives its coordinator being killed between intent and commit, counting ev
 
   let answeredWrong = 0;
   let killedWithIntent = 0;
-  let version = 1n;
+  let version = 1;
   for (let round = 0; round < ROUNDS; round++) {
     const attempt = victim.recover(recordId, 'wrong').then(
       () => 'recovered',
@@ -88,26 +88,26 @@ it('survives its coordinator being killed between intent and commit, counting ev
     assert.equal(slot?.intent, undefined, `round ${round}: no intent is left pending`);
     assert.ok(slot?.committed);
     const state = CertifiedState.deserialize(slot.committed).state;
-    assert.equal(state.version, summary.version);
+    assert.equal(state.version, BigInt(summary.version));
     // Each round adds at most one spend, and exactly one when the client was told "wrong".
     const added = summary.version - version;
-    assert.ok(added === 0n || added === 1n, `round ${round}: ${added} spends`);
+    assert.ok(added === 0 || added === 1, `round ${round}: ${added} spends`);
     if (outcome instanceof WrongPasswordError)
-      assert.equal(added, 1n, `round ${round}: the answered guess is certified`);
+      assert.equal(added, 1, `round ${round}: the answered guess is certified`);
     version = summary.version;
     // Only spends since the create at version 1: guesses left is exactly limit minus spends.
-    assert.equal(summary.guessesLeft, LIMIT - Number(summary.version - 1n));
+    assert.equal(summary.guessesLeft, LIMIT - (summary.version - 1));
     await restart;
   }
   assert.ok(killedWithIntent > 0, 'at least one coordinator died with its intent pending');
-  assert.ok(Number(version - 1n) >= answeredWrong);
+  assert.ok(version - 1 >= answeredWrong);
 
-  const spent = Number(version - 1n);
+  const spent = version - 1;
   t.diagnostic(
     `${ROUNDS} kills, ${killedWithIntent} with an intent pending, ${answeredWrong} answered, ${spent} spends certified`,
   );
   const recovered = await fleet.clientOf(2).recover(recordId, 'right');
-  assert.deepEqual(recovered.key, key);
+  assert.deepEqual(recovered.key.exposeBytes(), key);
   assert.equal(recovered.failedGuessesSinceLastSuccess, spent, 'every certified spend is counted, no other');
   assert.equal(recovered.guessesLeft, LIMIT - spent);
 });

@@ -107,7 +107,7 @@ it('counts neither replayed endorsements nor garbage signatures from a lying nod
     serializeCoreResponse({ type: 'endorsement', nodeIndex: 2, signature: randomBytes(64) }),
   );
   const recovered = await client.recover(recordId, 'right');
-  assert.deepEqual(recovered.key, key);
+  assert.deepEqual(recovered.key.exposeBytes(), key);
   assert.equal(recovered.failedGuessesSinceLastSuccess, 1);
   await expectHonestCertificate(recordId);
 

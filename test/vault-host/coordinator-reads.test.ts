@@ -94,7 +94,7 @@ test('another host’s write in between: the stale start loses its CAS, the host
   const after = await committed(recordId);
   assert.equal(after.state.version, beforeA.state.version + 1n, 'exactly one spend was certified');
   const recovered = await a.recover(recordId, 'right');
-  assert.deepEqual(recovered.key, key);
+  assert.deepEqual(recovered.key.exposeBytes(), key);
   assert.equal(recovered.failedGuessesSinceLastSuccess, 3);
 });
 

@@ -124,7 +124,7 @@ test('an impostor’s garbage or replayed endorsements count toward nothing and 
   }
   // The record is not wedged: the right password still recovers with the honest fleet.
   const recovered = await clientVia(t.fleet.coordinator(0)).recover(recordId, 'right');
-  assert.deepEqual(recovered.key, key);
+  assert.deepEqual(recovered.key.exposeBytes(), key);
   assert.equal(recovered.failedGuessesSinceLastSuccess, 6);
 });
 
@@ -173,7 +173,7 @@ test('without a reachable quorum nothing is written: after restart no guess was 
   }
   assert.deepEqual(await t.store.get(recordId), before, 'no intent, no new state');
   const recovered = await full.recover(recordId, 'right');
-  assert.deepEqual(recovered.key, key);
+  assert.deepEqual(recovered.key.exposeBytes(), key);
   assert.equal(recovered.failedGuessesSinceLastSuccess, 1, 'only the guess answered before the outage');
   assert.equal(recovered.guessesLeft, 4);
 });
@@ -207,7 +207,7 @@ test('a certified transition whose commit CAS is lost is still answered, and its
   });
   const recovered = await clientVia(c).recover(recordId, 'right');
   assert.equal(lost, 1);
-  assert.deepEqual(recovered.key, key);
+  assert.deepEqual(recovered.key.exposeBytes(), key);
   assert.equal(recovered.guessesLeft, 5);
   const state = (await committed(recordId)).state;
   // KE2 came from the certified spend although its commit was lost; the refund's request found the

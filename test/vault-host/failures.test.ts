@@ -49,7 +49,7 @@ test('with one node of three down, enable and recover still work (both fan-outs)
     const recordId = nodePrimitives.randomBytes(16);
     const key = nodePrimitives.randomBytes(32);
     await client.enable(recordId, 'pw', key, 3);
-    assert.deepEqual((await client.recover(recordId, 'pw')).key, key);
+    assert.deepEqual((await client.recover(recordId, 'pw')).key.exposeBytes(), key);
   }
 });
 
@@ -62,7 +62,7 @@ test('with two nodes of three down, the vault fails closed and writes nothing', 
   assert.deepEqual(await t.store.get(recordId), before, 'no spend certified, no intent written');
   // Back to full strength, the recovery succeeds with no guess lost to the outage.
   const recovered = await clientVia(t.fleet.coordinator(0)).recover(recordId, 'pw');
-  assert.deepEqual(recovered.key, key);
+  assert.deepEqual(recovered.key.exposeBytes(), key);
   assert.equal(recovered.guessesLeft, 3);
   assert.equal(CertifiedState.deserialize(before!.committed!).state.guessesLeft, 3);
 });

@@ -10,15 +10,13 @@ import { BackupKey } from '../../format/key.ts';
 import { BackupEntry } from '../../protocol/chatd/backups.ts';
 import { NotificationKind } from '../../protocol/chatd/notification.ts';
 import { recordIdFor } from '../../protocol/chatd/record-id.ts';
-import { RecordStatus } from '../../protocol/vault/record.ts';
-import type { RecordSummary } from '../../protocol/vault/responses.ts';
 import { BlobNotFoundError, type BlobStore } from '../../stores/blob/blob-store.ts';
 import { openBlobStore } from '../../stores/blob/open.ts';
 import { BACKUP_SUFFIX } from '../backup/backups.ts';
 import { ChatdBlobStore } from '../chatd/blob-store.ts';
 import { ChatdClient } from '../chatd/client.ts';
 import { ChatdVaultTransport } from '../chatd/vault-transport.ts';
-import { type Argon2idParameters, VaultClient } from '../vault/client.ts';
+import { type Argon2idParameters, VaultClient, type VaultRecordStatus } from '../vault/client.ts';
 import { createBackup, type ProgressListener, restoreBackup } from './backup.ts';
 import { CHATD_STORE, type DeviceDir } from './chatd-device.ts';
 import { openNodeSocket } from './chatd-socket.ts';
@@ -52,7 +50,7 @@ export interface StatusReport {
   readonly mode: 'none' | 'password' | 'manual';
   readonly store: string;
   readonly vault?: {
-    status: 'active' | 'locked' | 'deleted';
+    status: VaultRecordStatus['status'];
     limit: number;
     guessesLeft: number;
     failedGuesses: number;
@@ -61,12 +59,6 @@ export interface StatusReport {
   readonly lastBackup?: { id: string; size: number; created: string };
   readonly tampering?: string;
 }
-
-const STATUS_NAMES = {
-  [RecordStatus.active]: 'active',
-  [RecordStatus.locked]: 'locked',
-  [RecordStatus.deleted]: 'deleted',
-} as const;
 
 export class DeviceSession {
   private constructor(
@@ -114,7 +106,7 @@ export class DeviceSession {
   async enablePassword(
     password: string,
     options: { store?: string; limit?: number } = {},
-  ): Promise<RecordSummary> {
+  ): Promise<VaultRecordStatus> {
     this.requireNoMode();
     if (password.length === 0) throw new UsageError('the password is empty');
     const key = BackupKey.generate((n) => new Uint8Array(randomBytes(n)));
@@ -261,8 +253,7 @@ export class DeviceSession {
           await this.client.reportActivity(NotificationKind.locked).catch(() => {});
         throw error;
       }
-      key = new BackupKey(recovered.key);
-      recovered.key.fill(0);
+      key = recovered.key;
       const newFailed = Math.max(
         0,
         recovered.failedGuessesSinceLastSuccess - recovered.failedGuessesAtPreviousSuccess,
@@ -323,7 +314,7 @@ export class DeviceSession {
         ...base,
         lastBackup,
         vault: {
-          status: STATUS_NAMES[summary.status],
+          status: summary.status,
           limit: summary.limit,
           guessesLeft: summary.guessesLeft,
           failedGuesses: summary.limit - summary.guessesLeft,
@@ -337,7 +328,7 @@ export class DeviceSession {
   }
 
   /** Changes the vault password; the device's K proves it may. */
-  async changePassword(newPassword: string): Promise<RecordSummary> {
+  async changePassword(newPassword: string): Promise<VaultRecordStatus> {
     if (this.device.mode !== 'password')
       throw new UsageError('password backup is not enabled on this device');
     if (newPassword.length === 0) throw new UsageError('the password is empty');

@@ -1,12 +1,11 @@
-// The Strongroom client SDK, Node part (README "SDK"): node:crypto fast path, Node streams,
-// backups of paths on disk, and the directory and S3 blob stores. Re-exports the browser-safe part.
-
+// `strongroom/client/node`, the SDK's Node part (docs/API.md "strongroom/client/node"): backups of
+// paths on disk, the directory and S3 blob stores, the node:crypto fast path, Node streams and the
+// WebSocket ChatD needs on Node 20. It re-exports `strongroom/client`, so one import serves.
 export { DirectoryBlobStore } from '../../stores/blob/directory.ts';
 export { type OpenStoreOptions, openBlobStore } from '../../stores/blob/open.ts';
 export { S3BlobStore, type S3StoreOptions } from '../../stores/blob/s3.ts';
 export * from '../index.ts';
-export { type ArchivePlan, planArchive, readPlannedEntries } from './archive-fs.ts';
-export { writeFileAtomically } from './atomic-file.ts';
+export type { ArchivePlan } from './archive-fs.ts';
 export {
   type CreateBackupOptions,
   createBackup,
@@ -14,16 +13,8 @@ export {
   type RestoreBackupOptions,
   restoreBackup,
 } from './backup.ts';
-export { checkDestination, type ExtractSummary, extractArchive } from './extract.ts';
-export {
-  type ReadOptions,
-  readBackupBlocks,
-  readFileBlocks,
-  ringFor,
-  writeAllTo,
-  writeNewFile,
-} from './file-io.ts';
+export { openNodeSocket } from './chatd-socket.ts';
+export type { ExtractSummary } from './extract.ts';
 export { nodeCrypto } from './node-crypto.ts';
 export { decryptNodeStream, encryptNodeStream } from './streams.ts';
-export { createWorkerCrypto, type WorkerCrypto } from './worker-crypto.ts';
 export { zlibCodec } from './zlib-codec.ts';

@@ -11,10 +11,12 @@ import {
   UsageError,
   WrongPasswordError,
 } from '../../errors.ts';
+import { BackupKey } from '../../format/key.ts';
 import type { FleetPublicInfo } from '../../protocol/fleet.ts';
 import { bytesEqual, concat, fromBase64Url, toBase64Url, toHex } from '../../protocol/vault/bytes.ts';
 import { VaultOp } from '../../protocol/vault/frames.ts';
 import { Labels, RECORD_ID_MAX, RECORD_ID_MIN } from '../../protocol/vault/labels.ts';
+import { RecordStatus } from '../../protocol/vault/record.ts';
 import {
   DeleteRequest,
   LoginFinishRequest,
@@ -68,17 +70,33 @@ export interface VaultClientOptions {
   readonly retries?: number;
 }
 
+/** A record's state as the vault certifies it (docs/PROTOCOL.md "Record"). */
+export type VaultRecordState = 'active' | 'locked' | 'deleted';
+
+/**
+ * What the vault says of a record: advisory counters, never proof (docs/API.md "Vault results").
+ * `version` and `incarnation` are the certified 64-bit counters; they grow by one per write, so they
+ * stay below 2^53 and are plain numbers here.
+ */
+export interface VaultRecordStatus {
+  readonly status: VaultRecordState;
+  readonly limit: number;
+  readonly guessesLeft: number;
+  readonly version: number;
+  readonly incarnation: number;
+}
+
 export interface RecoveryResult {
-  /** The backup key K; the caller zeroes it when done and checks it against the backup's key check. */
-  readonly key: Uint8Array;
+  /** The backup key K; the caller destroys it when done and checks it against the backup's key check. */
+  readonly key: BackupKey;
   /** limit - guessesLeft after this success: every failed guess of this incarnation. */
   readonly failedGuessesSinceLastSuccess: number;
   /** The same figure this device saw at its previous success (0 if none): the difference is new. */
   readonly failedGuessesAtPreviousSuccess: number;
   readonly guessesLeft: number;
   readonly limit: number;
-  readonly version: bigint;
-  readonly incarnation: bigint;
+  readonly version: number;
+  readonly incarnation: number;
   /** True when another device changed the password since this one last saw the record (proof verified). */
   readonly changedElsewhere: boolean;
 }
@@ -99,7 +117,11 @@ export class VaultClient {
   }
 
   /** Advisory counters of the record (DESIGN section 3: status is never proof). */
-  async status(recordId: Uint8Array): Promise<RecordSummary> {
+  async status(recordId: Uint8Array): Promise<VaultRecordStatus> {
+    return publicStatus(await this.#status(recordId));
+  }
+
+  async #status(recordId: Uint8Array): Promise<RecordSummary> {
     checkRecordId(recordId);
     await opaque.ready;
     const response = await this.#send(VaultOp.status, recordId, new StatusRequest().serialize());
@@ -115,7 +137,7 @@ export class VaultClient {
     password: string,
     key: Uint8Array,
     limit: number,
-  ): Promise<RecordSummary> {
+  ): Promise<VaultRecordStatus> {
     checkRecordId(recordId);
     checkKey(key);
     if (!Number.isInteger(limit) || limit < 1 || limit > this.#fleet.maxGuessLimit) {
@@ -127,7 +149,7 @@ export class VaultClient {
       highestVersion: summary.version,
       failedGuessesAtLastSuccess: 0,
     });
-    return summary;
+    return publicStatus(summary);
   }
 
   /** Recovers K with `password`; spends one guess, refunded only if the password is right. */
@@ -135,7 +157,7 @@ export class VaultClient {
     checkRecordId(recordId);
     await opaque.ready;
     const remembered = await this.#memory.get(recordId);
-    let incarnation = remembered?.incarnation ?? (await this.status(recordId)).incarnation;
+    let incarnation = remembered?.incarnation ?? (await this.#status(recordId)).incarnation;
     for (let attempt = 0; attempt <= this.#retries; attempt++) {
       const { clientLoginState, startLoginRequest } = opaque.client.startLogin({ password });
       const ke1 = fromBase64Url(startLoginRequest);
@@ -201,11 +223,11 @@ export class VaultClient {
     key: Uint8Array,
     newPassword: string,
     limit?: number,
-  ): Promise<RecordSummary> {
+  ): Promise<VaultRecordStatus> {
     checkRecordId(recordId);
     checkKey(key);
     for (let attempt = 0; attempt <= this.#retries; attempt++) {
-      const current = await this.status(recordId);
+      const current = await this.#status(recordId);
       try {
         const summary = await this.#register(
           recordId,
@@ -221,7 +243,7 @@ export class VaultClient {
           highestVersion: summary.version,
           failedGuessesAtLastSuccess: remembered?.failedGuessesAtLastSuccess ?? 0,
         });
-        return summary;
+        return publicStatus(summary);
       } catch (error) {
         if (!(error instanceof StaleError)) throw error;
       }
@@ -236,7 +258,7 @@ export class VaultClient {
     checkRecordId(recordId);
     checkKey(key);
     for (let attempt = 0; attempt <= this.#retries; attempt++) {
-      const current = await this.status(recordId);
+      const current = await this.#status(recordId);
       const proofMac = await this.#proof(
         VaultOp.delete,
         recordId,
@@ -342,6 +364,9 @@ export class VaultClient {
     sessionKey: Uint8Array,
     exportKey: Uint8Array,
   ): Promise<RecoveryResult> {
+    // Before K is opened, so that a refused counter leaves no copy of K behind.
+    const version = counter(summary.version);
+    const incarnation = counter(summary.incarnation);
     const recoveryKey = await hkdf(sessionKey, new Uint8Array(0), Labels.recoverResponse, 32);
     let recovery: Recovery;
     try {
@@ -354,9 +379,9 @@ export class VaultClient {
       recoveryKey.fill(0);
     }
     const wrapKey = await hkdf(exportKey, new Uint8Array(0), Labels.wrapKey, 32);
-    let key: Uint8Array;
+    let keyBytes: Uint8Array;
     try {
-      key = await aesGcmOpen(
+      keyBytes = await aesGcmOpen(
         wrapKey,
         recovery.wrappedK.subarray(0, 12),
         recovery.wrappedK.subarray(12),
@@ -367,22 +392,29 @@ export class VaultClient {
     } finally {
       wrapKey.fill(0);
     }
+    const key = new BackupKey(keyBytes);
+    keyBytes.fill(0);
     const changedElsewhere = remembered !== undefined && remembered.incarnation !== summary.incarnation;
-    if (changedElsewhere) await this.#checkChangeProof(recordId, key, summary, recovery);
     const failed = summary.limit - summary.guessesLeft;
-    await this.#memory.set(recordId, {
-      incarnation: summary.incarnation,
-      highestVersion: maxBig(summary.version, remembered?.highestVersion ?? 0n),
-      failedGuessesAtLastSuccess: failed,
-    });
+    try {
+      if (changedElsewhere) await this.#checkChangeProof(recordId, key.exposeBytes(), summary, recovery);
+      await this.#memory.set(recordId, {
+        incarnation: summary.incarnation,
+        highestVersion: maxBig(summary.version, remembered?.highestVersion ?? 0n),
+        failedGuessesAtLastSuccess: failed,
+      });
+    } catch (error) {
+      key.destroy(); // K never reaches the caller: its life ends here
+      throw error;
+    }
     return {
       key,
       failedGuessesSinceLastSuccess: failed,
       failedGuessesAtPreviousSuccess: changedElsewhere ? 0 : (remembered?.failedGuessesAtLastSuccess ?? 0),
       guessesLeft: summary.guessesLeft,
       limit: summary.limit,
-      version: summary.version,
-      incarnation: summary.incarnation,
+      version,
+      incarnation,
       changedElsewhere,
     };
   }
@@ -503,3 +535,28 @@ function checkKey(key: Uint8Array): void {
 }
 
 const maxBig = (a: bigint, b: bigint) => (a > b ? a : b);
+
+const STATE_NAMES = {
+  [RecordStatus.active]: 'active',
+  [RecordStatus.locked]: 'locked',
+  [RecordStatus.deleted]: 'deleted',
+} as const satisfies Record<RecordStatus, VaultRecordState>;
+
+/** The wire summary as the plain result callers get (docs/API.md "Vault results"). */
+function publicStatus(summary: RecordSummary): VaultRecordStatus {
+  return {
+    status: STATE_NAMES[summary.status],
+    limit: summary.limit,
+    guessesLeft: summary.guessesLeft,
+    version: counter(summary.version),
+    incarnation: counter(summary.incarnation),
+  };
+}
+
+/** A certified counter as a number: one step per write, so past 2^53 only a broken vault gets. */
+function counter(value: bigint): number {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new StrongroomError(`the vault reports a record counter of ${value}, beyond any real history`);
+  }
+  return Number(value);
+}

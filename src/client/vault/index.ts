@@ -1,4 +1,6 @@
-// Public surface of the vault client (docs/PROTOCOL.md "Client"): browser-safe, no node: imports.
+// `strongroom/client/vault`, the vault client (docs/API.md "strongroom/client/vault";
+// docs/PROTOCOL.md "Client"): browser-safe, no node: imports. It is its own entry point because it
+// loads OPAQUE, most of a browser bundle, which an app that only encrypts and decrypts never needs.
 export {
   LockedError,
   NoRecordError,
@@ -7,15 +9,14 @@ export {
   WrongPasswordError,
 } from '../../errors.ts';
 export { FleetPublicInfo } from '../../protocol/fleet.ts';
-export { RecordStatus } from '../../protocol/vault/record.ts';
-export type { RecordSummary } from '../../protocol/vault/responses.ts';
 export {
   type Argon2idParameters,
-  DEFAULT_ARGON2ID,
   type RecoveryResult,
   VaultClient,
   type VaultClientOptions,
+  type VaultRecordState,
+  type VaultRecordStatus,
 } from './client.ts';
 export { HttpVaultTransport } from './http-transport.ts';
-export { InMemoryRecordMemory, type RecordMemory, type RememberedRecord } from './memory.ts';
+export type { RecordMemory, RememberedRecord } from './memory.ts';
 export type { VaultTransport } from './transport.ts';
