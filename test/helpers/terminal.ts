@@ -1,9 +1,12 @@
-// Runs the real CLI on a real pseudo-terminal (util-linux `script`), so that what needs a terminal
-// (a password prompt without echo, a confirmation) is tested as a person meets it: the test waits
-// for a prompt on the screen, types a line, and reads back everything the terminal showed,
-// including anything the terminal echoed.
-import { spawn } from 'node:child_process';
+// Runs the real CLI on a real pseudo-terminal, so that what needs a terminal is tested as a person
+// meets it. With `script` (bsdutils): a conversation (a password prompt without echo, a
+// confirmation) — wait for a prompt, type a line, read back every byte the terminal showed,
+// echo included. With tmux: the final screen as drawn (progress bars and the lines around them).
+import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 const mainTs = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -62,4 +65,34 @@ export function runCliInTerminal(
       } else resolve({ code: code ?? -1, screen });
     });
   });
+}
+
+/**
+ * Runs the CLI in a detached tmux window of `columns` x `rows` and returns the screen a person
+ * would see once it has exited (tmux's capture-pane): what is drawn over, erased or moved by
+ * escape sequences shows as it does in a real terminal. Each call has its own tmux server.
+ */
+export async function screenAfterCli(
+  args: readonly string[],
+  options: { env?: Record<string, string>; columns?: number; rows?: number; timeoutMs?: number } = {},
+): Promise<{ code: number; screen: string }> {
+  const socket = `strongroom-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const tmux = (...tmuxArgs: string[]) => execFileAsync('tmux', ['-L', socket, ...tmuxArgs]);
+  const exports = Object.entries(options.env ?? {}).map(([name, value]) => `${name}=${shellQuote(value)}`);
+  const command = [process.execPath, '--import', 'tsx', mainTs, ...args].map(shellQuote).join(' ');
+  // The window stays open after the command so that its last screen can be read.
+  const script = `${['env', ...exports].join(' ')} ${command}; echo "[exit $?]"; sleep 3600`;
+  await tmux('new-session', '-d', '-x', `${options.columns ?? 160}`, '-y', `${options.rows ?? 50}`, script);
+  try {
+    const deadline = Date.now() + (options.timeoutMs ?? 300_000);
+    for (;;) {
+      const screen = (await tmux('capture-pane', '-p')).stdout;
+      const exit = /^\[exit (\d+)\]$/m.exec(screen);
+      if (exit) return { code: Number(exit[1]), screen: screen.slice(0, exit.index) };
+      if (Date.now() > deadline) throw new Error(`the command did not finish; screen:\n${screen}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  } finally {
+    await tmux('kill-server').catch(() => {});
+  }
 }
