@@ -41,7 +41,11 @@ export class DamagedBackupError extends StrongroomError {
   override readonly exitCode = ExitCode.damaged;
 }
 
-/** The vault rejected the password; `guessesLeft` more tries remain before the key is destroyed. */
+/**
+ * The vault rejected the password; `guessesLeft` more wrong tries are allowed. At 0 that was the
+ * last: the vault answers any further attempt, even the right password, by destroying the key
+ * (docs/PROTOCOL.md section 9, step 4).
+ */
 export class WrongPasswordError extends StrongroomError {
   override readonly exitCode = ExitCode.wrongPassword;
   constructor(
@@ -49,7 +53,9 @@ export class WrongPasswordError extends StrongroomError {
     options?: { hints?: readonly string[] },
   ) {
     super(
-      `wrong password: ${guessesLeft} guess${guessesLeft === 1 ? '' : 'es'} left before the backup key is destroyed`,
+      guessesLeft === 0
+        ? 'wrong password, and it was the last guess allowed: the next attempt, even with the right password, makes the vault destroy the backup key'
+        : `wrong password: ${guessesLeft} guess${guessesLeft === 1 ? '' : 'es'} left before the backup key is destroyed`,
       options,
     );
   }

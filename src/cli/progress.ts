@@ -1,5 +1,7 @@
 // Progress bars for long CLI operations (README "CLI"): bytes, rate and ETA on stderr, only when
-// stderr is a terminal, so scripts and logs stay quiet.
+// stderr is a terminal, so scripts and logs stay quiet. A bar never garbles other output: it is
+// not drawn while the command writes its own output to the same terminal, it is erased when it
+// stops, and a line printed while it runs (`note`) goes above it.
 import cliProgress from 'cli-progress';
 import { formatBytes } from '../client/format-bytes.ts';
 import { onInterrupt } from '../temporaries.ts';
@@ -7,11 +9,26 @@ import { onInterrupt } from '../temporaries.ts';
 export interface Progress {
   /** `done` of `total` bytes so far (total 0 when unknown). */
   update(done: number, total: number): void;
+  /** Writes `line` on the bar's stream above the bar (or just the line when there is no bar). */
+  note(line: string): void;
+  /** Erases the bar; it may start again with the next update. */
   stop(): void;
 }
 
-export function createProgress(label: string, stream: NodeJS.WriteStream = process.stderr): Progress {
-  if (!stream.isTTY) return { update() {}, stop() {} };
+export interface ProgressOptions {
+  readonly stream?: NodeJS.WriteStream;
+  /**
+   * The command writes its output to stdout while the bar would run (decrypt to stdout): no bar
+   * when stdout is a terminal too, since the two would share one screen line.
+   */
+  readonly stdoutBusy?: boolean;
+}
+
+export function createProgress(label: string, options: ProgressOptions = {}): Progress {
+  const stream = options.stream ?? process.stderr;
+  if (!stream.isTTY || (options.stdoutBusy && process.stdout.isTTY)) {
+    return { update() {}, note: (line) => void stream.write(`${line}\n`), stop() {} };
+  }
   const started = performance.now();
   const bar = new cliProgress.SingleBar(
     {
@@ -19,33 +36,44 @@ export function createProgress(label: string, stream: NodeJS.WriteStream = proce
       format: `${label.padEnd(10)} [{bar}] {percentage}% | {doneBytes} / {totalBytes} | {rate}/s | ETA {eta_formatted}`,
       barsize: 24,
       hideCursor: true,
-      clearOnComplete: false,
+      // Erased on stop: cli-progress restores the cursor to where the bar started, so a bar left
+      // standing would be written over by the next line (or would write over lines noted meanwhile).
+      clearOnComplete: true,
       etaBuffer: 50,
     },
     cliProgress.Presets.shades_classic,
   );
   let running = false;
   let forget = () => {};
+  let last = { done: 0, total: 0 };
+  const payload = (done: number, total: number) => ({
+    doneBytes: formatBytes(done),
+    totalBytes: total > 0 ? formatBytes(total) : '?',
+    rate: formatBytes(done / Math.max(0.001, (performance.now() - started) / 1000)),
+  });
   const stop = () => {
     if (running) bar.stop(); // also shows the cursor again
     running = false;
     forget();
   };
+  const update = (done: number, total: number) => {
+    last = { done, total };
+    if (!running) {
+      bar.start(Math.max(total, done, 1), done, payload(done, total));
+      running = true;
+      // A run interrupted by a signal exits without reaching its own stop().
+      forget = onInterrupt(async () => stop());
+    }
+    bar.setTotal(Math.max(total, done, 1));
+    bar.update(done, payload(done, total));
+  };
   return {
-    update(done, total) {
-      const payload = {
-        doneBytes: formatBytes(done),
-        totalBytes: total > 0 ? formatBytes(total) : '?',
-        rate: formatBytes(done / Math.max(0.001, (performance.now() - started) / 1000)),
-      };
-      if (!running) {
-        bar.start(Math.max(total, 1), done, payload);
-        running = true;
-        // A run interrupted by a signal exits without reaching its own stop().
-        forget = onInterrupt(async () => stop());
-      }
-      bar.setTotal(Math.max(total, done, 1));
-      bar.update(done, payload);
+    update,
+    note(line) {
+      const wasRunning = running;
+      stop();
+      stream.write(`${line}\n`);
+      if (wasRunning) update(last.done, last.total);
     },
     stop,
   };

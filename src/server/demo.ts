@@ -105,12 +105,12 @@ export async function runServerDemo(options: ServerDemoOptions): Promise<ServerD
     );
     const recovery = report.recovery!;
     step(
-      `the right password recovered K; the vault reports ${recovery.failedGuessesSinceLastSuccess} failed attempt(s) since the last success`,
+      `the right password recovered K; the vault counts ${recovery.failedGuessesSincePasswordSet} wrong password(s) since the password was set`,
     );
     const comparison = await timed('verify', () => compareTrees(source, join(restored, 'chat-history')));
     const story = [
       `vault: ${recovery.limit} guesses allowed; the wrong password left ${guessesAfterWrong}, the right one was refunded: ${recovery.guessesLeft} left`,
-      `new phone was told: ${recovery.failedGuessesSinceLastSuccess} failed attempt(s) to open the backup since the last success`,
+      `new phone was told: ${recovery.failedGuessesSincePasswordSet} wrong password(s) since the password was set`,
     ];
     return {
       workDir,

@@ -1,9 +1,10 @@
 // `strongroom demo --standalone` (README "demo"), small: generates, backs up with a manual key,
 // restores and verifies; exit 0 and a summary that says every byte matched. The server flow (the
-// default) is tested with the server.
+// default) is tested with the server, and here on a real terminal (tmux) for what a person sees.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
+import { screenAfterCli } from '../helpers/terminal.ts';
 
 describe('strongroom demo', () => {
   it('round-trips a small sample history and says every byte matches', async () => {
@@ -26,5 +27,29 @@ describe('strongroom demo', () => {
     const run = await runCli(['demo', '--standalone', '--media-mib', 'lots']);
     assert.equal(run.code, 2);
     assert.match(run.stderr, /--media-mib must be a whole number/);
+  });
+
+  it('on a terminal, the progress bars leave every narrative line whole and readable', async () => {
+    const { code, screen } = await screenAfterCli(['demo', '--media-mib', '3', '--messages', '2000']);
+    assert.equal(code, 0, screen);
+    const lines = screen.split('\n');
+    for (const expected of [
+      /^server: ChatD \+ 3-node vault fleet at ws:\/\/127\.0\.0\.1:\d+\/v1\/chatd$/,
+      /^phone joined account demo-user with a code sent out of band$/,
+      /^password backup enabled: K is in the vault behind the password, 10 guesses allowed$/,
+      /^backed up \S+ to the server's storage \(ciphertext only\)$/,
+      /^the phone is lost$/,
+      /^new phone joined the account with a fresh code; it holds no key$/,
+      /^a wrong password cost one guess: 9 left$/,
+      /^the right password recovered K; the vault counts 1 wrong password\(s\) since the password was set$/,
+      /^sample history: 6 chats, 2000 messages, \d+ media files, [\d.]+ MiB$/,
+      /^verified \d+ entries, .* every byte matches$/,
+    ]) {
+      assert.ok(
+        lines.some((line) => expected.test(line.trimEnd())),
+        `no line ${expected} on the screen:\n${screen}`,
+      );
+    }
+    assert.doesNotMatch(screen, /\[[█░]+\]/, `a progress bar was left on the screen:\n${screen}`);
   });
 });

@@ -52,6 +52,31 @@ describe('command groups', () => {
       for (const name of group.commands) assert.match(help.stdout, new RegExp(`^  ${name}\\b`, 'm'));
     const typo = await runCli(['bakup']);
     assert.equal(typo.code, 2);
-    assert.match(typo.stderr, /unknown command 'bakup'[\s\S]*Did you mean backup\?/);
+    assert.equal(
+      typo.stderr,
+      [
+        "strongroom: error: unknown command 'bakup'",
+        'strongroom: hint: did you mean backup?',
+        'strongroom: hint: run `strongroom --help` for usage',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it("the option parser's errors have the `strongroom: error:` / `hint:` form and exit 2", async () => {
+    const unknown = await runCli(['backup', 'create', '--bogus']);
+    assert.equal(unknown.code, 2);
+    assert.equal(
+      unknown.stderr,
+      [
+        "strongroom: error: unknown option '--bogus'",
+        'strongroom: hint: run `strongroom backup create --help` for usage',
+        '',
+      ].join('\n'),
+    );
+    const missing = await runCli(['account', 'info']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^strongroom: error: required option '--device <dir>' not specified\n/);
+    assert.match(missing.stderr, /^strongroom: hint: run `strongroom account info --help` for usage$/m);
   });
 });

@@ -1,5 +1,6 @@
-// The whole flow through the CLI (issue 4 "CLI"): a real `strongroom server` process and real
-// `strongroom` commands, checked by exit codes and messages as a person or script would see them.
+// The whole flow through the CLI (README "CLI"; docs/CHATD.md "What a device is told"): a real
+// `strongroom server` process and real `strongroom` commands, checked by exit codes and messages as
+// a person or script would see them, some on a real pseudo-terminal (test/helpers/terminal.ts).
 // Slow (each command is a process); the SDK flow (sdk-flow.test.ts) covers the same ground faster.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -8,7 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { compareTrees } from '../../src/demo/compare-trees.ts';
-import { cli, joinDevice, ServerProcess } from './helpers.ts';
+import { eventually } from '../helpers/eventually.ts';
+import { runCliInTerminal } from '../helpers/terminal.ts';
+import { cli, joinDevice, ServerProcess, TEST_ENV } from './helpers.ts';
+
+/** Passwords zxcvbn-ts scores 3 or more (docs/SECURITY.md "Password strength"). */
+const ALICE_PASSWORD = 'gravel lantern wobble';
+const CAROL_PASSWORD = 'quiet amber fox river';
 
 describe('whole flow through the CLI', () => {
   let root: string;
@@ -33,7 +40,7 @@ describe('whole flow through the CLI', () => {
     assert.equal((await joinDevice(server, 'alice', dev('phone'))).code, 0);
     const enabled = await cli(
       ['backup', 'enable', '--device', dev('phone'), '--password-stdin'],
-      'hunter2\n',
+      `${ALICE_PASSWORD}\n`,
     );
     assert.equal(enabled.code, 0, enabled.stderr);
     const created = await cli(['backup', 'create', '--device', dev('phone'), chat]);
@@ -55,13 +62,14 @@ describe('whole flow through the CLI', () => {
     assert.equal(existsSync(out), false);
     const right = await cli(
       ['backup', 'restore', '--device', dev('laptop'), '--to', out, '--password-stdin'],
-      'hunter2\n',
+      `${ALICE_PASSWORD}\n`,
     );
     assert.equal(right.code, 0, right.stderr);
     assert.match(
       right.stderr,
-      /1 failed attempt to open your backup since the last successful restore \(9 of 10 guesses left\)/,
+      /^the vault counts 1 wrong password since the password was set \(9 of 10 guesses left\)$/m,
     );
+    assert.match(right.stderr, /^this device has no earlier count to compare with/m);
     assert.equal((await compareTrees(chat, join(out, 'chat'))).differences.length, 0);
     const status = await cli(['backup', 'status', '--device', dev('laptop'), '--json']);
     assert.deepEqual(JSON.parse(status.stdout).vault, {
@@ -70,6 +78,112 @@ describe('whole flow through the CLI', () => {
       guessesLeft: 9,
       failedGuesses: 1,
     });
+
+    // A later success does not restart the vault's count, and the message does not claim it does.
+    const again = await cli(
+      ['backup', 'restore', '--device', dev('laptop'), '--to', join(root, 'again'), '--password-stdin'],
+      `${ALICE_PASSWORD}\n`,
+    );
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /^the vault counts 1 wrong password since the password was set/m);
+    assert.doesNotMatch(again.stderr, /since the last successful restore|warning:|no earlier count/);
+  });
+
+  it('--json on backup create, list and status and account info gives sizes as numbers', async () => {
+    const created = await cli(['backup', 'create', '--device', dev('phone'), chat, '--json']);
+    assert.equal(created.code, 0, created.stderr);
+    const backup = JSON.parse(created.stdout);
+    assert.equal(typeof backup.size, 'number');
+    assert.equal(backup.contentBytes, 6 * 10_000 + 400_000);
+    assert.equal(backup.store, 'chatd:');
+    const listed = JSON.parse((await cli(['backup', 'list', '--device', dev('phone'), '--json'])).stdout);
+    assert.deepEqual(listed.at(-1), {
+      id: backup.id,
+      size: backup.size,
+      created: backup.created,
+      location: 'chatd:',
+    });
+    const status = JSON.parse((await cli(['backup', 'status', '--device', dev('phone'), '--json'])).stdout);
+    assert.deepEqual(status.lastBackup, { id: backup.id, size: backup.size, created: backup.created });
+    const info = JSON.parse((await cli(['account', 'info', '--device', dev('phone'), '--json'])).stdout);
+    assert.equal(typeof info.usedBytes, 'number');
+    assert.ok(info.usedBytes >= 2 * backup.size, `${info.usedBytes}`);
+    const human = await cli(['account', 'info', '--device', dev('phone')]);
+    assert.match(human.stdout, /^storage: \d+(\.\d)? [KM]iB of \d+(\.\d)? [MGT]iB$/m);
+  });
+
+  it('a weak new password is refused with the reason; nothing is enabled', async () => {
+    assert.equal((await joinDevice(server, 'dave', dev('dave-phone'))).code, 0);
+    for (const weak of ['hunter2', 'password123', 'dave2024']) {
+      const refused = await cli(
+        ['backup', 'enable', '--device', dev('dave-phone'), '--password-stdin'],
+        `${weak}\n`,
+      );
+      assert.equal(refused.code, 2, `${weak}: ${refused.stderr}`);
+      assert.match(refused.stderr, /^strongroom: error: the password is too easy to guess: /m);
+      assert.match(refused.stderr, /^strongroom: hint: three or four unrelated words/m);
+      assert.ok(!refused.stderr.includes(weak), 'the error quotes the password');
+    }
+    const status = JSON.parse(
+      (await cli(['backup', 'status', '--device', dev('dave-phone'), '--json'])).stdout,
+    );
+    assert.equal(status.mode, 'none');
+    assert.equal(status.noRecord, true);
+  });
+
+  it('without a terminal and without --password-stdin, enable refuses and says what to pass', async () => {
+    const refused = await cli(['backup', 'enable', '--device', dev('dave-phone')], `${CAROL_PASSWORD}\n`);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /^strongroom: error: no terminal to ask for the password on$/m);
+    assert.match(refused.stderr, /^strongroom: hint: pass --password-stdin/m);
+  });
+
+  it('on a terminal the password is asked twice without echo; a mismatch changes nothing', async () => {
+    const mismatch = await runCliInTerminal(
+      ['backup', 'enable', '--device', dev('dave-phone')],
+      [
+        { prompt: /new backup password: /, line: CAROL_PASSWORD },
+        { prompt: /repeat it: /, line: 'quiet amber fox rivers' },
+      ],
+      { env: TEST_ENV },
+    );
+    assert.equal(mismatch.code, 2, mismatch.screen);
+    assert.match(mismatch.screen, /strongroom: error: the two passwords differ: nothing was changed/);
+    assert.ok(!mismatch.screen.includes('amber'), `the terminal echoed the password:\n${mismatch.screen}`);
+
+    const weak = await runCliInTerminal(
+      ['backup', 'enable', '--device', dev('dave-phone'), '--password-stdin'],
+      [{ prompt: /new backup password: /, line: 'hunter2' }],
+      { env: TEST_ENV },
+    );
+    assert.equal(weak.code, 2, weak.screen);
+    assert.match(weak.screen, /the password is too easy to guess/);
+    assert.doesNotMatch(weak.screen, /repeat it/);
+    assert.ok(!weak.screen.includes('hunter2'), `the terminal echoed the password:\n${weak.screen}`);
+
+    const enabled = await runCliInTerminal(
+      ['backup', 'enable', '--device', dev('dave-phone')],
+      [
+        { prompt: /new backup password: /, line: CAROL_PASSWORD },
+        { prompt: /repeat it: /, line: CAROL_PASSWORD },
+      ],
+      { env: TEST_ENV },
+    );
+    assert.equal(enabled.code, 0, enabled.screen);
+    assert.match(enabled.screen, /password backup enabled: the vault allows 10 wrong passwords/);
+    assert.ok(!enabled.screen.includes('amber'), `the terminal echoed the password:\n${enabled.screen}`);
+
+    // A new device restores by typing the password at the prompt; no flag needed.
+    assert.equal((await cli(['backup', 'create', '--device', dev('dave-phone'), chat])).code, 0);
+    assert.equal((await joinDevice(server, 'dave', dev('dave-tablet'))).code, 0);
+    const restored = await runCliInTerminal(
+      ['backup', 'restore', '--device', dev('dave-tablet'), '--to', join(root, 'dave-out')],
+      [{ prompt: /backup password: /, line: CAROL_PASSWORD }],
+      { env: TEST_ENV },
+    );
+    assert.equal(restored.code, 0, restored.screen);
+    assert.match(restored.screen, /the vault counts 0 wrong passwords since the password was set/);
+    assert.ok(!restored.screen.includes('amber'), `the terminal echoed the password:\n${restored.screen}`);
   });
 
   it('manual mode: the printed key restores on a new device, a wrong key exits 6', async () => {
@@ -117,7 +231,7 @@ describe('whole flow through the CLI', () => {
     assert.equal((await joinDevice(server, 'carol', dev('carol-phone'))).code, 0);
     const enabled = await cli(
       ['backup', 'enable', '--device', dev('carol-phone'), '--password-stdin', '--guess-limit', '1'],
-      'pw\n',
+      `${CAROL_PASSWORD}\n`,
     );
     assert.equal(enabled.code, 0, enabled.stderr);
     assert.equal((await cli(['backup', 'create', '--device', dev('carol-phone'), chat])).code, 0);
@@ -127,13 +241,41 @@ describe('whole flow through the CLI', () => {
       'nope\n',
     );
     assert.equal(wrong.code, 3, wrong.stderr);
-    assert.match(wrong.stderr, /0 guesses left/);
+    assert.match(
+      wrong.stderr,
+      /wrong password, and it was the last guess allowed: the next attempt, even with the right password, makes the vault destroy the backup key/,
+    );
+    const outOfGuesses = await cli(['backup', 'status', '--device', dev('carol-phone')]);
+    assert.match(outOfGuesses.stdout, /^vault record: out of guesses: all 1 were spent/m);
+    assert.match(outOfGuesses.stdout, /^this device holds the key: `backup password` sets a new password/m);
+    assert.doesNotMatch(outOfGuesses.stdout, /vault record: active/);
     const locked = await cli(
       ['backup', 'restore', '--device', dev('carol-phone'), '--to', out, '--password-stdin'],
-      'pw\n',
+      `${CAROL_PASSWORD}\n`,
     );
     assert.equal(locked.code, 4, locked.stderr);
     assert.equal(existsSync(out), false);
+    // The host locks the record after a grace period (docs/PROTOCOL.md section 9, step 4).
+    await eventually(
+      async () =>
+        JSON.parse((await cli(['backup', 'status', '--device', dev('carol-phone'), '--json'])).stdout),
+      (status) => status.vault.status === 'locked',
+      'the host locked the record',
+      120_000,
+    );
+    const human = await cli(['backup', 'status', '--device', dev('carol-phone')]);
+    assert.match(
+      human.stdout,
+      /^vault record: locked: its guesses ran out and the vault destroyed the backup key$/m,
+    );
+    // A locked record holds nothing to delete: disable goes through, and enable makes a new record.
+    const disabled = await cli(['backup', 'disable', '--device', dev('carol-phone')]);
+    assert.equal(disabled.code, 0, disabled.stderr);
+    const again = await cli(
+      ['backup', 'enable', '--device', dev('carol-phone'), '--password-stdin'],
+      `${CAROL_PASSWORD}\n`,
+    );
+    assert.equal(again.code, 0, again.stderr);
   });
 
   it('a new device waits for approval when the account requires it, then may use the vault', async () => {
@@ -157,6 +299,52 @@ describe('whole flow through the CLI', () => {
     const status = await cli(['backup', 'status', '--device', dev('tablet'), '--json']);
     assert.equal(status.code, 0, status.stderr);
     assert.equal(JSON.parse(status.stdout).vault.guessesLeft, 9);
+  });
+
+  it('disable asks on a terminal; the other devices are told and stop backing up', async () => {
+    const declined = await runCliInTerminal(
+      ['backup', 'disable', '--device', dev('laptop')],
+      [{ prompt: /type 'disable' to go on: /, line: 'no' }],
+      { env: TEST_ENV },
+    );
+    assert.equal(declined.code, 1, declined.screen);
+    assert.match(
+      declined.screen,
+      /this deletes the vault record and 2 backups of account alice; nobody can restore them/,
+    );
+    assert.match(declined.screen, /strongroom: error: backup disable not confirmed: nothing was deleted/);
+    assert.equal(
+      JSON.parse((await cli(['backup', 'list', '--device', dev('phone'), '--json'])).stdout).length,
+      2,
+    );
+
+    const disabled = await runCliInTerminal(
+      ['backup', 'disable', '--device', dev('laptop')],
+      [{ prompt: /type 'disable' to go on: /, line: 'disable' }],
+      { env: TEST_ENV },
+    );
+    assert.equal(disabled.code, 0, disabled.screen);
+    assert.match(disabled.screen, /backup disabled: 2 backups deleted/);
+
+    const laptopKey = JSON.parse(
+      (await cli(['account', 'info', '--device', dev('laptop'), '--json'])).stdout,
+    ).devices.find((d: { self: boolean }) => d.self).key as string;
+    const create = await cli(['backup', 'create', '--device', dev('phone'), chat]);
+    assert.equal(create.code, 2, create.stderr);
+    assert.match(
+      create.stderr,
+      new RegExp(
+        `^account: .* UTC: device ${laptopKey.slice(0, 12)} turned backup off, deleting the vault record and the backups; this device forgot its key and makes no more backups`,
+        'm',
+      ),
+    );
+    assert.match(create.stderr, /^strongroom: error: backup is not enabled on this device$/m);
+    assert.equal(existsSync(join(dev('phone'), 'backup.key')), false);
+    // Told once: the next command says only what is true now.
+    const status = await cli(['backup', 'status', '--device', dev('phone')]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /^mode: none$/m);
+    assert.doesNotMatch(status.stderr, /turned backup off|tampering|hidden/);
   });
 
   it('stops cleanly on SIGTERM; then the device gets "unavailable" (exit 7)', async () => {

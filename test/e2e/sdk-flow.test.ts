@@ -98,8 +98,8 @@ describe('whole flow through the SDK', () => {
     const report = await laptop.restore({ to: out, password: PASSWORD });
     assert.equal(report.id, backup.id);
     assert.deepEqual(report.recovery, {
-      failedGuessesSinceLastSuccess: 1,
-      newFailedGuesses: 1,
+      failedGuessesSincePasswordSet: 1,
+      failedGuessesSinceThisDevice: undefined, // the laptop saw no earlier count
       guessesLeft: 4,
       limit: 5,
     });

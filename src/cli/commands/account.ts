@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { ChatdClient } from '../../client/chatd/client.ts';
+import { formatBytes } from '../../client/format-bytes.ts';
 import { DeviceDir } from '../../client/node/chatd-device.ts';
 import { openNodeSocket } from '../../client/node/chatd-socket.ts';
 import { StrongroomError, UsageError } from '../../errors.ts';
@@ -106,7 +107,9 @@ async function runInfo(options: { device: string; json?: boolean }): Promise<voi
       return;
     }
     process.stdout.write(`require approval: ${info.requireApproval ? 'on' : 'off'}\n`);
-    process.stdout.write(`storage: ${info.usedBytes} of ${info.quotaBytes} bytes\n`);
+    process.stdout.write(
+      `storage: ${formatBytes(Number(info.usedBytes))} of ${formatBytes(Number(info.quotaBytes))}\n`,
+    );
     for (const d of devices)
       process.stdout.write(`${d.key}  ${d.state}  ${d.joined}${d.self ? '  (this device)' : ''}\n`);
   });

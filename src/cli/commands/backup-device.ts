@@ -1,16 +1,24 @@
-// Device-mode backup commands (issue 4 "CLI"; DESIGN sections 2, 3, 5): `backup enable | status |
-// password | disable --device DIR`, and the `--device DIR` forms of `backup create | list |
-// restore`, which src/cli/commands/backup.ts hands over to here. Everything goes through the
+// Device-mode backup commands (README "CLI"; docs/CHATD.md "What a device is told"): `backup enable
+// | status | password | disable --device DIR`, and the `--device DIR` forms of `backup create | list
+// | restore`, which src/cli/commands/backup.ts hands over to here. Everything goes through the
 // device's ChatD session (src/client/node/chatd-session.ts); exit codes are src/errors.ts's.
 
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { formatBytes } from '../../client/format-bytes.ts';
 import { CHATD_STORE, DeviceDir } from '../../client/node/chatd-device.ts';
-import type { DeviceSession, SessionOptions } from '../../client/node/chatd-session.ts';
+import type {
+  AccountEvent,
+  DeviceSession,
+  RestoreReport,
+  SessionOptions,
+  StatusReport,
+} from '../../client/node/chatd-session.ts';
 import type { Argon2idParameters } from '../../client/vault/client.ts';
-import { UsageError } from '../../errors.ts';
+import { StrongroomError, UsageError } from '../../errors.ts';
 import { BackupKey } from '../../format/key.ts';
+import { NotificationKind } from '../../protocol/chatd/notification.ts';
+import { type PasswordSource, readNewPassword, readPassword } from '../password-prompt.ts';
 import { createProgress } from '../progress.ts';
 import { readLine } from './account.ts';
 
@@ -29,6 +37,35 @@ function argon2idFromEnv(): Argon2idParameters | undefined {
   return { memory: memory!, iterations: iterations!, parallelism: parallelism! };
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const deviceTag = (key: string | undefined) =>
+  key === undefined ? 'a device' : `device ${key.slice(0, 12)}`;
+
+/** One line for a person about what another device of the account did (docs/CHATD.md "Notifications"). */
+export function describeEvent(event: AccountEvent): string {
+  const when = event.at
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, ' UTC');
+  const who = deviceTag(event.subjectDevice);
+  const what: Record<NotificationKind, string> = {
+    [NotificationKind.deviceJoined]: `${who} joined the account`,
+    [NotificationKind.deviceJoinedPending]: `${who} joined the account and waits for approval`,
+    [NotificationKind.deviceApproved]: `${who} was approved`,
+    [NotificationKind.deviceRemoved]: `${who} was removed from the account`,
+    [NotificationKind.guessesSpent]: `${plural(event.count, 'password guess')} spent on the vault record`,
+    [NotificationKind.locked]: `${who} found the vault record locked: its guesses ran out and the vault destroyed the backup key`,
+    [NotificationKind.passwordChanged]: `${who} changed the backup password`,
+    [NotificationKind.recovered]: `${who} recovered the backup key with the password (${plural(event.count, 'wrong password')} since it was set)`,
+    [NotificationKind.backupEnabled]: `${who} turned backup on`,
+    [NotificationKind.backupDisabled]: event.stoppedThisDevice
+      ? `${who} turned backup off, deleting the vault record and the backups; this device forgot its key and makes no more backups (\`backup enable\` starts again)`
+      : `${who} turned backup off, deleting the vault record and the backups`,
+  };
+  return `account: ${when}: ${what[event.kind]}`;
+}
+
+/** Opens the device's session, tells the user what other devices did meanwhile, then runs `work`. */
 async function withSession<T>(
   dir: string,
   work: (session: DeviceSession) => Promise<T>,
@@ -40,16 +77,11 @@ async function withSession<T>(
   const { DeviceSession } = await import('../../client/node/chatd-session.ts');
   const session = await DeviceSession.open(DeviceDir.open(dir), options);
   try {
+    for (const event of await session.catchUp()) process.stderr.write(`${describeEvent(event)}\n`);
     return await work(session);
   } finally {
     session.close();
   }
-}
-
-async function readPassword(): Promise<string> {
-  const password = await readLine('password: ');
-  if (password.length === 0) throw new UsageError('the password read from stdin is empty');
-  return password;
 }
 
 interface EnableOptions {
@@ -62,8 +94,8 @@ interface EnableOptions {
 }
 
 async function runEnable(options: EnableOptions): Promise<void> {
-  if (Boolean(options.passwordStdin) === Boolean(options.manualKey)) {
-    throw new UsageError('give exactly one of --password-stdin and --manual-key');
+  if (options.passwordStdin && options.manualKey) {
+    throw new UsageError('give --password-stdin or --manual-key, not both');
   }
   const limit = options.guessLimit === undefined ? undefined : Number(options.guessLimit);
   if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1))
@@ -81,18 +113,24 @@ async function runEnable(options: EnableOptions): Promise<void> {
         );
         return;
       }
-      const summary = await session.enablePassword(await readPassword(), { store, limit });
+      const password = await readNewPassword(options, (p) => session.checkNewPassword(p));
+      const summary = await session.enablePassword(password, { store, limit });
       process.stderr.write(
-        `password backup enabled: the vault allows ${summary.limit} wrong guesses before the key is destroyed\n`,
+        `password backup enabled: the vault allows ${plural(summary.limit, 'wrong password')}; then it destroys the key\n`,
       );
     },
     options.s3Endpoint,
   );
 }
 
+/** Prints `value` as JSON on stdout: sizes are numbers of bytes (README "CLI"). */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
 export async function runDeviceCreate(
   paths: string[],
-  options: { device: string; compress?: boolean; s3Endpoint?: string },
+  options: { device: string; compress?: boolean; s3Endpoint?: string; json?: boolean },
 ) {
   await withSession(
     options.device,
@@ -104,7 +142,15 @@ export async function runDeviceCreate(
           onProgress: (done, total) => progress.update(done, total),
         });
         progress.stop();
-        process.stdout.write(`${result.id}\n`);
+        if (options.json) {
+          printJson({
+            id: result.id,
+            size: result.size,
+            contentBytes: result.contentBytes,
+            created: result.created.toISOString(),
+            store: session.device.store,
+          });
+        } else process.stdout.write(`${result.id}\n`);
       } finally {
         progress.stop();
       }
@@ -113,15 +159,29 @@ export async function runDeviceCreate(
   );
 }
 
-export async function runDeviceList(options: { device: string }): Promise<void> {
+const utcText = (date: Date) =>
+  date
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, ' UTC');
+
+export async function runDeviceList(options: { device: string; json?: boolean }): Promise<void> {
   await withSession(options.device, async (session) => {
     const entries = await session.listBackups();
+    if (options.json) {
+      printJson(
+        entries.map((e) => ({
+          id: e.id,
+          size: Number(e.size),
+          created: new Date(Number(e.createdAtMs)).toISOString(),
+          location: e.location,
+        })),
+      );
+      return;
+    }
     if (entries.length === 0) process.stderr.write('the account has no backups\n');
     for (const e of entries) {
-      const created = new Date(Number(e.createdAtMs))
-        .toISOString()
-        .replace('T', ' ')
-        .replace(/\.\d{3}Z$/, ' UTC');
+      const created = utcText(new Date(Number(e.createdAtMs)));
       process.stdout.write(
         `${e.id}  ${formatBytes(Number(e.size)).padStart(10)}  ${created}  ${e.location}\n`,
       );
@@ -139,6 +199,32 @@ export interface DeviceRestoreOptions {
   s3Endpoint?: string;
 }
 
+/**
+ * What a recovery revealed, in words that stay true (docs/CHATD.md "What a device is told"): the
+ * vault's count runs from when the password was set, not from the last restore.
+ */
+export function describeRecovery(recovery: NonNullable<RestoreReport['recovery']>): string[] {
+  const {
+    failedGuessesSincePasswordSet: failed,
+    failedGuessesSinceThisDevice: sinceThis,
+    guessesLeft,
+    limit,
+  } = recovery;
+  const lines = [
+    `the vault counts ${plural(failed, 'wrong password')} since the password was set (${guessesLeft} of ${limit} guesses left)`,
+  ];
+  if (sinceThis !== undefined && sinceThis > 0) {
+    lines.push(
+      `warning: ${sinceThis} of them since this device last used the password; if they were not yours, change the password (backup password)`,
+    );
+  } else if (sinceThis === undefined && failed > 0) {
+    lines.push(
+      'this device has no earlier count to compare with; if not all of them were yours, change the password (backup password)',
+    );
+  }
+  return lines;
+}
+
 export async function runDeviceRestore(options: DeviceRestoreOptions): Promise<void> {
   if (options.passwordStdin && options.keyFile !== undefined)
     throw new UsageError('give --password-stdin or --key-file, not both');
@@ -147,7 +233,9 @@ export async function runDeviceRestore(options: DeviceRestoreOptions): Promise<v
   await withSession(
     options.device,
     async (session) => {
-      const password = options.passwordStdin ? await readPassword() : undefined;
+      // The password is asked for when the key is neither given nor held by this device.
+      const needsPassword = options.passwordStdin || (key === undefined && !session.device.holdsBackupKey());
+      const password = needsPassword ? await readPassword(options) : undefined;
       const progress = createProgress('restore');
       try {
         const result = await session.restore({
@@ -160,20 +248,7 @@ export async function runDeviceRestore(options: DeviceRestoreOptions): Promise<v
         });
         progress.stop();
         if (result.recovery !== undefined) {
-          const {
-            failedGuessesSinceLastSuccess: failed,
-            newFailedGuesses,
-            guessesLeft,
-            limit,
-          } = result.recovery;
-          process.stderr.write(
-            `${failed} failed attempt${failed === 1 ? '' : 's'} to open your backup since the last successful restore (${guessesLeft} of ${limit} guesses left)\n`,
-          );
-          if (newFailedGuesses > 0) {
-            process.stderr.write(
-              `warning: ${newFailedGuesses} of them since this device last restored; if they were not yours, change the password (backup password)\n`,
-            );
-          }
+          for (const line of describeRecovery(result.recovery)) process.stderr.write(`${line}\n`);
         }
         process.stderr.write(
           `restored backup ${result.id}: ${result.entries} entries, ${formatBytes(result.contentBytes)} into ${options.to}\n`,
@@ -187,11 +262,39 @@ export async function runDeviceRestore(options: DeviceRestoreOptions): Promise<v
   key?.destroy();
 }
 
+/** The vault record's line in `backup status`: what it means for the user, not only its name. */
+function describeRecord(vault: NonNullable<StatusReport['vault']>, holdsKey: boolean): string[] {
+  switch (vault.status) {
+    case 'active':
+      return [
+        'vault record: active',
+        `guesses left: ${vault.guessesLeft} of ${vault.limit}`,
+        `wrong passwords since the password was set: ${vault.failedGuesses}`,
+      ];
+    case 'out of guesses':
+      return [
+        `vault record: out of guesses: all ${vault.limit} were spent, no password opens it any more, and the vault destroys the key at the next attempt`,
+        holdsKey
+          ? 'this device holds the key: `backup password` sets a new password and gives the guesses back'
+          : 'no device can restore with the password any more',
+      ];
+    case 'locked':
+      return [
+        'vault record: locked: its guesses ran out and the vault destroyed the backup key',
+        holdsKey
+          ? 'this device still holds the key; `backup disable` then `backup enable` makes a new record'
+          : 'backups can be restored only on a device that holds the key',
+      ];
+    case 'deleted':
+      return ['vault record: deleted (backup was turned off)'];
+  }
+}
+
 async function runStatus(options: { device: string; json?: boolean }): Promise<void> {
   await withSession(options.device, async (session) => {
     const status = await session.status();
     if (options.json) {
-      process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      printJson(status);
       return;
     }
     const lines = [
@@ -199,15 +302,11 @@ async function runStatus(options: { device: string; json?: boolean }): Promise<v
       `mode: ${status.mode}`,
       `store: ${status.store}`,
     ];
-    if (status.vault) {
-      lines.push(`vault record: ${status.vault.status}`);
-      lines.push(`guesses left: ${status.vault.guessesLeft} of ${status.vault.limit}`);
-      lines.push(`failed guesses since the last success: ${status.vault.failedGuesses}`);
-    }
+    if (status.vault) lines.push(...describeRecord(status.vault, status.holdsKey));
     if (status.noRecord) lines.push('vault record: none');
     lines.push(
       status.lastBackup
-        ? `last backup: ${status.lastBackup.id} (${formatBytes(status.lastBackup.size)})`
+        ? `last backup: ${status.lastBackup.id} (${formatBytes(status.lastBackup.size)}, ${utcText(new Date(status.lastBackup.created))})`
         : 'last backup: none',
     );
     process.stdout.write(`${lines.join('\n')}\n`);
@@ -215,14 +314,35 @@ async function runStatus(options: { device: string; json?: boolean }): Promise<v
   });
 }
 
+/** On a terminal, `disable` names what it deletes and goes on only when the user types `disable`. */
+async function confirmDisable(session: DeviceSession, yes: boolean | undefined): Promise<void> {
+  if (yes || !process.stdin.isTTY) return;
+  const count = (await session.listBackups()).length;
+  const what =
+    session.device.mode === 'password'
+      ? `the vault record and ${plural(count, 'backup')} of account ${session.device.userId}`
+      : `${plural(count, 'backup')} of account ${session.device.userId}`;
+  process.stderr.write(`this deletes ${what}; nobody can restore them afterwards\n`);
+  const answer = (await readLine("type 'disable' to go on: ")).trim();
+  if (answer !== 'disable') {
+    throw new StrongroomError('backup disable not confirmed: nothing was deleted');
+  }
+}
+
 /** Adds the device-only subcommands to the `backup` command that backup.ts made. */
 export function registerDeviceBackup(backup: Command): void {
   const device = ['--device <dir>', "this device's state directory (see `account join`)"] as const;
+  const passwordStdin = [
+    '--password-stdin',
+    'read the password as one line from stdin (for scripts; on a terminal it is asked for without echo)',
+  ] as const;
   backup
     .command('enable')
-    .description('turn on backup for this device: password mode (vault) or a manual 64-digit key')
+    .description(
+      'turn on backup for this device: password mode (the vault keeps the key) or a manual 64-digit key',
+    )
     .requiredOption(...device)
-    .option('--password-stdin', 'read the backup password from stdin')
+    .option(...passwordStdin)
     .option('--manual-key', 'make a 64-digit key, print it once, never send it anywhere')
     .option(
       '--store <store>',
@@ -234,18 +354,18 @@ export function registerDeviceBackup(backup: Command): void {
     .action(runEnable);
   backup
     .command('status')
-    .description('mode, guesses left, failed guesses, last backup, tampering warnings')
+    .description('mode, guesses left, wrong passwords, last backup, tampering warnings')
     .requiredOption(...device)
-    .option('--json', 'machine-readable output')
+    .option('--json', 'machine-readable output (sizes in bytes)')
     .action(runStatus);
   backup
     .command('password')
     .description('change the backup password (this device holds the key)')
     .requiredOption(...device)
-    .requiredOption('--password-stdin', 'read the new password from stdin')
-    .action((options: { device: string }) =>
+    .option(...passwordStdin)
+    .action((options: { device: string } & PasswordSource) =>
       withSession(options.device, async (session) => {
-        await session.changePassword(await readPassword());
+        await session.changePassword(await readNewPassword(options, (p) => session.checkNewPassword(p)));
         process.stderr.write('password changed\n');
       }),
     );
@@ -253,12 +373,12 @@ export function registerDeviceBackup(backup: Command): void {
     .command('disable')
     .description("delete the vault record and the account's backups; forget the key")
     .requiredOption(...device)
-    .action((options: { device: string }) =>
+    .option('--yes', 'do not ask for confirmation on a terminal')
+    .action((options: { device: string; yes?: boolean }) =>
       withSession(options.device, async (session) => {
+        await confirmDisable(session, options.yes);
         const { deletedBackups } = await session.disable();
-        process.stderr.write(
-          `backup disabled: ${deletedBackups} backup${deletedBackups === 1 ? '' : 's'} deleted\n`,
-        );
+        process.stderr.write(`backup disabled: ${plural(deletedBackups, 'backup')} deleted\n`);
       }),
     );
 }

@@ -9,15 +9,23 @@ import type { BackupKey } from '../../format/key.ts';
 import type { BlobStore } from '../../stores/blob/blob-store.ts';
 import { removeUnfinishedOnInterrupt } from '../interrupt.ts';
 import { createProgress } from '../progress.ts';
-import { registerDeviceBackup, runDeviceCreate, runDeviceList, runDeviceRestore } from './backup-device.ts';
+import {
+  printJson,
+  registerDeviceBackup,
+  runDeviceCreate,
+  runDeviceList,
+  runDeviceRestore,
+} from './backup-device.ts';
 import { type KeyOptions, resolveKey, resolveStore, type StoreOptions } from './options.ts';
 
 interface CreateOptions extends KeyOptions, StoreOptions {
   to?: string;
   compress?: boolean;
+  json?: boolean;
 }
 interface ListOptions extends StoreOptions {
   from?: string;
+  json?: boolean;
 }
 interface RestoreOptions extends KeyOptions, StoreOptions {
   from?: string;
@@ -48,6 +56,7 @@ export function registerBackup(program: Command): void {
     '--device <dir>',
     "use this device's account and server (backup-device.ts) instead of a key and store",
   ] as const;
+  const json = ['--json', 'machine-readable output on stdout (sizes in bytes)'] as const;
 
   backup
     .command('create')
@@ -56,6 +65,7 @@ export function registerBackup(program: Command): void {
     .option(...keyFile)
     .option('--to <store>', 'where to store it: a directory or s3://bucket/prefix')
     .option('--compress', 'deflate the archive before encryption (helps text, not media)')
+    .option(...json)
     .option(...endpoint)
     .option(...device)
     .action(runCreate);
@@ -64,6 +74,7 @@ export function registerBackup(program: Command): void {
     .command('list')
     .description('list the backups in a store: id, size, creation time (oldest first)')
     .option('--from <store>', 'a directory or s3://bucket/prefix')
+    .option(...json)
     .option(...endpoint)
     .option(...device)
     .action(runList);
@@ -80,7 +91,10 @@ export function registerBackup(program: Command): void {
     .option('--force', 'restore into a non-empty directory, replacing same-named entries')
     .option(...endpoint)
     .option(...device)
-    .option('--password-stdin', 'with --device: recover the key from the vault with the password on stdin')
+    .option(
+      '--password-stdin',
+      'with --device: read the password for the vault from stdin (for scripts; without it, a terminal is asked)',
+    )
     .action(runRestore);
 
   registerDeviceBackup(backup);
@@ -108,7 +122,15 @@ export async function runCreate(
       onProgress: (done, total) => progress.update(done, total),
     });
     progress.stop();
-    process.stdout.write(`${result.id}\n`);
+    if (options.json) {
+      printJson({
+        id: result.id,
+        size: result.size,
+        contentBytes: result.plan.contentBytes,
+        created: result.created.toISOString(),
+        store: store.location,
+      });
+    } else process.stdout.write(`${result.id}\n`);
     if (process.stderr.isTTY) {
       const seconds = (performance.now() - started) / 1000;
       process.stderr.write(
@@ -122,9 +144,14 @@ export async function runCreate(
 }
 
 export async function runList(options: ListOptions & { device?: string }): Promise<void> {
-  if (options.device !== undefined) return runDeviceList({ device: options.device });
+  if (options.device !== undefined) return runDeviceList({ device: options.device, json: options.json });
   const store = await backupStore(options.from, '--from', options);
   const backups = await listBackups(store);
+  if (options.json) {
+    const location = store.location;
+    printJson(backups.map((b) => ({ id: b.id, size: b.size, created: b.created.toISOString(), location })));
+    return;
+  }
   if (backups.length === 0) process.stderr.write(`no backups in ${store.location}\n`);
   for (const backup of backups) {
     const created = backup.created

@@ -9,7 +9,7 @@ import { writeFileAtomically } from '../../client/node/atomic-file.ts';
 import { readBackupBlocks, readFileBlocks, ringFor } from '../../client/node/file-io.ts';
 import { nodeCrypto } from '../../client/node/node-crypto.ts';
 import { createWorkerCrypto } from '../../client/node/worker-crypto.ts';
-import { StrongroomError } from '../../errors.ts';
+import { StrongroomError, UsageError } from '../../errors.ts';
 import type { FormatCrypto } from '../../format/crypto.ts';
 import { DEFAULT_CHUNK_SIZE } from '../../format/header.ts';
 import type { BackupKey } from '../../format/key.ts';
@@ -96,12 +96,18 @@ export function cryptStream(
 }
 
 async function run(direction: Direction, input: string | undefined, options: CryptOptions) {
+  // A backup stream is binary: on a terminal it is garbage, and can even drive the terminal (as age).
+  if (direction === 'encrypt' && options.output === undefined && process.stdout.isTTY) {
+    throw new UsageError('refusing to write a binary backup stream to a terminal', {
+      hints: ['pass -o FILE, or redirect stdout: strongroom encrypt ... > FILE'],
+    });
+  }
   removeUnfinishedOnInterrupt();
   const key = await resolveKey(options);
   try {
     const total = input === undefined ? 0 : await sizeOf(input);
     const { crypto, source, close } = planCrypt(direction, input, total, options.threads);
-    const progress = createProgress(direction);
+    const progress = createProgress(direction, { stdoutBusy: options.output === undefined });
     let done = 0;
     async function* counted(): AsyncGenerator<Uint8Array> {
       for await (const piece of source) {

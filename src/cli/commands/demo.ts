@@ -38,10 +38,15 @@ export function registerDemo(program: Command): void {
 async function runDemo(flags: DemoFlags): Promise<void> {
   const bars = new Map<Phase, Progress>();
   let current: Phase | undefined;
-  // The whole story (server, vault, new device) by default; src/server/demo.ts tells it.
+  // The whole story (server, vault, new device) by default; src/server/demo.ts tells it. Its lines
+  // go above the running bar, never through it (src/cli/progress.ts).
   const run = flags.standalone ? runStandaloneDemo : runServerDemo;
   const result = await run({
-    onStep: (line: string) => process.stderr.write(`${line}\n`),
+    onStep: (line: string) => {
+      const bar = current === undefined ? undefined : bars.get(current);
+      if (bar) bar.note(line);
+      else process.stderr.write(`${line}\n`);
+    },
     seed: positiveInteger('--seed', flags.seed),
     mediaBytes: positiveInteger('--media-mib', flags.mediaMib) * 1024 * 1024,
     messages: positiveInteger('--messages', flags.messages),

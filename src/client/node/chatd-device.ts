@@ -135,9 +135,13 @@ export class DeviceDir {
     return FleetPublicInfo.fromText(readFileSync(this.path('fleet.pub'), 'utf8'));
   }
 
+  holdsBackupKey(): boolean {
+    return existsSync(this.path('backup.key'));
+  }
+
   /** K, when this device holds it; the caller destroys it when done. */
   backupKey(): BackupKey | undefined {
-    if (!existsSync(this.path('backup.key'))) return undefined;
+    if (!this.holdsBackupKey()) return undefined;
     return BackupKey.parse(readFileSync(this.path('backup.key'), 'utf8'));
   }
 

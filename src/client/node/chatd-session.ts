@@ -8,7 +8,7 @@ import { destroyStreamSecrets } from '../../format/derive.ts';
 import { HEADER_LENGTH, Header } from '../../format/header.ts';
 import { BackupKey } from '../../format/key.ts';
 import { BackupEntry } from '../../protocol/chatd/backups.ts';
-import { NotificationKind } from '../../protocol/chatd/notification.ts';
+import { type Notification, NotificationKind } from '../../protocol/chatd/notification.ts';
 import { recordIdFor } from '../../protocol/chatd/record-id.ts';
 import { BlobNotFoundError, type BlobStore } from '../../stores/blob/blob-store.ts';
 import { openBlobStore } from '../../stores/blob/open.ts';
@@ -16,6 +16,7 @@ import { BACKUP_SUFFIX } from '../backup/backups.ts';
 import { ChatdBlobStore } from '../chatd/blob-store.ts';
 import { ChatdClient } from '../chatd/client.ts';
 import { ChatdVaultTransport } from '../chatd/vault-transport.ts';
+import { checkPasswordStrength } from '../password-strength.ts';
 import { type Argon2idParameters, VaultClient, type VaultRecordStatus } from '../vault/client.ts';
 import { createBackup, type ProgressListener, restoreBackup } from './backup.ts';
 import { CHATD_STORE, type DeviceDir } from './chatd-device.ts';
@@ -35,13 +36,39 @@ export interface RestoreReport {
   readonly id: string;
   readonly entries: number;
   readonly contentBytes: number;
-  /** Set when K came from the vault: what the recovery revealed. */
+  /** Set when K came from the vault: what the recovery revealed (docs/CHATD.md "What a device is told"). */
   readonly recovery?: {
-    readonly failedGuessesSinceLastSuccess: number;
-    readonly newFailedGuesses: number;
+    /**
+     * limit - guessesLeft: every wrong password since the password was last set. A success refunds
+     * only its own guess, so this count does not restart at a successful restore.
+     */
+    readonly failedGuessesSincePasswordSet: number;
+    /**
+     * How many of those came since this device last set the password or restored with it;
+     * undefined when it cannot tell (a new device, or the password was changed elsewhere).
+     */
+    readonly failedGuessesSinceThisDevice: number | undefined;
     readonly guessesLeft: number;
     readonly limit: number;
   };
+}
+
+/**
+ * The vault record as the user should hear of it: `out of guesses` is an active record at zero
+ * guesses, which no password opens any more and the vault locks at the next attempt
+ * (docs/PROTOCOL.md section 9, step 4).
+ */
+export type DeviceRecordState = 'active' | 'out of guesses' | 'locked' | 'deleted';
+
+/** An account event ChatD told this device of (docs/CHATD.md "Notifications"). */
+export interface AccountEvent {
+  readonly kind: NotificationKind;
+  readonly at: Date;
+  /** The device the event concerns (hex), when there is one. */
+  readonly subjectDevice?: string;
+  readonly count: number;
+  /** True when the event changed this device: a disable elsewhere makes it forget K and stop. */
+  readonly stoppedThisDevice: boolean;
 }
 
 export interface StatusReport {
@@ -50,15 +77,26 @@ export interface StatusReport {
   readonly mode: 'none' | 'password' | 'manual';
   readonly store: string;
   readonly vault?: {
-    status: VaultRecordStatus['status'];
+    status: DeviceRecordState;
     limit: number;
     guessesLeft: number;
+    /** Wrong passwords since the password was last set (limit - guessesLeft). */
     failedGuesses: number;
   };
+  /** This device holds K (it may change the password, even at zero guesses). */
+  readonly holdsKey: boolean;
   readonly noRecord?: boolean;
   readonly lastBackup?: { id: string; size: number; created: string };
   readonly tampering?: string;
 }
+
+function recordState(summary: VaultRecordStatus): DeviceRecordState {
+  if (summary.status !== 'active') return summary.status;
+  return summary.guessesLeft === 0 ? 'out of guesses' : 'active';
+}
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+const isZero = (bytes: Uint8Array) => bytes.every((b) => b === 0);
 
 export class DeviceSession {
   private constructor(
@@ -67,12 +105,16 @@ export class DeviceSession {
     readonly vault: VaultClient,
     readonly recordId: Uint8Array,
     private readonly options: SessionOptions,
+    /** Notifications as they arrive: those missed while offline come right after Welcome. */
+    private readonly heard: Notification[],
   ) {}
 
   /** Connects to the device's server and authenticates it. */
   static async open(device: DeviceDir, options: SessionOptions = {}): Promise<DeviceSession> {
     const identity = device.identity();
     const client = await ChatdClient.connect({ url: device.server, identity, openSocket: openNodeSocket });
+    const heard: Notification[] = [];
+    client.onNotification((n) => heard.push(n));
     const fleet = device.fleet();
     const vault = new VaultClient({
       fleet,
@@ -80,7 +122,54 @@ export class DeviceSession {
       memory: device.recordMemory(),
       argon2id: options.argon2id,
     });
-    return new DeviceSession(device, client, vault, recordIdFor(fleet.fleetId, device.userId), options);
+    return new DeviceSession(
+      device,
+      client,
+      vault,
+      recordIdFor(fleet.fleetId, device.userId),
+      options,
+      heard,
+    );
+  }
+
+  /**
+   * What the account's other devices did while this one was away, oldest first. A disable
+   * elsewhere deleted the record and the backups, so this device forgets K and stops backing up
+   * rather than upload under a key no other device can recover. ChatD could forge such a notice,
+   * but it could as well refuse every upload: the worst is denial of service, and K is still in the
+   * vault or on the user's paper if the notice lied.
+   */
+  async catchUp(): Promise<AccountEvent[]> {
+    // ChatD sends the missed notifications right after Welcome, so one round trip is behind them.
+    await this.client.listBackups();
+    const events: AccountEvent[] = [];
+    for (const n of this.heard.splice(0)) {
+      let stopped = false;
+      if (n.kind === NotificationKind.backupDisabled && this.device.mode !== 'none') {
+        await this.forgetBackup();
+        stopped = true;
+      }
+      events.push({
+        kind: n.kind,
+        at: new Date(Number(n.atMs)),
+        subjectDevice: isZero(n.subjectDevice) ? undefined : hex(n.subjectDevice),
+        count: n.count,
+        stoppedThisDevice: stopped,
+      });
+    }
+    return events;
+  }
+
+  /** Ends backup on this device: K off its disk, no mode, no memory of the deleted record. */
+  private async forgetBackup(): Promise<void> {
+    this.device.forgetBackupKey();
+    await this.device.recordMemory().forget(this.recordId);
+    await this.device.update({ mode: 'none', lastBackup: undefined });
+  }
+
+  /** Refuses a password an offline search would find quickly (docs/SECURITY.md "Password strength"). */
+  checkNewPassword(password: string): Promise<void> {
+    return checkPasswordStrength(password, [this.device.userId, this.device.server]);
   }
 
   close(): void {
@@ -108,7 +197,7 @@ export class DeviceSession {
     options: { store?: string; limit?: number } = {},
   ): Promise<VaultRecordStatus> {
     this.requireNoMode();
-    if (password.length === 0) throw new UsageError('the password is empty');
+    await this.checkNewPassword(password);
     const key = BackupKey.generate((n) => new Uint8Array(randomBytes(n)));
     try {
       const summary = await this.vault.enable(
@@ -245,6 +334,7 @@ export class DeviceSession {
     let key: BackupKey;
     let recovery: RestoreReport['recovery'];
     if (options.password !== undefined) {
+      const remembered = await this.device.recordMemory().get(this.recordId);
       let recovered: Awaited<ReturnType<VaultClient['recover']>>;
       try {
         recovered = await this.vault.recover(this.recordId, options.password);
@@ -254,13 +344,13 @@ export class DeviceSession {
         throw error;
       }
       key = recovered.key;
-      const newFailed = Math.max(
-        0,
-        recovered.failedGuessesSinceLastSuccess - recovered.failedGuessesAtPreviousSuccess,
-      );
+      // The device's own count is a baseline only for the incarnation it saw (docs/CHATD.md).
+      const sameIncarnation = remembered !== undefined && !recovered.changedElsewhere;
       recovery = {
-        failedGuessesSinceLastSuccess: recovered.failedGuessesSinceLastSuccess,
-        newFailedGuesses: newFailed,
+        failedGuessesSincePasswordSet: recovered.failedGuessesSinceLastSuccess,
+        failedGuessesSinceThisDevice: sameIncarnation
+          ? Math.max(0, recovered.failedGuessesSinceLastSuccess - recovered.failedGuessesAtPreviousSuccess)
+          : undefined,
         guessesLeft: recovered.guessesLeft,
         limit: recovered.limit,
       };
@@ -299,6 +389,7 @@ export class DeviceSession {
       server: this.device.server,
       mode: this.device.mode,
       store: this.device.store,
+      holdsKey: this.device.holdsBackupKey(),
     };
     const entries = await this.client.listBackups();
     const last = entries.at(-1);
@@ -314,7 +405,7 @@ export class DeviceSession {
         ...base,
         lastBackup,
         vault: {
-          status: summary.status,
+          status: recordState(summary),
           limit: summary.limit,
           guessesLeft: summary.guessesLeft,
           failedGuesses: summary.limit - summary.guessesLeft,
@@ -331,7 +422,7 @@ export class DeviceSession {
   async changePassword(newPassword: string): Promise<VaultRecordStatus> {
     if (this.device.mode !== 'password')
       throw new UsageError('password backup is not enabled on this device');
-    if (newPassword.length === 0) throw new UsageError('the password is empty');
+    await this.checkNewPassword(newPassword);
     const key = this.heldKey();
     try {
       const summary = await this.vault.changePassword(this.recordId, key.exposeBytes(), newPassword);
@@ -347,6 +438,10 @@ export class DeviceSession {
     const key = this.heldKey();
     try {
       if (this.device.mode === 'password') await this.vault.delete(this.recordId, key.exposeBytes());
+    } catch (error) {
+      // A locked record holds no key any more: there is nothing left to delete, and a later
+      // `backup enable` may create a new record over it (docs/PROTOCOL.md section 11).
+      if (!(error instanceof LockedError)) throw error;
     } finally {
       key.destroy();
     }
@@ -359,8 +454,7 @@ export class DeviceSession {
       await this.client.removeBackup(entry.id);
       deleted++;
     }
-    this.device.forgetBackupKey();
-    await this.device.update({ mode: 'none', lastBackup: undefined });
+    await this.forgetBackup();
     await this.client.reportActivity(NotificationKind.backupDisabled);
     return { deletedBackups: deleted };
   }

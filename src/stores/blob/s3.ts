@@ -62,6 +62,9 @@ export class S3BlobStore implements BlobStore {
     this.#abandonedUploadAgeMs = options.abandonedUploadAgeMs ?? ABANDONED_UPLOAD_AGE_MS;
     this.#bucket = bucket;
     this.#prefix = prefix === '' ? '' : `${prefix}/`;
+    // The SDK's documented switch for its 9-line notice that SDK versions after January 2027 need
+    // Node 22: printed on every command, and nothing a user of this version can act on.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.#client = new S3Client({
       endpoint: options.endpoint,
       region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
@@ -202,11 +205,27 @@ export class S3BlobStore implements BlobStore {
     this.#client.destroy();
   }
 
-  /** Runs one S3 call, turning "no such key" and network failures into Strongroom's outcomes. */
+  /**
+   * Runs one S3 call, turning "no such key", a missing bucket, missing credentials and network
+   * failures into Strongroom's outcomes, each with what to check.
+   */
   async #call<T>(run: () => Promise<T>, name?: string): Promise<T> {
     try {
       return await run();
     } catch (error) {
+      const errorName = (error as { name?: string }).name;
+      if (errorName === 'CredentialsProviderError') {
+        throw new StrongroomError(`no AWS credentials for S3 store ${this.location}`, {
+          cause: error,
+          hints: ['set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) for the S3 server'],
+        });
+      }
+      if (errorName === 'NoSuchBucket') {
+        throw new StrongroomError(`the S3 bucket '${this.#bucket}' of ${this.location} does not exist`, {
+          cause: error,
+          hints: ['create the bucket first, or check its name and --s3-endpoint / AWS_ENDPOINT_URL'],
+        });
+      }
       if (
         name !== undefined &&
         (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey')
