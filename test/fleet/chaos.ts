@@ -13,6 +13,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { RecoveryResult } from '../../src/client/vault/client.ts';
 import { messageOf, UnavailableError, WrongPasswordError } from '../../src/errors.ts';
 import { Intent, TransitionKind } from '../../src/protocol/vault/intent.ts';
 import { CertifiedState, type RecordState } from '../../src/protocol/vault/record.ts';
@@ -81,14 +82,11 @@ type Outcome =
   | { kind: 'recovered'; version: bigint }
   | { kind: 'unavailable' };
 
-async function attempt(
-  run: () => Promise<{ version: bigint; key: Uint8Array }>,
-  key: Uint8Array,
-): Promise<Outcome> {
+async function attempt(run: () => Promise<RecoveryResult>, key: Uint8Array): Promise<Outcome> {
   try {
     const result = await run();
-    assert.deepEqual(result.key, key, 'a recovery returned the right key');
-    return { kind: 'recovered', version: result.version };
+    assert.deepEqual(result.key.exposeBytes(), key, 'a recovery returned the right key');
+    return { kind: 'recovered', version: BigInt(result.version) };
   } catch (error) {
     if (error instanceof WrongPasswordError) return { kind: 'wrong', guessesLeft: error.guessesLeft };
     if (error instanceof UnavailableError) return { kind: 'unavailable' };
@@ -243,7 +241,7 @@ export async function chaosRound(
       );
       chain.push(value.committed);
     }
-    assert.equal(chain.at(-1)?.version, settled.version, 'status answers the last committed state');
+    assert.equal(chain.at(-1)?.version, BigInt(settled.version), 'status answers the last committed state');
     const spendsLeft: number[] = [];
     /** The KE1s the spends paid for: one request sends one KE1 (clients here never retry). */
     const paidKe1s = new Set<string>();
@@ -319,7 +317,7 @@ export async function chaosRound(
       spends,
       refunds: refundVersions.length,
       conflicts,
-      finalVersion: final.version,
+      finalVersion: BigInt(final.version),
       history,
     };
   } catch (error) {
