@@ -115,6 +115,8 @@ export class EmbeddedServer {
         rateLimits: options.rateLimits,
         quotaBytes: options.quotaBytes,
         capture: options.capture,
+        // ChatD's counters at GET /metrics (docs/OPERATIONS.md "Embedded server").
+        metrics: true,
         page: options.webRoot === false ? undefined : loadWebPage(logger, options.webRoot),
       });
       return new EmbeddedServer(chatd, fleet, fleetPubPath, closeVault);

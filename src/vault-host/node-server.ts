@@ -2,18 +2,52 @@
 //   POST /v1/vault    a client's sealed request frame (relayed by ChatD) → the response frame
 //   POST /v1/endorse  another node's endorse request (CoreRequest) → what this node's core signed
 //   GET  /v1/health   {"node", "region", "ok"}: liveness for ChatD's failover and for operators
+//   GET  /metrics     Prometheus text: requests by route and HTTP status, latency by route
+//                     (docs/OPERATIONS.md "Vault node metrics"); counts and times only, never bodies
 // Nothing here is trusted: frames are sealed to the fleet key, endorsements are signatures each
 // core verifies itself. So the peer route needs no authentication of its caller — any host may ask
 // a core to endorse, and the core endorses only valid transitions — and the server's only job is
 // to bound what a caller can make it hold (body size, request time).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Counter, Histogram, Registry } from 'prom-client';
 import { messageOf } from '../errors.ts';
 import { BodyTooLargeError, MAX_BODY_BYTES, OCTET_STREAM, readBody } from './binary-http.ts';
 
 export const VAULT_PATH = '/v1/vault';
 export const ENDORSE_PATH = '/v1/endorse';
 export const HEALTH_PATH = '/v1/health';
+export const METRICS_PATH = '/metrics';
+const KNOWN_PATHS = new Set([VAULT_PATH, ENDORSE_PATH, HEALTH_PATH, METRICS_PATH]);
+
+/** One node's request metrics; the route label takes only the known paths (bounded cardinality). */
+class NodeServerMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'strongroom_vault_requests_total',
+    help: 'HTTP requests a vault node answered, by route and status',
+    labelNames: ['route', 'status'],
+    registers: [this.registry],
+  });
+  readonly duration = new Histogram({
+    name: 'strongroom_vault_request_duration_seconds',
+    help: 'Time from request to the end of the answer, by route',
+    labelNames: ['route'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  /** Counts `outgoing` by route and status once it is answered (or its socket closes). */
+  observe(incoming: IncomingMessage, outgoing: ServerResponse): void {
+    const path = (incoming.url ?? '').split('?')[0] ?? '';
+    const route = KNOWN_PATHS.has(path) ? path : 'other';
+    const stop = this.duration.startTimer({ route });
+    outgoing.once('close', () => {
+      stop();
+      this.requests.inc({ route, status: String(outgoing.statusCode) });
+    });
+  }
+}
 
 /** Largest client frame accepted (the largest real frame is well under 4 KiB). */
 export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
@@ -46,7 +80,16 @@ export async function startNodeServer(
   listen: { host: string; port: number },
   log: RequestLogger = () => undefined,
 ): Promise<RunningNodeServer> {
+  const metrics = new NodeServerMetrics();
   const server = createServer((incoming, outgoing) => {
+    metrics.observe(incoming, outgoing);
+    if (incoming.method === 'GET' && (incoming.url ?? '').split('?')[0] === METRICS_PATH) {
+      metrics.registry.metrics().then(
+        (text) => outgoing.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+        () => outgoing.writeHead(500).end(),
+      );
+      return;
+    }
     route(handlers, incoming, outgoing, log).catch((error) => {
       log({ route: incoming.url ?? '', status: 500, error: messageOf(error) });
       if (!outgoing.headersSent) outgoing.writeHead(500).end();

@@ -17,6 +17,34 @@ before(() => {
 after(() => hsm?.cleanup());
 
 describe('strongroom fleet init', () => {
+  test('writes --listen, --peers (default http://LISTEN) and --store into every node config', async () => {
+    const out = join(hsm.dir, 'deployed');
+    const listen = '10.0.0.1:7000,10.0.0.2:7000';
+    const made = await runCli([
+      'fleet',
+      'init',
+      '--nodes',
+      '2',
+      '--out',
+      out,
+      '--listen',
+      listen,
+      '--store',
+      'etcd://10.0.0.9:2379/sr',
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    const node1 = NodeConfig.fromText(readFileSync(join(out, 'node-1', 'node.json'), 'utf8'));
+    assert.equal(node1.listen, '10.0.0.2:7000');
+    assert.deepEqual(node1.peers, [{ index: 0, url: 'http://10.0.0.1:7000' }]);
+    assert.deepEqual(node1.recordStore, { url: 'etcd://10.0.0.9:2379/sr' });
+
+    const wrong = join(hsm.dir, 'wrong-count');
+    const refused = await runCli(['fleet', 'init', '--nodes', '3', '--out', wrong, '--listen', listen]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /--listen must list one entry per node \(3\), got 2/);
+    assert.equal(existsSync(wrong), false);
+  });
+
   test('makes a software fleet, then refuses to overwrite it', async () => {
     const out = join(hsm.dir, 'soft');
     const made = await runCli(['fleet', 'init', '--nodes', '3', '--regions', 'eu,us,ap', '--out', out]);

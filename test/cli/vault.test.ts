@@ -37,4 +37,23 @@ describe('strongroom vault node', () => {
     assert.match(result.stderr, /strongroom: error: listen address "" is not HOST:PORT/);
     assert.match(result.stderr, /hint: pass --listen host:port or set "listen" in/);
   });
+
+  it('takes its settings from environment variables, a flag overriding its variable', async () => {
+    const fromEnv = await runCli(['vault', 'node'], {
+      env: { STRONGROOM_NODE_CONFIG: config, STRONGROOM_LISTEN: '127.0.0.1:0' },
+    });
+    // The config and listen address came from the environment: only the store is missing.
+    assert.equal(fromEnv.code, 2, fromEnv.stderr);
+    assert.match(fromEnv.stderr, /strongroom: error: no record store given/);
+
+    const flagWins = await runCli(['vault', 'node', '--listen', 'not-an-address'], {
+      env: {
+        STRONGROOM_NODE_CONFIG: config,
+        STRONGROOM_LISTEN: '127.0.0.1:0',
+        STRONGROOM_STORE: `sqlite:${join(dir, 'records.sqlite')}`,
+      },
+    });
+    assert.equal(flagWins.code, 2, flagWins.stderr);
+    assert.match(flagWins.stderr, /strongroom: error: listen address "not-an-address" is not HOST:PORT/);
+  });
 });

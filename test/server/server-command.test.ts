@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { WebSocket } from 'ws';
 import { defaultWebRoot } from '../../src/web/serve.ts';
 import { ServerProcess } from '../e2e/helpers.ts';
 import { runCli } from '../helpers/cli.ts';
@@ -68,6 +69,26 @@ describe('strongroom server', () => {
       );
       assert.equal(await (await fetch(`${base}/health`)).text(), 'ok\n', "ChatD's own routes still answer");
       assert.equal((await fetch(`${base}/nothing-here`)).status, 404);
+    } finally {
+      assert.equal(await server.stop('SIGTERM'), 0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("serves ChatD's Prometheus metrics at /metrics, counting a WebSocket connection", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'server-metrics-'));
+    const server = await ServerProcess.start(dir);
+    try {
+      const base = server.url.replace(/^ws:/, 'http:').replace(/\/v1\/chatd$/, '');
+      const socket = new WebSocket(server.url);
+      await new Promise((resolve, reject) => {
+        socket.once('open', resolve);
+        socket.once('error', reject);
+      });
+      socket.close();
+      const response = await fetch(`${base}/metrics`);
+      assert.equal(response.status, 200);
+      assert.match(await response.text(), /^chatd_connections_total 1$/m);
     } finally {
       assert.equal(await server.stop('SIGTERM'), 0);
       rmSync(dir, { recursive: true, force: true });

@@ -9,6 +9,7 @@ import {
   ENDORSE_PATH,
   HEALTH_PATH,
   MAX_CLIENT_FRAME_BYTES,
+  METRICS_PATH,
   type NodeHandlers,
   type RunningNodeServer,
   startNodeServer,
@@ -129,5 +130,30 @@ describe('node server', () => {
       postBytes(new URL(`http://127.0.0.1:${port}${ENDORSE_PATH}`), Uint8Array.of(1), { timeoutMs: 1000 }),
       (error: unknown) => error instanceof UnavailableError && error.message.includes('could not be reached'),
     );
+  });
+
+  it('serves Prometheus metrics counting requests by route and status, and their latency', async () => {
+    const scrape = async () => {
+      const response = await fetch(new URL(METRICS_PATH, node.url));
+      assert.equal(response.status, 200);
+      assert.match(response.headers.get('content-type') ?? '', /^text\/plain/);
+      return response.text();
+    };
+    const count = (text: string, route: string, status: string) => {
+      const prefix = `strongroom_vault_requests_total{route="${route}",status="${status}"} `;
+      const line = text.split('\n').find((row) => row.startsWith(prefix));
+      return line === undefined ? 0 : Number(line.slice(prefix.length));
+    };
+    const before = await scrape();
+    await postBytes(new URL(VAULT_PATH, node.url), Uint8Array.of(7), { timeoutMs: 1000, agent });
+    const missing = await fetch(new URL('/no-such-route', node.url));
+    assert.equal(missing.status, 404);
+    await missing.arrayBuffer();
+    const text = await scrape();
+    assert.equal(count(text, VAULT_PATH, '200'), count(before, VAULT_PATH, '200') + 1, text);
+    // An unknown path is counted under one label, so a scanner cannot grow the label set.
+    assert.equal(count(text, 'other', '404'), count(before, 'other', '404') + 1, text);
+    assert.doesNotMatch(text, /no-such-route/);
+    assert.match(text, /strongroom_vault_request_duration_seconds_count\{route="\/v1\/vault"\} [1-9]/);
   });
 });

@@ -1,10 +1,12 @@
 // `strongroom fleet init`: the key ceremony (docs/CEREMONY.md; DESIGN.md section 4). Parses the
 // command line and runs createFleet (src/hsm-platform/ceremony.ts); the PKCS#11 PIN comes from an
 // environment variable, never the command line, which other users can read in the process list.
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.ts';
 import { type CeremonyKeystore, createFleet, DEFAULT_MAX_GUESSES } from '../../hsm-platform/ceremony.ts';
-import { DEFAULT_PIN_ENV } from '../../vault-host/node-config.ts';
+import { parseListenAddress } from '../../listen-address.ts';
+import { DEFAULT_PIN_ENV, NodeConfig } from '../../vault-host/node-config.ts';
 
 const DEFAULT_PKCS11_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 
@@ -18,6 +20,9 @@ interface InitOptions {
   pkcs11Module: string;
   pkcs11PinEnv: string;
   pkcs11Tokens?: string;
+  listen?: string;
+  peers?: string;
+  store?: string;
 }
 
 function wholeNumber(flag: string, text: string): number {
@@ -47,8 +52,42 @@ function keystoreFrom(options: InitOptions, nodes: number): CeremonyKeystore {
   return { kind: 'pkcs11', module: options.pkcs11Module, tokenLabels, pin, pinEnv: options.pkcs11PinEnv };
 }
 
+/** One item per node, or a usage error naming the flag (checked before the ceremony writes anything). */
+function perNode(flag: string, text: string, nodes: number): string[] {
+  const items = list(text);
+  if (items.length !== nodes) {
+    throw new UsageError(`${flag} must list one entry per node (${nodes}), got ${items.length}`);
+  }
+  return items;
+}
+
+/**
+ * The deployment fields of each node config (docs/OPERATIONS.md "Fleet init settings"): where each
+ * node listens, the URL the others reach it at (default http://LISTEN), and the record store URL.
+ */
+function deploymentFrom(options: InitOptions, nodes: number) {
+  const listens = options.listen === undefined ? undefined : perNode('--listen', options.listen, nodes);
+  for (const listen of listens ?? [])
+    parseListenAddress(listen, 'for example --listen 10.0.0.1:7000,10.0.0.2:7000');
+  let urls = options.peers === undefined ? undefined : perNode('--peers', options.peers, nodes);
+  for (const url of urls ?? []) {
+    if (!/^https?:\/\/[^/?#]+$/.test(url)) {
+      throw new UsageError(`--peers entry ${JSON.stringify(url)} is not a base URL (http://host:port)`);
+    }
+  }
+  urls ??= listens?.map((listen) => `http://${listen}`);
+  return (index: number) => ({
+    ...(listens === undefined ? {} : { listen: listens[index] }),
+    ...(urls === undefined
+      ? {}
+      : { peers: urls.map((url, peer) => ({ index: peer, url })).filter((peer) => peer.index !== index) }),
+    ...(options.store === undefined ? {} : { recordStore: { url: options.store } }),
+  });
+}
+
 async function runInit(options: InitOptions): Promise<void> {
   const nodes = wholeNumber('--nodes', options.nodes);
+  const deployment = deploymentFrom(options, nodes);
   const keystore = keystoreFrom(options, nodes);
   const fleet = await createFleet({
     dir: options.out,
@@ -58,6 +97,10 @@ async function runInit(options: InitOptions): Promise<void> {
     maxGuesses: wholeNumber('--max-guesses', options.maxGuesses),
     keystore,
   });
+  for (const [index, path] of fleet.nodeConfigPaths.entries()) {
+    const edited = NodeConfig.deserialize(readFileSync(path)).with(deployment(index));
+    writeFileSync(path, edited.serialize());
+  }
   const { config } = fleet;
   const lines = [
     `fleet ${Buffer.from(config.fleetId).toString('hex')} created in ${options.out}`,
@@ -101,5 +144,8 @@ export function registerFleet(program: Command): void {
       '--pkcs11-tokens <labels>',
       'token labels, one per node or one shared (default: strongroom-node-N)',
     )
+    .option('--listen <list>', 'host:port each node serves on, one per node (written to its node.json)')
+    .option('--peers <urls>', 'base URL each node is reached at, one per node (default: http://LISTEN)')
+    .option('--store <url>', 'record store every node uses: sqlite:PATH or etcd://host:port[,...][/prefix]')
     .action(runInit);
 }

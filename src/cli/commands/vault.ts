@@ -3,7 +3,7 @@
 // It logs JSON lines (pino) on standard output: `event` names what happened, e.g. "listening",
 // "endorsement-refused" (a stale or forked record was shown to the nodes), "request-failed".
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import pino from 'pino';
 import { RepairIncompleteError, StrongroomError, UsageError } from '../../errors.ts';
 import { FleetPublicInfo } from '../../protocol/fleet.ts';
@@ -150,12 +150,23 @@ export function registerVault(program: Command): void {
   vault
     .command('node')
     .description('Run one vault node: its HSM core, host, NVRAM and record store, serving HTTP')
-    .requiredOption('--config <file>', 'node config written by `strongroom fleet init`')
-    .option(
-      '--store <url>',
-      'record store: sqlite:PATH or etcd://host:port[,host:port...][/prefix] (default: the config)',
+    // Settings: flag > environment variable > node config file > default (docs/OPERATIONS.md "Settings").
+    .addOption(
+      new Option('--config <file>', 'node config written by `strongroom fleet init`')
+        .env('STRONGROOM_NODE_CONFIG')
+        .makeOptionMandatory(),
     )
-    .option('--listen <host:port>', 'address to serve on (default: the config)')
+    .addOption(
+      new Option(
+        '--store <url>',
+        'record store: sqlite:PATH or etcd://host:port[,host:port...][/prefix] (default: the config)',
+      ).env('STRONGROOM_STORE'),
+    )
+    .addOption(
+      new Option('--listen <host:port>', 'address to serve on (default: the config)').env(
+        'STRONGROOM_LISTEN',
+      ),
+    )
     .option('--peer-timeout <ms>', 'how long to wait for another node before counting it as down', '3000')
     .option('--store-timeout <ms>', 'bound on one etcd operation before answering "unavailable"', '3000')
     .action((options: NodeOptions) => runNode(options));
