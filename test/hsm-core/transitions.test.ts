@@ -5,19 +5,28 @@
 // tell a wrong next state from a right one; this file is that test (docs/MUTATION.md).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import * as opaque from '@serenity-kit/opaque';
 import { hkdf, hmacSha256, sha256 } from '../../src/client/vault/crypto.ts';
 import type { VaultTransport } from '../../src/client/vault/transport.ts';
 import { nodePrimitives } from '../../src/hsm-platform/primitives.ts';
+import { fromBase64Url, toBase64Url, toHex } from '../../src/protocol/vault/bytes.ts';
 import { ProposeAction } from '../../src/protocol/vault/core-rpc.ts';
 import { VaultOp } from '../../src/protocol/vault/frames.ts';
 import { Intent, TransitionKind } from '../../src/protocol/vault/intent.ts';
 import { Labels } from '../../src/protocol/vault/labels.ts';
 import { type CertifiedState, type RecordState, RecordStatus } from '../../src/protocol/vault/record.ts';
-import { DeleteRequest, LoginFinishRequest, StatusRequest } from '../../src/protocol/vault/requests.ts';
-import { RefusalReason } from '../../src/protocol/vault/responses.ts';
+import {
+  DeleteRequest,
+  LoginFinishRequest,
+  RegisterFinishRequest,
+  RegisterStartRequest,
+  RegistrationKind,
+  StatusRequest,
+} from '../../src/protocol/vault/requests.ts';
+import { Outcome, RefusalReason, type RegisterStartResult } from '../../src/protocol/vault/responses.ts';
 import { proofMessage } from '../../src/protocol/vault/sealed.ts';
-import { startTestFleet, type TestFleet } from '../vault-host/helpers/fleet.ts';
-import { MaliciousHost } from './helpers/host.ts';
+import { startTestFleet, TEST_ARGON2ID, type TestFleet } from '../vault-host/helpers/fleet.ts';
+import { MaliciousHost, okResult } from './helpers/host.ts';
 
 let t: TestFleet;
 let host: MaliciousHost;
@@ -27,11 +36,16 @@ before(async () => {
 });
 after(() => t.close());
 
-/** An honest client talking in-process to coordinator 0, and a fresh record it enabled. */
-async function enabled(limit: number) {
+/** An honest client talking in-process to coordinator 0. */
+function honestClient() {
   const coordinator = t.fleet.coordinator(0);
   const transport: VaultTransport = { exchange: (frame) => coordinator.handle(frame) };
-  const client = t.client({ transport });
+  return t.client({ transport });
+}
+
+/** An honest client and a fresh record it enabled. */
+async function enabled(limit: number) {
+  const client = honestClient();
   const recordId = nodePrimitives.randomBytes(16);
   const key = nodePrimitives.randomBytes(32);
   await client.enable(recordId, 'right', key, limit);
@@ -330,4 +344,124 @@ test("a refund's login state must open under this fleet's key for this record", 
     await endorseAtOne(new Intent({ kind: TransitionKind.refund, from: spent, to, evidence })),
     refused(RefusalReason.badEvidence),
   );
+});
+
+type FinishFields = ConstructorParameters<typeof RegisterFinishRequest>[0];
+
+/**
+ * Registration as the host can run it on its own (anyone may seal to the fleet key): step 1 answered
+ * by a core from `current`, finished with OPAQUE, and a step-2 frame builder whose fields a test
+ * may alter one at a time.
+ */
+async function hostRegistration(
+  recordId: Uint8Array,
+  kind: RegistrationKind,
+  current: CertifiedState | undefined,
+) {
+  await opaque.ready;
+  const { clientRegistrationState, registrationRequest } = opaque.client.startRegistration({
+    password: 'host',
+  });
+  const start = await host.seal(
+    VaultOp.registerStart,
+    recordId,
+    new RegisterStartRequest({ kind, registrationRequest: fromBase64Url(registrationRequest) }).serialize(),
+  );
+  const step1 = okResult(await start.open(await host.answer(start.frame, current))) as RegisterStartResult;
+  const finished = opaque.client.finishRegistration({
+    clientRegistrationState,
+    registrationResponse: toBase64Url(step1.registrationResponse),
+    password: 'host',
+    identifiers: { client: toHex(recordId), server: toHex(t.publicInfo.fleetId) },
+    keyStretching: { 'argon2id-custom': TEST_ARGON2ID },
+  });
+  const fields: FinishFields = {
+    kind,
+    targetVersion: step1.targetVersion,
+    registrationResponseHash: nodePrimitives.sha256(step1.registrationResponse),
+    limit: t.publicInfo.maxGuessLimit,
+    registrationRecord: fromBase64Url(finished.registrationRecord),
+    wrappedK: nodePrimitives.randomBytes(60),
+    authKey: nodePrimitives.randomBytes(32),
+    proofMac: new Uint8Array(32),
+    pendingBlob: step1.pendingBlob,
+  };
+  return {
+    step1,
+    fields,
+    frame: (changes: Partial<FinishFields> = {}) =>
+      host.seal(
+        VaultOp.registerFinish,
+        recordId,
+        new RegisterFinishRequest({ ...fields, ...changes }).serialize(),
+      ),
+  };
+}
+
+/** What the proposing core makes of a registration frame: a proposal, or the refusal it seals. */
+async function proposeRegistration(
+  frame: Awaited<ReturnType<typeof host.seal>>,
+  current: CertifiedState | undefined,
+) {
+  const response = await host.ask(host.peers[0]!, {
+    type: 'propose',
+    action: 1,
+    clientFrame: frame.frame,
+    current,
+  });
+  if (response.type !== 'client-response') return response.type;
+  return frame.open((response as { frame: Uint8Array }).frame);
+}
+
+test("a registration's step 2 must match its step 1 in kind, version and response, within the fleet's limit", async () => {
+  const recordId = nodePrimitives.randomBytes(16);
+  const registration = await hostRegistration(recordId, RegistrationKind.create, undefined);
+  const badEvidence = { outcome: Outcome.refused, reason: RefusalReason.badEvidence };
+  const max = t.publicInfo.maxGuessLimit;
+  for (const [what, changes] of [
+    ['another kind', { kind: RegistrationKind.change }],
+    ['another version', { targetVersion: 2n }],
+    ['another registration response', { registrationResponseHash: nodePrimitives.randomBytes(32) }],
+    ['a limit above the fleet maximum', { limit: max + 1 }],
+    ['a pending blob that does not open', { pendingBlob: nodePrimitives.randomBytes(100) }],
+  ] as const) {
+    // A change with no record to change is a bad transition before its evidence is read.
+    const expected =
+      what === 'another kind'
+        ? { outcome: Outcome.refused, reason: RefusalReason.badTransition }
+        : badEvidence;
+    assert.deepEqual(await proposeRegistration(await registration.frame(changes), undefined), expected, what);
+  }
+  // Unaltered, at the fleet maximum itself, it is proposed.
+  const intent = await host.propose((await registration.frame()).frame, undefined);
+  assert.equal(intent.to.limit, max);
+  // The kind the host names must be the kind the client registered: the same registration shown as
+  // a change's step 2 does not back a create.
+  const asChange = await registration.frame({ kind: RegistrationKind.change });
+  assert.deepEqual(
+    await endorseAtOne(
+      new Intent({ kind: TransitionKind.create, from: undefined, to: intent.to, evidence: asChange.frame }),
+    ),
+    refused(RefusalReason.badEvidence),
+  );
+  assert.equal((await endorseAtOne(intent)).type, 'endorsement');
+});
+
+test('a create may not use the pending blob of an earlier step 1 for another version', async () => {
+  const recordId = nodePrimitives.randomBytes(16);
+  // Step 1 of a create on the fresh record, kept by the host: it targets version 1.
+  const early = await hostRegistration(recordId, RegistrationKind.create, undefined);
+  assert.equal(early.step1.targetVersion, 1n);
+  const client = honestClient();
+  const key = nodePrimitives.randomBytes(32);
+  await client.enable(recordId, 'right', key, 2);
+  await client.delete(recordId, key);
+  const deleted = await committed(recordId);
+  assert.equal(deleted.state.version, 2n);
+  // A create over the deleted record must target version 3; the old pending blob says 1.
+  const reused = await early.frame({ targetVersion: 3n });
+  assert.deepEqual(await proposeRegistration(reused, deleted), {
+    outcome: Outcome.refused,
+    reason: RefusalReason.badEvidence,
+  });
 });
