@@ -9,6 +9,9 @@ import { InMemoryRecordMemory } from '../../../src/client/vault/memory.ts';
 import type { VaultTransport } from '../../../src/client/vault/transport.ts';
 import { NoRecordError, TamperingError, UsageError, WrongPasswordError } from '../../../src/errors.ts';
 import { nodePrimitives } from '../../../src/hsm-platform/primitives.ts';
+import { FleetPublicInfo } from '../../../src/protocol/fleet.ts';
+import { VaultOp } from '../../../src/protocol/vault/frames.ts';
+import { CertifiedState } from '../../../src/protocol/vault/record.ts';
 import { startTestFleet, type TestFleet } from '../../vault-host/helpers/fleet.ts';
 
 let t: TestFleet;
@@ -99,6 +102,33 @@ test("a recovery reports every failed guess of the incarnation and this device's
   const afterChange = await client.recover(recordId, 'again');
   assert.equal(afterChange.changedElsewhere, true);
   assert.equal(afterChange.failedGuessesAtPreviousSuccess, 0);
+});
+
+test('a recovery against another OPAQUE key than the pinned one stops before its login finish', async () => {
+  const { client } = device();
+  const recordId = nodePrimitives.randomBytes(16);
+  await client.enable(recordId, 'right', nodePrimitives.randomBytes(32), 3);
+  const info = t.publicInfo;
+  const unpinned = new FleetPublicInfo({
+    fleetId: info.fleetId,
+    members: info.members,
+    quorum: info.quorum,
+    maxGuessLimit: info.maxGuessLimit,
+    hpkePublicKey: info.hpkePublicKey,
+    opaqueServerPublicKey: nodePrimitives.randomBytes(32),
+  });
+  const coordinator = t.fleet.coordinator(0);
+  const ops: VaultOp[] = [];
+  const transport: VaultTransport = {
+    exchange: (frame) => {
+      ops.push(frame[5] as VaultOp);
+      return coordinator.handle(frame);
+    },
+  };
+  await assert.rejects(t.client({ fleet: unpinned, transport }).recover(recordId, 'right'), TamperingError);
+  assert.equal(ops.includes(VaultOp.loginFinish), false, 'no KE3 leaves for an unpinned server');
+  const state = CertifiedState.deserialize((await committedBytes(recordId))!).state;
+  assert.equal(state.guessesLeft, 2, 'the guess paid for stays spent');
 });
 
 test('bad input is a UsageError before anything is sent', async () => {
