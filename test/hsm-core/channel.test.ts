@@ -1,4 +1,4 @@
-// The core's end of the client channel (src/hsm-core/channel.ts; docs/PROTOCOL.md "Frames"): a
+// The core's end of the client channel (src/hsm-core/channel.ts; docs/PROTOCOL.md section 5 "Frames"): a
 // request sealed by the real client opens to its body and response secret, is cached by its bytes,
 // and anything that does not decode, is for another fleet or does not authenticate is one
 // UnopenableFrame; the sealed response opens on the client, a fresh nonce each time.

@@ -1,4 +1,4 @@
-// The core's bounded caches (src/hsm-core/context.ts; docs/PROTOCOL.md "Core"): a BoundedMap keeps
+// The core's bounded caches (src/hsm-core/context.ts; docs/PROTOCOL.md section 8 "Host and core"): a BoundedMap keeps
 // at most `limit` entries, forgets the oldest first and hands each forgotten value to onEvict (the
 // opened-frame cache zeroes response secrets there); take() gives the entry to the caller without
 // onEvict, clear() evicts all. Refusal carries the reason the host may learn.

@@ -1,4 +1,4 @@
-// What makes a certificate (src/hsm-core/certificates.ts; docs/PROTOCOL.md "Records"): a quorum of
+// What makes a certificate (src/hsm-core/certificates.ts; docs/PROTOCOL.md section 7): a quorum of
 // valid signatures by members of the sealed fleet config over this fleet's EndorsementMessage of
 // exactly the shown state, for the record asked about. Entries of unknown nodes count for nothing;
 // a verified state is remembered, so a later certificate of it is not checked again.

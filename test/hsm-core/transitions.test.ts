@@ -1,5 +1,5 @@
-// The transition table as the cores compute it (src/hsm-core/transitions.ts; docs/PROTOCOL.md
-// "Transitions"): every transition a quorum certifies leads to exactly the state the table gives,
+// The transition table as the cores compute it (src/hsm-core/transitions.ts; docs/PROTOCOL.md section 11
+// "Transition table"): every transition a quorum certifies leads to exactly the state the table gives,
 // field by field, and each row's precondition and evidence check refuses with its own reason.
 // Proposer and endorsers run the same code, so only a test that knows the table independently can
 // tell a wrong next state from a right one; this file is that test (docs/MUTATION.md).
@@ -250,7 +250,7 @@ test("a delete's evidence must be a delete frame for this record and version, wi
   });
   const deleteWith = async (evidence: Uint8Array) =>
     endorseAtOne(new Intent({ kind: TransitionKind.delete, from: current, to, evidence }));
-  // The proof MAC of docs/PROTOCOL.md "Proofs", made here as the client makes it: over the
+  // The proof MAC of docs/PROTOCOL.md section 10 (Delete), made here as the client makes it: over the
   // from-state's incarnation and version, under auth_key = HKDF(K, "", vault-auth).
   const authKey = await hkdf(key, new Uint8Array(0), Labels.vaultAuth, 32);
   const proofFor = async (fromVersion: bigint) =>

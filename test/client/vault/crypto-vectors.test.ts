@@ -1,4 +1,4 @@
-// The vault client's WebCrypto helpers (src/client/vault/crypto.ts; docs/PROTOCOL.md "Client keys")
+// The vault client's WebCrypto helpers (src/client/vault/crypto.ts; docs/PROTOCOL.md section 4, "Client keys")
 // against published vectors: SHA-256 (FIPS 180-2 "abc"), HKDF-SHA256 (RFC 5869 A.1), HMAC-SHA256
 // (RFC 4231 test case 2) and AES-256-GCM (McGrew-Viega test case 16, the one with AAD); an altered
 // tag, nonce or AAD does not open; the MAC comparison is exact in length and in every byte.

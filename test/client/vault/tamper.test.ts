@@ -1,4 +1,4 @@
-// The device's own tamper checks (src/client/vault/client.ts; docs/SECURITY.md, docs/PROTOCOL.md
+// The device's own tamper checks (src/client/vault/client.ts; docs/SECURITY.md, docs/PROTOCOL.md section 10
 // "Flows"): against a host that rolls the store back or hides the record, a device that remembers
 // the record reports tampering at every entry point, while an unchanged record read twice is not
 // tampering; the failed-guess figures a recovery reports are this device's own; bad input is a
