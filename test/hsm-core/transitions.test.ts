@@ -23,7 +23,12 @@ import {
   RegistrationKind,
   StatusRequest,
 } from '../../src/protocol/vault/requests.ts';
-import { Outcome, RefusalReason, type RegisterStartResult } from '../../src/protocol/vault/responses.ts';
+import {
+  type LoginStartResult,
+  Outcome,
+  RefusalReason,
+  type RegisterStartResult,
+} from '../../src/protocol/vault/responses.ts';
 import { proofMessage } from '../../src/protocol/vault/sealed.ts';
 import { startTestFleet, TEST_ARGON2ID, type TestFleet } from '../vault-host/helpers/fleet.ts';
 import { MaliciousHost, okResult } from './helpers/host.ts';
@@ -464,4 +469,49 @@ test('a create may not use the pending blob of an earlier step 1 for another ver
     outcome: Outcome.refused,
     reason: RefusalReason.badEvidence,
   });
+});
+
+test('a refund is for the spend the state carries: a KE1 paid for again later does not revive its first login', async () => {
+  const { recordId } = await enabled(5);
+  const first = await committed(recordId);
+  // The host pays for a client's KE1, answers it, and keeps the client's KE3 without refunding.
+  const login = await host.loginStart(recordId, first.state.incarnation, 'right');
+  const paid = await host.certify(await host.propose(login.request.frame, first));
+  const started = okResult(
+    await login.request.open(await host.answer(login.request.frame, paid)),
+  ) as LoginStartResult;
+  const finished = opaque.client.finishLogin({
+    clientLoginState: login.clientLoginState,
+    loginResponse: toBase64Url(started.ke2),
+    password: 'right',
+    identifiers: { client: toHex(recordId), server: toHex(t.publicInfo.fleetId) },
+    keyStretching: { 'argon2id-custom': TEST_ARGON2ID },
+  });
+  assert.ok(finished !== undefined, 'the right password finishes');
+  const keptKe3 = await host.seal(
+    VaultOp.loginFinish,
+    recordId,
+    new LoginFinishRequest({
+      ke3: fromBase64Url(finished.finishLoginRequest),
+      loginBlob: started.loginBlob,
+    }).serialize(),
+  );
+  // Another guess, then the same KE1 paid for once more: the state carries its hash again, at a
+  // later version than the kept login state's.
+  await hostSpend(recordId);
+  const again = await host.certify(await host.propose(login.request.frame, await committed(recordId)));
+  assert.deepEqual(again.state.ke1Hash, paid.state.ke1Hash);
+  assert.equal(again.state.ke1PaidAt, 4n);
+  // The kept KE3 verifies, but its login state was paid at version 2: no refund of this spend.
+  const to = again.state.with({
+    version: 5n,
+    guessesLeft: again.state.guessesLeft + 1,
+    lastSuccess: paid.state.ke1PaidAt!,
+    ke1Hash: undefined,
+    ke1PaidAt: undefined,
+  });
+  assert.deepEqual(
+    await endorseAtOne(new Intent({ kind: TransitionKind.refund, from: again, to, evidence: keptKe3.frame })),
+    refused(RefusalReason.badEvidence),
+  );
 });
