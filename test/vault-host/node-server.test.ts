@@ -24,7 +24,7 @@ const handlers: NodeHandlers = {
   async client(frame) {
     calls.push({ route: 'client', body: frame });
     if (frame[0] === 0xee) throw new Error('host failed');
-    return Uint8Array.of(0xc1, ...frame);
+    return { frame: Uint8Array.of(0xc1, ...frame), activity: { guessesSpent: 0 } };
   },
   async endorse(request) {
     calls.push({ route: 'endorse', body: request });
