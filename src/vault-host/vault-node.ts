@@ -175,6 +175,7 @@ export async function startVaultNode(options: VaultNodeOptions): Promise<Running
                 message,
               })
             : log.warn(fields, message),
+        info: (fields, message) => log.info(fields, message),
       },
     });
 
