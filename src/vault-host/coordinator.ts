@@ -248,13 +248,17 @@ export class VaultCoordinator {
     this.#scheduledLocks.set(key, paidAt);
     const recordId = state.recordId;
     const timer = setTimeout(() => {
-      if (this.#scheduledLocks.get(key) === paidAt) this.#scheduledLocks.delete(key);
-      this.#serialized(recordId, () => this.#lockExhausted(recordId, paidAt)).catch((error: unknown) =>
-        this.#log.warn(
-          { event: 'lock-failed', record: key, error: String(error) },
-          `could not lock exhausted record ${key}; the next request for it will try again`,
-        ),
-      );
+      this.#serialized(recordId, () => this.#lockExhausted(recordId, paidAt))
+        .catch((error: unknown) =>
+          this.#log.warn(
+            { event: 'lock-failed', record: key, error: String(error) },
+            `could not lock exhausted record ${key}; the next request for it will try again`,
+          ),
+        )
+        .finally(() => {
+          // Kept until the attempt is over, so requests meanwhile schedule no second one.
+          if (this.#scheduledLocks.get(key) === paidAt) this.#scheduledLocks.delete(key);
+        });
     }, this.options.lockGraceMs ?? DEFAULT_LOCK_GRACE_MS);
     timer.unref(); // a pending lock must not keep a stopping host alive; the next host will lock it
   }

@@ -159,6 +159,49 @@ describe('whole flow through the CLI', () => {
     assert.equal(JSON.parse(status.stdout).vault.guessesLeft, 9);
   });
 
+  it('a password changed on another device is reported before a guess is spent, and restores once confirmed', async () => {
+    await joinDevice(server, 'dana', dev('dana-phone'));
+    const enabled = await cli(
+      ['backup', 'enable', '--device', dev('dana-phone'), '--password-stdin'],
+      'one\n',
+    );
+    assert.equal(enabled.code, 0, enabled.stderr);
+    assert.equal((await cli(['backup', 'create', '--device', dev('dana-phone'), chat])).code, 0);
+    await joinDevice(server, 'dana', dev('dana-laptop'));
+    const restore = (to: string, password: string, extra: string[] = []) =>
+      cli(
+        [
+          'backup',
+          'restore',
+          '--device',
+          dev('dana-laptop'),
+          '--to',
+          join(root, to),
+          '--password-stdin',
+          ...extra,
+        ],
+        `${password}\n`,
+      );
+    assert.equal((await restore('dana-1', 'one')).code, 0, 'the laptop now remembers the record');
+    const changed = await cli(
+      ['backup', 'password', '--device', dev('dana-phone'), '--password-stdin'],
+      'two\n',
+    );
+    assert.equal(changed.code, 0, changed.stderr);
+    const warned = await restore('dana-2', 'two');
+    assert.equal(warned.code, 1, warned.stderr);
+    assert.match(warned.stderr, /registered again since this device last saw it/);
+    assert.match(warned.stderr, /--password-changed-elsewhere/);
+    assert.equal(existsSync(join(root, 'dana-2')), false);
+    const status = await cli(['backup', 'status', '--device', dev('dana-laptop'), '--json']);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(JSON.parse(status.stdout).tampering, /registered again/);
+    const confirmed = await restore('dana-2', 'two', ['--password-changed-elsewhere']);
+    assert.equal(confirmed.code, 0, confirmed.stderr);
+    assert.match(confirmed.stderr, /0 failed attempts/, 'the warning spent no guess');
+    assert.equal((await compareTrees(chat, join(root, 'dana-2', 'chat'))).differences.length, 0);
+  });
+
   it('stops cleanly on SIGTERM; then the device gets "unavailable" (exit 7)', async () => {
     assert.equal(await server.stop(), 0);
     const list = await cli(['backup', 'list', '--device', dev('phone')]);

@@ -16,7 +16,7 @@ import { eventually } from '../helpers/eventually.ts';
 import { startTestFleet, type TestFleet } from './helpers/fleet.ts';
 
 /** Long enough for a login to finish on this busy machine; the tests wait for it to end. */
-const GRACE_MS = 5000;
+const GRACE_MS = 10_000;
 /** How long a test waits for a host to act on its own (the grace period, on a busy machine). */
 const WAIT_MS = 90_000;
 

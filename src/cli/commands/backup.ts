@@ -80,6 +80,10 @@ export function registerBackup(program: Command): void {
     .option(...endpoint)
     .option(...device)
     .option('--password-stdin', 'with --device: recover the key from the vault with the password on stdin')
+    .option(
+      '--password-changed-elsewhere',
+      'with --password-stdin: you changed the password on another device since this one last used it',
+    )
     .action(runRestore);
 
   registerDeviceBackup(backup);
@@ -134,7 +138,7 @@ export async function runList(options: ListOptions & { device?: string }): Promi
 }
 
 export async function runRestore(
-  options: RestoreOptions & { device?: string; passwordStdin?: boolean },
+  options: RestoreOptions & { device?: string; passwordStdin?: boolean; passwordChangedElsewhere?: boolean },
 ): Promise<void> {
   if (options.device !== undefined) return runDeviceRestore({ ...options, device: options.device });
   const store = await backupStore(options.from, '--from', options);

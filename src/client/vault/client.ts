@@ -478,7 +478,7 @@ export class VaultClient {
       `the vault record was registered again since this device last saw it (incarnation ${summary.incarnation}; this device knew ${remembered.incarnation})`,
       {
         hints: [
-          'if you changed the password on another device, recover confirming it: its change proof is checked with the recovered key',
+          'if you changed the password on another device, recover confirming it (CLI: backup restore --password-changed-elsewhere); its change proof is checked with the recovered key',
           'otherwise someone may have replaced the record: do not type your password until you know why',
         ],
       },
