@@ -48,12 +48,13 @@ import { type Notification, NotificationKind } from '../protocol/chatd/notificat
 import { recordIdFor } from '../protocol/chatd/record-id.ts';
 import { VaultRequest, VaultResponse } from '../protocol/chatd/vault-relay.ts';
 import { MalformedFrameError } from '../protocol/chatd/wire.ts';
-import { deserializeResponseFrame, VaultOp, VaultRequestFrame } from '../protocol/vault/frames.ts';
+import { VaultOp, VaultRequestFrame } from '../protocol/vault/frames.ts';
 import { BlobTransfers } from './blob-transfers.ts';
 import type { ChatdContext } from './context.ts';
 import type { AccountRow } from './database.ts';
 import type { DeviceLink } from './notifier.ts';
 import { RequestError } from './request-error.ts';
+import type { RelayedAnswer } from './vault-relay.ts';
 
 /** WebSocket close codes (RFC 6455 section 7.4.1). */
 const CLOSE_PROTOCOL_ERROR = 1002;
@@ -387,20 +388,22 @@ export class ChatdConnection implements DeviceLink {
       throw new RequestError(ErrorCode.forbidden, "the vault record is not this account's");
     }
     this.ctx.capture?.('vault-out', m.frame);
-    let response: Uint8Array;
+    let answer: RelayedAnswer;
     try {
-      response = await this.ctx.relay.exchange(m.frame);
+      answer = await this.ctx.relay.relay(m.frame);
     } catch (error) {
       if (error instanceof UnavailableError) throw new RequestError(ErrorCode.unavailable, error.message);
       throw error;
     }
-    this.ctx.capture?.('vault-in', response);
-    this.send(requestId, new VaultResponse(response));
+    this.ctx.capture?.('vault-in', answer.frame);
+    this.send(requestId, new VaultResponse(answer.frame));
     this.ctx.logger.info({ user: this.userId, op: VaultOp[header.op] }, 'vault frame relayed');
-    // A login start that got a sealed answer is a password attempt: one guess spent (DESIGN
-    // section 5: announce guesses spent). ChatD sees the op in the clear header, nothing more.
-    if (header.op === VaultOp.loginStart && deserializeResponseFrame(response).kind === 'sealed') {
-      const event = { kind: NotificationKind.guessesSpent, subject: this.publicKey, count: 1 };
+    // Guesses are announced as the vault host's hint counts them (docs/CHATD.md "Notifications"):
+    // ChatD cannot tell a spend from a retry or a "locked" answer in a sealed frame. The hint is
+    // the operator's own word and only ever feeds an announcement.
+    const spent = answer.activity?.guessesSpent ?? 0;
+    if (spent > 0) {
+      const event = { kind: NotificationKind.guessesSpent, subject: this.publicKey, count: spent };
       this.ctx.notifier.publish(this.accountId, event, this.publicKey);
     }
   }

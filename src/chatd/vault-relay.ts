@@ -1,18 +1,27 @@
 // Relaying sealed vault frames to the fleet (docs/CHATD.md "Vault relay"; DESIGN section 5: to a
 // healthy vault node, nearest region first, failing over to the others). The relay moves bytes
 // and reads only the response frame's outer kind, to tell "this node could not answer" from an
-// answer; it never opens anything.
+// answer; it never opens anything. Beside the frame it passes on the vault host's unsealed
+// activity hint (docs/PROTOCOL.md §9d), which ChatD uses only to announce.
 
 import { messageOf, UnavailableError } from '../errors.ts';
+import { GUESSES_SPENT_HEADER, parseGuessesSpent, type VaultActivity } from '../protocol/vault/activity.ts';
 import { deserializeResponseFrame, ErrorCode as VaultErrorCode } from '../protocol/vault/frames.ts';
-import { keepAliveAgent, postBytes } from '../vault-host/binary-http.ts';
+import { keepAliveAgent, postForAnswer } from '../vault-host/binary-http.ts';
+
+/** A vault node's answer: the response frame, and its host's hint when it gave a well-formed one. */
+export interface RelayedAnswer {
+  readonly frame: Uint8Array;
+  /** Advisory: from the operator's side, never proof (docs/PROTOCOL.md §9d). */
+  readonly activity: VaultActivity | undefined;
+}
 
 /** One vault node as the relay sees it: a name, a region, and a way to exchange one frame. */
 export interface VaultNode {
   readonly name: string;
   readonly region: string;
-  /** Sends one request frame, resolves with the response frame; rejects when the node fails. */
-  exchange(frame: Uint8Array, signal: AbortSignal): Promise<Uint8Array>;
+  /** Sends one request frame, resolves with the answer; rejects when the node fails. */
+  exchange(frame: Uint8Array, signal: AbortSignal): Promise<RelayedAnswer>;
 }
 
 /**
@@ -31,9 +40,10 @@ export class HttpVaultNode implements VaultNode {
     this.#url = new URL(url);
   }
 
-  exchange(frame: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
+  async exchange(frame: Uint8Array, signal: AbortSignal): Promise<RelayedAnswer> {
     // The relay's signal bounds the exchange; this bound only backs it up.
-    return postBytes(this.#url, frame, { timeoutMs: 60_000, agent: this.#agent, signal });
+    const answer = await postForAnswer(this.#url, frame, { timeoutMs: 60_000, agent: this.#agent, signal });
+    return { frame: answer.body, activity: parseGuessesSpent(answer.headers[GUESSES_SPENT_HEADER]) };
   }
 
   /** Drops the kept-alive connections. */
@@ -95,12 +105,12 @@ export class VaultRelay {
    * something that is not a vault response frame, or answers "unavailable" (it could not reach a
    * quorum; another node may). Throws UnavailableError when every node failed.
    */
-  async exchange(frame: Uint8Array): Promise<Uint8Array> {
+  async relay(frame: Uint8Array): Promise<RelayedAnswer> {
     for (const node of this.order()) {
       try {
         const signal = AbortSignal.timeout(this.timeoutMs);
         const response = await withDeadline(node.exchange(frame, signal), signal);
-        const parsed = deserializeResponseFrame(response);
+        const parsed = deserializeResponseFrame(response.frame);
         if (parsed.kind === 'error' && parsed.code === VaultErrorCode.unavailable) {
           throw new Error('answered unavailable');
         }
@@ -113,5 +123,10 @@ export class VaultRelay {
       }
     }
     throw new UnavailableError(`no vault node answered (${this.nodes.length} tried)`);
+  }
+
+  /** relay(), the frame only: the relay as a VaultTransport (in-process SDK clients, benches). */
+  async exchange(frame: Uint8Array): Promise<Uint8Array> {
+    return (await this.relay(frame)).frame;
   }
 }

@@ -13,7 +13,7 @@ import { type Logger, pino } from 'pino';
 import { type CodeSender, NO_CODE_SENDER } from '../chatd/code-sender.ts';
 import type { CaptureChannel, RateLimits } from '../chatd/context.ts';
 import { ChatdServer } from '../chatd/server.ts';
-import type { VaultNode } from '../chatd/vault-relay.ts';
+import type { RelayedAnswer, VaultNode } from '../chatd/vault-relay.ts';
 import { createFleet, FLEET_PUB_FILE, NODE_CONFIG_FILE } from '../hsm-platform/ceremony.ts';
 import { loadNodePlatform, type NodePlatform } from '../hsm-platform/node-platform.ts';
 import { FleetPublicInfo } from '../protocol/fleet.ts';
@@ -47,9 +47,9 @@ export interface EmbeddedServerOptions {
 function inProcessNode(
   name: string,
   region: string,
-  handle: (frame: Uint8Array) => Promise<Uint8Array>,
+  exchange: (frame: Uint8Array) => Promise<RelayedAnswer>,
 ): VaultNode {
-  return { name, region, exchange: (frame) => handle(frame) };
+  return { name, region, exchange: (frame) => exchange(frame) };
 }
 
 export class EmbeddedServer {
@@ -99,7 +99,7 @@ export class EmbeddedServer {
       const running = vault;
       const vaultNodes = fleet.members.map((member) => {
         const coordinator = running.coordinator(member.index);
-        return inProcessNode(member.name, member.region, (frame) => coordinator.handle(frame));
+        return inProcessNode(member.name, member.region, (frame) => coordinator.exchange(frame));
       });
       const fleetPubPath = join(dir, 'fleet.pub');
       copyFileSync(join(fleetDir, FLEET_PUB_FILE), fleetPubPath);

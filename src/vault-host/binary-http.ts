@@ -2,7 +2,7 @@
 // one POST carries one encoded message as application/octet-stream. The bytes are sealed or
 // signed end to end, so HTTP adds nothing to trust; it only has to be bounded — in time on the
 // client side, in size on the server side — so a dead or hostile peer costs a timeout, no more.
-import { Agent, type IncomingMessage, request } from 'node:http';
+import { Agent, type IncomingHttpHeaders, type IncomingMessage, request } from 'node:http';
 import { UnavailableError } from '../errors.ts';
 
 export const OCTET_STREAM = 'application/octet-stream';
@@ -62,16 +62,27 @@ export function readBody(stream: IncomingMessage, limit = MAX_BODY_BYTES): Promi
   });
 }
 
+export interface PostOptions {
+  readonly timeoutMs: number;
+  readonly agent?: Agent;
+  readonly signal?: AbortSignal;
+}
+
 /**
  * POSTs `body` to `url` and returns the 200 response's bytes. Every failure — refused connection,
  * no answer within `timeoutMs`, another status, an oversized answer — is UnavailableError: the
  * caller treats the peer as down for this request and relies on the others.
  */
-export function postBytes(
+export async function postBytes(url: URL, body: Uint8Array, options: PostOptions): Promise<Uint8Array> {
+  return (await postForAnswer(url, body, options)).body;
+}
+
+/** postBytes, with the response's headers too (the vault host's activity hint rides in one). */
+export function postForAnswer(
   url: URL,
   body: Uint8Array,
-  options: { timeoutMs: number; agent?: Agent; signal?: AbortSignal },
-): Promise<Uint8Array> {
+  options: PostOptions,
+): Promise<{ body: Uint8Array; headers: IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const { signal } = options;
     const abort = () => {
@@ -88,10 +99,10 @@ export function postBytes(
       signal?.removeEventListener('abort', abort);
       reject(new UnavailableError(`${url.origin} ${why}`, cause === undefined ? undefined : { cause }));
     };
-    const succeed = (bytes: Uint8Array) => {
+    const succeed = (bytes: Uint8Array, headers: IncomingHttpHeaders) => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', abort);
-      resolve(bytes);
+      resolve({ body: bytes, headers });
     };
     const outgoing = request(
       url,
@@ -107,7 +118,10 @@ export function postBytes(
           fail(`answered HTTP ${response.statusCode}`);
           return;
         }
-        readBody(response).then(succeed, (error) => fail('sent an unreadable answer', error));
+        readBody(response).then(
+          (bytes) => succeed(bytes, response.headers),
+          (error) => fail('sent an unreadable answer', error),
+        );
       },
     );
     outgoing.once('timeout', () => outgoing.destroy());

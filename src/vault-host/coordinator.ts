@@ -4,6 +4,8 @@
 // finishes any pending intent it finds first. Nothing here is trusted: the cores check everything,
 // and the coordinator checks every endorsement before it counts it, so no answer of a lying or
 // impersonated node ever reaches a certificate.
+
+import type { VaultActivity } from '../protocol/vault/activity.ts';
 import { MalformedFrameError, toHex } from '../protocol/vault/bytes.ts';
 import {
   type CoreRequest,
@@ -14,7 +16,13 @@ import {
 } from '../protocol/vault/core-rpc.ts';
 import { ErrorCode, serializeResponseFrame, VaultOp, VaultRequestFrame } from '../protocol/vault/frames.ts';
 import { Intent, TransitionKind } from '../protocol/vault/intent.ts';
-import { Certificate, CertifiedState, RecordStatus, type Signature } from '../protocol/vault/record.ts';
+import {
+  Certificate,
+  CertifiedState,
+  type RecordState,
+  RecordStatus,
+  type Signature,
+} from '../protocol/vault/record.ts';
 import { RefusalReason } from '../protocol/vault/responses.ts';
 import type { RecordStore, StoredSlot } from '../stores/record/record-store.ts';
 import { endorsementVerifies, type FleetKeys } from './endorsement-check.ts';
@@ -40,14 +48,21 @@ const PROBED_KINDS = new Set([
 /** Client ops whose proposal may be one of PROBED_KINDS: their probe starts with the request. */
 const PROBED_OPS = new Set([VaultOp.loginStart, VaultOp.registerFinish, VaultOp.delete]);
 
-/** Where the coordinator reports what an operator must see (a lying node, a stale store). */
+/**
+ * Where the coordinator reports what an operator must see (a lying node, a stale store), and, if
+ * `info` is given, the records it locks or leaves unlocked on its own.
+ */
 export interface CoordinatorLog {
   warn(fields: Record<string, unknown>, message: string): void;
+  info?(fields: Record<string, unknown>, message: string): void;
 }
 
-const stderrLog: CoordinatorLog = {
-  warn: (fields, message) => process.stderr.write(`${message} ${JSON.stringify(fields)}\n`),
-};
+const stderrLine = (fields: Record<string, unknown>, message: string) =>
+  process.stderr.write(`${message} ${JSON.stringify(fields)}\n`);
+const stderrLog: CoordinatorLog = { warn: stderrLine, info: stderrLine };
+
+/** Default of CoordinatorOptions.lockGraceMs. */
+export const DEFAULT_LOCK_GRACE_MS = 5000;
 
 export interface CoordinatorOptions {
   readonly store: RecordStore;
@@ -62,11 +77,22 @@ export interface CoordinatorOptions {
   /** Default: one line on standard error per event. */
   readonly log?: CoordinatorLog;
   /**
-   * How long an exhausted record stays unlocked after its last guess was paid (default 2000 ms):
-   * that guess's login may still be on its way (KE2 out, KE3 to come), and the right password on
-   * the last guess must still work (DESIGN section 3 "Lockout").
+   * How long an exhausted record stays unlocked after this host first sees the spend that
+   * exhausted it (default DEFAULT_LOCK_GRACE_MS): that guess's login may still be on its way (KE2
+   * out, the device stretching the password, KE3 to come), and the right password on the last
+   * guess must still work (docs/PROTOCOL.md §9 "Locking exhausted records").
    */
   readonly lockGraceMs?: number;
+}
+
+/**
+ * What one request's handling did to the record, for the unsealed hint to ChatD
+ * (docs/PROTOCOL.md §9d): guesses spent by transitions this host committed while handling it.
+ */
+export interface HostAnswer {
+  /** The response frame to relay unchanged. */
+  readonly frame: Uint8Array;
+  readonly activity: VaultActivity;
 }
 
 export type CertifyResult =
@@ -89,8 +115,11 @@ export class VaultCoordinator {
   /** Liveness probes in flight, shared by concurrent requests. */
   readonly #probes = new Map<EndorsementPeer, Promise<boolean>>();
   readonly #log: CoordinatorLog;
-  /** Records with a lock scheduled after their grace period, so each gets one timer. */
-  readonly #scheduledLocks = new Set<string>();
+  /**
+   * Exhausted records with a lock scheduled after their grace period, each with the version of the
+   * spend that exhausted it (its ke1 paid at): one timer per exhausting spend.
+   */
+  readonly #scheduledLocks = new Map<string, bigint>();
   /** The slot this host last committed per record (docs/PROTOCOL.md §9 step 1): a read it may skip. */
   readonly #committedHere = new Map<string, StoredSlot>();
 
@@ -100,30 +129,45 @@ export class VaultCoordinator {
 
   /** Handles one sealed client frame and returns the response frame to relay back. */
   async handle(frameBytes: Uint8Array): Promise<Uint8Array> {
+    return (await this.exchange(frameBytes)).frame;
+  }
+
+  /** Handles one sealed client frame: the response frame, and what handling it did (§9d). */
+  async exchange(frameBytes: Uint8Array): Promise<HostAnswer> {
+    const activity = { guessesSpent: 0 };
     let frame: VaultRequestFrame;
     try {
       frame = VaultRequestFrame.deserialize(frameBytes);
     } catch (error) {
       if (error instanceof MalformedFrameError)
-        return serializeResponseFrame({ kind: 'error', code: ErrorCode.unopenable });
+        return { frame: serializeResponseFrame({ kind: 'error', code: ErrorCode.unopenable }), activity };
       throw error;
     }
-    return this.#serialized(frame.recordId, async () => {
+    const response = await this.#serialized(frame.recordId, async () => {
       try {
-        return await this.#handleFrame(frame, frameBytes);
+        return await this.#handleFrame(frame, frameBytes, activity);
       } catch {
         // A store or peer failure: the client may retry; nothing was certified on its behalf here.
         return unavailableFrame();
       }
     });
+    return { frame: response, activity };
   }
 
-  /** Locks an active record (no evidence needed: it equals spending every guess). */
+  /**
+   * Locks an active record at once, whatever its guesses (no evidence needed: it equals spending
+   * every guess; an operator may always do it). The host's own locks of exhausted records wait for
+   * their grace period instead (§9 "Locking exhausted records").
+   */
   async lock(recordId: Uint8Array): Promise<CertifiedState | undefined> {
     return this.#serialized(recordId, () => this.#lock(recordId));
   }
 
-  async #handleFrame(frame: VaultRequestFrame, frameBytes: Uint8Array): Promise<Uint8Array> {
+  async #handleFrame(
+    frame: VaultRequestFrame,
+    frameBytes: Uint8Array,
+    activity: RequestActivity,
+  ): Promise<Uint8Array> {
     const recordId = frame.recordId;
     // Probed alongside reading the slot and proposing, so a live fleet pays no extra round trip.
     const quorumReachable = PROBED_OPS.has(frame.op) ? this.#quorumReachable() : undefined;
@@ -132,9 +176,12 @@ export class VaultCoordinator {
       // written by CAS on that slot's revision, so it is lost if another host wrote since. An
       // answer without a transition is given only from a fresh read (the next round).
       const remembered = round === 0 ? this.#takeCommittedHere(recordId) : undefined;
-      const slot = remembered ?? (await this.#settled(recordId));
+      const slot = remembered ?? (await this.#settled(recordId, activity));
       if (slot === 'unavailable') return unavailableFrame();
       const current = committedOf(slot);
+      // Any request may find the record exhausted (after a restart, or on another host than the
+      // one that certified the last spend): it starts the grace period that ends in a lock.
+      if (current !== undefined) this.#lockWhenGraceEnds(current.state);
       const proposed = await this.#ask(this.options.own, {
         type: 'propose',
         action: ProposeAction.client,
@@ -151,7 +198,7 @@ export class VaultCoordinator {
           return unavailableFrame();
         // The answer is computed while the commit is written: it depends only on the certified
         // state (which the cores check themselves), and it is relayed once the CAS has resolved.
-        const result = await this.#certify(recordId, slot, proposed.intent, (state) =>
+        const result = await this.#certify(recordId, slot, proposed.intent, activity, (state) =>
           this.#ask(this.options.own, { type: 'answer', clientFrame: frameBytes, current: state }),
         );
         // A certified state stays certified whoever commits it (at most one per version): a spend
@@ -164,16 +211,6 @@ export class VaultCoordinator {
         if (result.kind !== 'committed') return unavailableFrame();
         const answered = result.answer;
         return answered?.type === 'client-response' ? answered.frame : unavailableFrame();
-      } else if (
-        frame.op === VaultOp.loginStart &&
-        current?.state.status === RecordStatus.active &&
-        current.state.guessesLeft === 0
-      ) {
-        // Hosts lock exhausted records promptly (DESIGN section 3 "Lockout"), but not at once: the
-        // KE1 that paid the last guess may still be waiting for its KE2 (its coordinator lost a CAS
-        // race to a host that completed its intent) or its refund. The core answers "locked" to
-        // this KE1 either way: at zero guesses no KE1 is paid.
-        this.#lockAfterGrace(recordId);
       }
       const answered = await this.#ask(this.options.own, {
         type: 'answer',
@@ -185,25 +222,83 @@ export class VaultCoordinator {
     return unavailableFrame();
   }
 
-  #lockAfterGrace(recordId: Uint8Array): void {
-    const key = toHex(recordId);
-    if (this.#scheduledLocks.has(key)) return;
-    this.#scheduledLocks.add(key);
+  /**
+   * Schedules the lock of `state`'s record if it is exhausted (active, no guess left), once per
+   * exhausting spend. Hosts lock exhausted records promptly, but not at once (docs/PROTOCOL.md §9
+   * "Locking exhausted records"): the KE1 that paid the last guess may still be waiting for its
+   * KE2 or its refund, and the right password on the last guess must still work.
+   */
+  #lockWhenGraceEnds(state: RecordState): void {
+    const paidAt = exhaustingSpend(state);
+    if (paidAt === undefined) return;
+    const key = toHex(state.recordId);
+    if (this.#scheduledLocks.get(key) === paidAt) return;
+    this.#scheduledLocks.set(key, paidAt);
+    const recordId = state.recordId;
     const timer = setTimeout(() => {
-      this.#scheduledLocks.delete(key);
-      this.lock(recordId).catch((error: unknown) =>
-        this.#log.warn(
-          { event: 'lock-failed', recordId: key, error: String(error) },
-          'could not lock an exhausted record',
-        ),
-      );
-    }, this.options.lockGraceMs ?? 2000);
+      this.#serialized(recordId, () => this.#lockExhausted(recordId, paidAt))
+        .catch((error: unknown) =>
+          this.#log.warn(
+            { event: 'lock-failed', record: key, error: String(error) },
+            `could not lock exhausted record ${key}; the next request for it will try again`,
+          ),
+        )
+        .finally(() => {
+          // Kept until the attempt is over, so requests meanwhile schedule no second one.
+          if (this.#scheduledLocks.get(key) === paidAt) this.#scheduledLocks.delete(key);
+        });
+    }, this.options.lockGraceMs ?? DEFAULT_LOCK_GRACE_MS);
     timer.unref(); // a pending lock must not keep a stopping host alive; the next host will lock it
+  }
+
+  /**
+   * The host's own lock: only from a certified state that is still exhausted by the same spend
+   * whose grace has ended. A refund certified meanwhile (the right password on the last guess)
+   * leaves a guess, and the record is not locked; a later spend that exhausted it again gets its
+   * own grace. The lock's intent is written by CAS over the very slot checked here, so a refund
+   * that lands first makes it lose, and the next round sees the guess.
+   */
+  async #lockExhausted(recordId: Uint8Array, paidAt: bigint): Promise<void> {
+    const record = toHex(recordId);
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const slot = await this.#settled(recordId, { guessesSpent: 0 });
+      if (slot === 'unavailable') throw new Error('no quorum or store to lock with');
+      const current = committedOf(slot);
+      const exhaustedBy = current === undefined ? undefined : exhaustingSpend(current.state);
+      if (current === undefined || exhaustedBy === undefined) {
+        this.#log.info?.(
+          { event: 'lock-not-needed', record, version: current?.state.version.toString() },
+          `record ${record} is no longer exhausted (refunded, changed, locked or deleted): not locked`,
+        );
+        return;
+      }
+      if (exhaustedBy !== paidAt) {
+        this.#lockWhenGraceEnds(current.state); // exhausted again by a later spend: its own grace
+        return;
+      }
+      const proposed = await this.#ask(this.options.own, {
+        type: 'propose',
+        action: ProposeAction.lock,
+        clientFrame: new Uint8Array(0),
+        current,
+      });
+      if (proposed.type !== 'proposal') return;
+      const result = await this.#certify(recordId, slot, proposed.intent, { guessesSpent: 0 });
+      if (result.kind === 'committed') {
+        this.#log.info?.(
+          { event: 'record-locked', record, version: result.state.state.version.toString() },
+          `locked exhausted record ${record} at version ${result.state.state.version}: its key is erased`,
+        );
+        return;
+      }
+      if (result.kind !== 'lost') throw new Error(`the lock was ${result.kind}`);
+    }
+    throw new Error('the record kept changing');
   }
 
   async #lock(recordId: Uint8Array): Promise<CertifiedState | undefined> {
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const slot = await this.#settled(recordId);
+      const slot = await this.#settled(recordId, { guessesSpent: 0 });
       if (slot === 'unavailable') return undefined;
       const current = committedOf(slot);
       if (current === undefined || current.state.status !== RecordStatus.active) return current;
@@ -214,7 +309,7 @@ export class VaultCoordinator {
         current,
       });
       if (proposed.type !== 'proposal') return current;
-      const result = await this.#certify(recordId, slot, proposed.intent);
+      const result = await this.#certify(recordId, slot, proposed.intent, { guessesSpent: 0 });
       if (result.kind === 'committed') return result.state;
       if (result.kind !== 'lost') return undefined;
     }
@@ -222,7 +317,10 @@ export class VaultCoordinator {
   }
 
   /** The slot with no pending intent left: finishes (or discards) one it finds first. */
-  async #settled(recordId: Uint8Array): Promise<StoredSlot | undefined | 'unavailable'> {
+  async #settled(
+    recordId: Uint8Array,
+    activity: RequestActivity,
+  ): Promise<StoredSlot | undefined | 'unavailable'> {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const slot = await this.options.store.get(recordId);
       if (slot?.intent === undefined) return slot;
@@ -238,7 +336,7 @@ export class VaultCoordinator {
         });
         continue;
       }
-      const result = await this.#endorseAndCommit(recordId, slot, intent);
+      const result = await this.#endorseAndCommit(recordId, slot, intent, activity);
       if (result.kind === 'unavailable') return 'unavailable';
       // Refused (dropped if it was still there) or lost: read again. The slot may already hold a
       // newer pending intent (the nodes refused this one because other hosts finished it and moved
@@ -255,24 +353,27 @@ export class VaultCoordinator {
     recordId: Uint8Array,
     slot: StoredSlot | undefined,
     intent: Intent,
+    activity: RequestActivity,
     alongside?: (state: CertifiedState) => Promise<CoreResponse>,
   ): Promise<CertifyResult> {
     const next = { ...(slot?.committed ? { committed: slot.committed } : {}), intent: intent.serialize() };
     const revision = await this.options.store.compareAndSet(recordId, slot?.revision, next);
     if (revision === undefined) return { kind: 'lost' };
-    return this.#endorseAndCommit(recordId, { ...next, revision }, intent, alongside);
+    return this.#endorseAndCommit(recordId, { ...next, revision }, intent, activity, alongside);
   }
 
   /**
    * Asks the nodes to endorse (in parallel) and commits as soon as a quorum of valid endorsements
    * is in. With fanout 'quorum-first' only a quorum (this host's node first) is asked, and the
    * others only if some of those fail: the right choice when the cores share this host's CPU, as
-   * in the embedded fleet.
+   * in the embedded fleet. A spend counts in `activity` only if this host's commit CAS wins: one
+   * host commits each version, so each spend is counted once in the fleet.
    */
   async #endorseAndCommit(
     recordId: Uint8Array,
     slot: StoredSlot,
     intent: Intent,
+    activity: RequestActivity,
     alongside?: (state: CertifiedState) => Promise<CoreResponse>,
   ): Promise<CertifyResult> {
     const { peers, fleet, store } = this.options;
@@ -316,6 +417,8 @@ export class VaultCoordinator {
     ]);
     if (committed === undefined) return { kind: 'lost', ...(answer === undefined ? {} : { answer }) };
     this.#rememberCommittedHere(recordId, { ...next, revision: committed });
+    if (intent.kind === TransitionKind.spend) activity.guessesSpent++;
+    this.#lockWhenGraceEnds(certified.state);
     return { kind: 'committed', state: certified, ...(answer === undefined ? {} : { answer }) };
   }
 
@@ -441,6 +544,19 @@ export class VaultCoordinator {
     });
     return run;
   }
+}
+
+/** What one request's handling did, counted as it goes (HostAnswer.activity). */
+interface RequestActivity {
+  guessesSpent: number;
+}
+
+/** The version of the spend that exhausted `state` (active, no guess left), or undefined. */
+function exhaustingSpend(state: RecordState): bigint | undefined {
+  if (state.status !== RecordStatus.active || state.guessesLeft !== 0) return undefined;
+  // At zero guesses the last transition was a spend (refund, create and change leave at least
+  // one guess), so the state carries its KE1 fields; the version stands in if it ever does not.
+  return state.ke1PaidAt ?? state.version;
 }
 
 /** Valid endorsements by node index (so one node counts once), and the refusals' reasons. */

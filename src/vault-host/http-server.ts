@@ -1,8 +1,10 @@
 // The vault host's HTTP face (docs/PROTOCOL.md "Transport"): `POST /v1/vault` takes one binary
-// request frame and answers one binary response frame; `GET /v1/health` says whether it is up.
+// request frame and answers one binary response frame, with the activity hint for ChatD in a
+// header (docs/PROTOCOL.md §9d); `GET /v1/health` says whether it is up.
 // The frames are sealed end to end, so this layer only routes and bounds sizes.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { formatGuessesSpent, GUESSES_SPENT_HEADER } from '../protocol/vault/activity.ts';
 import type { VaultCoordinator } from './coordinator.ts';
 
 /** Largest request frame accepted (the largest real frame is well under 4 KiB). */
@@ -31,9 +33,13 @@ export class VaultHttpServer {
             response.writeHead(413).end();
             return;
           }
-          const frame = await coordinator.handle(body);
+          const { frame, activity } = await coordinator.exchange(body);
           response
-            .writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': frame.length })
+            .writeHead(200, {
+              'content-type': 'application/octet-stream',
+              'content-length': frame.length,
+              [GUESSES_SPENT_HEADER]: formatGuessesSpent(activity),
+            })
             .end(frame);
         })
         .catch(() => {

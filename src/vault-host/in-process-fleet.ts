@@ -3,7 +3,7 @@
 // in-process peers. Several coordinators may share it, as several vault hosts share a real fleet.
 
 import type { RecordStore } from '../stores/record/record-store.ts';
-import { VaultCoordinator } from './coordinator.ts';
+import { type CoordinatorOptions, VaultCoordinator } from './coordinator.ts';
 import { InProcessPeer, type Platform } from './core-adapter.ts';
 
 export interface FleetNode {
@@ -39,8 +39,11 @@ export class InProcessFleet {
     return new InProcessFleet(peers, options.store, options.quorum);
   }
 
-  /** A coordinator acting as the vault host in front of node `ownIndex` (its proposals and answers). */
-  coordinator(ownIndex = 0): VaultCoordinator {
+  /**
+   * A coordinator acting as the vault host in front of node `ownIndex` (its proposals and answers);
+   * `options` sets its lock grace period and log.
+   */
+  coordinator(ownIndex = 0, options: Pick<CoordinatorOptions, 'lockGraceMs' | 'log'> = {}): VaultCoordinator {
     const own = this.peers.find((peer) => peer.nodeIndex === ownIndex);
     if (own === undefined) throw new RangeError(`no node ${ownIndex} in this fleet`);
     // The cores share this process's CPU: asking more than a quorum only adds work.
@@ -50,6 +53,7 @@ export class InProcessFleet {
       own,
       fleet: own.fleetConfig,
       fanout: 'quorum-first',
+      ...options,
     });
   }
 

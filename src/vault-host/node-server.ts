@@ -1,5 +1,6 @@
 // The HTTP face of one vault node process (docs/ARCHITECTURE.md "Deployment"; DESIGN section 4):
-//   POST /v1/vault    a client's sealed request frame (relayed by ChatD) → the response frame
+//   POST /v1/vault    a client's sealed request frame (relayed by ChatD) → the response frame, with
+//                     the activity hint for ChatD in a header (docs/PROTOCOL.md §9d)
 //   POST /v1/endorse  another node's endorse request (CoreRequest) → what this node's core signed
 //   GET  /v1/health   {"node", "region", "ok"}: liveness for ChatD's failover and for operators
 //   GET  /metrics     Prometheus text: requests by route and HTTP status, latency by route
@@ -12,6 +13,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { messageOf } from '../errors.ts';
+import { formatGuessesSpent, GUESSES_SPENT_HEADER, type VaultActivity } from '../protocol/vault/activity.ts';
 import { BodyTooLargeError, MAX_BODY_BYTES, OCTET_STREAM, readBody } from './binary-http.ts';
 
 export const VAULT_PATH = '/v1/vault';
@@ -57,8 +59,11 @@ export class BadRequestError extends Error {}
 
 /** What the node does with each request; the node process wires these to its host and core. */
 export interface NodeHandlers {
-  /** A client's request frame → the response frame to relay unchanged (errors are error frames). */
-  client(frame: Uint8Array): Promise<Uint8Array>;
+  /**
+   * A client's request frame → the response frame to relay unchanged (errors are error frames),
+   * and what handling it did.
+   */
+  client(frame: Uint8Array): Promise<{ frame: Uint8Array; activity: VaultActivity }>;
   /** A peer coordinator's request → this core's answer bytes (an endorsement or a refusal). */
   endorse(request: Uint8Array): Promise<Uint8Array>;
   /** Public facts for the health route. */
@@ -133,9 +138,18 @@ async function route(
   }
   const target =
     path === VAULT_PATH
-      ? { handler: handlers.client, limit: MAX_CLIENT_FRAME_BYTES }
+      ? {
+          handler: async (body: Uint8Array) => {
+            const { frame, activity } = await handlers.client(body);
+            return { answer: frame, headers: { [GUESSES_SPENT_HEADER]: formatGuessesSpent(activity) } };
+          },
+          limit: MAX_CLIENT_FRAME_BYTES,
+        }
       : path === ENDORSE_PATH
-        ? { handler: handlers.endorse, limit: MAX_BODY_BYTES }
+        ? {
+            handler: async (body: Uint8Array) => ({ answer: await handlers.endorse(body), headers: {} }),
+            limit: MAX_BODY_BYTES,
+          }
         : undefined;
   if (target === undefined) {
     outgoing.writeHead(404).end();
@@ -155,13 +169,16 @@ async function route(
     return;
   }
   let answer: Uint8Array;
+  let headers: Record<string, string>;
   try {
-    answer = await target.handler.call(handlers, body);
+    ({ answer, headers } = await target.handler(body));
   } catch (error) {
     if (!(error instanceof BadRequestError)) throw error;
     log({ route: path ?? '', status: 400, error: messageOf(error) });
     outgoing.writeHead(400).end();
     return;
   }
-  outgoing.writeHead(200, { 'content-type': OCTET_STREAM, 'content-length': answer.byteLength }).end(answer);
+  outgoing
+    .writeHead(200, { 'content-type': OCTET_STREAM, 'content-length': answer.byteLength, ...headers })
+    .end(answer);
 }

@@ -175,6 +175,7 @@ export async function startVaultNode(options: VaultNodeOptions): Promise<Running
                 message,
               })
             : log.warn(fields, message),
+        info: (fields, message) => log.info(fields, message),
       },
     });
 
@@ -184,7 +185,7 @@ export async function startVaultNode(options: VaultNodeOptions): Promise<Running
     );
     const server: RunningNodeServer = await startNodeServer(
       {
-        client: (frame) => coordinator.handle(frame),
+        client: (frame) => coordinator.exchange(frame),
         endorse: async (request) => {
           const answer = await serveEndorse(own, request);
           // What this node refused, from its own side: the operator of every node sees it.

@@ -123,19 +123,41 @@ describe('announcements', () => {
     await node.close();
   });
 
-  it('tells the other devices of a password attempt seen in the relay, and of reported activity', async () => {
+  it("tells the other devices of the guesses the vault host's hint counts, and of reported activity", async () => {
     const phone = await h.join('zoe');
     const laptopId = DeviceIdentity.generate('zoe');
-    const spent = nextNotification(phone, NotificationKind.guessesSpent);
     const laptop = await h.join('zoe', laptopId);
-    await new ChatdVaultTransport(laptop).exchange(vaultFrame('zoe', VaultOp.loginStart));
+    const seen: Notification[] = [];
+    phone.onNotification((n) => seen.push(n));
+    const relayed = new ChatdVaultTransport(laptop);
+    // Without a hint, or with a malformed one, a login start announces nothing: ChatD cannot tell a
+    // spend from a retry or a "locked" answer in a sealed frame.
+    node.guessesSpentHint = undefined;
+    await relayed.exchange(vaultFrame('zoe', VaultOp.loginStart));
+    node.guessesSpentHint = 'lots';
+    await relayed.exchange(vaultFrame('zoe', VaultOp.loginStart));
+    node.guessesSpentHint = '0';
+    await relayed.exchange(vaultFrame('zoe', VaultOp.loginStart));
+    node.guessesSpentHint = '2';
+    const spent = nextNotification(phone, NotificationKind.guessesSpent);
+    await relayed.exchange(vaultFrame('zoe', VaultOp.status));
     const n = await spent;
-    assert.equal(n.count, 1);
+    assert.equal(n.count, 2, 'the count is the hint’s, whatever the op');
     assert.deepEqual(n.subjectDevice, laptopId.publicKey);
+    node.guessesSpentHint = undefined;
 
     const recovered = nextNotification(phone, NotificationKind.recovered);
     await laptop.reportActivity(NotificationKind.recovered, 2);
     assert.equal((await recovered).count, 2);
+    // Notifications reach a device in order: the report comes after every announcement above.
+    const vaultKinds: number[] = [NotificationKind.guessesSpent, NotificationKind.recovered];
+    assert.deepEqual(
+      seen.filter((s) => vaultKinds.includes(s.kind)).map((s) => [s.kind, s.count]),
+      [
+        [NotificationKind.guessesSpent, 2],
+        [NotificationKind.recovered, 2],
+      ],
+    );
   });
 
   it('delivers what a device missed while offline, once', async () => {

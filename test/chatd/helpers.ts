@@ -17,6 +17,7 @@ import { DeviceIdentity } from '../../src/client/chatd/identity.ts';
 import { openNodeSocket } from '../../src/client/node/chatd-socket.ts';
 import { recordIdFor } from '../../src/protocol/chatd/record-id.ts';
 import { FleetMember, FleetPublicInfo } from '../../src/protocol/fleet.ts';
+import { GUESSES_SPENT_HEADER } from '../../src/protocol/vault/activity.ts';
 import { serializeResponseFrame, VaultOp, VaultRequestFrame } from '../../src/protocol/vault/frames.ts';
 
 export const FLEET_ID = Uint8Array.from(randomBytes(16));
@@ -40,6 +41,8 @@ export type EchoBehaviour = 'echo' | 'http-500' | 'unavailable' | 'hang';
 export class EchoVaultNode {
   hits = 0;
   behaviour: EchoBehaviour = 'echo';
+  /** When set, sent as the vault host's activity hint header with each echo (docs/PROTOCOL.md §9d). */
+  guessesSpentHint: string | undefined;
   readonly received: Uint8Array[] = [];
   private constructor(readonly server: Server) {}
 
@@ -62,7 +65,9 @@ export class EchoVaultNode {
                   responseNonce: new Uint8Array(32),
                   ciphertext: body,
                 });
-          response.writeHead(200, { 'content-type': 'application/octet-stream' }).end(frame);
+          const hint =
+            node.guessesSpentHint === undefined ? {} : { [GUESSES_SPENT_HEADER]: node.guessesSpentHint };
+          response.writeHead(200, { 'content-type': 'application/octet-stream', ...hint }).end(frame);
         });
       }),
     );

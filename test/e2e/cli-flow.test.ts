@@ -14,6 +14,8 @@ import { runCliInTerminal } from '../helpers/terminal.ts';
 import { cli, joinDevice, ServerProcess, TEST_ENV } from './helpers.ts';
 
 /** Passwords zxcvbn-ts scores 3 or more (docs/SECURITY.md "Password strength"). */
+const DANA_FIRST = 'quartz lantern orbit meadow';
+const DANA_SECOND = 'velvet harbour cinnamon drift';
 const ALICE_PASSWORD = 'gravel lantern wobble';
 const CAROL_PASSWORD = 'quiet amber fox river';
 
@@ -299,6 +301,49 @@ describe('whole flow through the CLI', () => {
     const status = await cli(['backup', 'status', '--device', dev('tablet'), '--json']);
     assert.equal(status.code, 0, status.stderr);
     assert.equal(JSON.parse(status.stdout).vault.guessesLeft, 9);
+  });
+
+  it('a password changed on another device is reported before a guess is spent, and restores once confirmed', async () => {
+    await joinDevice(server, 'dana', dev('dana-phone'));
+    const enabled = await cli(
+      ['backup', 'enable', '--device', dev('dana-phone'), '--password-stdin'],
+      `${DANA_FIRST}\n`,
+    );
+    assert.equal(enabled.code, 0, enabled.stderr);
+    assert.equal((await cli(['backup', 'create', '--device', dev('dana-phone'), chat])).code, 0);
+    await joinDevice(server, 'dana', dev('dana-laptop'));
+    const restore = (to: string, password: string, extra: string[] = []) =>
+      cli(
+        [
+          'backup',
+          'restore',
+          '--device',
+          dev('dana-laptop'),
+          '--to',
+          join(root, to),
+          '--password-stdin',
+          ...extra,
+        ],
+        `${password}\n`,
+      );
+    assert.equal((await restore('dana-1', DANA_FIRST)).code, 0, 'the laptop now remembers the record');
+    const changed = await cli(
+      ['backup', 'password', '--device', dev('dana-phone'), '--password-stdin'],
+      `${DANA_SECOND}\n`,
+    );
+    assert.equal(changed.code, 0, changed.stderr);
+    const warned = await restore('dana-2', DANA_SECOND);
+    assert.equal(warned.code, 1, warned.stderr);
+    assert.match(warned.stderr, /registered again since this device last saw it/);
+    assert.match(warned.stderr, /--password-changed-elsewhere/);
+    assert.equal(existsSync(join(root, 'dana-2')), false);
+    const status = await cli(['backup', 'status', '--device', dev('dana-laptop'), '--json']);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(JSON.parse(status.stdout).tampering, /registered again/);
+    const confirmed = await restore('dana-2', DANA_SECOND, ['--password-changed-elsewhere']);
+    assert.equal(confirmed.code, 0, confirmed.stderr);
+    assert.match(confirmed.stderr, /^the vault counts 0 wrong passwords since the password was set/m, 'the warning spent no guess');
+    assert.equal((await compareTrees(chat, join(root, 'dana-2', 'chat'))).differences.length, 0);
   });
 
   it('disable asks on a terminal; the other devices are told and stop backing up', async () => {

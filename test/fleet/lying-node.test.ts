@@ -46,7 +46,7 @@ async function takeOverNode2(answer: (request: Uint8Array) => Promise<Uint8Array
   const address = new URL(fleet.nodes[2]?.url as string);
   impostor = await startNodeServer(
     {
-      client: async () => new Uint8Array(0),
+      client: async () => ({ frame: new Uint8Array(0), activity: { guessesSpent: 0 } }),
       endorse: answer,
       health: () => ({ node: 'node-2', region: 'local', ok: true }),
     },

@@ -1,12 +1,11 @@
 // The core's end of the client channel (src/hsm-core/channel.ts; docs/PROTOCOL.md section 5 "Frames"): a
-// request sealed by the real client opens to its body and response secret, is cached by its bytes,
+// request sealed by the real client opens to its body and a response secret owned by that one open,
 // and anything that does not decode, is for another fleet or does not authenticate is one
 // UnopenableFrame; the sealed response opens on the client, a fresh nonce each time.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sealRequest } from '../../src/client/vault/channel.ts';
 import { TamperingError, UnavailableError } from '../../src/errors.ts';
-import type { OpenedRequest } from '../../src/hsm-core/channel.ts';
 import {
   ErrorCode,
   errorFrame,
@@ -14,7 +13,7 @@ import {
   sealResponse,
   UnopenableFrame,
 } from '../../src/hsm-core/channel.ts';
-import { BoundedMap, type CoreContext } from '../../src/hsm-core/context.ts';
+import type { CoreContext } from '../../src/hsm-core/context.ts';
 import { createNodeHpkeSuite } from '../../src/hsm-platform/hpke-node.ts';
 import { nodePrimitives } from '../../src/hsm-platform/primitives.ts';
 import type { FleetPublicInfo } from '../../src/protocol/fleet.ts';
@@ -33,7 +32,6 @@ async function channel() {
     platform: { crypto: nodePrimitives, hpke },
     config: { fleetId },
     hpkeKey,
-    opened: new BoundedMap<OpenedRequest>(4),
   } as unknown as CoreContext;
   // sealRequest reads only these two fields of the pinned fleet.pub.
   const fleet = {
@@ -74,14 +72,20 @@ test('a request sealed by the client opens to its header and body; its response 
   await assert.rejects(request.open(sealResponse(ctx, otherOpened, response)), TamperingError);
 });
 
-test('the same frame bytes open once: the second open is the cached request', async () => {
+test('each open of the same frame bytes owns its response secret: zeroing one leaves the other whole', async () => {
   const { ctx, fleet } = await channel();
   const request = await sealRequest(fleet, VaultOp.status, recordId, body);
-  const opened = await openRequest(ctx, request.frame);
-  assert.equal(ctx.opened.get(toHex(nodePrimitives.sha256(request.frame))), opened);
-  assert.equal(await openRequest(ctx, Uint8Array.from(request.frame)), opened);
-  const another = await sealRequest(fleet, VaultOp.status, recordId, body);
-  assert.notEqual(await openRequest(ctx, another.frame), opened);
+  const first = await openRequest(ctx, request.frame);
+  const second = await openRequest(ctx, Uint8Array.from(request.frame));
+  assert.notEqual(first.responseSecret, second.responseSecret);
+  assert.deepEqual(first.responseSecret, second.responseSecret);
+  first.responseSecret.fill(0);
+  assert.equal(
+    second.responseSecret.every((b) => b === 0),
+    false,
+  );
+  const response = { outcome: Outcome.refused, reason: RefusalReason.badProof } as const;
+  assert.deepEqual(await request.open(sealResponse(ctx, second, response)), response);
 });
 
 test('a frame that does not decode, is for another fleet, or does not authenticate is unopenable', async () => {
@@ -107,8 +111,6 @@ test('a frame that does not decode, is for another fleet, or does not authentica
     body,
   );
   await assert.rejects(openRequest(ctx, foreign.frame), unopenable(/did not open/));
-  // Nothing that failed is cached.
-  assert.equal(ctx.opened.has(toHex(nodePrimitives.sha256(lastByte))), false);
 });
 
 test('error frames are unsealed: unopenable reads as tampering, unavailable as unavailable', async () => {

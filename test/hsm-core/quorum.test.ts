@@ -4,8 +4,9 @@
 // a verified state is remembered, so a later certificate of it is not checked again.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { endorsementMessage, verifyCertified } from '../../src/hsm-core/certificates.ts';
-import { BoundedMap, type CoreContext, Refusal } from '../../src/hsm-core/context.ts';
+import { endorsementMessage, stateHash, verifyCertified } from '../../src/hsm-core/certificates.ts';
+import { CertifiedMemo } from '../../src/hsm-core/certified-memo.ts';
+import { type CoreContext, Refusal } from '../../src/hsm-core/context.ts';
 import { ed25519PublicKey, nodePrimitives } from '../../src/hsm-platform/primitives.ts';
 import { toHex } from '../../src/protocol/vault/bytes.ts';
 import {
@@ -26,8 +27,7 @@ function core(quorum = 2): CoreContext {
     platform: { crypto: nodePrimitives },
     config: { fleetId, quorum, member: (index: number) => members[index] },
     nodeIndex: 0,
-    certified: new BoundedMap<true>(8),
-    signed: new BoundedMap<Uint8Array>(8),
+    certifiedMemo: new CertifiedMemo(8),
   } as unknown as CoreContext;
 }
 
@@ -39,7 +39,9 @@ function sign(ctx: CoreContext, index: number, of: RecordState = state): Signatu
 }
 
 const certified = (...signatures: Signature[]) => new CertifiedState(state, new Certificate(signatures));
-const remembered = (ctx: CoreContext) => ctx.certified.has(toHex(nodePrimitives.sha256(state.hashInput())));
+/** Whether the memo holds the state: a lookup whose own verification always fails. */
+const remembered = (ctx: CoreContext) =>
+  ctx.certifiedMemo.verifiedOnce(toHex(stateHash(ctx, state)), () => false);
 const refused = (reason: RefusalReason) => (error: unknown) =>
   error instanceof Refusal && error.reason === reason;
 
@@ -91,10 +93,8 @@ test("signatures over another state or version, or one node's bytes under anothe
     () => verifyCertified(ctx, certified(sign(ctx, 1, later), sign(ctx, 2, later)), recordId),
     refused(RefusalReason.badCertificate),
   );
-  // This core's own remembered endorsement is recognised by its bytes only under its own index:
-  // the same bytes shown as node 1's entry are verified under node 1's key, and fail.
+  // Node 0's bytes shown as node 1's entry are verified under node 1's key, and fail.
   const own = sign(ctx, 0);
-  ctx.signed.set(toHex(nodePrimitives.sha256(state.hashInput())), own.signature);
   assert.throws(
     () => verifyCertified(ctx, certified(own, { nodeIndex: 1, signature: own.signature }), recordId),
     refused(RefusalReason.badCertificate),

@@ -12,8 +12,9 @@ import { startTestFleet, type TestFleet } from './helpers/fleet.ts';
 let fleet: TestFleet;
 before(async () => {
   fleet = await startTestFleet({ maxGuessLimit: 10 });
-  await fleet.serve(0);
-  await fleet.serve(1);
+  // A short grace, so the exhausted record of the first test is locked soon after the storm.
+  await fleet.serve(0, { lockGraceMs: 2000 });
+  await fleet.serve(1, { lockGraceMs: 2000 });
 });
 after(() => fleet.close());
 

@@ -73,7 +73,7 @@ let peer: HttpPeer;
 before(async () => {
   node = await startNodeServer(
     {
-      client: async () => new Uint8Array(0),
+      client: async () => ({ frame: new Uint8Array(0), activity: { guessesSpent: 0 } }),
       endorse: (request) => serveEndorse(core, request),
       health: () => ({ node: 'node-1', region: 'eu', ok: true }),
     },

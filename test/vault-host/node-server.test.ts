@@ -3,7 +3,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { UnavailableError } from '../../src/errors.ts';
-import { keepAliveAgent, MAX_BODY_BYTES, postBytes } from '../../src/vault-host/binary-http.ts';
+import { GUESSES_SPENT_HEADER } from '../../src/protocol/vault/activity.ts';
+import {
+  keepAliveAgent,
+  MAX_BODY_BYTES,
+  postBytes,
+  postForAnswer,
+} from '../../src/vault-host/binary-http.ts';
 import {
   BadRequestError,
   ENDORSE_PATH,
@@ -25,7 +31,7 @@ const handlers: NodeHandlers = {
   async client(frame) {
     calls.push({ route: 'client', body: frame });
     if (frame[0] === 0xee) throw new Error('host failed');
-    return Uint8Array.of(0xc1, ...frame);
+    return { frame: Uint8Array.of(0xc1, ...frame), activity: { guessesSpent: frame.length } };
   },
   async endorse(request) {
     calls.push({ route: 'endorse', body: request });
@@ -46,12 +52,13 @@ const agent = keepAliveAgent();
 after(() => agent.destroy());
 
 describe('node server', () => {
-  it('hands a client frame to the host and relays its answer byte for byte', async () => {
-    const answer = await postBytes(new URL(VAULT_PATH, node.url), Uint8Array.of(1, 2, 3), {
+  it('hands a client frame to the host and relays its answer byte for byte, with its activity hint', async () => {
+    const answer = await postForAnswer(new URL(VAULT_PATH, node.url), Uint8Array.of(1, 2, 3), {
       timeoutMs: 1000,
       agent,
     });
-    assert.deepEqual(answer, Uint8Array.of(0xc1, 1, 2, 3));
+    assert.deepEqual(answer.body, Uint8Array.of(0xc1, 1, 2, 3));
+    assert.equal(answer.headers[GUESSES_SPENT_HEADER], '3', 'the hint docs/PROTOCOL.md §9d describes');
     assert.deepEqual(calls.at(-1), { route: 'client', body: Uint8Array.of(1, 2, 3) });
   });
 

@@ -194,6 +194,7 @@ export interface DeviceRestoreOptions {
   to: string;
   id?: string;
   passwordStdin?: boolean;
+  passwordChangedElsewhere?: boolean;
   keyFile?: string;
   force?: boolean;
   s3Endpoint?: string;
@@ -242,6 +243,7 @@ export async function runDeviceRestore(options: DeviceRestoreOptions): Promise<v
           to: options.to,
           id: options.id,
           password,
+          passwordChangedElsewhere: options.passwordChangedElsewhere,
           key,
           force: options.force,
           onProgress: (done, total) => progress.update(done, total),

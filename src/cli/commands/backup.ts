@@ -95,6 +95,10 @@ export function registerBackup(program: Command): void {
       '--password-stdin',
       'with --device: read the password for the vault from stdin (for scripts; without it, a terminal is asked)',
     )
+    .option(
+      '--password-changed-elsewhere',
+      'with --device: you changed the password on another device since this one last used it',
+    )
     .action(runRestore);
 
   registerDeviceBackup(backup);
@@ -163,7 +167,7 @@ export async function runList(options: ListOptions & { device?: string }): Promi
 }
 
 export async function runRestore(
-  options: RestoreOptions & { device?: string; passwordStdin?: boolean },
+  options: RestoreOptions & { device?: string; passwordStdin?: boolean; passwordChangedElsewhere?: boolean },
 ): Promise<void> {
   removeUnfinishedOnInterrupt();
   if (options.device !== undefined) return runDeviceRestore({ ...options, device: options.device });

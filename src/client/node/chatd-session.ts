@@ -325,6 +325,8 @@ export class DeviceSession {
     to: string;
     id?: string;
     password?: string;
+    /** With `password`: the user changed it on another device since this one last used it. */
+    passwordChangedElsewhere?: boolean;
     key?: BackupKey;
     force?: boolean;
     onProgress?: ProgressListener;
@@ -337,7 +339,9 @@ export class DeviceSession {
       const remembered = await this.device.recordMemory().get(this.recordId);
       let recovered: Awaited<ReturnType<VaultClient['recover']>>;
       try {
-        recovered = await this.vault.recover(this.recordId, options.password);
+        recovered = await this.vault.recover(this.recordId, options.password, {
+          passwordChangedElsewhere: options.passwordChangedElsewhere ?? false,
+        });
       } catch (error) {
         if (error instanceof LockedError)
           await this.client.reportActivity(NotificationKind.locked).catch(() => {});

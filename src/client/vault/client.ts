@@ -86,6 +86,17 @@ export interface VaultRecordStatus {
   readonly incarnation: number;
 }
 
+export interface RecoverOptions {
+  /**
+   * The user confirms the password was changed on another of their devices since this one last
+   * saw the record. Without it, a record registered again since (another incarnation) is reported
+   * as possible tampering before any guess is spent; with it the login goes ahead, and the new
+   * incarnation is accepted only if its change proof verifies under the recovered K
+   * (docs/PROTOCOL.md §10 "Recover", step 0).
+   */
+  readonly passwordChangedElsewhere?: boolean;
+}
+
 export interface RecoveryResult {
   /** The backup key K; the caller destroys it when done and checks it against the backup's key check. */
   readonly key: BackupKey;
@@ -116,19 +127,15 @@ export class VaultClient {
     this.#retries = options.retries ?? 3;
   }
 
-  /** Advisory counters of the record (DESIGN section 3: status is never proof). */
+  /**
+   * Advisory counters of the record (status is never proof). Raises TamperingError when the vault
+   * shows an older version, or another incarnation than this device remembers: it cannot check a
+   * change proof without K (docs/PROTOCOL.md §10 "Recover", step 0).
+   */
   async status(recordId: Uint8Array): Promise<VaultRecordStatus> {
-    return publicStatus(await this.#status(recordId));
-  }
-
-  async #status(recordId: Uint8Array): Promise<RecordSummary> {
-    checkRecordId(recordId);
-    await opaque.ready;
-    const response = await this.#send(VaultOp.status, recordId, new StatusRequest().serialize());
-    if (response.outcome === Outcome.noRecord) return this.#noRecord(recordId);
-    const summary = expectOk(response);
-    await this.#observe(recordId, summary);
-    return summary;
+    const summary = await this.#status(recordId);
+    await this.#checkIncarnation(recordId, summary);
+    return publicStatus(summary);
   }
 
   /** Enables password mode: registers `password` and stores K wrapped under its export key. */
@@ -152,11 +159,20 @@ export class VaultClient {
     return publicStatus(summary);
   }
 
-  /** Recovers K with `password`; spends one guess, refunded only if the password is right. */
-  async recover(recordId: Uint8Array, password: string): Promise<RecoveryResult> {
+  /**
+   * Recovers K with `password`; spends one guess, refunded only if the password is right. A record
+   * registered again since this device last saw it is reported (TamperingError) before a guess is
+   * spent, unless `options.passwordChangedElsewhere`.
+   */
+  async recover(
+    recordId: Uint8Array,
+    password: string,
+    options: RecoverOptions = {},
+  ): Promise<RecoveryResult> {
     checkRecordId(recordId);
     await opaque.ready;
     const remembered = await this.#memory.get(recordId);
+    // A login start names the incarnation it is for: the remembered one spends nothing on another.
     let incarnation = remembered?.incarnation ?? (await this.#status(recordId)).incarnation;
     for (let attempt = 0; attempt <= this.#retries; attempt++) {
       const { clientLoginState, startLoginRequest } = opaque.client.startLogin({ password });
@@ -168,6 +184,8 @@ export class VaultClient {
       );
       if (started.outcome === Outcome.stale) {
         await this.#observe(recordId, started.summary);
+        if (options.passwordChangedElsewhere !== true)
+          await this.#checkIncarnation(recordId, started.summary);
         incarnation = started.summary.incarnation;
         continue;
       }
@@ -227,6 +245,8 @@ export class VaultClient {
     checkRecordId(recordId);
     checkKey(key);
     for (let attempt = 0; attempt <= this.#retries; attempt++) {
+      // Another incarnation needs no warning here: the cores accept the change only with a proof
+      // MAC under the current incarnation's auth_key, which this K either derives or does not.
       const current = await this.#status(recordId);
       try {
         const summary = await this.#register(
@@ -258,7 +278,7 @@ export class VaultClient {
     checkRecordId(recordId);
     checkKey(key);
     for (let attempt = 0; attempt <= this.#retries; attempt++) {
-      const current = await this.#status(recordId);
+      const current = await this.#status(recordId); // as in changePassword: the cores check the proof
       const proofMac = await this.#proof(
         VaultOp.delete,
         recordId,
@@ -460,6 +480,37 @@ export class VaultClient {
     );
     authKey.fill(0);
     return mac;
+  }
+
+  /** The record's counters, with the version check of #observe only. */
+  async #status(recordId: Uint8Array): Promise<RecordSummary> {
+    checkRecordId(recordId);
+    await opaque.ready;
+    const response = await this.#send(VaultOp.status, recordId, new StatusRequest().serialize());
+    if (response.outcome === Outcome.noRecord) return this.#noRecord(recordId);
+    const summary = expectOk(response);
+    await this.#observe(recordId, summary);
+    return summary;
+  }
+
+  /**
+   * Raises TamperingError when the vault shows another incarnation than this device remembers: the
+   * record was registered again (a change by another device, or someone locking it and registering
+   * a password of their own), and its change proof can only be checked with K, after a login. A
+   * login on it would spend the user's guesses on a record that may not be theirs.
+   */
+  async #checkIncarnation(recordId: Uint8Array, summary: RecordSummary): Promise<void> {
+    const remembered = await this.#memory.get(recordId);
+    if (remembered === undefined || remembered.incarnation === summary.incarnation) return;
+    throw new TamperingError(
+      `the vault record was registered again since this device last saw it (incarnation ${summary.incarnation}; this device knew ${remembered.incarnation})`,
+      {
+        hints: [
+          'if you changed the password on another device, recover confirming it (CLI: backup restore --password-changed-elsewhere); its change proof is checked with the recovered key',
+          'otherwise someone may have replaced the record: do not type your password until you know why',
+        ],
+      },
+    );
   }
 
   /** Raises TamperingError when the vault shows an older version than this device has seen. */

@@ -17,7 +17,10 @@ export const NotificationKind = {
   deviceApproved: 3,
   /** A device was removed from the account. */
   deviceRemoved: 4,
-  /** A password attempt started on the account's record: `count` guesses spent (seen by ChatD in the relay). */
+  /**
+   * `count` guesses of the account's record were spent by `subjectDevice`'s request, as the vault
+   * host's hint counts them (docs/PROTOCOL.md §9d).
+   */
   guessesSpent: 5,
   /** The vault record was locked: the key is destroyed. */
   locked: 6,

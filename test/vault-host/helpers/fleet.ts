@@ -13,7 +13,9 @@ import { createFleet } from '../../../src/hsm-platform/ceremony.ts';
 import { loadNodePlatform, type NodePlatform } from '../../../src/hsm-platform/node-platform.ts';
 import type { NvramFile } from '../../../src/hsm-platform/nvram.ts';
 import type { FleetConfig, FleetPublicInfo } from '../../../src/protocol/fleet.ts';
+import type { RecordStore } from '../../../src/stores/record/record-store.ts';
 import { SqliteRecordStore } from '../../../src/stores/record/sqlite.ts';
+import type { CoordinatorOptions } from '../../../src/vault-host/coordinator.ts';
 import { VaultHttpServer } from '../../../src/vault-host/http-server.ts';
 import { InProcessFleet } from '../../../src/vault-host/in-process-fleet.ts';
 
@@ -47,7 +49,7 @@ export interface TestFleet {
   readonly publicInfo: FleetPublicInfo;
   readonly servers: VaultHttpServer[];
   /** Starts a vault host (coordinator in front of node `own`) on a free HTTP port. */
-  serve(own?: number): Promise<VaultHttpServer>;
+  serve(own?: number, options?: Pick<CoordinatorOptions, 'lockGraceMs' | 'log'>): Promise<VaultHttpServer>;
   client(
     options?: {
       url?: string;
@@ -64,6 +66,8 @@ export async function startTestFleet(
     maxGuessLimit?: number;
     /** Where the SQLite record store goes (default: the fleet's own temporary directory). */
     storeDir?: string;
+    /** Wraps the real store the fleet uses (e.g. to observe every write); the default uses it as is. */
+    wrapStore?: (store: RecordStore) => RecordStore;
   } = {},
 ): Promise<TestFleet> {
   const nodes = options.nodes ?? 3;
@@ -74,7 +78,7 @@ export async function startTestFleet(
   const store = new SqliteRecordStore(join(options.storeDir ?? dir, 'records.sqlite'));
   const fleet = await InProcessFleet.start({
     nodes: platforms.map((platform) => ({ platform, sealedConfig: made.sealedConfig })),
-    store,
+    store: options.wrapStore?.(store) ?? store,
     quorum: made.config.quorum,
   });
   const servers: VaultHttpServer[] = [];
@@ -87,8 +91,8 @@ export async function startTestFleet(
     nvrams,
     publicInfo: made.config.publicInfo(),
     servers,
-    async serve(own = 0) {
-      const server = await VaultHttpServer.listen(fleet.coordinator(own));
+    async serve(own = 0, coordinatorOptions = {}) {
+      const server = await VaultHttpServer.listen(fleet.coordinator(own, coordinatorOptions));
       servers.push(server);
       return server;
     },
