@@ -11,6 +11,8 @@ export const ExitCode = {
   damaged: 5,
   wrongKey: 6,
   unavailable: 7,
+  /** `backup create` made a backup, but some entries could not be read (docs/BACKUP.md). */
+  incomplete: 8,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

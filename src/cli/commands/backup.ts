@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { listBackups } from '../../client/backup/backups.ts';
 import { formatBytes } from '../../client/format-bytes.ts';
 import { createBackup, restoreBackup } from '../../client/node/backup.ts';
+import { ExitCode } from '../../errors.ts';
 import type { BackupKey } from '../../format/key.ts';
 import type { BlobStore } from '../../stores/blob/blob-store.ts';
 import { createProgress } from '../progress.ts';
@@ -14,6 +15,7 @@ import { type KeyOptions, resolveKey, resolveStore, type StoreOptions } from './
 interface CreateOptions extends KeyOptions, StoreOptions {
   to?: string;
   compress?: boolean;
+  oneFileSystem?: boolean;
 }
 interface ListOptions extends StoreOptions {
   from?: string;
@@ -55,6 +57,7 @@ export function registerBackup(program: Command): void {
     .option(...keyFile)
     .option('--to <store>', 'where to store it: a directory or s3://bucket/prefix')
     .option('--compress', 'deflate the archive before encryption (helps text, not media)')
+    .option('--one-file-system', 'do not back up what is mounted inside PATH (mount points stay, empty)')
     .option(...endpoint)
     .option(...device)
     .action(runCreate);
@@ -99,14 +102,24 @@ export async function runCreate(
       key,
       store,
       compress: options.compress ?? false,
+      oneFileSystem: options.oneFileSystem ?? false,
       onPlan: (plan) => {
-        for (const path of plan.skipped)
-          process.stderr.write(`strongroom: warning: skipped '${path}' (not a file, directory or symlink)\n`);
+        for (const { path, reason } of plan.skipped)
+          process.stderr.write(`strongroom: warning: skipped '${path}' (${reason})\n`);
       },
       onProgress: (done, total) => progress.update(done, total),
     });
     progress.stop();
     process.stdout.write(`${result.id}\n`);
+    // The backup exists either way; exit 8 says it lacks something (docs/BACKUP.md "Incomplete backups").
+    for (const { path, reason } of result.problems)
+      process.stderr.write(`strongroom: warning: could not back up '${path}': ${reason}\n`);
+    if (!result.complete) {
+      process.stderr.write(
+        `strongroom: warning: backup ${result.id} is incomplete: ${result.problems.length} entr${result.problems.length === 1 ? 'y' : 'ies'} could not be backed up faithfully (listed above)\n`,
+      );
+      process.exitCode = ExitCode.incomplete;
+    }
     if (process.stderr.isTTY) {
       const seconds = (performance.now() - started) / 1000;
       process.stderr.write(
@@ -150,6 +163,10 @@ export async function runRestore(
       onProgress: (done, total) => progress.update(done, total),
     });
     progress.stop();
+    for (const path of result.changed)
+      process.stderr.write(
+        `strongroom: warning: '${path}' changed while it was being backed up; restored as stored\n`,
+      );
     process.stderr.write(
       `restored backup ${result.id}: ${result.entries} entries, ${formatBytes(result.contentBytes)} into ${options.to}\n`,
     );
