@@ -15,11 +15,20 @@ export interface CliResult {
 
 export function runCli(
   args: string[],
-  options: { input?: string | Uint8Array; env?: Record<string, string | undefined>; cwd?: string } = {},
+  options: {
+    input?: string | Uint8Array;
+    env?: Record<string, string | undefined>;
+    cwd?: string;
+    /** Run as this user and group (the tests run as root; an unprivileged run needs both). */
+    uid?: number;
+    gid?: number;
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', mainTs, ...args], {
       cwd: options.cwd,
+      uid: options.uid,
+      gid: options.gid,
       env: { ...process.env, STRONGROOM_KEY: undefined, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -63,13 +63,16 @@ export async function applySymlinkMetadata(path: Buffer, entry: Metadata): Promi
 
 /** Holes are made of whole blocks of this size, aligned on it in the file. */
 export const HOLE_BLOCK = 4096;
-const ZERO_BLOCK = new Uint8Array(HOLE_BLOCK);
+const ZERO_BLOCK = Buffer.alloc(HOLE_BLOCK);
+/** Data is gathered into writes of up to this many bytes. */
+const RUN_BYTES = 1 << 20;
 
 /**
  * Creates `path` (which must not exist) with mode 0600 and writes `content` (`size` bytes) into it,
  * leaving every aligned all-zero block of HOLE_BLOCK bytes as a hole: it seeks past it rather than
  * write it, and sets the length at the end. The bytes read back are the same; the file only takes
- * less space. Returns the bytes of content.
+ * less space. Content arrives in pieces of any size and alignment, so it is gathered block by block
+ * into runs of data, each written at its offset. Returns the bytes of content.
  */
 export async function writeSparseFile(
   path: Buffer,
@@ -78,34 +81,37 @@ export async function writeSparseFile(
 ): Promise<number> {
   const handle = await open(path, 'wx', 0o600);
   try {
+    const run = Buffer.allocUnsafe(RUN_BYTES);
+    let runLength = 0;
+    let runStart = 0; // always a multiple of HOLE_BLOCK
     let offset = 0;
+    const flush = async () => {
+      if (runLength > 0) await handle.write(run, 0, runLength, runStart);
+      runStart = offset;
+      runLength = 0;
+    };
     for await (const piece of content) {
-      await writeSkippingZeroBlocks(handle, piece, offset);
-      offset += piece.length;
+      for (let i = 0; i < piece.length; ) {
+        const take = Math.min(piece.length - i, HOLE_BLOCK - (offset % HOLE_BLOCK));
+        run.set(piece.subarray(i, i + take), runLength);
+        runLength += take;
+        offset += take;
+        i += take;
+        if (offset % HOLE_BLOCK !== 0) continue;
+        // A whole block just ended the run: drop it if it is zeros, so it stays a hole.
+        if (run.subarray(runLength - HOLE_BLOCK, runLength).equals(ZERO_BLOCK)) {
+          runLength -= HOLE_BLOCK;
+          await flush();
+        } else if (runLength === RUN_BYTES) {
+          await flush();
+        }
+      }
     }
+    await flush();
     if (offset !== size) throw new Error(`wrote ${offset} bytes of ${size}`);
     await handle.truncate(size);
     return offset;
   } finally {
     await handle.close();
   }
-}
-
-async function writeSkippingZeroBlocks(handle: FileHandle, piece: Uint8Array, offset: number): Promise<void> {
-  let runStart = 0;
-  let i = 0;
-  while (i < piece.length) {
-    const blockEnd = Math.min(piece.length, i + HOLE_BLOCK - ((offset + i) % HOLE_BLOCK));
-    const block = piece.subarray(i, blockEnd);
-    if (
-      block.length === HOLE_BLOCK &&
-      Buffer.from(block.buffer, block.byteOffset, HOLE_BLOCK).equals(ZERO_BLOCK)
-    ) {
-      if (i > runStart) await handle.write(piece, runStart, i - runStart, offset + runStart);
-      runStart = blockEnd;
-    }
-    i = blockEnd;
-  }
-  if (piece.length > runStart)
-    await handle.write(piece, runStart, piece.length - runStart, offset + runStart);
 }
