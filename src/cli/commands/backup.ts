@@ -135,7 +135,9 @@ export async function runCreate(
 export async function runList(options: ListOptions & { device?: string }): Promise<void> {
   if (options.device !== undefined) return runDeviceList({ device: options.device });
   const store = await backupStore(options.from, '--from', options);
-  const backups = await listBackups(store);
+  const backups = await listBackups(store, (name, reason) =>
+    process.stderr.write(`strongroom: warning: ignored '${name}' in ${store.location}: ${reason}\n`),
+  );
   if (backups.length === 0) process.stderr.write(`no backups in ${store.location}\n`);
   for (const backup of backups) {
     const created = backup.created

@@ -1,7 +1,7 @@
 // Restores an archive entry's metadata and sparse content on disk (docs/FORMAT.md §6 "Archive",
 // "Restoring"): times to the microsecond, before 1970 too; owners when running as root; long
 // zero runs as holes.
-import { chmod, chown, type FileHandle, lchown, lutimes, open, utimes } from 'node:fs/promises';
+import { chmod, chown, lchown, lutimes, open, utimes } from 'node:fs/promises';
 
 const NS_PER_S = 1_000_000_000n;
 

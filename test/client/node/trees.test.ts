@@ -24,6 +24,7 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { listBackups } from '../../../src/client/backup/backups.ts';
 import { planArchive } from '../../../src/client/node/archive-fs.ts';
 import { createBackup, restoreBackup } from '../../../src/client/node/backup.ts';
 import { nodeCrypto } from '../../../src/client/node/node-crypto.ts';
@@ -334,5 +335,39 @@ describe('real trees', () => {
       return [...groups.values()].map((g) => g.sort().join(' ')).sort();
     };
     assert.deepEqual(await inodesOf(restored), await inodesOf(source));
+  });
+});
+
+describe('a directory store with things that are not backups', () => {
+  it('lists the backups, and warns about a dangling symlink and an id with an impossible date', async () => {
+    const storeDir = fresh('store');
+    const store = new DirectoryBlobStore(storeDir);
+    const source = fresh('small');
+    await writeFile(source, 'small');
+    const { id } = await createBackup([source], { key, store });
+    await symlink('/nonexistent/target.srb', join(storeDir, '20261126T185700.123Z-3f9a1c2b.srb'));
+    await writeFile(join(storeDir, '20261399T250000.000Z-00000000.srb'), 'not a backup');
+    await writeFile(join(storeDir, '20260230T000000.000Z-00000000.srb'), 'not a backup either');
+    await mkdir(join(storeDir, '20260101T000000.000Z-00000000.srb'));
+    const ignored: string[] = [];
+    const backups = await listBackups(store, (name, reason) => ignored.push(`${name}: ${reason}`));
+    assert.deepEqual(
+      backups.map((b) => b.id),
+      [id],
+    );
+    assert.deepEqual(ignored.sort(), [
+      '20260101T000000.000Z-00000000.srb: not a file',
+      '20260230T000000.000Z-00000000.srb: not a backup id (YYYYMMDDTHHMMSS.mmmZ-xxxxxxxx with a real date)',
+      '20261126T185700.123Z-3f9a1c2b.srb: cannot be read (ENOENT)',
+      '20261399T250000.000Z-00000000.srb: not a backup id (YYYYMMDDTHHMMSS.mmmZ-xxxxxxxx with a real date)',
+    ]);
+    const listed = await runCli(['backup', 'list', '--from', storeDir]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, new RegExp(`^${id.replace('.', '\\.')} `));
+    assert.match(
+      listed.stderr,
+      /warning: ignored '20261126T185700\.123Z-3f9a1c2b\.srb' in .*: cannot be read \(ENOENT\)/,
+    );
+    assert.match(listed.stderr, /warning: ignored '20261399T250000\.000Z-00000000\.srb'/);
   });
 });
