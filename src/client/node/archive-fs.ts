@@ -143,21 +143,20 @@ export async function planArchive(paths: readonly string[], options: PlanOptions
     } else if (info.isSymbolicLink()) {
       entries.push({ ...common, type: 'symlink' });
     } else if (info.isDirectory()) {
-      let names: Buffer[];
+      // A mount point is kept, as an empty directory, when what is mounted is left out.
+      const outside =
+        parentDev !== null && info.dev !== parentDev
+          ? await mountReason(source, info.dev !== topDev && options.oneFileSystem === true)
+          : null;
+      let names: Buffer[] = [];
       try {
-        names = await readdir(source, { encoding: 'buffer' });
+        if (outside === null) names = await readdir(source, { encoding: 'buffer' });
       } catch (error) {
         problems.push({ path: display(source), reason: reasonOf(error) });
         return;
       }
       entries.push({ ...common, type: 'directory' });
-      if (parentDev !== null && info.dev !== parentDev) {
-        const outside = await mountReason(source, info.dev !== topDev && options.oneFileSystem === true);
-        if (outside !== null) {
-          skipped.push({ path: display(source), reason: outside });
-          return;
-        }
-      }
+      if (outside !== null) skipped.push({ path: display(source), reason: outside });
       for (const child of names.sort(Buffer.compare)) {
         await visit(join(source, child), join(path, child), info.dev, topDev);
       }
@@ -290,28 +289,40 @@ function readChecked(
     content: content(),
     failure: null,
   };
+  const size = Number(before.size);
+  /** Reads the block at `position`; never rejects, so it can run ahead of the consumer. */
+  const readAt = async (
+    position: number,
+  ): Promise<{ block: Buffer; bytesRead: number } | { error: unknown }> => {
+    const block = Buffer.allocUnsafe(Math.min(size - position, 1 << 20));
+    try {
+      return { block, ...(await handle.read(block, 0, block.length, position)) };
+    } catch (error) {
+      return { error };
+    }
+  };
   async function* content(): AsyncGenerator<Uint8Array> {
-    const size = Number(before.size);
     let done = 0;
+    // One read ahead, so the disk works while the previous block is encrypted.
+    let next = size > 0 ? readAt(0) : null;
     while (done < size) {
-      const buffer = Buffer.allocUnsafe(Math.min(size - done, 1 << 20));
-      let bytesRead = 0;
-      // After a failure the rest is zeros: the entry must still hold `size` bytes.
-      if (state.failure === null) {
-        try {
-          ({ bytesRead } = await handle.read(buffer, 0, buffer.length, done));
-        } catch (error) {
-          state.failure = `reading it failed: ${reasonOf(error)}; stored with zeros from byte ${done}`;
-        }
+      const read = state.failure === null && next !== null ? await next : null;
+      let block: Buffer;
+      if (read !== null && 'error' in read) {
+        state.failure = `reading it failed: ${reasonOf(read.error)}; stored with zeros from byte ${done}`;
+      } else if (read !== null && read.bytesRead === 0) {
+        state.failure = `it shrank while being read; stored with zeros from byte ${done}`;
       }
-      if (bytesRead === 0) {
-        state.failure ??= `it shrank while being read; stored with zeros from byte ${done}`;
-        buffer.fill(0);
-        bytesRead = buffer.length;
+      if (read !== null && !('error' in read) && read.bytesRead > 0) {
+        block = read.block.subarray(0, read.bytesRead);
+      } else {
+        // After a failure the rest is zeros: the entry must still hold `size` bytes.
+        block = Buffer.alloc(Math.min(size - done, 1 << 20));
       }
-      done += bytesRead;
-      onBytes?.(bytesRead);
-      yield buffer.subarray(0, bytesRead);
+      done += block.length;
+      next = state.failure === null && done < size ? readAt(done) : null;
+      onBytes?.(block.length);
+      yield block;
     }
     const after = await handle.stat({ bigint: true });
     const same =

@@ -80,13 +80,22 @@ export async function writeSparseFile(
   size: number,
 ): Promise<number> {
   const handle = await open(path, 'wx', 0o600);
+  // Two run buffers: one is written while the other fills, so the write overlaps the decryption.
+  const runs = [Buffer.allocUnsafe(RUN_BYTES), Buffer.allocUnsafe(RUN_BYTES)];
+  let pending: Promise<unknown> = Promise.resolve();
   try {
-    const run = Buffer.allocUnsafe(RUN_BYTES);
+    let run = runs[0]!;
     let runLength = 0;
     let runStart = 0; // always a multiple of HOLE_BLOCK
     let offset = 0;
     const flush = async () => {
-      if (runLength > 0) await handle.write(run, 0, runLength, runStart);
+      await pending;
+      if (runLength > 0) {
+        pending = handle.write(run, 0, runLength, runStart);
+        // Handled when awaited; until then a rejection must not count as unhandled.
+        pending.catch(() => {});
+        run = run === runs[0] ? runs[1]! : runs[0]!;
+      }
       runStart = offset;
       runLength = 0;
     };
@@ -108,10 +117,12 @@ export async function writeSparseFile(
       }
     }
     await flush();
+    await pending;
     if (offset !== size) throw new Error(`wrote ${offset} bytes of ${size}`);
     await handle.truncate(size);
     return offset;
   } finally {
+    await pending.catch(() => {});
     await handle.close();
   }
 }

@@ -199,6 +199,41 @@ describe('real trees', () => {
     assert.deepEqual(restored.changed, [`${basename(source)}/db`]);
   });
 
+  it('pads a file that shrank while it was read to its announced size, and reports it', async () => {
+    const source = fresh('shrinking');
+    await mkdir(source);
+    const path = join(source, 'log');
+    const size = 8 * 1024 * 1024;
+    await writeFile(path, Buffer.alloc(size, 7));
+    const store = new DirectoryBlobStore(fresh('store'));
+    let truncated = false;
+    const created = await createBackup([source], {
+      key,
+      store,
+      onProgress: () => {
+        if (truncated) return;
+        truncated = true;
+        execFileSync('truncate', ['-s', '1M', path]);
+      },
+    });
+    assert.equal(created.problems.length, 1, JSON.stringify(created.problems));
+    assert.equal(created.problems[0]!.path, path);
+    assert.match(
+      created.problems[0]!.reason,
+      /^it shrank while being read; stored with zeros from byte \d+$/,
+    );
+    const to = fresh('restored');
+    const restored = await restoreBackup({ key, store, to });
+    assert.deepEqual(restored.changed, [`${basename(source)}/log`]);
+    const content = await readFile(join(to, basename(source), 'log'));
+    assert.equal(content.length, size);
+    assert.deepEqual(content.subarray(0, 1024 * 1024), Buffer.alloc(1024 * 1024, 7));
+    assert.ok(
+      content.subarray(size - 1024 * 1024).every((b) => b === 0),
+      'zeros past the new end',
+    );
+  });
+
   it('skips and reports what vanished after the scan or has a path too long, and backs up the rest', async () => {
     const source = fresh('gone');
     await mkdir(source);
