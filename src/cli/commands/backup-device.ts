@@ -13,6 +13,7 @@ import { UsageError } from '../../errors.ts';
 import { BackupKey } from '../../format/key.ts';
 import { createProgress } from '../progress.ts';
 import { readLine } from './account.ts';
+import { reportProblems } from './backup-problems.ts';
 
 /**
  * Argon2id parameters from STRONGROOM_TEST_ARGON2ID ("memoryKiB,iterations,parallelism"), for tests
@@ -105,6 +106,7 @@ export async function runDeviceCreate(
         });
         progress.stop();
         process.stdout.write(`${result.id}\n`);
+        reportProblems(result);
       } finally {
         progress.stop();
       }

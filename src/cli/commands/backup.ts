@@ -5,11 +5,11 @@ import type { Command } from 'commander';
 import { listBackups } from '../../client/backup/backups.ts';
 import { formatBytes } from '../../client/format-bytes.ts';
 import { createBackup, restoreBackup } from '../../client/node/backup.ts';
-import { ExitCode } from '../../errors.ts';
 import type { BackupKey } from '../../format/key.ts';
 import type { BlobStore } from '../../stores/blob/blob-store.ts';
 import { createProgress } from '../progress.ts';
 import { registerDeviceBackup, runDeviceCreate, runDeviceList, runDeviceRestore } from './backup-device.ts';
+import { reportProblems } from './backup-problems.ts';
 import { type KeyOptions, resolveKey, resolveStore, type StoreOptions } from './options.ts';
 
 interface CreateOptions extends KeyOptions, StoreOptions {
@@ -111,15 +111,7 @@ export async function runCreate(
     });
     progress.stop();
     process.stdout.write(`${result.id}\n`);
-    // The backup exists either way; exit 8 says it lacks something (docs/BACKUP.md "Incomplete backups").
-    for (const { path, reason } of result.problems)
-      process.stderr.write(`strongroom: warning: could not back up '${path}': ${reason}\n`);
-    if (!result.complete) {
-      process.stderr.write(
-        `strongroom: warning: backup ${result.id} is incomplete: ${result.problems.length} entr${result.problems.length === 1 ? 'y' : 'ies'} could not be backed up faithfully (listed above)\n`,
-      );
-      process.exitCode = ExitCode.incomplete;
-    }
+    reportProblems(result);
     if (process.stderr.isTTY) {
       const seconds = (performance.now() - started) / 1000;
       process.stderr.write(

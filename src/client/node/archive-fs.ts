@@ -181,7 +181,7 @@ export async function planArchive(paths: readonly string[], options: PlanOptions
       name === ''
         ? (await readdir(source, { encoding: 'buffer' }))
             .sort(Buffer.compare)
-            .map((n) => [join(source, n), n])
+            .map((n) => [Buffer.concat([SLASH, n]), n])
         : [[source, Buffer.from(name)]];
     for (const [top, topName] of tops as [Buffer, Buffer][]) {
       const key = topName.toString('latin1');

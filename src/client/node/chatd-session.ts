@@ -19,6 +19,7 @@ import { ChatdBlobStore } from '../chatd/blob-store.ts';
 import { ChatdClient } from '../chatd/client.ts';
 import { ChatdVaultTransport } from '../chatd/vault-transport.ts';
 import { type Argon2idParameters, VaultClient } from '../vault/client.ts';
+import type { SkippedEntry } from './archive-fs.ts';
 import { createBackup, type ProgressListener, restoreBackup } from './backup.ts';
 import { CHATD_STORE, type DeviceDir } from './chatd-device.ts';
 import { openNodeSocket } from './chatd-socket.ts';
@@ -161,7 +162,14 @@ export class DeviceSession {
   async createBackup(
     paths: readonly string[],
     options: { compress?: boolean; onProgress?: ProgressListener } = {},
-  ): Promise<{ id: string; size: number; created: Date; contentBytes: number }> {
+  ): Promise<{
+    id: string;
+    size: number;
+    created: Date;
+    contentBytes: number;
+    complete: boolean;
+    problems: readonly SkippedEntry[];
+  }> {
     const key = this.heldKey();
     try {
       const store = await this.openStore(this.device.store);
@@ -187,6 +195,8 @@ export class DeviceSession {
         size: result.size,
         created: result.created,
         contentBytes: result.plan.contentBytes,
+        complete: result.complete,
+        problems: result.problems,
       };
     } finally {
       key.destroy();

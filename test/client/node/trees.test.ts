@@ -338,6 +338,33 @@ describe('real trees', () => {
     );
   });
 
+  it('backup create --one-file-system warns about each mount point it does not walk into, and exits 0', async () => {
+    const storeDir = fresh('store');
+    const keyFile = join(work, `key-${counter++}`);
+    await writeFile(keyFile, key.format());
+    const created = await runCli([
+      'backup',
+      'create',
+      '/dev',
+      '--one-file-system',
+      '--key-file',
+      keyFile,
+      '--to',
+      storeDir,
+    ]);
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(
+      created.stderr,
+      /warning: skipped '\/dev\/shm' \(contents on another file system \(--one-file-system\)\)/,
+    );
+    assert.match(
+      created.stderr,
+      /warning: skipped '\/dev\/pts' \(contents on another file system \(--one-file-system\)\)/,
+    );
+    assert.match(created.stderr, /warning: skipped '\/dev\/null' \(not a file, directory or symlink\)/);
+    assert.doesNotMatch(created.stderr, /incomplete/);
+  });
+
   it('backs up and restores a copy of a real tree (node_modules packages and /usr/lib) faithfully', async () => {
     const source = fresh('real');
     await mkdir(source);
