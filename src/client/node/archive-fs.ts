@@ -87,7 +87,8 @@ function reasonOf(error: unknown): string {
 }
 
 const SLASH = Buffer.from('/');
-const join = (...parts: Buffer[]): Buffer =>
+/** Joins path bytes with '/' (node:path's join works on strings only). */
+const joinBytes = (...parts: Buffer[]): Buffer =>
   Buffer.concat(parts.flatMap((p, i) => (i === 0 ? [p] : [SLASH, p])));
 
 /** Walks `paths` (lstat, no symlink followed) into an ArchivePlan, parents before children. */
@@ -158,7 +159,7 @@ export async function planArchive(paths: readonly string[], options: PlanOptions
       entries.push({ ...common, type: 'directory' });
       if (outside !== null) skipped.push({ path: display(source), reason: outside });
       for (const child of names.sort(Buffer.compare)) {
-        await visit(join(source, child), join(path, child), info.dev, topDev);
+        await visit(joinBytes(source, child), joinBytes(path, child), info.dev, topDev);
       }
     } else {
       skipped.push({ path: display(source), reason: 'not a file, directory or symlink' });
