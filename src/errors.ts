@@ -11,7 +11,11 @@ export const ExitCode = {
   damaged: 5,
   wrongKey: 6,
   unavailable: 7,
-  repairIncomplete: 8,
+  /**
+   * The command did what it could but not all of it: `backup create` made a backup without some
+   * entries it could not read (docs/BACKUP.md), or `fleet repair` read only some nodes (docs/PROTOCOL.md §9a).
+   */
+  incomplete: 8,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -80,7 +84,7 @@ export class UnavailableError extends StrongroomError {
  * "unavailable" until a repair reads every node's marks.
  */
 export class RepairIncompleteError extends StrongroomError {
-  override readonly exitCode = ExitCode.repairIncomplete;
+  override readonly exitCode = ExitCode.incomplete;
 }
 
 /**

@@ -30,6 +30,7 @@ const KIND_LABELS: Record<ArchiveEntry['type'], string> = {
   file: 'file',
   directory: 'directory',
   symlink: 'symbolic link',
+  hardlink: 'hard link',
 };
 
 /**
@@ -137,14 +138,14 @@ export function renderListing(contents: BackupContents, backupName: string): Lis
     rows.push(row([name, 'file', sizeCell(contents.size), '—', saveButton(file)]));
     summary = `Verified: the whole backup authenticated, to its final chunk. It holds one file (made with strongroom encrypt), ${formatBytes(contents.size)}.`;
   } else {
-    const counts = { file: 0, directory: 0, symlink: 0 };
+    const counts = { file: 0, directory: 0, symlink: 0, hardlink: 0 };
     let bytes = 0;
     for (const entry of contents.entries) {
       counts[entry.type]++;
       let kind = KIND_LABELS[entry.type];
       let size: HTMLTableCellElement | string = '';
       let action: HTMLElement | string = '';
-      if (entry.type === 'symlink') kind = `${kind} → ${entry.target}`;
+      if (entry.type === 'symlink' || entry.type === 'hardlink') kind = `${kind} → ${entry.target}`;
       if (entry.type === 'file') {
         bytes += entry.size;
         size = sizeCell(entry.size);

@@ -342,7 +342,11 @@ describe('whole flow through the CLI', () => {
     assert.match(JSON.parse(status.stdout).tampering, /registered again/);
     const confirmed = await restore('dana-2', DANA_SECOND, ['--password-changed-elsewhere']);
     assert.equal(confirmed.code, 0, confirmed.stderr);
-    assert.match(confirmed.stderr, /^the vault counts 0 wrong passwords since the password was set/m, 'the warning spent no guess');
+    assert.match(
+      confirmed.stderr,
+      /^the vault counts 0 wrong passwords since the password was set/m,
+      'the warning spent no guess',
+    );
     assert.equal((await compareTrees(chat, join(root, 'dana-2', 'chat'))).differences.length, 0);
   });
 

@@ -18,6 +18,9 @@ export interface CliResult {
 export interface CliOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
+  /** Run as this user and group (the tests run as root; an unprivileged run needs both). */
+  uid?: number;
+  gid?: number;
 }
 
 /**
@@ -30,6 +33,8 @@ export function startCli(
 ): { child: ChildProcessWithoutNullStreams; result: Promise<CliResult> } {
   const child = spawn(process.execPath, ['--import', 'tsx', mainTs, ...args], {
     cwd: options.cwd,
+    uid: options.uid,
+    gid: options.gid,
     env: { ...process.env, STRONGROOM_KEY: undefined, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -17,7 +17,6 @@ import type { CoreContext } from '../../src/hsm-core/context.ts';
 import { createNodeHpkeSuite } from '../../src/hsm-platform/hpke-node.ts';
 import { nodePrimitives } from '../../src/hsm-platform/primitives.ts';
 import type { FleetPublicInfo } from '../../src/protocol/fleet.ts';
-import { toHex } from '../../src/protocol/vault/bytes.ts';
 import { VaultOp } from '../../src/protocol/vault/frames.ts';
 import { Outcome, RefusalReason } from '../../src/protocol/vault/responses.ts';
 

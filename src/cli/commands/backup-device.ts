@@ -21,6 +21,7 @@ import { NotificationKind } from '../../protocol/chatd/notification.ts';
 import { type PasswordSource, readNewPassword, readPassword } from '../password-prompt.ts';
 import { createProgress } from '../progress.ts';
 import { readLine } from './account.ts';
+import { reportProblems } from './backup-problems.ts';
 
 /**
  * Argon2id parameters from STRONGROOM_TEST_ARGON2ID ("memoryKiB,iterations,parallelism"), for tests
@@ -151,6 +152,7 @@ export async function runDeviceCreate(
             store: session.device.store,
           });
         } else process.stdout.write(`${result.id}\n`);
+        reportProblems(result);
       } finally {
         progress.stop();
       }

@@ -16,12 +16,14 @@ import {
   runDeviceList,
   runDeviceRestore,
 } from './backup-device.ts';
+import { reportProblems } from './backup-problems.ts';
 import { type KeyOptions, resolveKey, resolveStore, type StoreOptions } from './options.ts';
 
 interface CreateOptions extends KeyOptions, StoreOptions {
   to?: string;
   compress?: boolean;
   json?: boolean;
+  oneFileSystem?: boolean;
 }
 interface ListOptions extends StoreOptions {
   from?: string;
@@ -66,6 +68,7 @@ export function registerBackup(program: Command): void {
     .option('--to <store>', 'where to store it: a directory or s3://bucket/prefix')
     .option('--compress', 'deflate the archive before encryption (helps text, not media)')
     .option(...json)
+    .option('--one-file-system', 'do not back up what is mounted inside PATH (mount points stay, empty)')
     .option(...endpoint)
     .option(...device)
     .action(runCreate);
@@ -119,9 +122,10 @@ export async function runCreate(
       key,
       store,
       compress: options.compress ?? false,
+      oneFileSystem: options.oneFileSystem ?? false,
       onPlan: (plan) => {
-        for (const path of plan.skipped)
-          process.stderr.write(`strongroom: warning: skipped '${path}' (not a file, directory or symlink)\n`);
+        for (const { path, reason } of plan.skipped)
+          process.stderr.write(`strongroom: warning: skipped '${path}' (${reason})\n`);
       },
       onProgress: (done, total) => progress.update(done, total),
     });
@@ -135,6 +139,7 @@ export async function runCreate(
         store: store.location,
       });
     } else process.stdout.write(`${result.id}\n`);
+    reportProblems(result);
     if (process.stderr.isTTY) {
       const seconds = (performance.now() - started) / 1000;
       process.stderr.write(
@@ -150,7 +155,9 @@ export async function runCreate(
 export async function runList(options: ListOptions & { device?: string }): Promise<void> {
   if (options.device !== undefined) return runDeviceList({ device: options.device, json: options.json });
   const store = await backupStore(options.from, '--from', options);
-  const backups = await listBackups(store);
+  const backups = await listBackups(store, (name, reason) =>
+    process.stderr.write(`strongroom: warning: ignored '${name}' in ${store.location}: ${reason}\n`),
+  );
   if (options.json) {
     const location = store.location;
     printJson(backups.map((b) => ({ id: b.id, size: b.size, created: b.created.toISOString(), location })));
@@ -184,6 +191,10 @@ export async function runRestore(
       onProgress: (done, total) => progress.update(done, total),
     });
     progress.stop();
+    for (const path of result.changed)
+      process.stderr.write(
+        `strongroom: warning: '${path}' changed while it was being backed up; restored as stored\n`,
+      );
     process.stderr.write(
       `restored backup ${result.id}: ${result.entries} entries, ${formatBytes(result.contentBytes)} into ${options.to}\n`,
     );

@@ -3,7 +3,7 @@
 import type { FormatCrypto } from '../../format/crypto.ts';
 import type { BackupKey } from '../../format/key.ts';
 import { decryptStream, encryptStream } from '../../format/stream.ts';
-import { BlobNotFoundError, type BlobStore } from '../../stores/blob/blob-store.ts';
+import { BlobNotFoundError, type BlobStore, type IgnoredListener } from '../../stores/blob/blob-store.ts';
 
 /** Blob names of backups end with this; other blobs in a store are ignored. */
 export const BACKUP_SUFFIX = '.srb';
@@ -24,19 +24,29 @@ export function newBackupId(now: Date, randomBytes: (length: number) => Uint8Arr
   return `${stamp}-${suffix}`;
 }
 
+/** The time an id records, or null when it is not an id (wrong shape, or a date such as 2026-02-30). */
 function createdAt(id: string): Date | null {
   const m = ID_PATTERN.exec(id);
-  return m === null ? null : new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${m[7]}Z`);
+  if (m === null) return null;
+  const iso = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${m[7]}Z`;
+  const date = new Date(iso);
+  // Date rolls an impossible day over into the next month; the round trip catches that too.
+  return Number.isNaN(date.getTime()) || date.toISOString() !== iso ? null : date;
 }
 
-/** The store's backups, oldest first. */
-export async function listBackups(store: BlobStore): Promise<BackupInfo[]> {
+/**
+ * The store's backups, oldest first. A blob named like a backup whose id is not one (docs/FORMAT.md
+ * §7), or an entry the store cannot read, is left out and passed to `onIgnored`; other blobs are not
+ * backups and are left out silently.
+ */
+export async function listBackups(store: BlobStore, onIgnored?: IgnoredListener): Promise<BackupInfo[]> {
   const backups: BackupInfo[] = [];
-  for (const blob of await store.list()) {
+  for (const blob of await store.list('', onIgnored)) {
     if (!blob.name.endsWith(BACKUP_SUFFIX)) continue;
     const id = blob.name.slice(0, -BACKUP_SUFFIX.length);
     const created = createdAt(id);
     if (created !== null) backups.push({ id, size: blob.size, created });
+    else onIgnored?.(blob.name, 'not a backup id (YYYYMMDDTHHMMSS.mmmZ-xxxxxxxx with a real date)');
   }
   return backups.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

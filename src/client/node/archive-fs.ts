@@ -1,109 +1,335 @@
-// Builds the archive of docs/FORMAT.md "Archive" from paths on disk: regular files, directories and
-// symlinks (never followed), with permission bits and mtimes. Each PATH becomes a top-level entry
-// under its own base name, as `tar -C dirname basename` would store it.
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
-import { UsageError } from '../../errors.ts';
-import type { WriteEntry } from '../../format/archive.ts';
+// Builds the archive of docs/FORMAT.md §6 "Archive" from paths on disk: regular files, directories,
+// symlinks (never followed) and hard links, with permission bits, mtimes and owners. Each PATH
+// becomes a top-level entry under its own base name, as `tar -C dirname basename` would store it.
+// Names are handled as bytes (Buffer paths), so a name that is not UTF-8 is kept exactly. What
+// cannot be read is skipped and reported by name; the backup goes on (docs/BACKUP.md "Incomplete
+// backups").
+import type { BigIntStats } from 'node:fs';
+import { type FileHandle, lstat, open, readdir, readlink, statfs } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { messageOf, UsageError } from '../../errors.ts';
+import { MAX_PATH_BYTES, nameOf, type WriteEntry } from '../../format/archive.ts';
 
 interface PlannedEntry {
   readonly type: 'file' | 'directory' | 'symlink';
-  /** Path inside the archive. */
+  /** Path inside the archive: text, plus its bytes when they are not UTF-8. */
   readonly path: string;
-  /** Path on disk. */
-  readonly source: string;
+  readonly rawPath?: Uint8Array;
+  /** Path on disk, as bytes. */
+  readonly source: Buffer;
   readonly mode: number;
   readonly mtimeNs: bigint;
+  readonly uid: number;
+  readonly gid: number;
   readonly size: number;
+  /** `dev:ino` of a file with more than one link, so its other names become hard link entries. */
+  readonly inode?: string;
+}
+
+/** An entry left out of a backup, and why (`path` is the path on disk, readable form). */
+export interface SkippedEntry {
+  readonly path: string;
+  readonly reason: string;
 }
 
 /** What a backup of some paths will contain; its list of entries is held in memory (not contents). */
 export interface ArchivePlan {
   readonly entries: readonly PlannedEntry[];
-  /** Bytes of file content: the figure progress bars count towards. */
+  /** Bytes of file content (each multiply linked file once): the figure progress bars count towards. */
   readonly contentBytes: number;
-  /** Sockets, FIFOs and devices met on the way, which are not backed up. */
-  readonly skipped: readonly string[];
+  /**
+   * Left out by design, not a failure: sockets, FIFOs and devices, and the contents of mount
+   * points on virtual file systems (/proc, /sys…) or, with `oneFileSystem`, on other file systems.
+   */
+  readonly skipped: readonly SkippedEntry[];
+  /** Left out because they could not be read (unreadable, too long, vanished): the backup is incomplete. */
+  readonly problems: readonly SkippedEntry[];
 }
 
+export interface PlanOptions {
+  /** Stay on the file system of each PATH: mount points are kept, empty (like `tar --one-file-system`). */
+  readonly oneFileSystem?: boolean;
+}
+
+// statfs(2) f_type of file systems with nothing to back up (linux/magic.h): kernel state, not files.
+const VIRTUAL_FILE_SYSTEMS = new Map<number, string>([
+  [0x9fa0, 'proc'],
+  [0x62656572, 'sysfs'],
+  [0x1cd1, 'devpts'],
+  [0x27e0eb, 'cgroup'],
+  [0x63677270, 'cgroup2'],
+  [0x64626720, 'debugfs'],
+  [0x74726163, 'tracefs'],
+  [0x73636673, 'securityfs'],
+  [0x6165676c, 'pstore'],
+  [0xcafe4a11, 'bpf'],
+  [0x62656570, 'configfs'],
+  [0x65735543, 'fusectl'],
+  [0x19800202, 'mqueue'],
+  [0x42494e4d, 'binfmt_misc'],
+  [0xde5e81e4, 'efivarfs'],
+  [0xf97cff8c, 'selinuxfs'],
+  [0x6e736673, 'nsfs'],
+]);
+
+/** A short, path-free description of a file system error for a skipped entry. */
+function reasonOf(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const words: Record<string, string> = {
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    ENOENT: 'it disappeared while being backed up',
+    ENAMETOOLONG: 'its path is too long for the system',
+    ELOOP: 'too many levels of symbolic links',
+    EIO: 'input/output error',
+  };
+  return code === undefined ? messageOf(error) : `${words[code] ?? 'cannot be read'} (${code})`;
+}
+
+const SLASH = Buffer.from('/');
+/** Joins path bytes with '/' (node:path's join works on strings only). */
+const joinBytes = (...parts: Buffer[]): Buffer =>
+  Buffer.concat(parts.flatMap((p, i) => (i === 0 ? [p] : [SLASH, p])));
+
 /** Walks `paths` (lstat, no symlink followed) into an ArchivePlan, parents before children. */
-export async function planArchive(paths: readonly string[]): Promise<ArchivePlan> {
+export async function planArchive(paths: readonly string[], options: PlanOptions = {}): Promise<ArchivePlan> {
   const entries: PlannedEntry[] = [];
-  const skipped: string[] = [];
+  const skipped: SkippedEntry[] = [];
+  const problems: SkippedEntry[] = [];
+  const inodes = new Set<string>();
   let contentBytes = 0;
   const topNames = new Set<string>();
+  const display = (source: Buffer) => source.toString();
 
-  async function visit(source: string, path: string): Promise<void> {
-    const info = await lstat(source, { bigint: true });
-    const common = { path, source, mode: Number(info.mode & 0o7777n), mtimeNs: info.mtimeNs, size: 0 };
+  /** Adds `source` as archive path `path` (bytes); `parentDev` is the device of its directory. */
+  async function visit(
+    source: Buffer,
+    path: Buffer,
+    parentDev: bigint | null,
+    topDev: bigint,
+  ): Promise<void> {
+    if (path.length > MAX_PATH_BYTES) {
+      problems.push({
+        path: display(source),
+        reason: `its path in the backup is longer than ${MAX_PATH_BYTES} bytes`,
+      });
+      return;
+    }
+    let info: BigIntStats;
+    try {
+      info = await lstat(source, { bigint: true });
+    } catch (error) {
+      if (parentDev === null && (error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new UsageError(`cannot back up '${display(source)}': no such file or directory`);
+      }
+      problems.push({ path: display(source), reason: reasonOf(error) });
+      return;
+    }
+    const name = nameOf(path);
+    const common = {
+      path: name.text,
+      ...(name.raw === undefined ? {} : { rawPath: name.raw }),
+      source,
+      mode: Number(info.mode & 0o7777n),
+      mtimeNs: info.mtimeNs,
+      uid: Number(info.uid),
+      gid: Number(info.gid),
+      size: 0,
+    };
     if (info.isFile()) {
-      entries.push({ ...common, type: 'file', size: Number(info.size) });
-      contentBytes += Number(info.size);
+      const inode = info.nlink > 1n ? `${info.dev}:${info.ino}` : undefined;
+      entries.push({ ...common, type: 'file', size: Number(info.size), ...(inode && { inode }) });
+      if (inode === undefined || !inodes.has(inode)) contentBytes += Number(info.size);
+      if (inode !== undefined) inodes.add(inode);
     } else if (info.isSymbolicLink()) {
       entries.push({ ...common, type: 'symlink' });
     } else if (info.isDirectory()) {
+      // A mount point is kept, as an empty directory, when what is mounted is left out.
+      const outside =
+        parentDev !== null && info.dev !== parentDev
+          ? await mountReason(source, info.dev !== topDev && options.oneFileSystem === true)
+          : null;
+      let names: Buffer[] = [];
+      try {
+        if (outside === null) names = await readdir(source, { encoding: 'buffer' });
+      } catch (error) {
+        problems.push({ path: display(source), reason: reasonOf(error) });
+        return;
+      }
       entries.push({ ...common, type: 'directory' });
-      for (const name of (await readdir(source)).sort()) await visit(join(source, name), `${path}/${name}`);
+      if (outside !== null) skipped.push({ path: display(source), reason: outside });
+      for (const child of names.sort(Buffer.compare)) {
+        await visit(joinBytes(source, child), joinBytes(path, child), info.dev, topDev);
+      }
     } else {
-      skipped.push(source);
+      skipped.push({ path: display(source), reason: 'not a file, directory or symlink' });
     }
+  }
+
+  /** Why the contents of mount point `source` are left out, or null to walk into it. */
+  async function mountReason(source: Buffer, otherFileSystem: boolean): Promise<string | null> {
+    if (otherFileSystem) return 'contents on another file system (--one-file-system)';
+    const type = VIRTUAL_FILE_SYSTEMS.get((await statfs(source)).type);
+    return type === undefined ? null : `contents on the virtual file system ${type}`;
   }
 
   for (const given of paths) {
-    const source = resolve(given);
-    const name = basename(source);
-    if (topNames.has(name)) {
-      throw new UsageError(
-        `two paths are both named '${name}'; a backup keeps each path under its base name`,
-        {
-          hints: ['back them up separately, or back up their common parent directory'],
-        },
-      );
-    }
-    topNames.add(name);
-    try {
-      await visit(source, name);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && source === resolve(given)) {
-        throw new UsageError(`cannot back up '${given}': no such file or directory`);
+    const source = Buffer.from(resolve(given));
+    const name = basename(resolve(given));
+    const topDev = (await lstat(source, { bigint: true }).catch(() => null))?.dev ?? 0n;
+    // `/` has no base name: its entries become the top-level ones, as with `tar -C / .`.
+    const tops =
+      name === ''
+        ? (await readdir(source, { encoding: 'buffer' }))
+            .sort(Buffer.compare)
+            .map((n) => [Buffer.concat([SLASH, n]), n])
+        : [[source, Buffer.from(name)]];
+    for (const [top, topName] of tops as [Buffer, Buffer][]) {
+      const key = topName.toString('latin1');
+      if (topNames.has(key)) {
+        throw new UsageError(
+          `two paths are both named '${topName}'; a backup keeps each path under its base name`,
+          { hints: ['back them up separately, or back up their common parent directory'] },
+        );
       }
-      throw error;
+      topNames.add(key);
+      await visit(top, topName, name === '' ? topDev : null, topDev);
     }
   }
-  return { entries, contentBytes, skipped };
+  return { entries, contentBytes, skipped, problems };
 }
 
-/** The plan's entries with their contents, read as the archive is written (`onBytes` counts them). */
+/**
+ * The plan's entries with their contents, read as the archive is written (`onBytes` counts them).
+ * An entry that cannot be read now is left out and passed to `onProblem`; so is a file that changed
+ * while it was read (stored as read, marked changed: docs/FORMAT.md §6).
+ */
 export async function* readPlannedEntries(
   plan: ArchivePlan,
   onBytes?: (bytes: number) => void,
+  onProblem?: (problem: SkippedEntry) => void,
 ): AsyncGenerator<WriteEntry> {
+  // The archive path of the first name of each multiply linked file that was written.
+  const linked = new Map<string, { target: string; rawTarget?: Uint8Array }>();
   for (const entry of plan.entries) {
-    const { type, path, mode, mtimeNs } = entry;
-    if (type === 'directory') yield { type, path, mode, mtimeNs };
-    else if (type === 'symlink') yield { type, path, mode, mtimeNs, target: await readlink(entry.source) };
-    else
+    const { type, source, size: _size, inode: _inode, ...metadata } = entry;
+    const problem = (error: unknown) => onProblem?.({ path: source.toString(), reason: reasonOf(error) });
+    if (type === 'directory') {
+      yield { type, ...metadata };
+    } else if (type === 'symlink') {
+      let target: Buffer;
+      try {
+        target = await readlink(source, { encoding: 'buffer' });
+      } catch (error) {
+        problem(error);
+        continue;
+      }
+      if (target.length > MAX_PATH_BYTES) {
+        onProblem?.({ path: source.toString(), reason: `its target is longer than ${MAX_PATH_BYTES} bytes` });
+        continue;
+      }
+      const name = nameOf(target);
       yield {
         type,
-        path,
-        mode,
-        mtimeNs,
-        size: entry.size,
-        content: fileContent(entry.source, entry.size, onBytes),
+        ...metadata,
+        target: name.text,
+        ...(name.raw === undefined ? {} : { rawTarget: name.raw }),
       };
+    } else {
+      const first = entry.inode === undefined ? undefined : linked.get(entry.inode);
+      if (first !== undefined) {
+        yield { type: 'hardlink', ...metadata, ...first };
+        continue;
+      }
+      let handle: FileHandle;
+      let before: BigIntStats;
+      try {
+        handle = await open(source, 'r');
+        before = await handle.stat({ bigint: true });
+      } catch (error) {
+        problem(error);
+        continue;
+      }
+      try {
+        const read = readChecked(handle, before, onBytes, (reason) =>
+          onProblem?.({ path: source.toString(), reason }),
+        );
+        yield {
+          type,
+          ...metadata,
+          mode: Number(before.mode & 0o7777n),
+          mtimeNs: before.mtimeNs,
+          size: Number(before.size),
+          content: read.content,
+          changedWhileRead: () => read.failure !== null,
+        };
+      } finally {
+        await handle.close();
+      }
+      if (entry.inode !== undefined)
+        linked.set(entry.inode, {
+          target: metadata.path,
+          ...(metadata.rawPath && { rawTarget: metadata.rawPath }),
+        });
+    }
   }
 }
 
-async function* fileContent(
-  source: string,
-  size: number,
-  onBytes?: (bytes: number) => void,
-): AsyncGenerator<Uint8Array> {
-  if (size === 0) return;
-  // Reads at most `size` bytes; writeArchive notices a file that shrank meanwhile.
-  for await (const piece of createReadStream(source, { end: size - 1, highWaterMark: 1 << 20 })) {
-    onBytes?.(piece.length);
-    yield piece as Uint8Array;
+/**
+ * Reads exactly `before.size` bytes from `handle` (zeros past a premature end) and, once read,
+ * sets `failure` when the file changed meanwhile: its size, mtime or ctime differ from `before`
+ * (a write in place changes mtime and ctime even when the size stays), or a read failed.
+ */
+function readChecked(
+  handle: FileHandle,
+  before: BigIntStats,
+  onBytes: ((bytes: number) => void) | undefined,
+  onFailure: (reason: string) => void,
+) {
+  const state: { content: AsyncIterable<Uint8Array>; failure: string | null } = {
+    content: content(),
+    failure: null,
+  };
+  const size = Number(before.size);
+  /** Reads the block at `position`; never rejects, so it can run ahead of the consumer. */
+  const readAt = async (
+    position: number,
+  ): Promise<{ block: Buffer; bytesRead: number } | { error: unknown }> => {
+    const block = Buffer.allocUnsafe(Math.min(size - position, 1 << 20));
+    try {
+      return { block, ...(await handle.read(block, 0, block.length, position)) };
+    } catch (error) {
+      return { error };
+    }
+  };
+  async function* content(): AsyncGenerator<Uint8Array> {
+    let done = 0;
+    // One read ahead, so the disk works while the previous block is encrypted.
+    let next = size > 0 ? readAt(0) : null;
+    while (done < size) {
+      const read = state.failure === null && next !== null ? await next : null;
+      let block: Buffer;
+      if (read !== null && 'error' in read) {
+        state.failure = `reading it failed: ${reasonOf(read.error)}; stored with zeros from byte ${done}`;
+      } else if (read !== null && read.bytesRead === 0) {
+        state.failure = `it shrank while being read; stored with zeros from byte ${done}`;
+      }
+      if (read !== null && !('error' in read) && read.bytesRead > 0) {
+        block = read.block.subarray(0, read.bytesRead);
+      } else {
+        // After a failure the rest is zeros: the entry must still hold `size` bytes.
+        block = Buffer.alloc(Math.min(size - done, 1 << 20));
+      }
+      done += block.length;
+      next = state.failure === null && done < size ? readAt(done) : null;
+      onBytes?.(block.length);
+      yield block;
+    }
+    const after = await handle.stat({ bigint: true });
+    const same =
+      after.size === before.size && after.mtimeNs === before.mtimeNs && after.ctimeNs === before.ctimeNs;
+    if (state.failure === null && !same) state.failure = 'it changed while being read; stored as read';
+    if (state.failure !== null) onFailure(state.failure);
   }
+  return state;
 }

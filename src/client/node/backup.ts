@@ -6,7 +6,7 @@ import type { FormatCrypto } from '../../format/crypto.ts';
 import type { BackupKey } from '../../format/key.ts';
 import type { BlobStore } from '../../stores/blob/blob-store.ts';
 import { type BackupInfo, downloadBackup, findBackup, uploadBackup } from '../backup/backups.ts';
-import { type ArchivePlan, planArchive, readPlannedEntries } from './archive-fs.ts';
+import { type ArchivePlan, planArchive, readPlannedEntries, type SkippedEntry } from './archive-fs.ts';
 import { checkDestination, type ExtractSummary, extractArchive } from './extract.ts';
 import { nodeCrypto } from './node-crypto.ts';
 import { zlibCodec } from './zlib-codec.ts';
@@ -23,27 +23,48 @@ export interface CreateBackupOptions {
   onProgress?: ProgressListener;
   /** Called once the paths have been scanned, before anything is read or uploaded. */
   onPlan?: (plan: ArchivePlan) => void;
+  /** Stay on each path's file system (mount points are kept, empty). Off by default. */
+  oneFileSystem?: boolean;
   crypto?: FormatCrypto;
 }
 
-/** Backs up `paths` into a new backup in `options.store`; returns its id and size. */
+export interface CreatedBackup extends BackupInfo {
+  readonly plan: ArchivePlan;
+  /**
+   * Entries left out because they could not be read, or stored but changed while being read
+   * (docs/BACKUP.md "Incomplete backups"); empty when `complete`.
+   */
+  readonly problems: readonly SkippedEntry[];
+  /** False when the backup lacks or may misrepresent something (`problems` says what). */
+  readonly complete: boolean;
+}
+
+/**
+ * Backs up `paths` into a new backup in `options.store`; returns its id and size. Entries that
+ * cannot be read are left out and listed in `problems` rather than fail the backup.
+ */
 export async function createBackup(
   paths: readonly string[],
   options: CreateBackupOptions,
-): Promise<BackupInfo & { plan: ArchivePlan }> {
-  const plan = await planArchive(paths);
+): Promise<CreatedBackup> {
+  const plan = await planArchive(paths, { oneFileSystem: options.oneFileSystem ?? false });
   options.onPlan?.(plan);
+  const problems = [...plan.problems];
   let done = 0;
-  const entries = readPlannedEntries(plan, (bytes) => {
-    done += bytes;
-    options.onProgress?.(done, plan.contentBytes);
-  });
+  const entries = readPlannedEntries(
+    plan,
+    (bytes) => {
+      done += bytes;
+      options.onProgress?.(done, plan.contentBytes);
+    },
+    (problem) => problems.push(problem),
+  );
   const archive = writeArchive(entries, options.compress ? zlibCodec : undefined);
   const info = await uploadBackup(options.store, archive, options.key, {
     crypto: options.crypto ?? nodeCrypto,
     chunkSize: options.chunkSize,
   });
-  return { ...info, plan };
+  return { ...info, plan, problems, complete: problems.length === 0 };
 }
 
 export interface RestoreBackupOptions {

@@ -18,6 +18,7 @@ import { ChatdClient } from '../chatd/client.ts';
 import { ChatdVaultTransport } from '../chatd/vault-transport.ts';
 import { checkPasswordStrength } from '../password-strength.ts';
 import { type Argon2idParameters, VaultClient, type VaultRecordStatus } from '../vault/client.ts';
+import type { SkippedEntry } from './archive-fs.ts';
 import { createBackup, type ProgressListener, restoreBackup } from './backup.ts';
 import { CHATD_STORE, type DeviceDir } from './chatd-device.ts';
 import { openNodeSocket } from './chatd-socket.ts';
@@ -242,7 +243,14 @@ export class DeviceSession {
   async createBackup(
     paths: readonly string[],
     options: { compress?: boolean; onProgress?: ProgressListener } = {},
-  ): Promise<{ id: string; size: number; created: Date; contentBytes: number }> {
+  ): Promise<{
+    id: string;
+    size: number;
+    created: Date;
+    contentBytes: number;
+    complete: boolean;
+    problems: readonly SkippedEntry[];
+  }> {
     const key = this.heldKey();
     try {
       const store = await this.openStore(this.device.store);
@@ -268,6 +276,8 @@ export class DeviceSession {
         size: result.size,
         created: result.created,
         contentBytes: result.plan.contentBytes,
+        complete: result.complete,
+        problems: result.problems,
       };
     } finally {
       key.destroy();

@@ -2,16 +2,18 @@
 // private temporary directory beside the destination, and moved into place only once the archive
 // and the stream under it have been read to the end — after the stream's final chunk verified
 // (DESIGN section 2). A damaged or forged backup leaves nothing behind.
-import { chmod, lutimes, mkdir, readdir, rename, rm, stat, symlink, utimes } from 'node:fs/promises';
+import { link, mkdir, readdir, rename, rm, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../../errors.ts';
-import { type Codec, readArchive } from '../../format/archive.ts';
+import { type Codec, type DirectoryEntry, pathBytes, readArchive } from '../../format/archive.ts';
 import { removeDeadTemporaries, temporaryName, trackTemporary } from '../../temporaries.ts';
-import { writeNewFile } from './file-io.ts';
+import { applyMetadata, applySymlinkMetadata, writeSparseFile } from './entry-metadata.ts';
 
 export interface ExtractSummary {
   readonly entries: number;
   readonly contentBytes: number;
+  /** Files the backup marked as changed while it read them (restored as stored; docs/BACKUP.md). */
+  readonly changed: readonly string[];
 }
 
 /**
@@ -35,8 +37,6 @@ export async function checkDestination(destination: string, force: boolean): Pro
   }
 }
 
-const seconds = (ns: bigint): number => Number(ns / 1000n) / 1e6;
-
 /** Extracts the archive in `plaintext` into `destination` (see the module comment). */
 export async function extractArchive(
   plaintext: AsyncIterable<Uint8Array>,
@@ -55,34 +55,37 @@ export async function extractArchive(
   const untrack = trackTemporary(temp);
   try {
     await mkdir(temp, { mode: 0o700 });
-    const directories: { path: string; mode: number; mtimeNs: bigint }[] = [];
+    // Paths are bytes: a name that is not UTF-8 is restored as the same bytes (docs/FORMAT.md §6).
+    const inTemp = (path: Uint8Array) => Buffer.concat([Buffer.from(`${temp}/`), path]);
+    const directories: { path: Buffer; entry: DirectoryEntry }[] = [];
+    const changed: string[] = [];
     let entries = 0;
     let contentBytes = 0;
     for await (const entry of readArchive(plaintext, options.codec)) {
       entries++;
-      // readArchive checked the path (no '..', no absolute path, parent is an earlier directory).
-      const path = join(temp, ...entry.path.split('/'));
+      // readArchive checked the path (no '..', no absolute path, parent is an earlier directory,
+      // a hard link's target is an earlier file).
+      const path = inTemp(pathBytes(entry));
       if (entry.type === 'directory') {
         await mkdir(path, { mode: 0o700 });
-        directories.push({ path, mode: entry.mode, mtimeNs: entry.mtimeNs });
+        directories.push({ path, entry });
       } else if (entry.type === 'symlink') {
-        await symlink(entry.target, path);
-        await lutimes(path, seconds(entry.mtimeNs), seconds(entry.mtimeNs));
+        await symlink(Buffer.from(entry.rawTarget ?? Buffer.from(entry.target)), path);
+        await applySymlinkMetadata(path, entry);
+      } else if (entry.type === 'hardlink') {
+        await link(inTemp(entry.rawTarget ?? Buffer.from(entry.target)), path);
       } else {
-        await writeNewFile(path, entry.content);
+        await writeSparseFile(path, entry.content, entry.size);
         contentBytes += entry.size;
-        await chmod(path, entry.mode);
-        await utimes(path, seconds(entry.mtimeNs), seconds(entry.mtimeNs));
+        if (entry.changedWhileRead()) changed.push(entry.path);
+        await applyMetadata(path, entry);
       }
     }
     // Directories last and deepest first: writing into a directory changes its mtime, and a
     // read-only mode would stop the writes.
-    for (const dir of directories.reverse()) {
-      await chmod(dir.path, dir.mode);
-      await utimes(dir.path, seconds(dir.mtimeNs), seconds(dir.mtimeNs));
-    }
+    for (const dir of directories.reverse()) await applyMetadata(dir.path, dir.entry);
     await moveIntoPlace(temp, target);
-    return { entries, contentBytes };
+    return { entries, contentBytes, changed };
   } finally {
     await rm(temp, { recursive: true, force: true });
     untrack();

@@ -5,9 +5,10 @@ export { DirectoryBlobStore } from '../../stores/blob/directory.ts';
 export { type OpenStoreOptions, openBlobStore } from '../../stores/blob/open.ts';
 export { S3BlobStore, type S3StoreOptions } from '../../stores/blob/s3.ts';
 export * from '../index.ts';
-export type { ArchivePlan } from './archive-fs.ts';
+export type { ArchivePlan, SkippedEntry } from './archive-fs.ts';
 export {
   type CreateBackupOptions,
+  type CreatedBackup,
   createBackup,
   type ProgressListener,
   type RestoreBackupOptions,

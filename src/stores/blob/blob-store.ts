@@ -18,6 +18,9 @@ export function checkBlobName(name: string): void {
   }
 }
 
+/** Told about an entry of a store's listing that is left out, and why (it is not a blob). */
+export type IgnoredListener = (name: string, reason: string) => void;
+
 export interface BlobInfo {
   readonly name: string;
   readonly size: number;
@@ -34,6 +37,7 @@ export interface BlobStore {
   put(name: string, data: AsyncIterable<Uint8Array>): Promise<number>;
   /** Streams blob `name`; throws BlobNotFoundError when absent. */
   get(name: string): AsyncIterable<Uint8Array>;
-  list(prefix?: string): Promise<BlobInfo[]>;
+  /** The blobs whose names start with `prefix`; what is not a readable blob is left out (`onIgnored`). */
+  list(prefix?: string, onIgnored?: IgnoredListener): Promise<BlobInfo[]>;
   delete(name: string): Promise<void>;
 }

@@ -1,13 +1,19 @@
 // A blob store in a local directory (DESIGN section 6: the embedded default). A blob is written
 // under a temporary name and renamed into place once complete, so readers never see half a blob.
 // Large stream buffers let file I/O overlap encryption (docs/BENCHMARKS.md "Backup stream").
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type Stats } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { UnavailableError } from '../../errors.ts';
+import { messageOf, UnavailableError } from '../../errors.ts';
 import { removeDeadTemporaries, temporaryName, trackTemporary } from '../../temporaries.ts';
-import { type BlobInfo, BlobNotFoundError, type BlobStore, checkBlobName } from './blob-store.ts';
+import {
+  type BlobInfo,
+  BlobNotFoundError,
+  type BlobStore,
+  checkBlobName,
+  type IgnoredListener,
+} from './blob-store.ts';
 
 /**
  * Temporary files start with '.', which no blob name may (checkBlobName), and are named after their
@@ -67,7 +73,7 @@ export class DirectoryBlobStore implements BlobStore {
     }
   }
 
-  async list(prefix = ''): Promise<BlobInfo[]> {
+  async list(prefix = '', onIgnored?: IgnoredListener): Promise<BlobInfo[]> {
     let names: string[];
     try {
       names = await readdir(this.location);
@@ -79,8 +85,17 @@ export class DirectoryBlobStore implements BlobStore {
     }
     const blobs: BlobInfo[] = [];
     for (const name of names.filter((n) => !n.startsWith('.') && n.startsWith(prefix)).sort()) {
-      const info = await stat(join(this.location, name));
+      // Anything in the directory may be there: a dangling symlink, a name deleted meanwhile, a
+      // subdirectory. None is a blob, and none stops the listing.
+      let info: Stats;
+      try {
+        info = await stat(join(this.location, name));
+      } catch (error) {
+        onIgnored?.(name, `cannot be read (${(error as NodeJS.ErrnoException).code ?? messageOf(error)})`);
+        continue;
+      }
       if (info.isFile()) blobs.push({ name, size: info.size, modified: info.mtime });
+      else onIgnored?.(name, 'not a file');
     }
     return blobs;
   }
