@@ -97,6 +97,9 @@ describe('backup output', () => {
       { env: s3.env },
     );
     assert.equal(list.code, 7, list.stderr);
-    assert.match(list.stderr, /^strongroom: error: S3 store s3:\/\/backups\/x could not be reached\n/);
+    assert.match(
+      list.stderr,
+      /^strongroom: error: S3 store s3:\/\/backups\/x could not be reached: connect ECONNREFUSED 127\.0\.0\.1:9\nstrongroom: hint: /,
+    );
   });
 });

@@ -290,7 +290,7 @@ export async function chaosRound(
 
     // Nothing is wedged: the right password still works, and the count it reports is exact.
     const final = await retryUntilAvailable(() => fleet.client().recover(recordId, 'right'), 30_000);
-    assert.deepEqual(final.key, key);
+    assert.deepEqual(final.key.exposeBytes(), key);
     assert.equal(final.failedGuessesSinceLastSuccess, LIMIT - settled.guessesLeft);
 
     const conflicts = fleet.nodes.reduce(

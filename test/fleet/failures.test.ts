@@ -103,7 +103,7 @@ describe('a fleet of 3 node processes over a 3-member etcd cluster', () => {
     // Without a reachable quorum the coordinator wrote nothing (docs/PROTOCOL.md "Coordinator",
     // step 3): after the restart the record is exactly where it was, and no guess was lost.
     const settled = await client.status(recordId);
-    assert.equal(settled.version, before.state.version);
+    assert.equal(settled.version, Number(before.state.version));
     assert.equal(settled.guessesLeft, before.state.guessesLeft);
     assert.equal((await store.get(recordId))?.intent, undefined, 'no intent was written');
     const recovered = await client.recover(recordId, 'right');

@@ -77,7 +77,7 @@ async function wrongGuess(client: VaultClient, record: Followed): Promise<void> 
 
 async function recoverRight(client: VaultClient, record: Followed): Promise<void> {
   const recovered = await client.recover(record.id, record.password as string);
-  assert.deepEqual(recovered.key, record.key);
+  assert.deepEqual(recovered.key.exposeBytes(), record.key);
   assert.equal(recovered.failedGuessesSinceLastSuccess, record.failed);
 }
 

@@ -118,7 +118,7 @@ test('a host whose pending intent was finished by others finishes the newer pend
 
   // Meanwhile another host finishes guess a (version 2), and guess c is endorsed at version 3 by
   // every node and left pending (its host died too).
-  assert.equal((await clientOf(honest).status(recordId)).version, 2n);
+  assert.equal((await clientOf(honest).status(recordId)).version, 2);
   await assert.rejects(clientOf(crashing).recover(recordId, 'c'), UnavailableError);
   await eventually(
     async () => [0, 1, 2].map((node) => markedVersion(node, recordId)),

@@ -103,7 +103,7 @@ test('the right password on the last guess keeps the record although another dev
   };
   const recovered = await t.client({ transport: deviceA }).recover(recordId, 'right');
   assert.equal(interleaved, true);
-  assert.deepEqual(recovered.key, key);
+  assert.deepEqual(recovered.key.exposeBytes(), key);
   assert.equal(recovered.guessesLeft, 1);
   // The grace period of the exhausting spend ends: the host sees the refund and does not lock.
   await eventually(
@@ -114,7 +114,7 @@ test('the right password on the last guess keeps the record although another dev
   );
   assert.equal(eventFor('record-locked', recordId), undefined, 'no lock after the refund');
   assert.equal((await committed(recordId)).status, RecordStatus.active);
-  assert.deepEqual((await t.client().recover(recordId, 'right')).key, key);
+  assert.deepEqual((await t.client().recover(recordId, 'right')).key.exposeBytes(), key);
   assertLocksFollowExhaustion(recordId);
 });
 
@@ -178,7 +178,7 @@ for (const retries of [0, 3]) {
       const right = i % 4 < 2;
       if (outcome.status === 'fulfilled') {
         assert.ok(right, `attempt ${i} with a wrong password recovered nothing`);
-        assert.deepEqual(outcome.value.key, key);
+        assert.deepEqual(outcome.value.key.exposeBytes(), key);
         recoveredCount++;
         return;
       }
@@ -206,7 +206,7 @@ for (const retries of [0, 3]) {
     // Whatever the storm left: with a guess left, the right password still opens the record.
     const final = await committed(recordId);
     if (final.status === RecordStatus.active && final.guessesLeft > 0)
-      assert.deepEqual((await t.client().recover(recordId, 'right')).key, key);
+      assert.deepEqual((await t.client().recover(recordId, 'right')).key.exposeBytes(), key);
     else
       await eventually(
         () => committed(recordId),
