@@ -272,7 +272,11 @@ test('a pending intent left by a dead coordinator is finished by the next one', 
     }),
   );
   const status = await client.status(recordId);
-  assert.equal(status.version, Number(current.state.version) + 1, 'the intent was certified and committed first');
+  assert.equal(
+    status.version,
+    Number(current.state.version) + 1,
+    'the intent was certified and committed first',
+  );
   assert.equal(status.guessesLeft, current.state.guessesLeft - 1);
   assert.equal((await t.store.get(recordId))!.intent, undefined);
 });
