@@ -1,4 +1,4 @@
-// Fleet benchmark (issue 5 "Speed"; docs/BENCHMARKS.md "Vault fleet"): recoveries per second and
+// Fleet benchmark (docs/BENCHMARKS.md "Vault fleet"): recoveries per second and
 // server-side p50/p99 latency with real `strongroom vault node` processes over a real 3-member etcd
 // cluster on this machine — 3 nodes, 5 nodes, and each with one region down — and a per-recovery
 // CPU breakdown by process (the coordinating node, the other nodes, etcd, the benchmark's clients)
@@ -329,7 +329,7 @@ export default async function (): Promise<string> {
   const base = medians[0]?.f as Figures;
   const cpuTotal = (c: Cpu) => c.coordinator + c.others + c.etcdLeader + c.etcdFollowers;
   return [
-    '## Vault fleet (issue 5)',
+    '## Vault fleet',
     '',
     `Node processes (\`strongroom vault node\`, software keystore, NVRAM file each) over a 3-member etcd cluster (Debian etcd 3.4, fsync on, production Raft timers 100/1000 ms, GOMAXPROCS=1), loopback HTTP between nodes, clients through ChatD's relay in this process (region eu preferred, so the first eu node coordinates every recovery; us when eu is down). Server-side = time in each frame's HTTP exchange with a node, summed per recovery (client KSF and OPAQUE client excluded; ${SEQUENTIAL} sequential recoveries after 5 warm-up ones). Throughput: ${CONCURRENCY} concurrent clients × ${PER_CLIENT} recoveries, each client on its own record. CPU from /proc (user + system) over the throughput phase. Medians of ${RUNS} runs per row (fresh fleet per run, rounds interleaved). Everything, the load generator included, shares this machine's cores. Started ${started}; load average (1/5/15 min) ${loadBefore} before, ${load()} after.`,
     '',

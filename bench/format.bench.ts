@@ -1,4 +1,4 @@
-// Backup stream speed and memory (issue 2 "Speed"; docs/BENCHMARKS.md "Backup stream"): encrypt and
+// Backup stream speed and memory (docs/BENCHMARKS.md "Backup stream"): encrypt and
 // decrypt of a 1 GiB file in /dev/shm to /dev/null, against `age` (X25519 recipient) and `openssl
 // speed -evp aes-256-gcm -bytes 65536` in the same run; medians of several rounds, interleaved so
 // that the machine's noise hits every contender alike. Then the peak RSS of `strongroom backup

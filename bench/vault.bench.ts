@@ -1,4 +1,4 @@
-// Vault benchmark (docs/BENCHMARKS.md "Vault"): server-side register and recover latency
+// Vault benchmark (docs/BENCHMARKS.md "Vault, embedded 3-node fleet"): server-side register and recover latency
 // (p50/p99) and recoveries per second for the embedded 3-node fleet over SQLite, with the client's
 // KSF excluded (the time counted is the vault host's handling of each frame, in process); the
 // client's full recovery time with Argon2id 64 MiB over HTTP; and a per-recovery CPU breakdown.

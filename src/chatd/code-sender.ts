@@ -1,4 +1,4 @@
-// How join codes reach the user out of band (docs/CHATD.md "Join codes"; DESIGN section 5: a
+// How join codes reach the user out of band (docs/CHATD.md "Join codes": a
 // pluggable sender, as a phone number is re-verified on a new phone). Production plugs in SMS or
 // e-mail; the development sender prints one `code USER CODE` line per code.
 import type { Writable } from 'node:stream';

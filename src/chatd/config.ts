@@ -1,5 +1,5 @@
 // ChatD's configuration file for `strongroom chatd --config FILE` (docs/CHATD.md "Running ChatD
-// alone"; DESIGN section 5: nearest region first, failover to the others). It names where ChatD
+// alone"; "Vault relay": nearest region first, failover to the others). It names where ChatD
 // listens, its state, its own region, the fleet it serves and the URL of each vault node. A node's
 // region is not repeated here: it comes from fleet.pub, which the key ceremony wrote from the
 // sealed membership, so a config cannot disagree with the fleet about where a node is.

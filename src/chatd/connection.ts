@@ -1,4 +1,4 @@
-// One device connection to ChatD (docs/PROTOCOL.md §15; docs/CHATD.md): the handshake state
+// One device connection to ChatD (docs/PROTOCOL.md "15. ChatD protocol"; docs/CHATD.md): the handshake state
 // machine, what each device state may do, and the dispatch of every request. A malformed or
 // out-of-order frame closes the connection with an ErrorFrame saying why, before anything changes.
 import { createPublicKey, randomBytes, verify } from 'node:crypto';

@@ -1,4 +1,4 @@
-// Join codes (docs/CHATD.md "Join codes"; DESIGN section 5): a short numeric code bound to the user
+// Join codes (docs/CHATD.md "Join codes"): a short numeric code bound to the user
 // id and to the device key that asked for it, stored only as an HMAC under a server pepper, valid
 // for a few minutes and a few tries, compared in constant time.
 import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';

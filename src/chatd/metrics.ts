@@ -1,4 +1,4 @@
-// Optional Prometheus metrics for ChatD (docs/CHATD.md "Operations"): connections, bytes moved per
+// Optional Prometheus metrics for ChatD (docs/CHATD.md "Logs and metrics"): connections, bytes moved per
 // channel, vault node failures. Counts and sizes only, never contents.
 import { Counter, Registry } from 'prom-client';
 

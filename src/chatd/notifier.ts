@@ -1,4 +1,4 @@
-// Announcements to an account's other devices (docs/CHATD.md "Notifications"; DESIGN section 5):
+// Announcements to an account's other devices (docs/CHATD.md "Notifications"):
 // each event is logged per account and pushed to the devices connected now; a device that was
 // offline receives what it missed right after its next Welcome.
 import { NO_DEVICE, Notification, type NotificationKind } from '../protocol/chatd/notification.ts';

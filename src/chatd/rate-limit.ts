@@ -1,4 +1,4 @@
-// Token-bucket rate limits for ChatD (docs/CHATD.md "Rate limits"; DESIGN section 5: vault traffic
+// Token-bucket rate limits for ChatD (docs/CHATD.md "Rate limits": vault traffic
 // is limited per account and per address). Each key (an account, an address, a user id) has a
 // bucket of `capacity` tokens refilled at `perSecond`; a request takes one token or is refused
 // with the time until one is available.

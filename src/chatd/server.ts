@@ -1,4 +1,4 @@
-// The ChatD server (docs/CHATD.md; DESIGN section 5): an HTTP server that upgrades `/v1/chatd` to
+// The ChatD server (docs/CHATD.md): an HTTP server that upgrades `/v1/chatd` to
 // WebSocket connections, with its SQLite state and blob directory under one data dir, the vault
 // relay and the notifier. `GET /health` answers "ok"; `GET /metrics` serves Prometheus metrics
 // when enabled; any other plain HTTP request goes to the `page` handler when one is given (the

@@ -1,4 +1,4 @@
-// Relaying sealed vault frames to the fleet (docs/CHATD.md "Vault relay"; DESIGN section 5: to a
+// Relaying sealed vault frames to the fleet (docs/CHATD.md "Vault relay": to a
 // healthy vault node, nearest region first, failing over to the others). The relay moves bytes
 // and reads only the response frame's outer kind, to tell "this node could not answer" from an
 // answer; it never opens anything. Beside the frame it passes on the vault host's unsealed

@@ -1,6 +1,6 @@
-// The standalone demo flow (README "demo"; DESIGN section 2, manual mode): sample history → backup
+// The standalone demo flow (docs/BACKUP.md "Demo", manual mode): sample history → backup
 // with a fresh manual key to a temporary directory store → restore elsewhere → byte-for-byte check.
-// The server flow of a later issue reuses generateSampleHistory and compareTrees the same way.
+// The server flow (src/server/demo.ts) reuses generateSampleHistory and compareTrees the same way.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

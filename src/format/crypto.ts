@@ -1,4 +1,4 @@
-// The one crypto interface the backup stream format uses (docs/FORMAT.md "Primitives"). The format
+// The one crypto interface the backup stream format uses (docs/FORMAT.md §1 "Terminology"). The format
 // code is pure; a WebCrypto implementation (./webcrypto.ts) runs in browsers and Node, and a
 // node:crypto one (src/client/node/node-crypto.ts) is the fast path on Node.
 

@@ -1,4 +1,4 @@
-// Key schedule of the backup stream (docs/FORMAT.md "Key derivation"; DESIGN section 2): every key
+// Key schedule of the backup stream (docs/FORMAT.md "Key derivation"): every key
 // comes from K by HKDF-SHA256 with its own label. The labels are the spec's strings.
 import type { FormatCrypto } from './crypto.ts';
 import type { BackupKey } from './key.ts';

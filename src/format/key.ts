@@ -1,4 +1,4 @@
-// The backup key K and its text form (DESIGN section 2 "Manual mode"; docs/FORMAT.md "Key text").
+// The backup key K and its text form (docs/FORMAT.md §1 "Terminology", manual mode; §2 "Key text").
 import { UsageError } from '../errors.ts';
 
 export const KEY_LENGTH = 32;

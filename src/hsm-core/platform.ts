@@ -1,5 +1,5 @@
 // The HSM core's platform: everything the core touches outside its own memory arrives through this
-// interface (STYLE.md 2; juicebox hsm_core/src/hal.rs). The core imports no node: module.
+// interface (docs/ARCHITECTURE.md "Components and trust"; juicebox hsm_core/src/hal.rs). The core imports no node: module.
 // Owner: the vault engineer (docs/PROTOCOL.md §8); implemented by src/hsm-platform.
 import type { CipherSuite } from '@hpke/core';
 

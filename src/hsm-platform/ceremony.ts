@@ -1,4 +1,4 @@
-// The key ceremony (DESIGN.md section 4, "installed by a key ceremony command"; docs/CEREMONY.md): makes
+// The key ceremony (docs/CEREMONY.md): makes
 // the fleet secrets and each node's endorsement key, seals the fleet configuration the cores trust,
 // installs each node's secrets in its keystore, writes one node config per node and the public
 // fleet.pub, then zeroes its own copies. It is a trusted, offline step: whoever runs it sees every

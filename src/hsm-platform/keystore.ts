@@ -1,4 +1,4 @@
-// What both keystores share (DESIGN.md section 3, "Where the core runs"): the fleet secrets the key
+// What both keystores share (docs/SECURITY.md "The three deployments"): the fleet secrets the key
 // ceremony makes, the sealed-box layout, and the labels that bind each stored secret to its name and
 // fleet. The two implementations are software.ts (files) and pkcs11.ts (a PKCS#11 token).
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// The core's non-volatile state (DESIGN.md section 4: the mark is "written before it answers") as
+// The core's non-volatile state (docs/PROTOCOL.md §7: the mark is written before the signature leaves) as
 // a local SQLite file, one per node, locked exclusively while open so two host processes can never
 // share one node's marks (which would let the pair endorse two different states at one version).
 //

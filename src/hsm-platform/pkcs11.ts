@@ -1,4 +1,4 @@
-// The PKCS#11 keystore (DESIGN.md section 3, "Where the core runs"): the record-sealing key lives in
+// The PKCS#11 keystore (docs/SECURITY.md "Ordinary process + PKCS#11 token"): the record-sealing key lives in
 // the node's token as a non-extractable AES-256 object and every seal/open is a token operation
 // (CKM_AES_GCM); the secrets the token cannot use directly (OPAQUE server setup, HPKE private key,
 // endorsement private key) are stored outside the token encrypted under a second non-extractable

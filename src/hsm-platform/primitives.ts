@@ -1,5 +1,5 @@
 // CorePrimitives (src/hsm-core/platform.ts) over node:crypto: the fast native primitives a host gives
-// the core (DESIGN.md section 3, "Where the core runs"). Every input length is checked here, so a
+// the core (docs/SECURITY.md "The three deployments"). Every input length is checked here, so a
 // core bug passing a short key fails loudly instead of silently using a weaker key.
 import {
   createCipheriv,

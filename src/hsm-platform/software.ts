@@ -1,4 +1,4 @@
-// The software keystore (DESIGN.md section 3, "Where the core runs"; docs/SECURITY.md): a node's
+// The software keystore (docs/SECURITY.md "Ordinary process + software keystore"): a node's
 // secrets in one JSON file (mode 0600) written by the key ceremony, sealing with node:crypto. It is
 // the embedded default for trying Strongroom on a laptop and protects nothing against whoever can
 // read the file, so it says so every time it is opened.

@@ -1,4 +1,4 @@
-// The fleet's configuration (DESIGN.md section 4): what every core trusts, sealed by the key ceremony
+// The fleet's configuration (docs/CEREMONY.md "Terms"): what every core trusts, sealed by the key ceremony
 // (FleetConfig), and the public part a client pins (FleetPublicInfo, the `fleet.pub` file).
 //
 // FleetConfig wire layout (all integers big-endian):
@@ -130,7 +130,7 @@ function checkFleetFields(fields: FleetFields): FleetFields {
 abstract class FleetFacts {
   /** 16 random bytes naming the fleet; OPAQUE's server identity and part of every bound message. */
   readonly fleetId: Uint8Array;
-  /** Every node, in index order. Fixed for the fleet's life (DESIGN.md section 4). */
+  /** Every node, in index order. Fixed for the fleet's life (docs/ARCHITECTURE.md "Processes and deployment"). */
   readonly members: readonly FleetMember[];
   /** Distinct member signatures a certificate needs: at least a majority. */
   readonly quorum: number;

@@ -1,4 +1,4 @@
-// The whole story for `strongroom demo` (issue 4 "strongroom demo"; DESIGN sections 2, 3, 5): on the
+// The whole story for `strongroom demo` (docs/BACKUP.md "Demo"; docs/CHATD.md): on the
 // embedded server in a temporary directory, a phone joins an account, enables password backup and
 // backs up a generated chat history; the phone is lost; a new device joins, a wrong password costs
 // one guess, the right one recovers K, the backup is restored and verified byte for byte. Reuses

@@ -1,4 +1,4 @@
-// The embedded server (DESIGN section 6; docs/CHATD.md): ChatD, a 3-node vault fleet in this
+// The embedded server (docs/CHATD.md "Running it"): ChatD, a 3-node vault fleet in this
 // process over one SQLite record store (software keystores), and ChatD's blob storage, all under
 // one data directory. The fleet is made by the key ceremony on first start and reused after. The
 // backup opener page is served at `/` on ChatD's HTTP server when it is built (src/server/web-page.ts).

@@ -1,4 +1,4 @@
-// Binary request/response over HTTP between fleet processes (docs/ARCHITECTURE.md "Deployment"):
+// Binary request/response over HTTP between fleet processes (docs/ARCHITECTURE.md "Processes and deployment"):
 // one POST carries one encoded message as application/octet-stream. The bytes are sealed or
 // signed end to end, so HTTP adds nothing to trust; it only has to be bounded — in time on the
 // client side, in size on the server side — so a dead or hostile peer costs a timeout, no more.

@@ -1,4 +1,4 @@
-// The untrusted coordinator (DESIGN section 4 "Liveness"; docs/PROTOCOL.md "Coordinator"): relays a
+// The untrusted coordinator (docs/PROTOCOL.md §9 "Coordinator"): relays a
 // sealed client frame to the cores, and for every transition writes the pending intent (CAS),
 // gathers endorsements in parallel until a quorum, then commits state + certificate (CAS). It
 // finishes any pending intent it finds first. Nothing here is trusted: the cores check everything,
@@ -425,7 +425,7 @@ export class VaultCoordinator {
   /**
    * Sends `request` to `peers` in parallel and adds what they answer to `gathered`; resolves once a
    * quorum of valid endorsements is in or every peer has answered. An endorsement counts only if
-   * it is the asking peer's own valid signature of exactly `intent.to` (DESIGN section 4: a
+   * it is the asking peer's own valid signature of exactly `intent.to` (docs/PROTOCOL.md §7: a
    * certificate is signatures of a quorum of distinct members); anything else is logged and counts
    * toward nothing — neither an endorsement nor a refusal.
    */

@@ -1,7 +1,7 @@
-// Checking endorsements and certificates on the host side (DESIGN section 4: a certificate is
+// Checking endorsements and certificates on the host side (docs/PROTOCOL.md §7: a certificate is
 // signatures of a quorum of distinct fleet members over the state's EndorsementMessage). The cores
 // check every certificate themselves; the host checks too so that a lying node's statement is
-// never counted, never committed, and never wedges a record (issue 5 "a node that is lying").
+// never counted, never committed, and never wedges a record (docs/PROTOCOL.md §9, step 3).
 import { nodePrimitives } from '../hsm-platform/primitives.ts';
 import type { FleetMember } from '../protocol/fleet.ts';
 import {

@@ -1,4 +1,4 @@
-// Endorsement peers between vault node processes (DESIGN section 4; docs/PROTOCOL.md "Host and
+// Endorsement peers between vault node processes (docs/PROTOCOL.md §8 "Host and
 // core"): the coordinator's EndorsementPeer for a remote node is one HTTP POST of the encoded
 // CoreRequest to that node's /v1/endorse, and the node side hands it to its own core and returns
 // the core's answer unchanged. Only endorse requests cross the network; everything the answer
@@ -94,7 +94,7 @@ export interface RefusalEvent {
 /**
  * Wraps a peer so that every refusal it answers is reported. A refusal with reason `conflict` means
  * the node already endorsed a later or different state: the store showed something stale (a
- * rollback, a fork) — the event an operator must see (issue 5 "Rollback"). Invalid endorsements
+ * rollback, a fork) — the event an operator must see (docs/PROTOCOL.md §9, step 3). Invalid endorsements
  * (a lying node) are the coordinator's to find and log (`invalid-endorsement`).
  */
 export class RefusalReportingPeer implements EndorsementPeer {

@@ -1,4 +1,4 @@
-// The embedded default fleet (DESIGN section 6): N cores in this process, each over its own
+// The embedded default fleet (docs/ARCHITECTURE.md "Processes and deployment"): N cores in this process, each over its own
 // platform (keystore, NVRAM file), one record store, and coordinators that reach the cores through
 // in-process peers. Several coordinators may share it, as several vault hosts share a real fleet.
 

@@ -1,4 +1,4 @@
-// The HTTP face of one vault node process (docs/ARCHITECTURE.md "Deployment"; DESIGN section 4):
+// The HTTP face of one vault node process (docs/ARCHITECTURE.md "Processes and deployment"):
 //   POST /v1/vault    a client's sealed request frame (relayed by ChatD) → the response frame, with
 //                     the activity hint for ChatD in a header (docs/PROTOCOL.md §9d)
 //   POST /v1/endorse  another node's endorse request (CoreRequest) → what this node's core signed

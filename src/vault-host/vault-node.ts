@@ -1,4 +1,4 @@
-// One vault node process (DESIGN section 4; issue 5 "Deployment"): the node's core over its
+// One vault node process (docs/ARCHITECTURE.md "Processes and deployment"): the node's core over its
 // platform (keystore, NVRAM file), the untrusted coordinator in front of it, the record store
 // (SQLite or etcd), HTTP peers to the other nodes, and the HTTP server ChatD and the peers call.
 

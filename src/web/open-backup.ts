@@ -1,4 +1,4 @@
-// Opening a backup file in a browser (docs/WEB.md "What the page does"; DESIGN section 2): streams a
+// Opening a backup file in a browser (docs/WEB.md "What the page does"; docs/FORMAT.md): streams a
 // File through the backup stream decryption (WebCrypto) and the archive reader, in constant memory.
 // A listing is returned, and an extracted file committed, only once the stream's final chunk has
 // verified; before that nothing decrypted leaves this module.

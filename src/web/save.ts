@@ -1,5 +1,5 @@
-// Where a file extracted in the browser goes (docs/WEB.md "Downloads"): nothing reaches the user
-// before the backup's final chunk verified (DESIGN section 2), so each sink keeps the plaintext
+// Where a file extracted in the browser goes (docs/WEB.md "Downloads and memory"): nothing reaches the user
+// before the backup's final chunk verified (docs/FORMAT.md §5), so each sink keeps the plaintext
 // away from them until `commit`.
 import type { FileSink } from './open-backup.ts';
 

@@ -1,5 +1,5 @@
 // Approval of new devices and announcements to the account's devices (src/chatd/connection.ts,
-// notifier.ts; docs/CHATD.md "Approval", "Notifications"; DESIGN section 5).
+// notifier.ts; docs/CHATD.md "Approval", "Notifications").
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ChatdClient } from '../../src/client/chatd/client.ts';

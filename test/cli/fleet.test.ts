@@ -1,4 +1,4 @@
-// `strongroom fleet init` as commands with expected exit codes and messages (STYLE.md 8): a software
+// `strongroom fleet init` as commands with expected exit codes and messages (docs/CEREMONY.md "Steps"): a software
 // fleet, a PKCS#11 fleet on SoftHSM2 tokens made for the test, refusal to overwrite (exit 1), and
 // usage errors (exit 2) that write nothing.
 import assert from 'node:assert/strict';

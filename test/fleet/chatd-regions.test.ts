@@ -1,5 +1,5 @@
-// ChatDs in several regions in front of one fleet (issue 5 "Deployment" and "Tests"; DESIGN
-// sections 4 and 5): three `strongroom vault node` processes in regions eu, us and ap over a real
+// ChatDs in several regions in front of one fleet (docs/CHATD.md "Running ChatD
+// alone"): three `strongroom vault node` processes in regions eu, us and ap over a real
 // 3-member etcd cluster, and one real `strongroom chatd --config FILE` process per region (a
 // process each, as deployed: the point is ChatDs that share nothing but the fleet). Devices of one
 // user attached to different ChatDs guess concurrently: exactly `limit` guesses are counted. A
@@ -240,7 +240,7 @@ describe('one ChatD per region in front of a 3-region fleet', () => {
       );
       const recovered = await vault.recover(recordId, 'right password');
       assert.deepEqual(recovered.key.exposeBytes(), key);
-      // The wrong guess stays spent; the right one was refunded (DESIGN section 3).
+      // The wrong guess stays spent; the right one was refunded (docs/PROTOCOL.md §10 "Recover").
       assert.equal(recovered.guessesLeft, 4);
       assert.equal(recovered.failedGuessesSinceLastSuccess, 1);
       // The eu node is listed last in eu's config: failing on it first means the own region came first.

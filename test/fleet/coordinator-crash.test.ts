@@ -1,5 +1,5 @@
-// A coordinator killed with kill -9 between its pending intent and its commit (issue 5; DESIGN
-// section 4 "Liveness"), repeated with random timing: the next operation completes or supersedes
+// A coordinator killed with kill -9 between its pending intent and its commit (docs/PROTOCOL.md
+// §9 "Coordinator"), repeated with random timing: the next operation completes or supersedes
 // the intent, no record is left stuck, and the guess count stays exact — every spend in the
 // certified chain, no spend lost or counted twice.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Whole-fleet failures (issue 5 "Tests"; DESIGN section 4: with a minority of nodes or regions
+// Whole-fleet failures (docs/ARCHITECTURE.md "Processes and deployment": with a minority of nodes or regions
 // down everything still works, without a quorum the vault fails closed). Three `strongroom vault
 // node` processes in three regions over a real 3-member etcd cluster, on loopback.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// A whole fleet on loopback for multi-process tests (issue 5): the real key ceremony
+// A whole fleet on loopback for multi-process tests (docs/ARCHITECTURE.md "Processes and deployment"): the real key ceremony
 // (createFleet, what `strongroom fleet init` runs), node configs completed with listen addresses,
 // peer URLs and the record store the way a deployment fills them, and one
 // `strongroom vault node` process per node. Clients reach the fleet through ChatD's relay

@@ -1,4 +1,4 @@
-// A lying node (issue 5 "Tests"; DESIGN section 4: a certificate needs a quorum of valid
+// A lying node (docs/PROTOCOL.md §9, step 3: a certificate needs a quorum of valid
 // signatures of distinct members): node 2's address is taken over by an impostor that answers
 // every endorse request at once — by replaying an endorsement the real node 2 made for an earlier
 // state, or with a garbage signature. Its statements must count toward nothing: operations still

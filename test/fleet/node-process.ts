@@ -1,4 +1,4 @@
-// Vault node processes for whole-fleet tests (DESIGN section 4): each node is the real
+// Vault node processes for whole-fleet tests (docs/ARCHITECTURE.md "Processes and deployment"): each node is the real
 // `strongroom vault node --config FILE` command in its own process, started, killed with -9 and
 // restarted by the tests. Every process is killed when the test process exits, whatever happened.
 import { type ChildProcess, spawn } from 'node:child_process';

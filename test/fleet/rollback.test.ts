@@ -1,4 +1,4 @@
-// Rollback and fork of the record store (issue 5 "Rollback"; DESIGN section 4: an operator who
+// Rollback and fork of the record store (docs/PROTOCOL.md §12 "Threat model": an operator who
 // restores an old copy of the store or shows different copies to different nodes cannot get a
 // certificate for a stale state, cannot replay guesses, and is told so in the logs). A real etcd
 // snapshot, restored with `etcdctl snapshot restore` into a fresh cluster.

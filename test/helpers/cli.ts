@@ -1,6 +1,6 @@
 // Runs the real CLI in a child process (from source through tsx, so tests need no build step) and
 // captures its exit code, stdout and stderr: CLI behaviour is tested as commands with expected exit
-// codes and messages (STYLE.md 8).
+// codes and messages (README "Exit codes").
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 

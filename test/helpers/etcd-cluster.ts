@@ -1,4 +1,4 @@
-// A real etcd cluster for tests (DESIGN section 4: the record store is etcd in production):
+// A real etcd cluster for tests (docs/ARCHITECTURE.md "Record store": etcd in production):
 // members on free loopback ports in a temporary directory, started in parallel with short Raft
 // timers so a cluster is healthy in a second or two. Tests stop, kill and restart members, take a
 // snapshot and restore it into a fresh cluster (what an operator's rollback looks like).

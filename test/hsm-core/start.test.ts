@@ -1,4 +1,4 @@
-// Core start-up (docs/PROTOCOL.md "Core"): a core trusts only the fleet config sealed by its own
+// Core start-up (docs/PROTOCOL.md §8 "Core start"): a core trusts only the fleet config sealed by its own
 // fleet, and finds its node index by its own endorsement key in it.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

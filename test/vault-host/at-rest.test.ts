@@ -1,4 +1,4 @@
-// What the untrusted store and the NVRAM files hold (issue 3 "Tests"; DESIGN section 3): after an
+// What the untrusted store and the NVRAM files hold (docs/ARCHITECTURE.md "Components and trust"): after an
 // enable, a wrong guess, a recovery and a password change, neither the SQLite record store nor any
 // node's NVRAM file contains K, the wrapped K, auth_key or the password — searched byte for byte.
 import assert from 'node:assert/strict';

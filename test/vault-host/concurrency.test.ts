@@ -1,5 +1,5 @@
 // Concurrency over real HTTP with two vault hosts sharing one fleet and one SQLite store
-// (issue 3 "Tests"): many simultaneous guesses count exactly `limit`, and a login survives an
+// (docs/PROTOCOL.md §9, §11): many simultaneous guesses count exactly `limit`, and a login survives an
 // interleaved guess by retrying, with its refund applied once.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';

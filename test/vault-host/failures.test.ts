@@ -1,4 +1,4 @@
-// Failure paths of the vault host (DESIGN section 4 "With a minority of nodes ... down"): a dead
+// Failure paths of the vault host (docs/ARCHITECTURE.md "Processes and deployment"; docs/PROTOCOL.md §9b): a dead
 // minority changes nothing, a dead majority fails closed with nothing certified, and malformed
 // frames of any shape get an error answer and leave the store and every NVRAM file unchanged.
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
-// Rebuilding certified states from node marks (src/vault-host/repair.ts; DESIGN section 4
-// "Disaster recovery"): quorum grouping, signature checks, records that cannot be rebuilt, and
+// Rebuilding certified states from node marks (src/vault-host/repair.ts; docs/PROTOCOL.md
+// §9a): quorum grouping, signature checks, records that cannot be rebuilt, and
 // what is and is not written into a real SQLite store.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';

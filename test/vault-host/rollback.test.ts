@@ -1,4 +1,4 @@
-// An operator who restores an old copy of the store or hides a record (DESIGN section 4): no node
+// An operator who restores an old copy of the store or hides a record (docs/PROTOCOL.md §12 "Threat model"): no node
 // endorses anything on a rolled-back state, so spent guesses cannot be replayed; and a device that
 // remembers the record reports tampering instead of trusting the older or missing state.
 import assert from 'node:assert/strict';

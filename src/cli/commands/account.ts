@@ -1,4 +1,4 @@
-// `strongroom account join | info | approve | remove | require-approval` (issue 4; docs/CHATD.md):
+// `strongroom account join | info | approve | remove | require-approval` (docs/CHATD.md "Running it"):
 // a device joins an account with a code sent out of band, and manages the account's devices.
 
 import { existsSync, readFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// `strongroom backup create | list | restore` (README "CLI"; DESIGN section 2). One function per
+// `strongroom backup create | list | restore` (README "The CLI"; docs/BACKUP.md). One function per
 // subcommand; each gets its key and store only through `backupKey` and `backupStore` below, which
 // is where another way of finding them (a device enrolled with the vault) plugs in.
 import type { Command } from 'commander';

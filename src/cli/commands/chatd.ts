@@ -1,4 +1,4 @@
-// `strongroom chatd --config FILE [--dev-codes]` (issue 5 "Deployment"; docs/CHATD.md "Running ChatD
+// `strongroom chatd --config FILE [--dev-codes]` (docs/CHATD.md "Running ChatD
 // alone"): ChatD without a vault, relaying to the fleet's `vault node` processes — its own region's
 // nodes first, then the others (src/chatd/vault-relay.ts). Prints one line `listening on URL` on
 // stdout when ready (and, with --dev-codes, one `code USER CODE` line per join code); logs go to

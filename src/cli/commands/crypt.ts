@@ -1,6 +1,6 @@
 // `strongroom encrypt` and `strongroom decrypt` (README "CLI"): one file or stdin to one backup
 // stream or stdout and back. With -o, the output appears only once complete — for decrypt, only
-// after the final chunk verified (DESIGN section 2).
+// after the final chunk verified (docs/FORMAT.md §5).
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { pipeline } from 'node:stream/promises';

@@ -1,4 +1,4 @@
-// `strongroom fleet init`: the key ceremony (docs/CEREMONY.md; DESIGN.md section 4). Parses the
+// `strongroom fleet init`: the key ceremony (docs/CEREMONY.md). Parses the
 // command line and runs createFleet (src/hsm-platform/ceremony.ts); the PKCS#11 PIN comes from an
 // environment variable, never the command line, which other users can read in the process list.
 import { readFileSync, writeFileSync } from 'node:fs';

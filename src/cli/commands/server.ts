@@ -1,4 +1,4 @@
-// `strongroom server --data DIR [--listen HOST:PORT] [--dev-codes]` (issue 4; docs/CHATD.md): ChatD,
+// `strongroom server --data DIR [--listen HOST:PORT] [--dev-codes]` (docs/CHATD.md "Running it"): ChatD,
 // the 3-node vault fleet and blob storage in one process, all state under DIR. Prints one line
 // `listening on URL` on stdout when ready (and, with --dev-codes, one `code USER CODE` line per join
 // code); logs go to stderr. Stops cleanly on SIGINT or SIGTERM.

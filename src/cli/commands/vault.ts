@@ -1,5 +1,5 @@
-// `strongroom vault node --config FILE`: runs one vault node (docs/ARCHITECTURE.md "Deployment";
-// DESIGN section 4) — host, core, keystore, NVRAM file and record store — until SIGTERM or SIGINT.
+// `strongroom vault node --config FILE`: runs one vault node (docs/ARCHITECTURE.md "Processes and deployment")
+// — host, core, keystore, NVRAM file and record store — until SIGTERM or SIGINT.
 // It logs JSON lines (pino) on standard output: `event` names what happened, e.g. "listening",
 // "endorsement-refused" (a stale or forked record was shown to the nodes), "request-failed".
 import { readFileSync } from 'node:fs';

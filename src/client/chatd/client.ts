@@ -1,4 +1,4 @@
-// The device side of ChatD (docs/PROTOCOL.md §15): connect and authenticate, join, account
+// The device side of ChatD (docs/PROTOCOL.md "15. ChatD protocol"): connect and authenticate, join, account
 // settings, the backup list, and the plumbing that the vault transport and the blob store use.
 // Browser-safe: the socket comes from a SocketOpener (global WebSocket by default).
 import { StrongroomError, UnavailableError } from '../../errors.ts';

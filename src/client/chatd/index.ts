@@ -1,5 +1,5 @@
 // `strongroom/client/chatd`, the device side of ChatD (docs/API.md "strongroom/client/chatd";
-// docs/PROTOCOL.md §15): connect and authenticate a device, join an account, keep the backup list,
+// docs/PROTOCOL.md "15. ChatD protocol"): connect and authenticate a device, join an account, keep the backup list,
 // relay vault traffic and blobs. Browser-safe; Node 20 has no global WebSocket, so Node callers
 // pass `openNodeSocket` from `strongroom/client/node`.
 export type { AccountInfo } from '../../protocol/chatd/account.ts';

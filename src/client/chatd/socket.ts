@@ -1,5 +1,5 @@
 // The WebSocket a device talks to ChatD through, reduced to what the client needs: binary frames
-// in and out, and a close (docs/PROTOCOL.md "ChatD: Transport"). The browser's global WebSocket is
+// in and out, and a close (docs/PROTOCOL.md "ChatD: Frames"). The browser's global WebSocket is
 // used when present; Node 20 has none, so Node callers pass src/client/node/chatd-socket.ts.
 
 export interface FrameSocket {

@@ -1,4 +1,4 @@
-// Backup and restore of paths on disk to a blob store (README "SDK"; DESIGN section 2): the archive
+// Backup and restore of paths on disk to a blob store (docs/BACKUP.md "SDK"; docs/FORMAT.md): the archive
 // of the paths, optionally compressed, streamed through the backup stream encryption into the store,
 // and back. Memory stays constant whatever the size of the files.
 import { writeArchive } from '../../format/archive.ts';

@@ -1,6 +1,6 @@
-// A device's state on disk for the CLI (docs/CHATD.md; issue 4 "--device DIR"): its identity, the
+// A device's state on disk for the CLI (docs/CHATD.md "Running it": the device directory): its identity, the
 // server it joined, the pinned fleet key, its backup mode and store, K once backup is enabled, and
-// what it remembers of its vault record (DESIGN section 3: incarnation and highest version seen).
+// what it remembers of its vault record (docs/PROTOCOL.md §10 "What a device remembers").
 //
 //   DIR/device.json   public state (format strongroom-device/v1); no secret
 //   DIR/device.key    the Ed25519 device secret key, hex (mode 0600)

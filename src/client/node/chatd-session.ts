@@ -1,4 +1,4 @@
-// The whole backup flow for one device through ChatD (issue 4; DESIGN sections 2, 3 and 5): enable
+// The whole backup flow for one device through ChatD (docs/CHATD.md; docs/PROTOCOL.md §10 "Flows"): enable
 // password or manual-key backup, back up, list, restore on this or a new device, status, change the
 // password, disable. Used by the CLI (src/cli/commands/backup-device.ts) and the demo; K never
 // leaves the device but wrapped inside the vault's sealed registration.
@@ -302,7 +302,7 @@ export class DeviceSession {
     return entry;
   }
 
-  /** Checks K against the backup's key-check value before anything is restored (DESIGN section 3). */
+  /** Checks K against the backup's key-check value before anything is restored (docs/PROTOCOL.md §10, "The recovered key is checked"). */
   private async checkKey(store: BlobStore, id: string, key: BackupKey, fromVault: boolean): Promise<void> {
     const header = new Uint8Array(HEADER_LENGTH);
     let filled = 0;

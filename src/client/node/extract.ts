@@ -1,7 +1,7 @@
 // Restores an archive (docs/FORMAT.md "Archive") into a directory: everything is written into a
 // private temporary directory beside the destination, and moved into place only once the archive
 // and the stream under it have been read to the end — after the stream's final chunk verified
-// (DESIGN section 2). A damaged or forged backup leaves nothing behind.
+// (docs/FORMAT.md §5). A damaged or forged backup leaves nothing behind.
 import { link, mkdir, readdir, rename, rm, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../../errors.ts';

@@ -1,4 +1,4 @@
-// FormatCrypto over node:crypto: the fast path of docs/FORMAT.md "Primitives" on Node. Produces the
+// FormatCrypto over node:crypto: the fast path of docs/FORMAT.md §1's primitives on Node. Produces the
 // same bytes as the WebCrypto implementation (test/format/vectors.test.ts checks both).
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdf, randomFillSync } from 'node:crypto';
 import type { Aead, FormatCrypto } from '../../format/crypto.ts';

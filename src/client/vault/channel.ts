@@ -1,4 +1,4 @@
-// The client's end of the vault channel (docs/PROTOCOL.md "Frames"; DESIGN section 3): seals a
+// The client's end of the vault channel (docs/PROTOCOL.md §5 "Frames"): seals a
 // request body with HPKE to the pinned fleet key and opens the RFC 9458-style sealed response.
 import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
 import { TamperingError, UnavailableError } from '../../errors.ts';

@@ -1,4 +1,4 @@
-// The vault client (DESIGN section 3 "Flows"; docs/PROTOCOL.md "Flows"): enable, recover, change
+// The vault client (docs/PROTOCOL.md §10 "Flows"): enable, recover, change
 // password, delete and status over a VaultTransport, with the fleet's public info pinned. The
 // password never leaves this object; K leaves it only wrapped under OPAQUE's export_key.
 import * as opaque from '@serenity-kit/opaque';
@@ -70,7 +70,7 @@ export interface VaultClientOptions {
   readonly retries?: number;
 }
 
-/** A record's state as the vault certifies it (docs/PROTOCOL.md "Record"). */
+/** A record's state as the vault certifies it (docs/PROTOCOL.md §6.2: RecordSummary status). */
 export type VaultRecordState = 'active' | 'locked' | 'deleted';
 
 /**
@@ -300,7 +300,7 @@ export class VaultClient {
     throw new UnavailableError('the vault record kept changing during delete', { hints: ['try again'] });
   }
 
-  /** Registration steps 1 and 2 (DESIGN section 3 "Enable / change password"). */
+  /** Registration steps 1 and 2 (docs/PROTOCOL.md §10 "Enable / change password"). */
   async #register(
     recordId: Uint8Array,
     kind: RegistrationKind,
@@ -439,7 +439,7 @@ export class VaultClient {
     };
   }
 
-  /** Another incarnation is accepted only with a change MAC this K verifies (DESIGN section 3). */
+  /** Another incarnation is accepted only with a change MAC this K verifies (docs/PROTOCOL.md §10 "Recover"). */
   async #checkChangeProof(
     recordId: Uint8Array,
     key: Uint8Array,

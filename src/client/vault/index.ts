@@ -1,5 +1,5 @@
 // `strongroom/client/vault`, the vault client (docs/API.md "strongroom/client/vault";
-// docs/PROTOCOL.md "Client"): browser-safe, no node: imports. It is its own entry point because it
+// docs/PROTOCOL.md §10 "Flows"): browser-safe, no node: imports. It is its own entry point because it
 // loads OPAQUE, most of a browser bundle, which an app that only encrypts and decrypts never needs.
 export {
   LockedError,

@@ -1,4 +1,4 @@
-// What a device remembers per vault record (DESIGN section 3, last flow point): the incarnation and
+// What a device remembers per vault record (docs/PROTOCOL.md §10 "What a device remembers"): the incarnation and
 // the highest certified version it has seen, so an older version, another incarnation without a
 // verifiable change proof, or "no record" reads as possible tampering rather than a fresh start.
 

@@ -1,4 +1,4 @@
-// Account settings and device management (docs/PROTOCOL.md "ChatD: Account"; DESIGN section 5):
+// Account settings and device management (docs/PROTOCOL.md "ChatD: Message types" 0x50–0x53):
 // the "new devices need approval" setting, approving or removing a device, the account's devices
 // and quota, and vault activity a device reports for the others to see.
 //

@@ -1,4 +1,4 @@
-// The account's backup list (docs/PROTOCOL.md "ChatD: Backup list"; DESIGN section 5): ids, sizes,
+// The account's backup list (docs/PROTOCOL.md "ChatD: Backup list"): ids, sizes,
 // times and where each backup is stored — never a key. Devices add an entry after a backup
 // completes and remove it when they delete the backup.
 //

@@ -1,5 +1,5 @@
-// The frame envelope and the table of message types per direction (docs/PROTOCOL.md §15
-// "Frames"). Each WebSocket binary message is exactly one frame:
+// The frame envelope and the table of message types per direction (docs/PROTOCOL.md
+// "ChatD: Frames"). Each WebSocket binary message is exactly one frame:
 //
 //   type u8 || requestId u32 (big-endian) || body
 //

@@ -1,4 +1,4 @@
-// Device authentication on each connection (docs/PROTOCOL.md "ChatD: Handshake"; DESIGN section 5):
+// Device authentication on each connection (docs/PROTOCOL.md "ChatD: Handshake"):
 // Hello → Challenge → Proof → Welcome. The device signs a fresh server nonce with its Ed25519
 // device key; the nonce is drawn per connection, so a proof is bound to that one connection.
 //

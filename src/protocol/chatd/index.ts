@@ -1,4 +1,4 @@
-// The ChatD protocol between a device and ChatD (docs/PROTOCOL.md §15): every message, its codec
+// The ChatD protocol between a device and ChatD (docs/PROTOCOL.md "15. ChatD protocol"): every message, its codec
 // and the frame envelope.
 export * from './account.ts';
 export * from './backups.ts';

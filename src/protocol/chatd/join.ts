@@ -1,5 +1,5 @@
 // Joining a device to an account with a code sent out of band (docs/PROTOCOL.md "ChatD: Join";
-// DESIGN section 5). Both requests are allowed only after the handshake, so the code is bound to
+// docs/CHATD.md "Join codes"). Both requests are allowed only after the handshake, so the code is bound to
 // the device key that proved itself on this connection; the first device to join a user id
 // creates the account.
 //

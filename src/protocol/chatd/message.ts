@@ -1,4 +1,4 @@
-// Shared shape and field rules of every ChatD message (docs/PROTOCOL.md "ChatD: Messages").
+// Shared shape and field rules of every ChatD message (docs/PROTOCOL.md "ChatD: Message types").
 import { check } from './wire.ts';
 
 /** One ChatD message: a type byte and a body with exactly one encoding. */
@@ -17,7 +17,7 @@ export interface MessageClass<M extends ChatdMessage> {
 
 /**
  * A request names the class of its one successful answer, so `request(msg)` returns that type
- * (STYLE 3: request and response tied in one place). Any request may instead get an ErrorFrame.
+ * (docs/PROTOCOL.md "ChatD: Message types", the answer column). Any request may instead get an ErrorFrame.
  */
 export interface ChatdRequest<R extends ChatdMessage> extends ChatdMessage {
   readonly responseType: MessageClass<R>;

@@ -1,4 +1,4 @@
-// Announcements to an account's devices (docs/PROTOCOL.md "ChatD: Notifications"; DESIGN section 5):
+// Announcements to an account's devices (docs/PROTOCOL.md "ChatD: Notifications"):
 // joins, approvals and vault activity. Sent with request id 0 to every connected device of the
 // account; a device that was offline gets the ones it missed after its next Welcome.
 //

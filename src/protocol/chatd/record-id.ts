@@ -1,5 +1,5 @@
-// Which vault record belongs to which account (docs/PROTOCOL.md "ChatD: Record binding"; DESIGN
-// section 5: ChatD binds each record to its account). The record id is derived from the fleet id
+// Which vault record belongs to which account (docs/PROTOCOL.md "ChatD: Vault relay";
+// docs/CHATD.md "Vault relay": ChatD binds each record to its account). The record id is derived from the fleet id
 // and the user id, so device and ChatD compute it alike and ChatD needs no binding table: it
 // relays a vault frame only when the frame's clear record id is the account's. Record ids are not
 // secret (the operator knows which records exist); what protects a record is its password.

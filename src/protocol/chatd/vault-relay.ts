@@ -1,5 +1,5 @@
-// Relaying sealed vault frames through ChatD (docs/PROTOCOL.md "ChatD: Vault relay"; DESIGN
-// section 5). The frame is HPKE-sealed to the fleet key; ChatD reads only its clear header (fleet id
+// Relaying sealed vault frames through ChatD (docs/PROTOCOL.md "ChatD: Vault relay";
+// docs/CHATD.md "Vault relay"). The frame is HPKE-sealed to the fleet key; ChatD reads only its clear header (fleet id
 // and record id, src/protocol/vault) to bind the record to the account, and forwards it unchanged.
 // The request id of the envelope correlates the answer.
 //

@@ -1,5 +1,5 @@
-// A proposed transition (DESIGN section 4 table): what a coordinator writes into the store as a
-// pending intent and what every node is asked to endorse (docs/PROTOCOL.md "Transitions").
+// A proposed transition (docs/PROTOCOL.md §11 "Transition table"): what a coordinator writes into the store as a
+// pending intent and what every node is asked to endorse (docs/PROTOCOL.md §9 "Coordinator").
 //
 // Intent: kind u8 (TransitionKind) || from (u32 length; CertifiedState, empty = no record yet)
 //   || to (u32 length; RecordState) || evidence (u32 length; the client's request frame, empty for

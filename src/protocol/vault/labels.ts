@@ -26,11 +26,11 @@ export const Labels = {
   ke1: label('strongroom/v1/ke1'),
   /** HKDF info: wrap key from OPAQUE's export_key. */
   wrapKey: label('strongroom/v1/wrap-key'),
-  /** HKDF info: auth_key from K (DESIGN section 3). */
+  /** HKDF info: auth_key from K (docs/PROTOCOL.md §4 "Client keys"). */
   vaultAuth: label('strongroom/v1/vault-auth'),
   /** HKDF info: key sealing the recovered wrapped K under the OPAQUE session key. */
   recoverResponse: label('strongroom/v1/recover-response'),
-  /** Prefix of the proof MAC for change and delete (DESIGN section 3). */
+  /** Prefix of the proof MAC for change and delete (docs/PROTOCOL.md §7: proofMac). */
   proof: label('strongroom/v1'),
 } as const;
 

@@ -1,4 +1,4 @@
-// A vault record's certified state (DESIGN section 3 "Record fields", section 4), its certificate,
+// A vault record's certified state (docs/PROTOCOL.md §1 "Terminology": record, version), its certificate,
 // and the exact bytes nodes sign (docs/PROTOCOL.md "Records and certificates").
 //
 // RecordState:

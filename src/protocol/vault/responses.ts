@@ -1,4 +1,4 @@
-// Plaintext bodies of the vault's sealed responses (docs/PROTOCOL.md "Responses"). Expected
+// Plaintext bodies of the vault's sealed responses (docs/PROTOCOL.md §6.2 "Response bodies"). Expected
 // outcomes are variants, not errors: a response is outcome u8 || payload.
 //
 // outcome 0 ok:          the op's result (below)
@@ -192,7 +192,7 @@ export class Recovery {
   }
 }
 
-/** The ok result type of each op: the request→response table (docs/PROTOCOL.md "Flows"). */
+/** The ok result type of each op: the request→response table (docs/PROTOCOL.md §6.2). */
 export interface OkResults {
   [VaultOp.status]: RecordSummary;
   [VaultOp.registerStart]: RegisterStartResult;

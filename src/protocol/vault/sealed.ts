@@ -1,5 +1,5 @@
 // Plaintexts the cores seal with the fleet's record key, and the MACed/hashed byte types that bind
-// client requests (docs/PROTOCOL.md "Sealed parts" and "Bindings"). The host stores or carries the
+// client requests (docs/PROTOCOL.md §7 "Records and certificates"). The host stores or carries the
 // sealed forms; only a core opens them.
 //
 // SealedSecrets: credentialId (32) || registrationRecord (192) || wrappedK (60) || authKey (32)
@@ -149,7 +149,7 @@ export function ke1Binding(
   return concat(Labels.ke1, fleetId, prefixed(1, recordId), u64(incarnation), ke1);
 }
 
-/** The bytes the change/delete proof MAC covers (DESIGN section 3 "Proof MAC"). */
+/** The bytes the change/delete proof MAC covers (docs/PROTOCOL.md §7: proofMac, contentHash). */
 export function proofMessage(fields: {
   op: VaultOp;
   fleetId: Uint8Array;

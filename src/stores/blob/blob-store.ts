@@ -1,4 +1,4 @@
-// Where encrypted backup streams are kept (DESIGN section 1: untrusted cloud storage). Stores see
+// Where encrypted backup streams are kept (untrusted: docs/ARCHITECTURE.md "Record store"). Stores see
 // only ciphertext. Implementations: a local directory (directory.ts), the S3 API (s3.ts), and the
 // server's own storage through ChatD (src/client/chatd-blob-store.ts).
 

@@ -1,4 +1,4 @@
-// A blob store in a local directory (DESIGN section 6: the embedded default). A blob is written
+// A blob store in a local directory (the embedded default; docs/ARCHITECTURE.md "Record store"). A blob is written
 // under a temporary name and renamed into place once complete, so readers never see half a blob.
 // Large stream buffers let file I/O overlap encryption (docs/BENCHMARKS.md "Backup stream").
 import { createReadStream, createWriteStream, type Stats } from 'node:fs';

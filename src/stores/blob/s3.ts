@@ -1,4 +1,4 @@
-// A blob store on the S3 API (DESIGN section 6): `s3://bucket/prefix`, streaming multipart upload
+// A blob store on the S3 API (docs/BACKUP.md "Back up and restore"): `s3://bucket/prefix`, streaming multipart upload
 // through @aws-sdk/lib-storage, path-style addressing so any S3-compatible server works. A
 // multipart upload becomes visible only when completed, so readers never see half a blob.
 

@@ -4,7 +4,7 @@
 // replaces the etcd3 package (grpc-js), which cost ~3× the CPU per call on the vault node.
 // Calls go to the cluster's leader when it is known: a follower would forward every write to the
 // leader and ask it for a read index on every linearizable read, one more hop and more CPU each.
-// etcd is untrusted (DESIGN section 4): nothing here needs to be believed, only bounded in time.
+// etcd is untrusted (docs/ARCHITECTURE.md "Record store"): nothing here needs to be believed, only bounded in time.
 import { type ClientHttp2Session, connect, constants } from 'node:http2';
 import { messageOf } from '../../errors.ts';
 

@@ -1,4 +1,4 @@
-// etcd record store (DESIGN section 4, production): one key per record slot under a prefix,
+// etcd record store (docs/ARCHITECTURE.md "Record store", production): one key per record slot under a prefix,
 // compare-and-swap as a transaction on the key's mod revision. etcd is untrusted: it holds only
 // sealed and certified bytes, and the cores refuse anything stale it might show.
 import { messageOf, UnavailableError } from '../../errors.ts';

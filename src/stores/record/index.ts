@@ -1,4 +1,4 @@
-// Opens a record store from its URL (DESIGN section 4): `sqlite:PATH` or a plain path for the
+// Opens a record store from its URL (docs/ARCHITECTURE.md "Record store"): `sqlite:PATH` or a plain path for the
 // embedded SQLite store, `etcd://host:port[,host:port...][/prefix]` for an etcd cluster.
 import { UsageError } from '../../errors.ts';
 import { EtcdRecordStore, type EtcdRecordStoreOptions } from './etcd.ts';

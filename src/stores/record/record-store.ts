@@ -1,4 +1,4 @@
-// The untrusted record store (DESIGN section 4): durability, availability and a total order through
+// The untrusted record store (docs/ARCHITECTURE.md "Record store"): durability, availability and a total order through
 // compare-and-swap. It stores opaque bytes; every value in it is sealed or certified by the cores.
 // Implementations: SQLite (embedded default, sqlite.ts) and etcd (etcd.ts).
 

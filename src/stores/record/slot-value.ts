@@ -1,4 +1,4 @@
-// The byte layout of one record slot as a key-value store keeps it (DESIGN section 4; etcd.ts).
+// The byte layout of one record slot as a key-value store keeps it (docs/ARCHITECTURE.md "Record store"; etcd.ts).
 // Both parts are opaque, already sealed or certified bytes; this layout only frames them.
 //
 //   version u8 (= 1) || flags u8 (bit 0: committed present, bit 1: intent present)

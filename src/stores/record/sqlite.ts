@@ -1,4 +1,4 @@
-// SQLite record store (DESIGN section 4, embedded default): one row per record slot, a revision
+// SQLite record store (docs/ARCHITECTURE.md "Record store", embedded default): one row per record slot, a revision
 // counter per slot, compare-and-swap as one conditional statement inside a transaction.
 import Database from 'better-sqlite3';
 import { UnavailableError } from '../../errors.ts';

@@ -1,5 +1,5 @@
-// Backup and restore of real trees on disk (src/client/node/backup.ts, extract.ts; DESIGN section
-// 2): contents, modes, mtimes and symlinks survive; a damaged or forged backup, a wrong key or a
+// Backup and restore of real trees on disk (src/client/node/backup.ts, extract.ts; docs/BACKUP.md
+// "Back up and restore"): contents, modes, mtimes and symlinks survive; a damaged or forged backup, a wrong key or a
 // non-empty destination leave nothing behind.
 import assert from 'node:assert/strict';
 import {

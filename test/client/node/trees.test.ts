@@ -1,5 +1,5 @@
 // Real file trees through createBackup and restoreBackup (src/client/node/archive-fs.ts,
-// entry-metadata.ts, extract.ts; docs/FORMAT.md §6, docs/BACKUP.md "What a backup keeps" and
+// entry-metadata.ts, extract.ts; docs/FORMAT.md §6, docs/BACKUP.md "Back up and restore" and
 // "Incomplete backups"): exact times, hard links, names that are not UTF-8, holes, owners, entries
 // that cannot be read, files changed while read, mount points, and a copy of a real tree.
 // The tests run as root, so "unreadable" is made real by running the CLI as `nobody` (spawn's uid

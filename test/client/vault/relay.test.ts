@@ -1,4 +1,4 @@
-// A relay between the client and the vault (DESIGN section 3 "Client–HSM channel"): altering any
+// A relay between the client and the vault (docs/PROTOCOL.md §5 "Frames", §12 "Threat model"): altering any
 // byte, replaying an old response, or swapping the fleet key is detected by the client, which
 // learns nothing and records nothing from it; the vault's state does not move.
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 // Every ChatD message round-trips through the frame envelope with exactly one encoding, and
-// truncated or extended bodies are malformed (src/protocol/chatd; docs/PROTOCOL.md §15). The
+// truncated or extended bodies are malformed (src/protocol/chatd; docs/PROTOCOL.md "ChatD: Encoding"). The
 // signed handshake transcript and the record id derivation are pinned to the documented layouts.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';

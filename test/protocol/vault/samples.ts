@@ -1,5 +1,5 @@
 // One sample of every vault message, with fixed bytes, for the round-trip, property and vector
-// tests (STYLE.md 8: one round-trip helper runs on every message).
+// tests (docs/PROTOCOL.md §2 "Encoding": every message re-encodes to its bytes).
 import assert from 'node:assert/strict';
 import {
   deserializeCoreRequest,

@@ -1,5 +1,5 @@
 // Checks test/vectors/vault/endorsement.txt: a second implementation reading the same file must
-// produce the same state encoding, stateHash and endorsement bytes (STYLE.md 4, 3 "snapshot").
+// produce the same state encoding, stateHash and endorsement bytes (docs/PROTOCOL.md §13 "Test vectors").
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// The RecordStore contract (src/stores/record/record-store.ts; DESIGN section 4: durability and a
+// The RecordStore contract (src/stores/record/record-store.ts; docs/ARCHITECTURE.md "Record store": durability and a
 // total order through compare-and-swap), run against every implementation: sqlite.test.ts and
 // etcd.test.ts call recordStoreContract with a fixture opening their store.
 import assert from 'node:assert/strict';
