@@ -2,7 +2,10 @@
 //   POST /v1/vault    a client's sealed request frame (relayed by ChatD) → the response frame, with
 //                     the activity hint for ChatD in a header (docs/PROTOCOL.md §9d)
 //   POST /v1/endorse  another node's endorse request (CoreRequest) → what this node's core signed
-//   GET  /v1/health   {"node", "region", "ok"}: liveness for ChatD's failover and for operators
+//   GET  /v1/health   {"node", "region", "ok"}: liveness for the peers' reachability probe;
+//   GET  /health      the same answer, at the path every Strongroom server uses for liveness
+//   GET  /ready       200, or 503 with a reason, when the record store or a quorum of nodes is not
+//                     reachable (docs/OPERATIONS.md "Health and readiness")
 //   GET  /metrics     Prometheus text: requests by route and HTTP status, latency by route
 //                     (docs/OPERATIONS.md "Vault node metrics"); counts and times only, never bodies
 // Nothing here is trusted: frames are sealed to the fleet key, endorsements are signatures each
@@ -13,6 +16,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { messageOf } from '../errors.ts';
+import {
+  answerReadiness,
+  LIVENESS_PATH,
+  READINESS_PATH,
+  type ReadinessCheck,
+} from '../observability/probes.ts';
 import { formatGuessesSpent, GUESSES_SPENT_HEADER, type VaultActivity } from '../protocol/vault/activity.ts';
 import { BodyTooLargeError, MAX_BODY_BYTES, OCTET_STREAM, readBody } from './binary-http.ts';
 
@@ -20,7 +29,14 @@ export const VAULT_PATH = '/v1/vault';
 export const ENDORSE_PATH = '/v1/endorse';
 export const HEALTH_PATH = '/v1/health';
 export const METRICS_PATH = '/metrics';
-const KNOWN_PATHS = new Set([VAULT_PATH, ENDORSE_PATH, HEALTH_PATH, METRICS_PATH]);
+const KNOWN_PATHS = new Set([
+  VAULT_PATH,
+  ENDORSE_PATH,
+  HEALTH_PATH,
+  LIVENESS_PATH,
+  READINESS_PATH,
+  METRICS_PATH,
+]);
 
 /** One node's request metrics; the route label takes only the known paths (bounded cardinality). */
 class NodeServerMetrics {
@@ -68,6 +84,8 @@ export interface NodeHandlers {
   endorse(request: Uint8Array): Promise<Uint8Array>;
   /** Public facts for the health route. */
   health(): { node: string; region: string; ok: boolean };
+  /** Whether the node can serve client requests now, for the readiness route. */
+  ready: ReadinessCheck;
 }
 
 export interface RunningNodeServer {
@@ -132,8 +150,12 @@ async function route(
   log: RequestLogger,
 ): Promise<void> {
   const path = (incoming.url ?? '').split('?')[0];
-  if (incoming.method === 'GET' && path === HEALTH_PATH) {
+  if (incoming.method === 'GET' && (path === HEALTH_PATH || path === LIVENESS_PATH)) {
     outgoing.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(handlers.health()));
+    return;
+  }
+  if (incoming.method === 'GET' && path === READINESS_PATH) {
+    answerReadiness(handlers.ready, outgoing);
     return;
   }
   const target =

@@ -22,6 +22,7 @@ import {
 import { NodeConfig } from './node-config.ts';
 import { type RunningNodeServer, startNodeServer } from './node-server.ts';
 import type { EndorsementPeer } from './peer.ts';
+import { vaultReadiness } from './readiness.ts';
 
 /** Structured events the node reports (the CLI writes them as JSON log lines). */
 export interface NodeLog {
@@ -193,6 +194,7 @@ export async function startVaultNode(options: VaultNodeOptions): Promise<Running
           return answer;
         },
         health: () => ({ node: config.name, region: config.region, ok: true }),
+        ready: () => vaultReadiness(store, peers, fleet.quorum),
       },
       listen,
       (event) => log.warn({ event: 'request-failed', ...event }, `request to ${event.route} failed`),
