@@ -40,20 +40,24 @@ const KNOWN_PATHS = new Set([
 
 /** One node's request metrics; the route label takes only the known paths (bounded cardinality). */
 class NodeServerMetrics {
-  readonly registry = new Registry();
-  readonly requests = new Counter({
-    name: 'strongroom_vault_requests_total',
-    help: 'HTTP requests a vault node answered, by route and status',
-    labelNames: ['route', 'status'],
-    registers: [this.registry],
-  });
-  readonly duration = new Histogram({
-    name: 'strongroom_vault_request_duration_seconds',
-    help: 'Time from request to the end of the answer, by route',
-    labelNames: ['route'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
+  readonly requests: Counter<'route' | 'status'>;
+  readonly duration: Histogram<'route'>;
+
+  constructor(readonly registry: Registry) {
+    this.requests = new Counter({
+      name: 'strongroom_vault_requests_total',
+      help: 'HTTP requests a vault node answered, by route and status',
+      labelNames: ['route', 'status'],
+      registers: [registry],
+    });
+    this.duration = new Histogram({
+      name: 'strongroom_vault_request_duration_seconds',
+      help: 'Time from request to the end of the answer, by route',
+      labelNames: ['route'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
+  }
 
   /** Counts `outgoing` by route and status once it is answered (or its socket closes). */
   observe(incoming: IncomingMessage, outgoing: ServerResponse): void {
@@ -98,12 +102,17 @@ export interface RunningNodeServer {
 /** Logs a failed request: never bodies (they are sealed, but there is no reason to keep them). */
 export type RequestLogger = (event: { route: string; status: number; error: string }) => void;
 
+/**
+ * Serves `handlers` on `listen`. `registry` is where /metrics reads from: the node's other metrics
+ * (src/vault-host/vault-metrics.ts) register there too.
+ */
 export async function startNodeServer(
   handlers: NodeHandlers,
   listen: { host: string; port: number },
   log: RequestLogger = () => undefined,
+  registry: Registry = new Registry(),
 ): Promise<RunningNodeServer> {
-  const metrics = new NodeServerMetrics();
+  const metrics = new NodeServerMetrics(registry);
   const server = createServer((incoming, outgoing) => {
     metrics.observe(incoming, outgoing);
     if (incoming.method === 'GET' && (incoming.url ?? '').split('?')[0] === METRICS_PATH) {

@@ -3,9 +3,12 @@
 // (SQLite or etcd), HTTP peers to the other nodes, and the HTTP server ChatD and the peers call.
 
 import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
 import { StrongroomError, UsageError } from '../errors.ts';
 import { loadNodePlatform, type NodePlatform } from '../hsm-platform/node-platform.ts';
 import { parseListenAddress } from '../listen-address.ts';
+import { recordIdHash } from '../observability/log.ts';
 import { FLEET_CONFIG_AAD, FleetConfig } from '../protocol/fleet.ts';
 import { openRecordStore } from '../stores/record/index.ts';
 import type { RecordStore } from '../stores/record/record-store.ts';
@@ -23,12 +26,7 @@ import { NodeConfig } from './node-config.ts';
 import { type RunningNodeServer, startNodeServer } from './node-server.ts';
 import type { EndorsementPeer } from './peer.ts';
 import { vaultReadiness } from './readiness.ts';
-
-/** Structured events the node reports (the CLI writes them as JSON log lines). */
-export interface NodeLog {
-  info(fields: Record<string, unknown>, message: string): void;
-  warn(fields: Record<string, unknown>, message: string): void;
-}
+import { opName, VaultMetrics } from './vault-metrics.ts';
 
 export interface VaultNodeOptions {
   readonly configPath: string;
@@ -40,7 +38,8 @@ export interface VaultNodeOptions {
   readonly peerTimeoutMs?: number;
   /** Bounds on each etcd call and operation (etcd stores only). */
   readonly storeTimeouts?: { callTimeoutMs?: number; operationTimeoutMs?: number };
-  readonly log: NodeLog;
+  /** Where the node logs (src/observability/log.ts); its lines get the node's name. */
+  readonly log: Logger;
 }
 
 export interface RunningVaultNode {
@@ -98,6 +97,16 @@ class EndorsesAfterRemotes implements EndorsementPeer {
   }
 }
 
+/**
+ * Events about another node name it `peer` (its index): `node` in every line of this process is
+ * this node's own name (docs/OPERATIONS.md "Logs").
+ */
+function asPeerFields<F extends { node?: unknown }>(fields: F): Omit<F, 'node'> & { peer?: unknown } {
+  if (!('node' in fields)) return fields;
+  const { node, ...rest } = fields;
+  return { ...rest, peer: node };
+}
+
 interface LogLine {
   readonly node: unknown;
   readonly record: unknown;
@@ -108,7 +117,7 @@ interface LogLine {
 
 /** Starts a node; everything opened so far is closed again if a later step fails. */
 export async function startVaultNode(options: VaultNodeOptions): Promise<RunningVaultNode> {
-  const { log } = options;
+  let log = options.log;
   const closers: Array<() => unknown> = [];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close();
@@ -119,15 +128,18 @@ export async function startVaultNode(options: VaultNodeOptions): Promise<Running
     });
     closers.push(() => platform.close());
     const config = platform.config;
+    log = log.child({ node: config.name });
+    const registry = new Registry();
+    const metrics = new VaultMetrics(registry);
     const own = await startCore(platform);
     closers.push(() => own.stop());
     const fleet = await openFleetConfig(platform);
-    const store = openStore(options, config);
+    const store = metrics.countStoreErrors(openStore(options, config));
     closers.push(() => store.close());
 
     const onRefusal = onceEvery(REFUSAL_LOG_INTERVAL_MS, (event: RefusalEvent) =>
       log.warn(
-        { event: 'endorsement-refused', ...event },
+        { event: 'endorsement-refused', ...asPeerFields(event) },
         event.reason === 'conflict'
           ? `node ${event.node} refused to endorse record ${event.record} at version ${event.version}: it already endorsed a later or different state; the record store shows a stale record (rolled back or forked) and is not used for it`
           : `node ${event.node} refused to endorse record ${event.record} at version ${event.version} (${event.reason})`,
@@ -135,7 +147,7 @@ export async function startVaultNode(options: VaultNodeOptions): Promise<Running
     );
     const onOwnRefusal = onceEvery(REFUSAL_LOG_INTERVAL_MS, (event: RefusalEvent) =>
       log.warn(
-        { event: 'refused-to-endorse', ...event },
+        { event: 'refused-to-endorse', ...asPeerFields(event) },
         `refused to endorse record ${event.record} at version ${event.version} (${event.reason})`,
       ),
     );
@@ -154,17 +166,36 @@ export async function startVaultNode(options: VaultNodeOptions): Promise<Running
       for (const remote of remotes) remote.close();
     });
     const peers: EndorsementPeer[] = [new EndorsesAfterRemotes(own), ...remotes].map(
-      (peer) => new RefusalReportingPeer(peer, onRefusal),
+      (peer) => new RefusalReportingPeer(metrics.countPeerErrors(peer), onRefusal),
     );
     // A lying node's every answer is invalid: one line per (node, record, version) says it all.
     const onInvalid = onceEvery(REFUSAL_LOG_INTERVAL_MS, (line: LogLine) =>
-      log.warn(line.fields, line.message),
+      log.warn(asPeerFields(line.fields), line.message),
     );
     const coordinator = new VaultCoordinator({
       store,
       peers,
       own: peers[0] as EndorsementPeer,
       fleet,
+      observer: {
+        // One line per client request (docs/OPERATIONS.md "Logs"): what and how it ended, never
+        // a frame's bytes; the record only as a hash of its id.
+        request: (event) => {
+          metrics.request(event);
+          log.info(
+            {
+              event: 'vault-request',
+              op: opName(event.op),
+              ...(event.recordId === undefined ? {} : { recordIdHash: recordIdHash(event.recordId) }),
+              outcome: event.outcome,
+              guessesSpent: event.guessesSpent,
+              durationMs: Math.round(event.durationMs),
+            },
+            'vault request',
+          );
+        },
+        recordLocked: () => metrics.recordLocked(),
+      },
       log: {
         warn: (fields, message) =>
           fields.event === 'invalid-endorsement'
@@ -175,8 +206,8 @@ export async function startVaultNode(options: VaultNodeOptions): Promise<Running
                 fields,
                 message,
               })
-            : log.warn(fields, message),
-        info: (fields, message) => log.info(fields, message),
+            : log.warn(asPeerFields(fields), message),
+        info: (fields, message) => log.info(asPeerFields(fields), message),
       },
     });
 
@@ -198,6 +229,7 @@ export async function startVaultNode(options: VaultNodeOptions): Promise<Running
       },
       listen,
       (event) => log.warn({ event: 'request-failed', ...event }, `request to ${event.route} failed`),
+      registry,
     );
     closers.push(() => server.close());
     log.info(

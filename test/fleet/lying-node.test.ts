@@ -117,7 +117,7 @@ it('counts neither replayed endorsements nor garbage signatures from a lying nod
   const reports = fleet.nodes[0]?.events('invalid-endorsement') ?? [];
   assert.ok(reports.length > 0);
   for (const report of reports) {
-    assert.equal(report.node, 2);
+    assert.equal(report.peer, 2);
     assert.equal(report.record, Buffer.from(recordId).toString('hex'));
     assert.match(String(report.msg), /invalid endorsement.*not counted/);
   }

@@ -5,9 +5,9 @@
 // stderr as JSON lines. Stops cleanly on SIGINT or SIGTERM.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { pino } from 'pino';
 import { messageOf, UsageError } from '../../errors.ts';
 import { parseListenAddress } from '../../listen-address.ts';
+import { serverLogger } from '../../observability/log.ts';
 
 interface ChatdCommandOptions {
   config: string;
@@ -53,7 +53,7 @@ async function runChatd(options: ChatdCommandOptions): Promise<void> {
   const { ChatdServer } = await import('../../chatd/server.ts');
   const { DevCodeSender, NO_CODE_SENDER } = await import('../../chatd/code-sender.ts');
   const { loadWebPage } = await import('../../server/web-page.ts');
-  const logger = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));
+  const logger = serverLogger('chatd');
   if (!vaultNodes.some((node) => node.region === config.region)) {
     logger.warn(
       { region: config.region },

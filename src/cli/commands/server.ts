@@ -3,8 +3,8 @@
 // `listening on URL` on stdout when ready (and, with --dev-codes, one `code USER CODE` line per join
 // code); logs go to stderr. Stops cleanly on SIGINT or SIGTERM.
 import type { Command } from 'commander';
-import { pino } from 'pino';
 import { parseListenAddress } from '../../listen-address.ts';
+import { serverLogger } from '../../observability/log.ts';
 
 interface ServerOptions {
   data: string;
@@ -25,7 +25,7 @@ async function runServer(options: ServerOptions): Promise<void> {
   // Loaded here, not at the top: every other command would otherwise load the whole server.
   const { EmbeddedServer } = await import('../../server/embedded.ts');
   const { DevCodeSender } = await import('../../chatd/code-sender.ts');
-  const logger = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));
+  const logger = serverLogger('server');
   const server = await EmbeddedServer.start({
     dataDir: options.data,
     host,
