@@ -122,6 +122,22 @@ describe('strongroom server', () => {
     }
   });
 
+  it('takes --data and --listen from the environment, a flag over its variable', async () => {
+    const fromEnv = await runCli(['server'], {
+      env: { STRONGROOM_DATA: tmpdir(), STRONGROOM_LISTEN: 'env-address' },
+    });
+    assert.equal(fromEnv.code, 2, fromEnv.stderr);
+    assert.match(fromEnv.stderr, /listen address "env-address" is not HOST:PORT/);
+    const flagWins = await runCli(['server', '--listen', 'flag-address'], {
+      env: { STRONGROOM_DATA: tmpdir(), STRONGROOM_LISTEN: 'env-address' },
+    });
+    assert.equal(flagWins.code, 2, flagWins.stderr);
+    assert.match(flagWins.stderr, /listen address "flag-address" is not HOST:PORT/);
+    const noData = await runCli(['server'], { env: { STRONGROOM_DATA: undefined } });
+    assert.equal(noData.code, 2);
+    assert.match(noData.stderr, /--data/);
+  });
+
   it('refuses a malformed --listen with a usage error', async () => {
     const result = await runCli(['server', '--data', tmpdir(), '--listen', 'nowhere']);
     assert.equal(result.code, 2);

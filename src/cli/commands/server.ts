@@ -2,7 +2,7 @@
 // the 3-node vault fleet and blob storage in one process, all state under DIR. Prints one line
 // `listening on URL` on stdout when ready (and, with --dev-codes, one `code USER CODE` line per join
 // code); logs go to stderr. Stops cleanly on SIGINT or SIGTERM.
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { parseListenAddress } from '../../listen-address.ts';
 import { serverLogger } from '../../observability/log.ts';
 
@@ -46,8 +46,17 @@ export function registerServer(program: Command): void {
   program
     .command('server')
     .description('run ChatD, a 3-node vault fleet and blob storage on the embedded default')
-    .requiredOption('--data <dir>', 'all server state (made on first start, reused after)')
-    .option('--listen <host:port>', 'address for ChatD', '127.0.0.1:8470')
+    // Settings: flag > environment variable > default (docs/OPERATIONS.md "Settings").
+    .addOption(
+      new Option('--data <dir>', 'all server state (made on first start, reused after)')
+        .env('STRONGROOM_DATA')
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--listen <host:port>', 'address for ChatD')
+        .env('STRONGROOM_LISTEN')
+        .default('127.0.0.1:8470'),
+    )
     .option('--dev-codes', 'print join codes on stdout as `code USER CODE` (development only)')
     .action(runServer);
 }
