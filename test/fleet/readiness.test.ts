@@ -3,11 +3,14 @@
 // `strongroom chatd` process in front of them. Killing a majority of etcd members makes every node
 // answer GET /ready with 503 and says the record store does not answer, while GET /health stays
 // 200; killing two of the nodes leaves the third without a quorum of peers. ChatD is not ready
-// while no node is. Bringing the members or nodes back makes all of them ready again.
+// while no node is, and the survivor counts the request it could not serve as a quorum failure.
+// Bringing the members or nodes back makes all of them ready again.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { UnavailableError } from '../../src/errors.ts';
 import { EtcdCluster } from '../helpers/etcd-cluster.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { ChatdProcess } from './chatd-process.ts';
@@ -119,6 +122,17 @@ describe('readiness of vault nodes and ChatD processes', () => {
       const answer = await untilStatus(survivor.url, '/ready', 503, 'the survivor is not ready alone');
       assert.match(answer.body.reason ?? '', /^1 of 3 nodes reachable, a quorum needs 2$/);
       assert.equal((await probe(survivor.url, '/health')).status, 200);
+      // A request the survivor cannot serve alone is counted as a quorum failure in its metrics.
+      await assert.rejects(
+        fleet.clientOf(0, undefined, 0).enable(new Uint8Array(randomBytes(16)), 'pw', new Uint8Array(32), 3),
+        UnavailableError,
+      );
+      const metrics = await (await fetch(new URL('/metrics', survivor.url))).text();
+      assert.match(
+        metrics,
+        /^strongroom_vault_operations_total\{op="registerFinish",outcome="no-quorum"\} 1$/m,
+      );
+      assert.match(metrics, /^strongroom_vault_quorum_failures_total 1$/m);
       const chatdAnswer = await untilStatus(chatdHttp, '/ready', 503, 'chatd is not ready without a quorum');
       assert.match(
         chatdAnswer.body.reason ?? '',
