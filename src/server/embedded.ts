@@ -20,6 +20,7 @@ import { FleetPublicInfo } from '../protocol/fleet.ts';
 import { SqliteRecordStore } from '../stores/record/sqlite.ts';
 import { InProcessFleet } from '../vault-host/in-process-fleet.ts';
 import { vaultReadiness } from '../vault-host/readiness.ts';
+import { logVaultRequest } from '../vault-host/request-log.ts';
 import { loadWebPage } from './web-page.ts';
 
 export const EMBEDDED_NODES = 3;
@@ -90,7 +91,11 @@ export class EmbeddedServer {
       });
       const running = vault;
       const vaultNodes = fleet.members.map((member) => {
-        const coordinator = running.coordinator(member.index);
+        // Each in-process host logs one line per request, as a `vault node` does.
+        const nodeLog = logger.child({ node: member.name });
+        const coordinator = running.coordinator(member.index, {
+          observer: { request: (event) => logVaultRequest(nodeLog, event), recordLocked: () => undefined },
+        });
         // One of the vault nodes served in this process: the coordinator in front of one core,
         // ready when the shared store answers and a quorum of the cores is up.
         const node: VaultNode = {

@@ -8,7 +8,6 @@ import { Registry } from 'prom-client';
 import { StrongroomError, UsageError } from '../errors.ts';
 import { loadNodePlatform, type NodePlatform } from '../hsm-platform/node-platform.ts';
 import { parseListenAddress } from '../listen-address.ts';
-import { recordIdHash } from '../observability/log.ts';
 import { FLEET_CONFIG_AAD, FleetConfig } from '../protocol/fleet.ts';
 import { openRecordStore } from '../stores/record/index.ts';
 import type { RecordStore } from '../stores/record/record-store.ts';
@@ -26,7 +25,8 @@ import { NodeConfig } from './node-config.ts';
 import { type RunningNodeServer, startNodeServer } from './node-server.ts';
 import type { EndorsementPeer } from './peer.ts';
 import { vaultReadiness } from './readiness.ts';
-import { opName, VaultMetrics } from './vault-metrics.ts';
+import { logVaultRequest } from './request-log.ts';
+import { VaultMetrics } from './vault-metrics.ts';
 
 export interface VaultNodeOptions {
   readonly configPath: string;
@@ -178,21 +178,9 @@ export async function startVaultNode(options: VaultNodeOptions): Promise<Running
       own: peers[0] as EndorsementPeer,
       fleet,
       observer: {
-        // One line per client request (docs/OPERATIONS.md "Logs"): what and how it ended, never
-        // a frame's bytes; the record only as a hash of its id.
         request: (event) => {
           metrics.request(event);
-          log.info(
-            {
-              event: 'vault-request',
-              op: opName(event.op),
-              ...(event.recordId === undefined ? {} : { recordIdHash: recordIdHash(event.recordId) }),
-              outcome: event.outcome,
-              guessesSpent: event.guessesSpent,
-              durationMs: Math.round(event.durationMs),
-            },
-            'vault request',
-          );
+          logVaultRequest(log, event);
         },
         recordLocked: () => metrics.recordLocked(),
       },
