@@ -97,6 +97,7 @@ function meteredStore(meter: Meter, store: RecordStore): RecordStore {
     compareAndSet: (id, expected, next) =>
       meter.time(STORE_WAIT, () => store.compareAndSet(id, expected, next)),
     ids: () => store.ids(),
+    ping: () => store.ping(),
     close: () => store.close(),
   };
 }

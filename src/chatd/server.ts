@@ -1,6 +1,8 @@
 // The ChatD server (docs/CHATD.md): an HTTP server that upgrades `/v1/chatd` to
 // WebSocket connections, with its SQLite state and blob directory under one data dir, the vault
-// relay and the notifier. `GET /health` answers "ok"; `GET /metrics` serves Prometheus metrics
+// relay and the notifier. `GET /health` answers "ok"; `GET /ready` answers 200 while at least one
+// vault node is ready, 503 with the reason otherwise (docs/OPERATIONS.md "Health and readiness");
+// `GET /metrics` serves Prometheus metrics
 // when enabled; any other plain HTTP request goes to the `page` handler when one is given (the
 // backup opener page, src/web/serve.ts), so devices and the page share one address.
 import { mkdirSync } from 'node:fs';
@@ -9,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { WebSocketServer } from 'ws';
+import { answerReadiness, LIVENESS_PATH, READINESS_PATH } from '../observability/probes.ts';
 import { MAX_FRAME_BYTES } from '../protocol/chatd/message.ts';
 import { BlobStorage } from './blob-storage.ts';
 import type { CodeSender } from './code-sender.ts';
@@ -78,19 +81,20 @@ export class ChatdServer {
     const db = new ChatdDatabase(join(options.dataDir, 'chatd.sqlite'));
     const limits = { ...DEFAULT_RATE_LIMITS, ...options.rateLimits };
     const metrics = options.metrics ? new ChatdMetrics() : undefined;
+    const relay = new VaultRelay(options.vaultNodes, {
+      localRegion: options.localRegion,
+      timeoutMs: options.relayTimeoutMs,
+      now,
+      onNodeFailure: (node, reason) => {
+        logger.warn({ node: node.name, region: node.region, reason }, 'vault node failed; trying the next');
+        metrics?.relayFailures.inc({ node: node.name });
+      },
+    });
     const ctx: ChatdContext = {
       db,
       joinCodes: new JoinCodes(db, { ...DEFAULT_JOIN_CODE_POLICY, ...options.joinCodePolicy }, now),
       codeSender: options.codeSender,
-      relay: new VaultRelay(options.vaultNodes, {
-        localRegion: options.localRegion,
-        timeoutMs: options.relayTimeoutMs,
-        now,
-        onNodeFailure: (node, reason) => {
-          logger.warn({ node: node.name, region: node.region, reason }, 'vault node failed; trying the next');
-          metrics?.relayFailures.inc({ node: node.name });
-        },
-      }),
+      relay,
       blobs: new BlobStorage(
         join(options.dataDir, 'blobs'),
         db,
@@ -120,8 +124,10 @@ export class ChatdServer {
 
     const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
     const http = createServer((request, response) => {
-      if (request.method === 'GET' && request.url === '/health') {
+      if (request.method === 'GET' && request.url === LIVENESS_PATH) {
         response.end('ok\n');
+      } else if (request.method === 'GET' && request.url === READINESS_PATH) {
+        answerReadiness(() => relay.ready(), response);
       } else if (metrics && request.method === 'GET' && request.url === '/metrics') {
         metrics.render().then(
           (text) => response.writeHead(200, { 'content-type': metrics.contentType }).end(text),

@@ -4,7 +4,9 @@
 // answer; it never opens anything. Beside the frame it passes on the vault host's unsealed
 // activity hint (docs/PROTOCOL.md §9d), which ChatD uses only to announce.
 
+import { get } from 'node:http';
 import { messageOf, UnavailableError } from '../errors.ts';
+import { READINESS_PATH, type Readiness } from '../observability/probes.ts';
 import { GUESSES_SPENT_HEADER, parseGuessesSpent, type VaultActivity } from '../protocol/vault/activity.ts';
 import { deserializeResponseFrame, ErrorCode as VaultErrorCode } from '../protocol/vault/frames.ts';
 import { keepAliveAgent, postForAnswer } from '../vault-host/binary-http.ts';
@@ -22,7 +24,14 @@ export interface VaultNode {
   readonly region: string;
   /** Sends one request frame, resolves with the answer; rejects when the node fails. */
   exchange(frame: Uint8Array, signal: AbortSignal): Promise<RelayedAnswer>;
+  /** Whether the node can serve client requests now (docs/OPERATIONS.md "Health and readiness"). */
+  ready(): Promise<Readiness>;
 }
+
+/** How long ChatD's readiness waits for a node's own readiness answer. */
+const NODE_READINESS_TIMEOUT_MS = 5000;
+/** A node's reason is shown in ChatD's answer: bounded, so a node cannot make it grow. */
+const MAX_REASON_CHARS = 200;
 
 /**
  * A vault node reached over HTTP: `POST {url}` with the frame as an application/octet-stream body,
@@ -44,6 +53,38 @@ export class HttpVaultNode implements VaultNode {
     // The relay's signal bounds the exchange; this bound only backs it up.
     const answer = await postForAnswer(this.#url, frame, { timeoutMs: 60_000, agent: this.#agent, signal });
     return { frame: answer.body, activity: parseGuessesSpent(answer.headers[GUESSES_SPENT_HEADER]) };
+  }
+
+  /** The node's `GET /ready`: its status and reason; not answering in time is a reason too. */
+  ready(): Promise<Readiness> {
+    return new Promise((resolve) => {
+      const notReady = (reason: string) => resolve({ ready: false, reason });
+      const probe = get(
+        new URL(READINESS_PATH, this.#url),
+        { agent: this.#agent, timeout: NODE_READINESS_TIMEOUT_MS },
+        (response) => {
+          let body = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => {
+            body = (body + chunk).slice(0, 4 * MAX_REASON_CHARS);
+          });
+          response.once('end', () => {
+            if (response.statusCode === 200) return resolve({ ready: true });
+            let reason = `answered ${response.statusCode}`;
+            try {
+              const answer = JSON.parse(body) as { reason?: unknown };
+              if (typeof answer.reason === 'string') reason = answer.reason.slice(0, MAX_REASON_CHARS);
+            } catch {
+              // Not the readiness JSON: the status says enough.
+            }
+            notReady(reason);
+          });
+          response.once('error', () => notReady('unreachable'));
+        },
+      );
+      probe.once('timeout', () => probe.destroy());
+      probe.once('error', () => notReady('unreachable'));
+    });
   }
 
   /** Drops the kept-alive connections. */
@@ -123,6 +164,23 @@ export class VaultRelay {
       }
     }
     throw new UnavailableError(`no vault node answered (${this.nodes.length} tried)`);
+  }
+
+  /**
+   * Ready when at least one node is ready (a client request can then be answered); otherwise the
+   * reason names each node and what it said.
+   */
+  async ready(): Promise<Readiness> {
+    const answers = await Promise.all(
+      this.nodes.map((node) =>
+        node.ready().catch((): Readiness => ({ ready: false, reason: 'readiness check failed' })),
+      ),
+    );
+    if (answers.some((answer) => answer.ready)) return { ready: true };
+    const reasons = answers.map((answer, index) =>
+      answer.ready ? '' : `${this.nodes[index]?.name}: ${answer.reason}`,
+    );
+    return { ready: false, reason: `no vault node is ready (${reasons.join('; ') || 'none configured'})` };
   }
 
   /** relay(), the frame only: the relay as a VaultTransport (in-process SDK clients, benches). */

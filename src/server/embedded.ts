@@ -13,12 +13,14 @@ import { type Logger, pino } from 'pino';
 import { type CodeSender, NO_CODE_SENDER } from '../chatd/code-sender.ts';
 import type { CaptureChannel, RateLimits } from '../chatd/context.ts';
 import { ChatdServer } from '../chatd/server.ts';
-import type { RelayedAnswer, VaultNode } from '../chatd/vault-relay.ts';
+import type { VaultNode } from '../chatd/vault-relay.ts';
 import { createFleet, FLEET_PUB_FILE, NODE_CONFIG_FILE } from '../hsm-platform/ceremony.ts';
 import { loadNodePlatform, type NodePlatform } from '../hsm-platform/node-platform.ts';
 import { FleetPublicInfo } from '../protocol/fleet.ts';
 import { SqliteRecordStore } from '../stores/record/sqlite.ts';
 import { InProcessFleet } from '../vault-host/in-process-fleet.ts';
+import { vaultReadiness } from '../vault-host/readiness.ts';
+import { logVaultRequest } from '../vault-host/request-log.ts';
 import { loadWebPage } from './web-page.ts';
 
 export const EMBEDDED_NODES = 3;
@@ -41,15 +43,6 @@ export interface EmbeddedServerOptions {
   readonly capture?: (channel: CaptureChannel, bytes: Uint8Array) => void;
   /** The built web page to serve at `/` (default dist/web); false serves none. */
   readonly webRoot?: string | false;
-}
-
-/** A vault node served in this process: the coordinator in front of one core. */
-function inProcessNode(
-  name: string,
-  region: string,
-  exchange: (frame: Uint8Array) => Promise<RelayedAnswer>,
-): VaultNode {
-  return { name, region, exchange: (frame) => exchange(frame) };
 }
 
 export class EmbeddedServer {
@@ -98,8 +91,20 @@ export class EmbeddedServer {
       });
       const running = vault;
       const vaultNodes = fleet.members.map((member) => {
-        const coordinator = running.coordinator(member.index);
-        return inProcessNode(member.name, member.region, (frame) => coordinator.exchange(frame));
+        // Each in-process host logs one line per request, as a `vault node` does.
+        const nodeLog = logger.child({ node: member.name });
+        const coordinator = running.coordinator(member.index, {
+          observer: { request: (event) => logVaultRequest(nodeLog, event), recordLocked: () => undefined },
+        });
+        // One of the vault nodes served in this process: the coordinator in front of one core,
+        // ready when the shared store answers and a quorum of the cores is up.
+        const node: VaultNode = {
+          name: member.name,
+          region: member.region,
+          exchange: (frame) => coordinator.exchange(frame),
+          ready: () => vaultReadiness(store, running.peers, fleet.quorum),
+        };
+        return node;
       });
       const fleetPubPath = join(dir, 'fleet.pub');
       copyFileSync(join(fleetDir, FLEET_PUB_FILE), fleetPubPath);

@@ -14,7 +14,13 @@ import {
   ProposeAction,
   serializeCoreRequest,
 } from '../protocol/vault/core-rpc.ts';
-import { ErrorCode, serializeResponseFrame, VaultOp, VaultRequestFrame } from '../protocol/vault/frames.ts';
+import {
+  deserializeResponseFrame,
+  ErrorCode,
+  serializeResponseFrame,
+  VaultOp,
+  VaultRequestFrame,
+} from '../protocol/vault/frames.ts';
 import { Intent, TransitionKind } from '../protocol/vault/intent.ts';
 import {
   Certificate,
@@ -61,6 +67,31 @@ const stderrLine = (fields: Record<string, unknown>, message: string) =>
   process.stderr.write(`${message} ${JSON.stringify(fields)}\n`);
 const stderrLog: CoordinatorLog = { warn: stderrLine, info: stderrLine };
 
+/**
+ * What one client request came to, as the host sees it (it cannot read sealed answers, so a wrong
+ * password is "answered" too): `no-quorum`, the nodes could not be reached or did not endorse in
+ * time; `refused`, the nodes refused the transition; `failed`, the store or a peer threw.
+ */
+export type RequestOutcome = 'answered' | 'unopenable' | 'no-quorum' | 'refused' | 'failed';
+
+/** One handled client request, for logs and metrics: never a frame's bytes. */
+export interface RequestEvent {
+  /** The request's op, undefined when the frame did not decode. */
+  readonly op: VaultOp | undefined;
+  readonly recordId: Uint8Array | undefined;
+  readonly outcome: RequestOutcome;
+  /** Guesses spent by transitions this host committed while handling it. */
+  readonly guessesSpent: number;
+  readonly durationMs: number;
+}
+
+/** Told what the coordinator did (docs/OPERATIONS.md "Vault metrics"); each hook must not throw. */
+export interface CoordinatorObserver {
+  request(event: RequestEvent): void;
+  /** A record this host locked (an exhausted one after its grace period, or on request). */
+  recordLocked(): void;
+}
+
 /** Default of CoordinatorOptions.lockGraceMs. */
 export const DEFAULT_LOCK_GRACE_MS = 5000;
 
@@ -76,6 +107,8 @@ export interface CoordinatorOptions {
   readonly fanout?: 'all' | 'quorum-first';
   /** Default: one line on standard error per event. */
   readonly log?: CoordinatorLog;
+  /** Told of every client request and lock (default: no one). */
+  readonly observer?: CoordinatorObserver;
   /**
    * How long an exhausted record stays unlocked after this host first sees the spend that
    * exhausted it (default DEFAULT_LOCK_GRACE_MS): that guess's login may still be on its way (KE2
@@ -134,23 +167,35 @@ export class VaultCoordinator {
 
   /** Handles one sealed client frame: the response frame, and what handling it did (§9d). */
   async exchange(frameBytes: Uint8Array): Promise<HostAnswer> {
-    const activity = { guessesSpent: 0 };
+    const started = performance.now();
+    const activity: RequestActivity = { guessesSpent: 0 };
+    const report = (frame: VaultRequestFrame | undefined, outcome: RequestOutcome) =>
+      this.options.observer?.request({
+        op: frame?.op,
+        recordId: frame?.recordId,
+        outcome,
+        guessesSpent: activity.guessesSpent,
+        durationMs: performance.now() - started,
+      });
     let frame: VaultRequestFrame;
     try {
       frame = VaultRequestFrame.deserialize(frameBytes);
     } catch (error) {
-      if (error instanceof MalformedFrameError)
-        return { frame: serializeResponseFrame({ kind: 'error', code: ErrorCode.unopenable }), activity };
-      throw error;
+      if (!(error instanceof MalformedFrameError)) throw error;
+      report(undefined, 'unopenable');
+      return { frame: serializeResponseFrame({ kind: 'error', code: ErrorCode.unopenable }), activity };
     }
     const response = await this.#serialized(frame.recordId, async () => {
       try {
         return await this.#handleFrame(frame, frameBytes, activity);
       } catch {
         // A store or peer failure: the client may retry; nothing was certified on its behalf here.
+        activity.unavailable = 'failed';
         return unavailableFrame();
       }
     });
+    const answered = deserializeResponseFrame(response).kind === 'sealed';
+    report(frame, answered ? 'answered' : (activity.unavailable ?? 'failed'));
     return { frame: response, activity };
   }
 
@@ -190,12 +235,17 @@ export class VaultCoordinator {
       });
       if (remembered !== undefined && proposed.type !== 'proposal') continue;
       if (proposed.type === 'client-response') return proposed.frame;
-      if (proposed.type === 'refused') return unavailableFrame();
+      if (proposed.type === 'refused') {
+        activity.unavailable = 'refused';
+        return unavailableFrame();
+      }
       if (proposed.type === 'proposal') {
         // Fail closed having written nothing: an intent left behind would be completed by the
         // next operation after the outage, spending a guess that bought no password test.
-        if (PROBED_KINDS.has(proposed.intent.kind) && !(await (quorumReachable ?? this.#quorumReachable())))
+        if (PROBED_KINDS.has(proposed.intent.kind) && !(await (quorumReachable ?? this.#quorumReachable()))) {
+          activity.unavailable = 'no-quorum';
           return unavailableFrame();
+        }
         // The answer is computed while the commit is written: it depends only on the certified
         // state (which the cores check themselves), and it is relayed once the CAS has resolved.
         const result = await this.#certify(recordId, slot, proposed.intent, activity, (state) =>
@@ -404,8 +454,10 @@ export class VaultCoordinator {
         await store.compareAndSet(recordId, slot.revision, {
           ...(slot.committed ? { committed: slot.committed } : {}),
         });
+        activity.unavailable = 'refused';
         return { kind: 'refused' };
       }
+      activity.unavailable = 'no-quorum';
       return { kind: 'unavailable' };
     }
     const signatures = [...gathered.signatures.values()].slice(0, quorum);
@@ -418,6 +470,7 @@ export class VaultCoordinator {
     if (committed === undefined) return { kind: 'lost', ...(answer === undefined ? {} : { answer }) };
     this.#rememberCommittedHere(recordId, { ...next, revision: committed });
     if (intent.kind === TransitionKind.spend) activity.guessesSpent++;
+    if (intent.kind === TransitionKind.lock) this.options.observer?.recordLocked();
     this.#lockWhenGraceEnds(certified.state);
     return { kind: 'committed', state: certified, ...(answer === undefined ? {} : { answer }) };
   }
@@ -549,6 +602,8 @@ export class VaultCoordinator {
 /** What one request's handling did, counted as it goes (HostAnswer.activity). */
 interface RequestActivity {
   guessesSpent: number;
+  /** Why the request last failed to make progress, if it did (its outcome unless it was answered). */
+  unavailable?: 'no-quorum' | 'refused' | 'failed';
 }
 
 /** The version of the spend that exhausted `state` (active, no guess left), or undefined. */

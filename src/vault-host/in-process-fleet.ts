@@ -41,9 +41,12 @@ export class InProcessFleet {
 
   /**
    * A coordinator acting as the vault host in front of node `ownIndex` (its proposals and answers);
-   * `options` sets its lock grace period and log.
+   * `options` sets its lock grace period, log and observer.
    */
-  coordinator(ownIndex = 0, options: Pick<CoordinatorOptions, 'lockGraceMs' | 'log'> = {}): VaultCoordinator {
+  coordinator(
+    ownIndex = 0,
+    options: Pick<CoordinatorOptions, 'lockGraceMs' | 'log' | 'observer'> = {},
+  ): VaultCoordinator {
     const own = this.peers.find((peer) => peer.nodeIndex === ownIndex);
     if (own === undefined) throw new RangeError(`no node ${ownIndex} in this fleet`);
     // The cores share this process's CPU: asking more than a quorum only adds work.

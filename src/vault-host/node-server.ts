@@ -2,7 +2,10 @@
 //   POST /v1/vault    a client's sealed request frame (relayed by ChatD) → the response frame, with
 //                     the activity hint for ChatD in a header (docs/PROTOCOL.md §9d)
 //   POST /v1/endorse  another node's endorse request (CoreRequest) → what this node's core signed
-//   GET  /v1/health   {"node", "region", "ok"}: liveness for ChatD's failover and for operators
+//   GET  /v1/health   {"node", "region", "ok"}: liveness for the peers' reachability probe;
+//   GET  /health      the same answer, at the path every Strongroom server uses for liveness
+//   GET  /ready       200, or 503 with a reason, when the record store or a quorum of nodes is not
+//                     reachable (docs/OPERATIONS.md "Health and readiness")
 //   GET  /metrics     Prometheus text: requests by route and HTTP status, latency by route
 //                     (docs/OPERATIONS.md "Vault node metrics"); counts and times only, never bodies
 // Nothing here is trusted: frames are sealed to the fleet key, endorsements are signatures each
@@ -13,6 +16,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { messageOf } from '../errors.ts';
+import {
+  answerReadiness,
+  LIVENESS_PATH,
+  READINESS_PATH,
+  type ReadinessCheck,
+} from '../observability/probes.ts';
 import { formatGuessesSpent, GUESSES_SPENT_HEADER, type VaultActivity } from '../protocol/vault/activity.ts';
 import { BodyTooLargeError, MAX_BODY_BYTES, OCTET_STREAM, readBody } from './binary-http.ts';
 
@@ -20,24 +29,35 @@ export const VAULT_PATH = '/v1/vault';
 export const ENDORSE_PATH = '/v1/endorse';
 export const HEALTH_PATH = '/v1/health';
 export const METRICS_PATH = '/metrics';
-const KNOWN_PATHS = new Set([VAULT_PATH, ENDORSE_PATH, HEALTH_PATH, METRICS_PATH]);
+const KNOWN_PATHS = new Set([
+  VAULT_PATH,
+  ENDORSE_PATH,
+  HEALTH_PATH,
+  LIVENESS_PATH,
+  READINESS_PATH,
+  METRICS_PATH,
+]);
 
 /** One node's request metrics; the route label takes only the known paths (bounded cardinality). */
 class NodeServerMetrics {
-  readonly registry = new Registry();
-  readonly requests = new Counter({
-    name: 'strongroom_vault_requests_total',
-    help: 'HTTP requests a vault node answered, by route and status',
-    labelNames: ['route', 'status'],
-    registers: [this.registry],
-  });
-  readonly duration = new Histogram({
-    name: 'strongroom_vault_request_duration_seconds',
-    help: 'Time from request to the end of the answer, by route',
-    labelNames: ['route'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
+  readonly requests: Counter<'route' | 'status'>;
+  readonly duration: Histogram<'route'>;
+
+  constructor(readonly registry: Registry) {
+    this.requests = new Counter({
+      name: 'strongroom_vault_requests_total',
+      help: 'HTTP requests a vault node answered, by route and status',
+      labelNames: ['route', 'status'],
+      registers: [registry],
+    });
+    this.duration = new Histogram({
+      name: 'strongroom_vault_request_duration_seconds',
+      help: 'Time from request to the end of the answer, by route',
+      labelNames: ['route'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
+  }
 
   /** Counts `outgoing` by route and status once it is answered (or its socket closes). */
   observe(incoming: IncomingMessage, outgoing: ServerResponse): void {
@@ -68,6 +88,8 @@ export interface NodeHandlers {
   endorse(request: Uint8Array): Promise<Uint8Array>;
   /** Public facts for the health route. */
   health(): { node: string; region: string; ok: boolean };
+  /** Whether the node can serve client requests now, for the readiness route. */
+  ready: ReadinessCheck;
 }
 
 export interface RunningNodeServer {
@@ -80,12 +102,17 @@ export interface RunningNodeServer {
 /** Logs a failed request: never bodies (they are sealed, but there is no reason to keep them). */
 export type RequestLogger = (event: { route: string; status: number; error: string }) => void;
 
+/**
+ * Serves `handlers` on `listen`. `registry` is where /metrics reads from: the node's other metrics
+ * (src/vault-host/vault-metrics.ts) register there too.
+ */
 export async function startNodeServer(
   handlers: NodeHandlers,
   listen: { host: string; port: number },
   log: RequestLogger = () => undefined,
+  registry: Registry = new Registry(),
 ): Promise<RunningNodeServer> {
-  const metrics = new NodeServerMetrics();
+  const metrics = new NodeServerMetrics(registry);
   const server = createServer((incoming, outgoing) => {
     metrics.observe(incoming, outgoing);
     if (incoming.method === 'GET' && (incoming.url ?? '').split('?')[0] === METRICS_PATH) {
@@ -132,8 +159,12 @@ async function route(
   log: RequestLogger,
 ): Promise<void> {
   const path = (incoming.url ?? '').split('?')[0];
-  if (incoming.method === 'GET' && path === HEALTH_PATH) {
+  if (incoming.method === 'GET' && (path === HEALTH_PATH || path === LIVENESS_PATH)) {
     outgoing.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(handlers.health()));
+    return;
+  }
+  if (incoming.method === 'GET' && path === READINESS_PATH) {
+    answerReadiness(handlers.ready, outgoing);
     return;
   }
   const target =

@@ -3,6 +3,8 @@
 // (SQLite or etcd), HTTP peers to the other nodes, and the HTTP server ChatD and the peers call.
 
 import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
 import { StrongroomError, UsageError } from '../errors.ts';
 import { loadNodePlatform, type NodePlatform } from '../hsm-platform/node-platform.ts';
 import { parseListenAddress } from '../listen-address.ts';
@@ -22,12 +24,9 @@ import {
 import { NodeConfig } from './node-config.ts';
 import { type RunningNodeServer, startNodeServer } from './node-server.ts';
 import type { EndorsementPeer } from './peer.ts';
-
-/** Structured events the node reports (the CLI writes them as JSON log lines). */
-export interface NodeLog {
-  info(fields: Record<string, unknown>, message: string): void;
-  warn(fields: Record<string, unknown>, message: string): void;
-}
+import { vaultReadiness } from './readiness.ts';
+import { logVaultRequest } from './request-log.ts';
+import { VaultMetrics } from './vault-metrics.ts';
 
 export interface VaultNodeOptions {
   readonly configPath: string;
@@ -39,7 +38,8 @@ export interface VaultNodeOptions {
   readonly peerTimeoutMs?: number;
   /** Bounds on each etcd call and operation (etcd stores only). */
   readonly storeTimeouts?: { callTimeoutMs?: number; operationTimeoutMs?: number };
-  readonly log: NodeLog;
+  /** Where the node logs (src/observability/log.ts); its lines get the node's name. */
+  readonly log: Logger;
 }
 
 export interface RunningVaultNode {
@@ -97,6 +97,16 @@ class EndorsesAfterRemotes implements EndorsementPeer {
   }
 }
 
+/**
+ * Events about another node name it `peer` (its index): `node` in every line of this process is
+ * this node's own name (docs/OPERATIONS.md "Logs").
+ */
+function asPeerFields<F extends { node?: unknown }>(fields: F): Omit<F, 'node'> & { peer?: unknown } {
+  if (!('node' in fields)) return fields;
+  const { node, ...rest } = fields;
+  return { ...rest, peer: node };
+}
+
 interface LogLine {
   readonly node: unknown;
   readonly record: unknown;
@@ -107,7 +117,7 @@ interface LogLine {
 
 /** Starts a node; everything opened so far is closed again if a later step fails. */
 export async function startVaultNode(options: VaultNodeOptions): Promise<RunningVaultNode> {
-  const { log } = options;
+  let log = options.log;
   const closers: Array<() => unknown> = [];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close();
@@ -118,15 +128,18 @@ export async function startVaultNode(options: VaultNodeOptions): Promise<Running
     });
     closers.push(() => platform.close());
     const config = platform.config;
+    log = log.child({ node: config.name });
+    const registry = new Registry();
+    const metrics = new VaultMetrics(registry);
     const own = await startCore(platform);
     closers.push(() => own.stop());
     const fleet = await openFleetConfig(platform);
-    const store = openStore(options, config);
+    const store = metrics.countStoreErrors(openStore(options, config));
     closers.push(() => store.close());
 
     const onRefusal = onceEvery(REFUSAL_LOG_INTERVAL_MS, (event: RefusalEvent) =>
       log.warn(
-        { event: 'endorsement-refused', ...event },
+        { event: 'endorsement-refused', ...asPeerFields(event) },
         event.reason === 'conflict'
           ? `node ${event.node} refused to endorse record ${event.record} at version ${event.version}: it already endorsed a later or different state; the record store shows a stale record (rolled back or forked) and is not used for it`
           : `node ${event.node} refused to endorse record ${event.record} at version ${event.version} (${event.reason})`,
@@ -134,7 +147,7 @@ export async function startVaultNode(options: VaultNodeOptions): Promise<Running
     );
     const onOwnRefusal = onceEvery(REFUSAL_LOG_INTERVAL_MS, (event: RefusalEvent) =>
       log.warn(
-        { event: 'refused-to-endorse', ...event },
+        { event: 'refused-to-endorse', ...asPeerFields(event) },
         `refused to endorse record ${event.record} at version ${event.version} (${event.reason})`,
       ),
     );
@@ -153,17 +166,24 @@ export async function startVaultNode(options: VaultNodeOptions): Promise<Running
       for (const remote of remotes) remote.close();
     });
     const peers: EndorsementPeer[] = [new EndorsesAfterRemotes(own), ...remotes].map(
-      (peer) => new RefusalReportingPeer(peer, onRefusal),
+      (peer) => new RefusalReportingPeer(metrics.countPeerErrors(peer), onRefusal),
     );
     // A lying node's every answer is invalid: one line per (node, record, version) says it all.
     const onInvalid = onceEvery(REFUSAL_LOG_INTERVAL_MS, (line: LogLine) =>
-      log.warn(line.fields, line.message),
+      log.warn(asPeerFields(line.fields), line.message),
     );
     const coordinator = new VaultCoordinator({
       store,
       peers,
       own: peers[0] as EndorsementPeer,
       fleet,
+      observer: {
+        request: (event) => {
+          metrics.request(event);
+          logVaultRequest(log, event);
+        },
+        recordLocked: () => metrics.recordLocked(),
+      },
       log: {
         warn: (fields, message) =>
           fields.event === 'invalid-endorsement'
@@ -174,8 +194,8 @@ export async function startVaultNode(options: VaultNodeOptions): Promise<Running
                 fields,
                 message,
               })
-            : log.warn(fields, message),
-        info: (fields, message) => log.info(fields, message),
+            : log.warn(asPeerFields(fields), message),
+        info: (fields, message) => log.info(asPeerFields(fields), message),
       },
     });
 
@@ -193,9 +213,11 @@ export async function startVaultNode(options: VaultNodeOptions): Promise<Running
           return answer;
         },
         health: () => ({ node: config.name, region: config.region, ok: true }),
+        ready: () => vaultReadiness(store, peers, fleet.quorum),
       },
       listen,
       (event) => log.warn({ event: 'request-failed', ...event }, `request to ${event.route} failed`),
+      registry,
     );
     closers.push(() => server.close());
     log.info(

@@ -131,6 +131,31 @@ describe('strongroom chatd', () => {
     assert.match(typo.stderr, /unknown field "regoin"/);
   });
 
+  it('takes --config and --listen from the environment, a flag over its variable over the file', async () => {
+    const config = writeConfig('settings.json');
+    const fromEnv = await runCli(['chatd'], {
+      env: { STRONGROOM_CHATD_CONFIG: config, STRONGROOM_LISTEN: 'env-address' },
+    });
+    assert.equal(fromEnv.code, 2, fromEnv.stderr);
+    assert.match(
+      fromEnv.stderr,
+      /listen address "env-address" is not HOST:PORT/,
+      'the variable beats the file',
+    );
+    const flagWins = await runCli(['chatd', '--listen', 'flag-address'], {
+      env: { STRONGROOM_CHATD_CONFIG: config, STRONGROOM_LISTEN: 'env-address' },
+    });
+    assert.equal(flagWins.code, 2, flagWins.stderr);
+    assert.match(flagWins.stderr, /listen address "flag-address" is not HOST:PORT/);
+    const fileOnly = await runCli([
+      'chatd',
+      '--config',
+      writeConfig('bad-listen.json', { listen: 'file-address' }),
+    ]);
+    assert.equal(fileOnly.code, 2, fileOnly.stderr);
+    assert.match(fileOnly.stderr, /listen address "file-address" is not HOST:PORT/);
+  });
+
   it('refuses a node that is not in fleet.pub, and a missing fleet.pub', async () => {
     const stranger = await runCli([
       'chatd',

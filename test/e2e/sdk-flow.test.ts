@@ -16,6 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
 import type { CaptureChannel } from '../../src/chatd/context.ts';
 import { ChatdClient } from '../../src/client/chatd/client.ts';
 import { DeviceDir } from '../../src/client/node/chatd-device.ts';
@@ -42,6 +43,8 @@ describe('whole flow through the SDK', () => {
   let server: EmbeddedServer;
   const codes = new Map<string, string>();
   const captured: Array<{ channel: CaptureChannel; bytes: Uint8Array }> = [];
+  /** The server's log, line by line, as `strongroom server` writes it to stderr. */
+  const logLines: string[] = [];
   let chat: string;
 
   before(async () => {
@@ -50,6 +53,7 @@ describe('whole flow through the SDK', () => {
       dataDir: join(root, 'server'),
       codeSender: { send: async (user, code) => void codes.set(user, code) },
       capture: (channel, bytes) => captured.push({ channel, bytes: Uint8Array.from(bytes) }),
+      logger: pino({ base: { service: 'server' } }, { write: (line: string) => void logLines.push(line) }),
     });
     chat = join(root, 'chat');
     mkdirSync(join(chat, 'media'), { recursive: true });
@@ -159,6 +163,34 @@ describe('whole flow through the SDK', () => {
       for (const haystack of haystacks)
         assert.equal(haystack.indexOf(needle), -1, `${name} appears in ChatD's bytes`);
     }
+  });
+
+  it("the server's log has a line per vault request and no K, password or frame bytes in any encoding", () => {
+    const requests = logLines
+      .map((line) => JSON.parse(line))
+      .filter((line) => line.event === 'vault-request');
+    const relayed = captured.filter((c) => c.channel === 'vault-out').length;
+    assert.ok(
+      relayed > 0 && requests.length >= relayed,
+      `${requests.length} lines for ${relayed} relayed frames`,
+    );
+    for (const line of requests) {
+      assert.match(line.node, /^node-\d$/);
+      assert.match(line.recordIdHash, /^[0-9a-f]{16}$/);
+      assert.equal(typeof line.durationMs, 'number');
+    }
+    const log = logLines.join('');
+    const frames = captured.filter((c) => c.channel.startsWith('vault')).map((c) => Buffer.from(c.bytes));
+    const needles = [
+      PASSWORD,
+      new BackupKey(key).format(),
+      ...[Buffer.from(key), ...frames].flatMap((bytes) => [
+        bytes.toString('hex'),
+        bytes.toString('base64'),
+        bytes.toString('base64url'),
+      ]),
+    ];
+    for (const needle of needles) assert.ok(!log.includes(needle), 'a secret or a frame is in the log');
   });
 
   it('reuses the fleet on restart, and warns of tampering when the vault shows no record the device saw', async () => {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import { WrongPasswordError } from '../../src/errors.ts';
+import { READY } from '../../src/observability/probes.ts';
 import { deserializeCoreResponse, serializeCoreResponse } from '../../src/protocol/vault/core-rpc.ts';
 import { CertifiedState } from '../../src/protocol/vault/record.ts';
 import { openRecordStore } from '../../src/stores/record/index.ts';
@@ -49,6 +50,7 @@ async function takeOverNode2(answer: (request: Uint8Array) => Promise<Uint8Array
       client: async () => ({ frame: new Uint8Array(0), activity: { guessesSpent: 0 } }),
       endorse: answer,
       health: () => ({ node: 'node-2', region: 'local', ok: true }),
+      ready: async () => READY,
     },
     { host: address.hostname, port: Number(address.port) },
   );
@@ -115,7 +117,7 @@ it('counts neither replayed endorsements nor garbage signatures from a lying nod
   const reports = fleet.nodes[0]?.events('invalid-endorsement') ?? [];
   assert.ok(reports.length > 0);
   for (const report of reports) {
-    assert.equal(report.node, 2);
+    assert.equal(report.peer, 2);
     assert.equal(report.record, Buffer.from(recordId).toString('hex'));
     assert.match(String(report.msg), /invalid endorsement.*not counted/);
   }

@@ -23,7 +23,7 @@ export class NodeProcess {
   #child: ChildProcess | undefined;
   /** Every log line since the first start, across restarts, for assertions on what was logged. */
   readonly log: NodeLogLine[] = [];
-  /** Text the process wrote to stderr (start-up failures). */
+  /** The tail of what the process wrote to stderr: its log, and start-up failures. */
   stderr = '';
   /** The node's base URL once it listens. */
   url = '';
@@ -61,12 +61,14 @@ export class NodeProcess {
     child.stderr?.on('data', (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString()).slice(-8000);
     });
+    child.stdout?.resume();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`${this.name} did not start:\n${this.stderr}`)),
         timeoutMs,
       );
-      createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (text) => {
+      // The node logs JSON lines on stderr (docs/OPERATIONS.md "Logs").
+      createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (text) => {
         let line: NodeLogLine;
         try {
           line = JSON.parse(text) as NodeLogLine;

@@ -87,7 +87,7 @@ it('refuses a record rolled back by an etcd snapshot restore or forked onto one 
   const hex = Buffer.from(recordId).toString('hex');
   const refusals = fleet.nodes.flatMap((node) => node.events('endorsement-refused'));
   assert.deepEqual(
-    new Set(refusals.map((refusal) => refusal.node)),
+    new Set(refusals.map((refusal) => refusal.peer)),
     new Set([0, 1, 2]),
     'every node refused',
   );

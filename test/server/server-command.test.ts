@@ -3,7 +3,7 @@
 // backup opener page (dist/web) at `/` next to the WebSocket endpoint.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,6 +93,49 @@ describe('strongroom server', () => {
       assert.equal(await server.stop('SIGTERM'), 0);
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('answers /ready 503 while its record store file is moved away, and 200 once it is back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'server-ready-'));
+    const server = await ServerProcess.start(dir);
+    const records = join(dir, 'records.sqlite');
+    try {
+      const base = server.url.replace(/^ws:/, 'http:').replace(/\/v1\/chatd$/, '');
+      const ready = async () => {
+        const response = await fetch(`${base}/ready`);
+        return { status: response.status, body: (await response.json()) as { reason?: string } };
+      };
+      assert.deepEqual(await ready(), { status: 200, body: { ready: true } });
+      renameSync(records, `${records}.away`);
+      const moved = await ready();
+      assert.equal(moved.status, 503);
+      assert.match(
+        moved.body.reason ?? '',
+        /^no vault node is ready \(node-0: the record store does not answer; node-1: the record store does not answer; node-2: the record store does not answer\)$/,
+      );
+      assert.equal((await fetch(`${base}/health`)).status, 200, 'the process itself is alive');
+      renameSync(`${records}.away`, records);
+      assert.deepEqual(await ready(), { status: 200, body: { ready: true } });
+    } finally {
+      assert.equal(await server.stop('SIGTERM'), 0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes --data and --listen from the environment, a flag over its variable', async () => {
+    const fromEnv = await runCli(['server'], {
+      env: { STRONGROOM_DATA: tmpdir(), STRONGROOM_LISTEN: 'env-address' },
+    });
+    assert.equal(fromEnv.code, 2, fromEnv.stderr);
+    assert.match(fromEnv.stderr, /listen address "env-address" is not HOST:PORT/);
+    const flagWins = await runCli(['server', '--listen', 'flag-address'], {
+      env: { STRONGROOM_DATA: tmpdir(), STRONGROOM_LISTEN: 'env-address' },
+    });
+    assert.equal(flagWins.code, 2, flagWins.stderr);
+    assert.match(flagWins.stderr, /listen address "flag-address" is not HOST:PORT/);
+    const noData = await runCli(['server'], { env: { STRONGROOM_DATA: undefined } });
+    assert.equal(noData.code, 2);
+    assert.match(noData.stderr, /--data/);
   });
 
   it('refuses a malformed --listen with a usage error', async () => {

@@ -35,6 +35,7 @@ function countingStore(): RecordStore & { reads: number; lost: number } {
       return revision;
     },
     ids: () => t.store.ids(),
+    ping: () => t.store.ping(),
     close: async () => undefined,
   };
   return counted;

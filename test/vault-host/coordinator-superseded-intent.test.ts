@@ -58,6 +58,7 @@ const crashingBeforeCommit: RecordStore = {
     return t.store.compareAndSet(id, expected, next);
   },
   ids: () => t.store.ids(),
+  ping: () => t.store.ping(),
   close: async () => undefined,
 };
 

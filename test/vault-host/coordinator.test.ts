@@ -197,6 +197,7 @@ test('a certified transition whose commit CAS is lost is still answered, and its
       return t.store.compareAndSet(id, expected, next);
     },
     ids: () => t.store.ids(),
+    ping: () => t.store.ping(),
     close: async () => undefined,
   };
   const c = new VaultCoordinator({

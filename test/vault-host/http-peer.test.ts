@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { UnavailableError } from '../../src/errors.ts';
 import { nodePrimitives } from '../../src/hsm-platform/primitives.ts';
+import { READY } from '../../src/observability/probes.ts';
 import {
   ProposeAction,
   serializeCoreRequest,
@@ -76,6 +77,7 @@ before(async () => {
       client: async () => ({ frame: new Uint8Array(0), activity: { guessesSpent: 0 } }),
       endorse: (request) => serveEndorse(core, request),
       health: () => ({ node: 'node-1', region: 'eu', ok: true }),
+      ready: async () => READY,
     },
     { host: '127.0.0.1', port: 0 },
   );

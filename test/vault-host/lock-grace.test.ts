@@ -38,6 +38,7 @@ function observed(store: RecordStore): RecordStore {
       return revision;
     },
     ids: () => store.ids(),
+    ping: () => store.ping(),
     close: () => store.close(),
   };
 }

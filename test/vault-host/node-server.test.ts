@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { UnavailableError } from '../../src/errors.ts';
+import { READY, type Readiness } from '../../src/observability/probes.ts';
 import { GUESSES_SPENT_HEADER } from '../../src/protocol/vault/activity.ts';
 import {
   keepAliveAgent,
@@ -26,6 +27,7 @@ import { freePorts } from '../helpers/etcd-cluster.ts';
 const calls: { route: string; body: Uint8Array }[] = [];
 const failures: { route: string; status: number }[] = [];
 let hang = false;
+let readiness: Readiness = READY;
 
 const handlers: NodeHandlers = {
   async client(frame) {
@@ -40,6 +42,7 @@ const handlers: NodeHandlers = {
     return Uint8Array.of(0xe1, ...request);
   },
   health: () => ({ node: 'node-1', region: 'eu', ok: true }),
+  ready: async () => readiness,
 };
 
 let node: RunningNodeServer;
@@ -74,6 +77,23 @@ describe('node server', () => {
   it('answers health as JSON', async () => {
     const response = await fetch(new URL(HEALTH_PATH, node.url));
     assert.deepEqual(await response.json(), { node: 'node-1', region: 'eu', ok: true });
+  });
+
+  it('answers /health like /v1/health, and /ready with 200 or 503 and the reason the host gives', async () => {
+    const health = await fetch(new URL('/health', node.url));
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { node: 'node-1', region: 'eu', ok: true });
+    const ready = await fetch(new URL('/ready', node.url));
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { ready: true });
+    readiness = { ready: false, reason: 'the record store does not answer' };
+    try {
+      const notReady = await fetch(new URL('/ready', node.url));
+      assert.equal(notReady.status, 503);
+      assert.deepEqual(await notReady.json(), { ready: false, reason: 'the record store does not answer' });
+    } finally {
+      readiness = READY;
+    }
   });
 
   it('refuses an oversized body with 413 without calling a handler, per route', async () => {

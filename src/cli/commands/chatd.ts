@@ -4,13 +4,14 @@
 // stdout when ready (and, with --dev-codes, one `code USER CODE` line per join code); logs go to
 // stderr as JSON lines. Stops cleanly on SIGINT or SIGTERM.
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
-import { pino } from 'pino';
+import { type Command, Option } from 'commander';
 import { messageOf, UsageError } from '../../errors.ts';
 import { parseListenAddress } from '../../listen-address.ts';
+import { serverLogger } from '../../observability/log.ts';
 
 interface ChatdCommandOptions {
   config: string;
+  listen?: string;
   devCodes?: boolean;
 }
 
@@ -33,8 +34,8 @@ async function runChatd(options: ChatdCommandOptions): Promise<void> {
   const { FleetPublicInfo } = await import('../../protocol/fleet.ts');
   const config = readConfigFile('ChatD config', options.config, (text) => ChatdConfig.fromText(text));
   const { host, port } = parseListenAddress(
-    config.listen,
-    `set "listen" in ${options.config}, e.g. "127.0.0.1:8470"`,
+    options.listen ?? config.listen,
+    `pass --listen host:port or set "listen" in ${options.config}, e.g. "127.0.0.1:8470"`,
   );
   const fleetPubPath = ChatdConfig.resolve(options.config, config.fleetPub);
   const fleet = readConfigFile('fleet.pub', fleetPubPath, (text) => FleetPublicInfo.fromText(text));
@@ -53,7 +54,7 @@ async function runChatd(options: ChatdCommandOptions): Promise<void> {
   const { ChatdServer } = await import('../../chatd/server.ts');
   const { DevCodeSender, NO_CODE_SENDER } = await import('../../chatd/code-sender.ts');
   const { loadWebPage } = await import('../../server/web-page.ts');
-  const logger = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));
+  const logger = serverLogger('chatd');
   if (!vaultNodes.some((node) => node.region === config.region)) {
     logger.warn(
       { region: config.region },
@@ -88,7 +89,17 @@ export function registerChatd(program: Command): void {
   program
     .command('chatd')
     .description("run ChatD alone, relaying to the fleet's vault nodes (own region first)")
-    .requiredOption('--config <file>', 'ChatD config (docs/CHATD.md "Running ChatD alone")')
+    // Settings: flag > environment variable > config file (docs/OPERATIONS.md "Settings").
+    .addOption(
+      new Option('--config <file>', 'ChatD config (docs/CHATD.md "Running ChatD alone")')
+        .env('STRONGROOM_CHATD_CONFIG')
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--listen <host:port>', 'address to serve on (default: the config\'s "listen")').env(
+        'STRONGROOM_LISTEN',
+      ),
+    )
     .option('--dev-codes', 'print join codes on stdout as `code USER CODE` (development only)')
     .action(runChatd);
 }

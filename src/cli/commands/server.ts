@@ -2,9 +2,9 @@
 // the 3-node vault fleet and blob storage in one process, all state under DIR. Prints one line
 // `listening on URL` on stdout when ready (and, with --dev-codes, one `code USER CODE` line per join
 // code); logs go to stderr. Stops cleanly on SIGINT or SIGTERM.
-import type { Command } from 'commander';
-import { pino } from 'pino';
+import { type Command, Option } from 'commander';
 import { parseListenAddress } from '../../listen-address.ts';
+import { serverLogger } from '../../observability/log.ts';
 
 interface ServerOptions {
   data: string;
@@ -25,7 +25,7 @@ async function runServer(options: ServerOptions): Promise<void> {
   // Loaded here, not at the top: every other command would otherwise load the whole server.
   const { EmbeddedServer } = await import('../../server/embedded.ts');
   const { DevCodeSender } = await import('../../chatd/code-sender.ts');
-  const logger = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));
+  const logger = serverLogger('server');
   const server = await EmbeddedServer.start({
     dataDir: options.data,
     host,
@@ -46,8 +46,17 @@ export function registerServer(program: Command): void {
   program
     .command('server')
     .description('run ChatD, a 3-node vault fleet and blob storage on the embedded default')
-    .requiredOption('--data <dir>', 'all server state (made on first start, reused after)')
-    .option('--listen <host:port>', 'address for ChatD', '127.0.0.1:8470')
+    // Settings: flag > environment variable > default (docs/OPERATIONS.md "Settings").
+    .addOption(
+      new Option('--data <dir>', 'all server state (made on first start, reused after)')
+        .env('STRONGROOM_DATA')
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--listen <host:port>', 'address for ChatD')
+        .env('STRONGROOM_LISTEN')
+        .default('127.0.0.1:8470'),
+    )
     .option('--dev-codes', 'print join codes on stdout as `code USER CODE` (development only)')
     .action(runServer);
 }

@@ -1,11 +1,12 @@
 // `strongroom vault node --config FILE`: runs one vault node (docs/ARCHITECTURE.md "Processes and deployment")
 // — host, core, keystore, NVRAM file and record store — until SIGTERM or SIGINT.
-// It logs JSON lines (pino) on standard output: `event` names what happened, e.g. "listening",
-// "endorsement-refused" (a stale or forked record was shown to the nodes), "request-failed".
+// It logs JSON lines (pino) on standard error in the shape every server shares
+// (docs/OPERATIONS.md "Logs"): `event` names what happened, e.g. "listening", "vault-request" (one
+// per client request), "endorsement-refused" (a stale or forked record was shown to the nodes).
 import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
-import pino from 'pino';
 import { RepairIncompleteError, StrongroomError, UsageError } from '../../errors.ts';
+import { serverLogger } from '../../observability/log.ts';
 import { FleetPublicInfo } from '../../protocol/fleet.ts';
 import { openRecordStore } from '../../stores/record/index.ts';
 import { readNodeMarks, repairRecordStore } from '../../vault-host/repair.ts';
@@ -32,10 +33,7 @@ function storeTimeouts(operationTimeoutMs: number) {
 }
 
 async function runNode(options: NodeOptions): Promise<void> {
-  const log = pino(
-    { base: undefined, timestamp: pino.stdTimeFunctions.isoTime },
-    pino.destination({ sync: true }),
-  );
+  const log = serverLogger('vault-node');
   const node = await startVaultNode({
     configPath: options.config,
     store: options.store,

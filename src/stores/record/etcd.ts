@@ -76,6 +76,14 @@ export class EtcdRecordStore implements RecordStore {
     }
   }
 
+  /**
+   * A linearizable read of one fixed key (the prefix itself, which holds no record): etcd answers
+   * it only through a leader with a quorum, which is what every read and write here needs.
+   */
+  async ping(): Promise<void> {
+    await this.#guard('ping', () => this.#client.range(this.#prefix, { keysOnly: true }));
+  }
+
   async close(): Promise<void> {
     this.#client.close();
   }

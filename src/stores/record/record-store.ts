@@ -28,5 +28,10 @@ export interface RecordStore {
   ): Promise<bigint | undefined>;
   /** Every record id in the store (for repair and audits), in no particular order. */
   ids(): AsyncIterable<Uint8Array>;
+  /**
+   * A cheap probe that the store answers right now, for a node's readiness (docs/OPERATIONS.md
+   * "Health and readiness"): resolves, or rejects with UnavailableError saying why. Reads no record.
+   */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

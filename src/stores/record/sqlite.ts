@@ -1,7 +1,8 @@
 // SQLite record store (docs/ARCHITECTURE.md "Record store", embedded default): one row per record slot, a revision
 // counter per slot, compare-and-swap as one conditional statement inside a transaction.
+import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { UnavailableError } from '../../errors.ts';
+import { messageOf, UnavailableError } from '../../errors.ts';
 import { WalSync } from '../wal-sync.ts';
 import type { RecordStore, StoredSlot } from './record-store.ts';
 
@@ -44,6 +45,8 @@ export class SqliteRecordStore implements RecordStore {
     intent: Buffer | null,
   ) => bigint | undefined;
   readonly #sync: WalSync;
+  /** The database file's inode when opened: ping() checks the path still names this file. */
+  readonly #inode: number;
   /** Whether a write since the last sync was not waited for (close makes it durable). */
   #unsynced = false;
 
@@ -92,6 +95,7 @@ export class SqliteRecordStore implements RecordStore {
       return expected === undefined ? 1n : expected + 1n;
     }).immediate;
     this.#sync = new WalSync(path);
+    this.#inode = statSync(path).ino;
   }
 
   async get(recordId: Uint8Array): Promise<StoredSlot | undefined> {
@@ -135,6 +139,30 @@ export class SqliteRecordStore implements RecordStore {
       const last = rows.at(-1);
       if (rows.length < ID_PAGE || last === undefined) return;
       after = last.id;
+    }
+  }
+
+  /**
+   * A trivial query on the open handle, and a check that the path still names the file this store
+   * writes: a handle on a file that was moved or deleted keeps working, but what it writes would no
+   * longer be where operators, backups and other processes look (docs/OPERATIONS.md "Health and
+   * readiness").
+   */
+  async ping(): Promise<void> {
+    let inode: number;
+    try {
+      this.#db.prepare('SELECT 1 FROM record_slots LIMIT 1').get();
+      inode = statSync(this.path).ino;
+    } catch (error) {
+      throw new UnavailableError(`the SQLite record store at ${JSON.stringify(this.path)} does not answer`, {
+        cause: error,
+        hints: [messageOf(error)],
+      });
+    }
+    if (inode !== this.#inode) {
+      throw new UnavailableError(
+        `the SQLite record store at ${JSON.stringify(this.path)} was replaced by another file`,
+      );
     }
   }
 

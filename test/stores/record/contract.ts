@@ -39,6 +39,13 @@ export function recordStoreContract(fresh: () => Promise<StoreFixture>): void {
     }
   }
 
+  it('answers a ping while it is reachable', () =>
+    withStore(async (store) => {
+      await store.ping();
+      await store.compareAndSet(randomBytes(16), undefined, { committed: bytes('x') });
+      await store.ping();
+    }));
+
   it('answers undefined for a record it never held', () =>
     withStore(async (store) => {
       assert.equal(await store.get(randomBytes(16)), undefined);

@@ -102,6 +102,10 @@ describe('etcd record store: failures', () => {
         bound,
       );
       await isUnavailableWithin(collectIds(store), bound);
+      await assert.rejects(
+        store.ping(),
+        (error: unknown) => error instanceof UnavailableError && /ping failed/.test(error.message),
+      );
 
       await cluster.restart(1);
       await cluster.restart(2);
@@ -112,6 +116,7 @@ describe('etcd record store: failures', () => {
       assert.ok(Date.now() - restarted < 3000, 'the client reconnects promptly');
       assert.deepEqual(after, before);
       assert.deepEqual(await collectIds(store), [id.toString('hex')]);
+      await store.ping();
       assert.notEqual(
         await store.compareAndSet(id, before.revision, { committed: Uint8Array.of(2) }),
         undefined,

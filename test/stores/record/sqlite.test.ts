@@ -2,7 +2,7 @@
 // only a file can show: two handles on one file racing, and an unopenable path.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -83,6 +83,29 @@ describe('SQLite record store: files', () => {
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     } finally {
       db.close();
+    }
+  });
+
+  it('fails its ping while its file is moved away, and answers again once it is back', async () => {
+    const path = join(dir, 'moved.sqlite');
+    const store = new SqliteRecordStore(path);
+    try {
+      await store.ping();
+      renameSync(path, `${path}.away`);
+      await assert.rejects(
+        store.ping(),
+        (error: unknown) => error instanceof UnavailableError && error.message.includes('moved.sqlite'),
+      );
+      writeFileSync(path, '');
+      await assert.rejects(
+        store.ping(),
+        (error: unknown) =>
+          error instanceof UnavailableError && /replaced by another file/.test(error.message),
+      );
+      renameSync(`${path}.away`, path);
+      await store.ping();
+    } finally {
+      await store.close();
     }
   });
 
