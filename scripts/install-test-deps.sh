@@ -2,10 +2,11 @@
 # Installs the system packages the test suite runs for real (README "Set-up"): SoftHSM2 (PKCS#11
 # token), etcd (record store cluster), Chromium (the web page's browser tests; driven by
 # playwright-core, which downloads no browser of its own), age (benchmark reference), bsdutils'
-# `script` and tmux (the CLI on a real terminal: prompts without echo, progress bars on screen).
+# `script` and tmux (the CLI on a real terminal: prompts without echo, progress bars on screen),
+# unzip (checks the zips the web page saves, independently of the library that wrote them).
 # Idempotent; needs root or sudo.
 set -euo pipefail
-packages=(softhsm2 etcd-server etcd-client age chromium bsdutils tmux)
+packages=(softhsm2 etcd-server etcd-client age chromium unzip bsdutils tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
