@@ -1,7 +1,7 @@
-// Opening a backup file in a browser (docs/WEB.md "What the page does"; DESIGN section 2): streams a
-// File through the backup stream decryption (WebCrypto) and the archive reader, in constant memory.
-// A listing is returned, and an extracted file committed, only once the stream's final chunk has
-// verified; before that nothing decrypted leaves this module.
+// Opening a backup file in a browser (docs/WEB.md "What the page does", "No partial plaintext";
+// docs/FORMAT.md section 5): streams a File through the backup stream decryption (WebCrypto) and
+// the archive reader, in constant memory. A listing is returned, and an extracted file committed,
+// only once the stream's final chunk has verified; before that nothing decrypted is shown.
 import { webCodec } from '../client/backup/web-codec.ts';
 import { fromWebStream } from '../client/backup/web-streams.ts';
 import { StrongroomError } from '../errors.ts';

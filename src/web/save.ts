@@ -1,6 +1,6 @@
-// Where a file extracted in the browser goes (docs/WEB.md "Downloads"): nothing reaches the user
-// before the backup's final chunk verified (DESIGN section 2), so each sink keeps the plaintext
-// away from them until `commit`.
+// Where files extracted in the browser go (docs/WEB.md "Downloads and memory"): nothing reaches
+// the user before the backup's final chunk verified (docs/FORMAT.md section 5), so each sink and
+// saver keeps the plaintext away from them until the pass is over.
 import { makeZip } from 'client-zip';
 import { fromWebStream } from '../client/backup/web-streams.ts';
 import type { FileSink, SelectedEntry } from './open-backup.ts';
