@@ -146,36 +146,43 @@ export async function pickFolder(): Promise<FileSystemDirectoryHandle | null> {
   }
 }
 
-/** Whether `folder` already has an entry called `name`. */
-async function hasEntry(folder: FileSystemDirectoryHandle, name: string): Promise<boolean> {
-  for await (const existing of (folder as unknown as { keys(): AsyncIterable<string> }).keys()) {
-    if (existing === name) return true;
+/** Whether `get` finds an entry: false only when there is none (NotFoundError). */
+async function exists(get: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await get();
+    return true;
+  } catch (error) {
+    if (error instanceof DOMException && error.name === 'NotFoundError') return false;
+    return true; // an entry of the other kind: creating this one will fail and say so
   }
-  return false;
 }
 
 /**
  * Writes the entries under `folder` at their archive paths (already checked to stay inside it,
  * docs/FORMAT.md section 6). Each file goes to the browser's swap file for it, which replaces the
  * real file only on `close()`; every file is closed only once `entries` returned, after the
- * backup's final chunk verified. On failure every writable is aborted and the top-level entries
- * this save created are removed, so the folder is left as it was found.
+ * backup's final chunk verified. On failure every writable is aborted and every file and
+ * directory this save created is removed, so the folder is left as it was found.
  */
 export async function saveIntoFolder(
   folder: FileSystemDirectoryHandle,
   entries: AsyncIterable<SelectedEntry>,
 ): Promise<void> {
   const folders = new Map<string, FileSystemDirectoryHandle>([['', folder]]);
-  const created = new Set<string>();
+  /** What this save created, in order: removed newest first on failure. */
+  const created: { parent: FileSystemDirectoryHandle; name: string }[] = [];
   const writables: FileSystemWritableFileStream[] = [];
+  const split = (path: string) => {
+    const slash = path.lastIndexOf('/');
+    return { parentPath: slash < 0 ? '' : path.slice(0, slash), name: path.slice(slash + 1) };
+  };
   /** The handle of directory `path`, creating it and its parents as needed. */
   const directory = async (path: string): Promise<FileSystemDirectoryHandle> => {
     const known = folders.get(path);
     if (known !== undefined) return known;
-    const slash = path.lastIndexOf('/');
-    const parent = await directory(slash < 0 ? '' : path.slice(0, slash));
-    const name = path.slice(slash + 1);
-    if (slash < 0 && !(await hasEntry(folder, name))) created.add(name);
+    const { parentPath, name } = split(path);
+    const parent = await directory(parentPath);
+    if (!(await exists(() => parent.getDirectoryHandle(name)))) created.push({ parent, name });
     const handle = await parent.getDirectoryHandle(name, { create: true });
     folders.set(path, handle);
     return handle;
@@ -186,17 +193,18 @@ export async function saveIntoFolder(
         await directory(entry.path);
         continue;
       }
-      const slash = entry.path.lastIndexOf('/');
-      const parent = await directory(slash < 0 ? '' : entry.path.slice(0, slash));
-      const name = entry.path.slice(slash + 1);
-      if (slash < 0 && !(await hasEntry(folder, name))) created.add(name);
+      const { parentPath, name } = split(entry.path);
+      const parent = await directory(parentPath);
+      if (!(await exists(() => parent.getFileHandle(name)))) created.push({ parent, name });
       const writable = await (await parent.getFileHandle(name, { create: true })).createWritable();
       writables.push(writable);
       for await (const piece of entry.content) await writable.write(piece as Uint8Array<ArrayBuffer>);
     }
   } catch (error) {
     await Promise.allSettled(writables.map((writable) => writable.abort()));
-    await Promise.allSettled([...created].map((name) => folder.removeEntry(name, { recursive: true })));
+    for (const { parent, name } of created.reverse()) {
+      await parent.removeEntry(name, { recursive: true }).catch(() => undefined);
+    }
     throw error;
   }
   for (const writable of writables) await writable.close();

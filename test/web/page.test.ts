@@ -443,6 +443,31 @@ describe('the backup opener page in Chromium', () => {
     await page.close();
   });
 
+  test('a folder save that fails part way removes everything it created and keeps what was there', async () => {
+    const { page, folder } = await openPage({ saving: 'picker' });
+    // Already in the picked folder: chat/keep.txt, and a directory where chat/messages.txt goes,
+    // so the save fails at that last entry, after chat/media and its two files were written.
+    await page.evaluate(async (name) => {
+      const picked = await (await navigator.storage.getDirectory()).getDirectoryHandle(name, {
+        create: true,
+      });
+      const chat = await picked.getDirectoryHandle('chat', { create: true });
+      await chat.getDirectoryHandle('messages.txt', { create: true });
+      const keep = await (await chat.getFileHandle('keep.txt', { create: true })).createWritable();
+      await keep.write('kept');
+      await keep.close();
+    }, folder);
+    const before = await privateFolderDigests(page, folder);
+    assert.equal(Object.keys(before).length, 3);
+    await open(page, sample.file, sample.key.format());
+    await page.click('#select-all');
+    await page.click('#save-selected');
+    await page.waitForSelector('#outcome:not([hidden])');
+    assert.equal(await page.textContent('#outcome-title'), 'Could not save the selection');
+    assert.deepEqual(await privateFolderDigests(page, folder), before);
+    await page.close();
+  });
+
   test('a selection from a file replaced after opening is not saved: no zip, the folder left empty', async () => {
     const copy = join(sample.dir, 'replaced-selection.srb');
     for (const saving of ['blob', 'picker'] as const) {
