@@ -10,6 +10,8 @@ import {
   extractFile,
   type FileSink,
   openBackup,
+  type ReadOptions,
+  type SelectedEntry,
   selectedEntries,
 } from './open-backup.ts';
 import {
@@ -42,6 +44,11 @@ interface Opened {
   readonly file: File;
   readonly key: BackupKey;
   readonly files: readonly ListedFile[];
+  /**
+   * Reads the chosen entries again in one verifying pass. Saving a selection goes only through
+   * this, so another kind of source (a repository) only has to supply its own.
+   */
+  readonly select: (paths: ReadonlySet<string>, options: ReadOptions) => AsyncGenerator<SelectedEntry>;
   /** Object URLs of saved files, revoked on close. */
   readonly urls: string[];
 }
@@ -153,7 +160,13 @@ async function openChosen(): Promise<void> {
   } finally {
     setBusy(null);
   }
-  opened = { file, key, files: renderListing(contents, file.name), urls: [] };
+  opened = {
+    file,
+    key,
+    files: renderListing(contents, file.name),
+    select: (paths, options) => selectedEntries(file, key, paths, options),
+    urls: [],
+  };
   updateSelection(null);
   element('listing-heading').focus();
 }
@@ -229,7 +242,7 @@ async function saveSelection(): Promise<void> {
   const controller = new AbortController();
   setBusy(controller);
   const what = paths.size === 1 ? '1 entry' : `${paths.size} entries`;
-  const entries = selectedEntries(state.file, state.key, paths, {
+  const entries = state.select(paths, {
     signal: controller.signal,
     onProgress: (done, total) => showProgress(`Decrypting and verifying again to save ${what}`, done, total),
   });

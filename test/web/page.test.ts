@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
+import { nodeCrypto } from '../../src/client/node/node-crypto.ts';
 import { HEADER_LENGTH } from '../../src/format/header.ts';
 import { BackupKey } from '../../src/format/key.ts';
-import { TAG_LENGTH } from '../../src/format/stream.ts';
+import { encryptStream, TAG_LENGTH } from '../../src/format/stream.ts';
 import { serveWeb, type WebServer } from '../../src/web/serve.ts';
 import { type Browser, buildPage, launchChromium } from './browser.ts';
 import { CHUNK_SIZE, damagedCopy, makeSampleBackup, type SampleBackup, sha256 } from './fixtures.ts';
@@ -353,6 +354,29 @@ describe('the backup opener page in Chromium', () => {
       await page.close();
     });
   }
+
+  test('a strongroom encrypt file fits a phone screen too: one row, Save on screen, no Select', async () => {
+    const key = BackupKey.generate(nodeCrypto.randomBytes);
+    async function* plaintext() {
+      yield nodeCrypto.randomBytes(3 * CHUNK_SIZE + 5);
+    }
+    const pieces: Uint8Array[] = [];
+    for await (const piece of encryptStream(plaintext(), key, { crypto: nodeCrypto, chunkSize: CHUNK_SIZE }))
+      pieces.push(piece);
+    const file = join(sample.dir, 'a-rather-long-file-name-for-a-phone-screen-chat-export-2026.txt.srb');
+    await writeFile(file, Buffer.concat(pieces));
+    const { page } = await openPage({ viewport: { width: 390, height: 844 } });
+    await open(page, file, key.format());
+    const shown = await layout(page);
+    assert.ok(shown.scrollWidth <= shown.viewportWidth, `${shown.scrollWidth} px wide`);
+    const save = shown.controls.find((control) => control.name?.startsWith('Save a-rather-long'));
+    assert.ok(save !== undefined && save.right <= shown.viewportWidth, JSON.stringify(save));
+    assert.equal(shown.controls.filter((control) => control.name?.startsWith('Select')).length, 0);
+    assert.equal(await page.isHidden('#selection-bar'), true);
+    await mkdir(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'single-file-phone.png'), fullPage: true });
+    await page.close();
+  });
 
   test('the key field is masked, and Show / Hide reveal and mask it again', async () => {
     const { page } = await openPage();
