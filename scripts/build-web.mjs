@@ -4,7 +4,7 @@
 //   main.js     (src/web/main.ts and what it imports, bundled by esbuild for the browser)
 // main.js is a classic script, not a module: Chromium refuses module scripts from file:// URLs.
 // It is not minified, so that anyone can read what their browser runs.
-import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, realpath, rm } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -28,10 +28,15 @@ export async function buildWeb(outdir = join(root, 'dist', 'web')) {
     legalComments: 'none',
     logLevel: 'warning',
     metafile: true,
+    absWorkingDir: root,
   });
   // platform 'browser' already fails on a node: import; this names the culprit if one sneaks in.
+  // Inputs are named relative to the root; node_modules may be a symlink to a shared install.
+  const modules = `${relative(root, await realpath(join(root, 'node_modules')))}/`;
   const inputs = Object.keys(result.metafile.inputs);
-  const stray = inputs.filter((input) => !input.startsWith('src/') && !input.startsWith('node_modules/'));
+  const stray = inputs.filter(
+    (input) => !input.startsWith('src/') && !input.startsWith('node_modules/') && !input.startsWith(modules),
+  );
   if (stray.length > 0) throw new Error(`unexpected inputs in the web bundle: ${stray.join(', ')}`);
   await copyFile(join(web, 'page.html'), join(outdir, 'index.html'));
   await copyFile(join(web, 'style.css'), join(outdir, 'style.css'));

@@ -5,8 +5,24 @@ import { formatBytes } from '../client/format-bytes.ts';
 import { StrongroomError } from '../errors.ts';
 import { BackupKey } from '../format/key.ts';
 import { webCrypto } from '../format/webcrypto.ts';
-import { type BackupContents, extractFile, type FileSink, openBackup } from './open-backup.ts';
-import { blobSink, canStreamToDisk, pickerSink } from './save.ts';
+import {
+  type BackupContents,
+  extractFile,
+  type FileSink,
+  openBackup,
+  type ReadOptions,
+  type SelectedEntry,
+  selectedEntries,
+} from './open-backup.ts';
+import {
+  blobSink,
+  canSaveToFolder,
+  canStreamToDisk,
+  pickerSink,
+  pickFolder,
+  saveIntoFolder,
+  zipOf,
+} from './save.ts';
 import {
   describeFailure,
   element,
@@ -15,10 +31,12 @@ import {
   hideProgress,
   type ListedFile,
   renderListing,
+  selectBoxes,
   sentence,
   showFieldError,
   showOutcome,
   showProgress,
+  updateSelection,
 } from './view.ts';
 
 /** A backup that opened and verified; its key lives until the backup is closed. */
@@ -26,6 +44,11 @@ interface Opened {
   readonly file: File;
   readonly key: BackupKey;
   readonly files: readonly ListedFile[];
+  /**
+   * Reads the chosen entries again in one verifying pass. Saving a selection goes only through
+   * this, so another kind of source (a repository) only has to supply its own.
+   */
+  readonly select: (paths: ReadonlySet<string>, options: ReadOptions) => AsyncGenerator<SelectedEntry>;
   /** Object URLs of saved files, revoked on close. */
   readonly urls: string[];
 }
@@ -68,6 +91,10 @@ function setBusy(controller: AbortController | null): void {
   element<HTMLButtonElement>('close-button').disabled = controller !== null;
   for (const button of document.querySelectorAll<HTMLButtonElement>('button.save'))
     button.disabled = controller !== null;
+  for (const box of [...selectBoxes(), element<HTMLInputElement>('select-all')])
+    box.disabled = controller !== null;
+  if (controller === null) updateSelection(null);
+  else element<HTMLButtonElement>('save-selected').disabled = true;
   cancelButton.hidden = controller === null;
   if (controller === null) hideProgress();
 }
@@ -133,7 +160,14 @@ async function openChosen(): Promise<void> {
   } finally {
     setBusy(null);
   }
-  opened = { file, key, files: renderListing(contents, file.name), urls: [] };
+  opened = {
+    file,
+    key,
+    files: renderListing(contents, file.name),
+    select: (paths, options) => selectedEntries(file, key, paths, options),
+    urls: [],
+  };
+  updateSelection(null);
   element('listing-heading').focus();
 }
 
@@ -183,6 +217,73 @@ async function save(button: HTMLButtonElement): Promise<void> {
   }
 }
 
+/**
+ * Saves the selected entries in one pass over the backup: into a folder the user picks where the
+ * browser can write one (Chromium), else as one zip offered for download. Either way nothing is
+ * handed over before the final chunk verified (docs/WEB.md "Downloads and memory").
+ */
+async function saveSelection(): Promise<void> {
+  const state = opened;
+  if (state === null || running !== null) return;
+  const paths = new Set(updateSelection(null));
+  if (paths.size === 0) return;
+  hideOutcome();
+  let folder: FileSystemDirectoryHandle | null = null;
+  if (canSaveToFolder()) {
+    try {
+      // First await of the click: the folder dialog needs the click's user activation.
+      folder = await pickFolder();
+    } catch (error) {
+      showOutcome(describeFailure(error, 'save-selection'), 'error');
+      return;
+    }
+    if (folder === null) return; // the user cancelled the folder dialog
+  }
+  const controller = new AbortController();
+  setBusy(controller);
+  const what = paths.size === 1 ? '1 entry' : `${paths.size} entries`;
+  const entries = state.select(paths, {
+    signal: controller.signal,
+    onProgress: (done, total) => showProgress(`Decrypting and verifying again to save ${what}`, done, total),
+  });
+  try {
+    let where: string;
+    if (folder !== null) {
+      await saveIntoFolder(folder, entries);
+      where = `into the folder ${folder.name}`;
+    } else {
+      const name = `${state.file.name.replace(/\.srb$/i, '') || 'backup'}.zip`;
+      const url = URL.createObjectURL(await zipOf(entries));
+      state.urls.push(url);
+      offerZip(url, name);
+      where = `as ${name}`;
+    }
+    showOutcome(
+      {
+        title: 'Saved',
+        message: `Saved ${what} ${where}: the whole backup verified again, to its final chunk.`,
+        hints: [],
+      },
+      'info',
+    );
+  } catch (error) {
+    showOutcome(describeFailure(error, 'save-selection'), 'error');
+  } finally {
+    setBusy(null);
+  }
+}
+
+/** Shows a link to the verified zip above the listing, and follows it once. */
+function offerZip(url: string, name: string): void {
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  link.className = 'download';
+  link.textContent = `Download ${name}`;
+  element('zip-link').replaceChildren(link);
+  link.click();
+}
+
 /** Replaces a Save button by a link to the verified file, and follows it once. */
 function offerDownload(button: HTMLButtonElement, url: string, name: string): void {
   const link = document.createElement('a');
@@ -230,7 +331,25 @@ function start(): void {
     const button = (event.target as Element).closest<HTMLButtonElement>('button.save');
     if (button !== null) void save(button);
   });
+  element('entries').addEventListener('change', (event) => {
+    const box = event.target as HTMLInputElement;
+    if (box.classList.contains('select')) updateSelection(box);
+  });
+  element<HTMLInputElement>('select-all').addEventListener('change', (event) => {
+    const all = event.target as HTMLInputElement;
+    for (const box of selectBoxes()) box.checked = all.checked;
+    updateSelection(null);
+  });
+  element('save-selected').addEventListener('click', () => void saveSelection());
   element('new-key-button').addEventListener('click', showNewKey);
+  // The key is masked by default (someone may be looking at the screen); Show reveals it to check.
+  const keyToggle = element<HTMLButtonElement>('key-toggle');
+  keyToggle.addEventListener('click', () => {
+    const show = keyInput.type === 'password';
+    keyInput.type = show ? 'text' : 'password';
+    keyToggle.textContent = show ? 'Hide' : 'Show';
+    keyToggle.setAttribute('aria-pressed', String(show));
+  });
 
   // A file dropped anywhere on the page is chosen (instead of the browser navigating to it).
   const zone = element('drop-zone');

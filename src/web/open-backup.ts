@@ -1,11 +1,18 @@
-// Opening a backup file in a browser (docs/WEB.md "What the page does"; docs/FORMAT.md): streams a
-// File through the backup stream decryption (WebCrypto) and the archive reader, in constant memory.
-// A listing is returned, and an extracted file committed, only once the stream's final chunk has
-// verified; before that nothing decrypted leaves this module.
+// Opening a backup file in a browser (docs/WEB.md "What the page does", "No partial plaintext";
+// docs/FORMAT.md section 5): streams a File through the backup stream decryption (WebCrypto) and
+// the archive reader, in constant memory. A listing is returned, and an extracted file committed,
+// only once the stream's final chunk has verified; before that nothing decrypted is shown.
 import { webCodec } from '../client/backup/web-codec.ts';
 import { fromWebStream } from '../client/backup/web-streams.ts';
 import { StrongroomError } from '../errors.ts';
-import { ARCHIVE_MAGIC, type ArchiveEntry, readArchive } from '../format/archive.ts';
+import {
+  ARCHIVE_MAGIC,
+  type ArchiveEntry,
+  type DirectoryEntry,
+  type FileEntry,
+  readArchive,
+} from '../format/archive.ts';
+import { MAGIC } from '../format/header.ts';
 import type { BackupKey } from '../format/key.ts';
 import { PieceReader } from '../format/reader.ts';
 import { decryptStream } from '../format/stream.ts';
@@ -43,6 +50,40 @@ export interface FileSink {
  */
 export class UnreadableFileError extends StrongroomError {}
 
+/**
+ * The chosen file does not start with the backup magic (docs/FORMAT.md section 4), so it is not a
+ * Strongroom backup at all: not damaged, just the wrong file (a text file, a photo, an empty file).
+ */
+export class NotABackupError extends StrongroomError {}
+
+/** A file entry with its content, or a directory entry: what a multi-file save receives. */
+export type SelectedEntry = (FileEntry & { readonly content: AsyncIterable<Uint8Array> }) | DirectoryEntry;
+
+/** Reads `file` as the browser gives it, naming a failure of the read itself UnreadableFileError. */
+async function readOrExplain<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    throw new UnreadableFileError('the browser could not read the backup file', {
+      cause: error,
+      hints: ['it may have been moved or changed since it was chosen; choose it again'],
+    });
+  }
+}
+
+/**
+ * Throws NotABackupError unless `file` starts with the backup magic. Without this a short file of
+ * another kind would be reported as a truncated upload, and a long one as damaged.
+ */
+async function checkMagic(file: Blob): Promise<void> {
+  const head = new Uint8Array(await readOrExplain(() => file.slice(0, MAGIC.length).arrayBuffer()));
+  // The magic is public, so a plain comparison leaks nothing.
+  if (head.length === MAGIC.length && MAGIC.every((byte, i) => head[i] === byte)) return;
+  throw new NotABackupError('this is not a Strongroom backup: it does not start like one', {
+    hints: ['choose a .srb file made by strongroom backup create, or a file made by strongroom encrypt'],
+  });
+}
+
 /** The decrypted plaintext of `file`, counting ciphertext for progress and honouring the signal. */
 function plaintextOf(file: Blob, key: BackupKey, options: ReadOptions): AsyncGenerator<Uint8Array> {
   async function* counted(): AsyncGenerator<Uint8Array> {
@@ -52,15 +93,7 @@ function plaintextOf(file: Blob, key: BackupKey, options: ReadOptions): AsyncGen
     try {
       for (;;) {
         options.signal?.throwIfAborted();
-        let next: IteratorResult<Uint8Array>;
-        try {
-          next = await pieces.next();
-        } catch (error) {
-          throw new UnreadableFileError('the browser could not read the backup file', {
-            cause: error,
-            hints: ['it may have been moved or changed since it was chosen; choose it again'],
-          });
-        }
+        const next = await readOrExplain(() => pieces.next());
         if (next.done) return;
         done += next.value.length;
         options.onProgress?.(done, file.size);
@@ -108,6 +141,7 @@ export async function openBackup(
   key: BackupKey,
   options: ReadOptions = {},
 ): Promise<BackupContents> {
+  await checkMagic(file);
   const { kind, bytes } = await classify(plaintextOf(file, key, options));
   if (kind === 'single') {
     let size = 0;
@@ -129,6 +163,36 @@ export async function openBackup(
 }
 
 /**
+ * Decrypts `file` again and yields, in archive order (a directory before what it holds), the file
+ * and directory entries whose paths are in `paths`; each file's content must be read before the
+ * next entry. The generator returns only after the final chunk verified and every path was found:
+ * a consumer keeps what it wrote from the user until then, and discards it if the generator throws.
+ */
+export async function* selectedEntries(
+  file: Blob,
+  key: BackupKey,
+  paths: ReadonlySet<string>,
+  options: ReadOptions = {},
+): AsyncGenerator<SelectedEntry> {
+  await checkMagic(file);
+  const { kind, bytes } = await classify(plaintextOf(file, key, options));
+  if (kind !== 'archive') throw changedSince('it no longer holds an archive');
+  const found = new Set<string>();
+  for await (const entry of readArchive(bytes, webCodec)) {
+    if (!paths.has(entry.path)) continue;
+    if (entry.type !== 'file' && entry.type !== 'directory') {
+      throw changedSince(`${JSON.stringify(entry.path)} is no longer a file or directory`);
+    }
+    found.add(entry.path);
+    yield entry;
+  }
+  const missing = [...paths].filter((path) => !found.has(path)).map((path) => JSON.stringify(path));
+  if (missing.length > 0) {
+    throw changedSince(`${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} no longer in it`);
+  }
+}
+
+/**
  * Decrypts `file` again and writes one file's plaintext into `sink`: the archive entry at `path`,
  * or, when `path` is null, the whole plaintext of a single-file backup. The sink is committed only
  * after the final chunk verified, and aborted on any failure.
@@ -141,20 +205,16 @@ export async function extractFile(
   options: ReadOptions = {},
 ): Promise<void> {
   try {
-    const { kind, bytes } = await classify(plaintextOf(file, key, options));
     if (path === null) {
+      await checkMagic(file);
+      const { kind, bytes } = await classify(plaintextOf(file, key, options));
       if (kind !== 'single') throw changedSince('it now holds an archive');
       for await (const piece of bytes) await sink.write(piece);
     } else {
-      if (kind !== 'archive') throw changedSince('it no longer holds an archive');
-      let found = false;
-      for await (const entry of readArchive(bytes, webCodec)) {
-        if (entry.path !== path) continue;
+      for await (const entry of selectedEntries(file, key, new Set([path]), options)) {
         if (entry.type !== 'file') throw changedSince(`${JSON.stringify(path)} is no longer a file`);
-        found = true;
         for await (const piece of entry.content) await sink.write(piece);
       }
-      if (!found) throw changedSince(`${JSON.stringify(path)} is no longer in it`);
     }
   } catch (error) {
     await sink.abort();

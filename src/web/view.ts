@@ -5,7 +5,7 @@
 import { formatBytes } from '../client/format-bytes.ts';
 import { DamagedBackupError, messageOf, StrongroomError, WrongKeyError } from '../errors.ts';
 import type { ArchiveEntry } from '../format/archive.ts';
-import { type BackupContents, UnreadableFileError } from './open-backup.ts';
+import { type BackupContents, NotABackupError, UnreadableFileError } from './open-backup.ts';
 
 /** The page element with id `id`; the page and this script ship together, so a missing one is a bug. */
 export function element<T extends HTMLElement>(id: string): T {
@@ -39,9 +39,13 @@ const KIND_LABELS: Record<ArchiveEntry['type'], string> = {
  */
 export function describeFailure(
   error: unknown,
-  doing: 'open' | 'save',
+  doing: 'open' | 'save' | 'save-selection',
 ): { title: string; message: string; hints: readonly string[] } {
-  const failed = doing === 'open' ? 'Could not open the backup' : 'Could not save the file';
+  const failed = {
+    open: 'Could not open the backup',
+    save: 'Could not save the file',
+    'save-selection': 'Could not save the selection',
+  }[doing];
   if (error instanceof WrongKeyError)
     return { title: 'Wrong key', message: error.message, hints: error.hints };
   if (error instanceof DamagedBackupError) {
@@ -53,6 +57,9 @@ export function describeFailure(
   }
   if (error instanceof DOMException && error.name === 'AbortError') {
     return { title: 'Stopped', message: 'Decryption was stopped; nothing was kept.', hints: [] };
+  }
+  if (error instanceof NotABackupError) {
+    return { title: 'Not a Strongroom backup', message: error.message, hints: error.hints };
   }
   if (error instanceof UnreadableFileError) {
     return { title: 'Could not read the file', message: error.message, hints: error.hints };
@@ -116,7 +123,8 @@ export interface ListedFile {
 
 /**
  * Fills the listing of a verified backup. Each file row gets a Save button whose data-index is the
- * index of its ListedFile in the returned array.
+ * index of its ListedFile in the returned array; in an archive, each file and directory row also
+ * gets a Select checkbox whose data-path is the entry's path (a directory's selects what it holds).
  */
 export function renderListing(contents: BackupContents, backupName: string): ListedFile[] {
   const files: ListedFile[] = [];
@@ -132,10 +140,11 @@ export function renderListing(contents: BackupContents, backupName: string): Lis
     return button;
   };
   let summary: string;
+  const archive = contents.kind === 'archive';
   if (contents.kind === 'single') {
     const name = backupName.replace(/\.srb$/i, '') || 'decrypted';
     const file = { name, path: null };
-    rows.push(row([name, 'file', sizeCell(contents.size), '—', saveButton(file)]));
+    rows.push(row(['', name, 'file', sizeCell(contents.size), '—', saveButton(file)]));
     summary = `Verified: the whole backup authenticated, to its final chunk. It holds one file (made with strongroom encrypt), ${formatBytes(contents.size)}.`;
   } else {
     const counts = { file: 0, directory: 0, symlink: 0, hardlink: 0 };
@@ -145,13 +154,15 @@ export function renderListing(contents: BackupContents, backupName: string): Lis
       let kind = KIND_LABELS[entry.type];
       let size: HTMLTableCellElement | string = '';
       let action: HTMLElement | string = '';
+      let select: HTMLElement | string = '';
       if (entry.type === 'symlink' || entry.type === 'hardlink') kind = `${kind} → ${entry.target}`;
       if (entry.type === 'file') {
         bytes += entry.size;
         size = sizeCell(entry.size);
         action = saveButton({ name: entry.path.slice(entry.path.lastIndexOf('/') + 1), path: entry.path });
       }
-      rows.push(row([entry.path, kind, size, formatTime(entry.mtimeNs), action]));
+      if (entry.type === 'file' || entry.type === 'directory') select = selectBox(entry.path);
+      rows.push(row([select, entry.path, kind, size, formatTime(entry.mtimeNs), action]));
     }
     summary =
       `Verified: the whole backup authenticated, to its final chunk. ${count(contents.entries.length, 'entry', 'entries')}: ` +
@@ -160,8 +171,19 @@ export function renderListing(contents: BackupContents, backupName: string): Lis
   }
   element('listing-summary').textContent = summary;
   element('entries').replaceChildren(...rows);
+  element('selection-bar').hidden = !archive;
+  element('listing').classList.toggle('single', !archive);
   element('listing').hidden = false;
   return files;
+}
+
+function selectBox(path: string): HTMLInputElement {
+  const box = document.createElement('input');
+  box.type = 'checkbox';
+  box.className = 'select';
+  box.dataset.path = path;
+  box.setAttribute('aria-label', `Select ${path}`);
+  return box;
 }
 
 const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
@@ -175,21 +197,51 @@ function sizeCell(bytes: number): HTMLTableCellElement {
   return cell;
 }
 
+/** Each cell's class names its column, so the narrow layout can place it (style.css). */
+const COLUMNS = ['select', 'path', 'kind', 'size', 'modified', 'action'] as const;
+
 function row(cells: (string | HTMLElement)[]): HTMLTableRowElement {
   const tr = document.createElement('tr');
-  for (const content of cells) {
-    if (content instanceof HTMLTableCellElement) {
-      tr.append(content);
-      continue;
-    }
-    const cell = document.createElement('td');
-    cell.append(content);
+  cells.forEach((content, i) => {
+    const cell = content instanceof HTMLTableCellElement ? content : document.createElement('td');
+    if (cell !== content) cell.append(content);
+    cell.classList.add(COLUMNS[i]!);
     tr.append(cell);
-  }
+  });
   return tr;
 }
 
 export function hideListing(): void {
   element('listing').hidden = true;
   element('entries').replaceChildren();
+  element('zip-link').replaceChildren();
+  element<HTMLInputElement>('select-all').checked = false;
+}
+
+/** Each Select checkbox of the listing. */
+export function selectBoxes(): HTMLInputElement[] {
+  return Array.from(element('entries').querySelectorAll<HTMLInputElement>('input.select'));
+}
+
+/**
+ * Follows a click on a Select checkbox: a directory's box sets every box under it, and the Select
+ * all box and the Save selected button follow. Returns the selected paths.
+ */
+export function updateSelection(changed: HTMLInputElement | null): string[] {
+  const boxes = selectBoxes();
+  const changedPath = changed?.dataset.path;
+  if (changed !== null && changedPath !== undefined) {
+    for (const box of boxes) {
+      if (box.dataset.path?.startsWith(`${changedPath}/`)) box.checked = changed.checked;
+    }
+  }
+  const selected = boxes.filter((box) => box.checked).map((box) => box.dataset.path ?? '');
+  const all = element<HTMLInputElement>('select-all');
+  all.checked = boxes.length > 0 && selected.length === boxes.length;
+  all.indeterminate = selected.length > 0 && selected.length < boxes.length;
+  const button = element<HTMLButtonElement>('save-selected');
+  button.disabled = selected.length === 0;
+  button.textContent =
+    selected.length === 0 ? 'Save selected' : `Save ${count(selected.length, 'entry', 'entries')}`;
+  return selected;
 }

@@ -10,7 +10,14 @@ import { nodeCrypto } from '../../src/client/node/node-crypto.ts';
 import { DamagedBackupError, StrongroomError, WrongKeyError } from '../../src/errors.ts';
 import { BackupKey } from '../../src/format/key.ts';
 import { encryptStream } from '../../src/format/stream.ts';
-import { extractFile, type FileSink, openBackup, UnreadableFileError } from '../../src/web/open-backup.ts';
+import {
+  extractFile,
+  type FileSink,
+  NotABackupError,
+  openBackup,
+  selectedEntries,
+  UnreadableFileError,
+} from '../../src/web/open-backup.ts';
 import { CHUNK_SIZE, damagedCopy, makeSampleBackup, type SampleBackup, sha256 } from './fixtures.ts';
 
 /** A sink that records what it was told, in order. */
@@ -147,6 +154,51 @@ for (const compress of [false, true]) {
       assert.deepEqual(events, ['abort']);
     });
 
+    test('yields the selected entries in archive order with their bytes, in one pass', async () => {
+      const seen: [string, string][] = [];
+      let passes = 0;
+      const paths = new Set(['chat/media', 'chat/media/photo.bin', 'chat/messages.txt']);
+      const entries = selectedEntries(await openAsBlob(sample.file), sample.key, paths, {
+        onProgress: (done) => {
+          if (done === 0) passes++;
+        },
+      });
+      for await (const entry of entries) {
+        if (entry.type === 'directory') {
+          seen.push([entry.path, 'directory']);
+          continue;
+        }
+        const pieces: Uint8Array[] = [];
+        for await (const piece of entry.content) pieces.push(Uint8Array.from(piece));
+        seen.push([entry.path, sha256(Buffer.concat(pieces))]);
+      }
+      assert.equal(passes, 1);
+      assert.deepEqual(
+        seen,
+        [...paths].map((path) => {
+          const expected = sample.entries.find((e) => e.path === path)!;
+          return [path, expected.sha256 ?? 'directory'];
+        }),
+      );
+    });
+
+    test('a selection from a backup with a damaged final chunk fails as damaged', async () => {
+      const damaged = await damagedCopy(sample.file, -3, join(sample.dir, 'tail-selection.srb'));
+      await assert.rejects(async () => {
+        const paths = new Set(['chat/media/photo.bin']);
+        for await (const entry of selectedEntries(await openAsBlob(damaged), sample.key, paths)) {
+          if (entry.type === 'file') for await (const _piece of entry.content);
+        }
+      }, /chunk \d+ failed to decrypt and authenticate/);
+    });
+
+    test('a selected path that is not a file or directory is refused', async () => {
+      const paths = new Set(['chat/latest']);
+      await assert.rejects(async () => {
+        for await (const _entry of selectedEntries(await openAsBlob(sample.file), sample.key, paths));
+      }, /"chat\/latest" is no longer a file or directory/);
+    });
+
     test('an aborted signal stops the pass', async () => {
       const controller = new AbortController();
       const blob = await openAsBlob(sample.file);
@@ -160,6 +212,27 @@ for (const compress of [false, true]) {
     });
   });
 }
+
+describe('a file that is not a backup', () => {
+  for (const [what, bytes] of [
+    ['a short text file', new TextEncoder().encode('shopping list\n')],
+    ['an empty file', new Uint8Array(0)],
+    ['a large file of another kind', new Uint8Array(100_000).fill(0xff)],
+  ] as const) {
+    test(`${what} is named as not a backup, never as truncated or damaged`, async () => {
+      const blob = new Blob([bytes]);
+      await assert.rejects(openBackup(blob, otherKey()), (error) => {
+        assert.ok(error instanceof NotABackupError, String(error));
+        assert.ok(!(error instanceof DamagedBackupError));
+        assert.match(error.message, /^this is not a Strongroom backup/);
+        return true;
+      });
+      const { sink, events } = recordingSink();
+      await assert.rejects(extractFile(blob, otherKey(), null, sink), NotABackupError);
+      assert.deepEqual(events, ['abort']);
+    });
+  }
+});
 
 describe('a single encrypted file (strongroom encrypt)', () => {
   test('opens as one file and extracts to the same bytes', async () => {

@@ -1,14 +1,17 @@
 // The backup opener page (src/web; docs/WEB.md) in a real Chromium: a backup made by the SDK is
 // opened through the page's own controls, served by src/web/serve.ts on loopback and from file://.
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
+import { nodeCrypto } from '../../src/client/node/node-crypto.ts';
 import { HEADER_LENGTH } from '../../src/format/header.ts';
 import { BackupKey } from '../../src/format/key.ts';
-import { TAG_LENGTH } from '../../src/format/stream.ts';
+import { encryptStream, TAG_LENGTH } from '../../src/format/stream.ts';
 import { serveWeb, type WebServer } from '../../src/web/serve.ts';
 import { type Browser, buildPage, launchChromium } from './browser.ts';
 import { CHUNK_SIZE, damagedCopy, makeSampleBackup, type SampleBackup, sha256 } from './fixtures.ts';
@@ -32,32 +35,41 @@ after(async () => {
   await rm(sample.dir, { recursive: true, force: true });
 });
 
+let pagesOpened = 0;
+
 /** A fresh tab on the page, recording every request it makes and every console line. */
 async function openPage(
-  options: { url?: string; saving?: 'blob' | 'picker' } = {},
-): Promise<{ page: Page; requests: string[]; console: string[] }> {
+  options: { url?: string; saving?: 'blob' | 'picker'; viewport?: { width: number; height: number } } = {},
+): Promise<{ page: Page; requests: string[]; console: string[]; folder: string }> {
   const page = await browser.context.newPage();
+  // The folder the replaced folder dialog "picks": fresh for each page (they share one origin).
+  const folder = `picked-${++pagesOpened}`;
+  if (options.viewport !== undefined) await page.setViewportSize(options.viewport);
   const requests: string[] = [];
   const console: string[] = [];
   page.on('request', (request) => requests.push(request.url()));
   page.on('console', (message) => console.push(message.text()));
   page.on('pageerror', (error) => console.push(`page error: ${error.message}`));
   if ((options.saving ?? 'blob') === 'blob') {
-    // Headless Chromium has the save dialog but nobody to answer it: take the Blob path.
+    // Headless Chromium has the save dialogs but nobody to answer them: take the Blob/zip path.
     await page.addInitScript(() => {
       delete (window as { showSaveFilePicker?: unknown }).showSaveFilePicker;
+      delete (window as { showDirectoryPicker?: unknown }).showDirectoryPicker;
     });
   } else {
-    // The dialog cannot be answered here, so it is replaced by a handle in the origin-private file
-    // system: a real FileSystemFileHandle whose writable has the same swap-then-commit behaviour.
-    await page.addInitScript(() => {
+    // The dialogs cannot be answered here, so they are replaced by handles in the origin-private
+    // file system: a real FileSystemFileHandle whose writable has the same swap-then-commit
+    // behaviour, and a real FileSystemDirectoryHandle (`folder`).
+    await page.addInitScript((folder) => {
       (window as unknown as { showSaveFilePicker: unknown }).showSaveFilePicker = async (options: {
         suggestedName: string;
       }) => (await navigator.storage.getDirectory()).getFileHandle(options.suggestedName, { create: true });
-    });
+      (window as unknown as { showDirectoryPicker: unknown }).showDirectoryPicker = async () =>
+        (await navigator.storage.getDirectory()).getDirectoryHandle(folder, { create: true });
+    }, folder);
   }
   await page.goto(options.url ?? server.url);
-  return { page, requests, console };
+  return { page, requests, console, folder };
 }
 
 /** Chooses `file`, types `keyText`, presses Open and waits for a listing or an outcome. */
@@ -79,6 +91,7 @@ function listedRows(page: Page): Promise<string[][]> {
 
 function expectedRows(): string[][] {
   return sample.entries.map((entry) => [
+    '',
     entry.path,
     entry.kind === 'symbolic link' ? 'symbolic link → media/photo.bin' : entry.kind,
     entry.size === undefined ? '' : String(entry.size),
@@ -89,6 +102,73 @@ function expectedRows(): string[][] {
 
 /** The key as a person might paste it: upper case, dashes between groups. */
 const messyKey = () => sample.key.format().toUpperCase().replaceAll(' ', '-');
+
+/** Where the layout tests leave their screenshots, to be looked at. */
+const SCREENSHOTS = join(tmpdir(), 'strongroom-web-screenshots');
+
+/** A PNG's pixel width, from its IHDR chunk. */
+const pngWidth = (png: Buffer) => png.readUInt32BE(16);
+
+/**
+ * What the page looks like at its current size: how wide it scrolls, where every visible control
+ * sits horizontally, and on how many lines each listed path is drawn.
+ */
+function layout(page: Page) {
+  return page.evaluate(() => {
+    const controls = Array.from(document.querySelectorAll('button, input, a.download'))
+      .filter((el) => el.getClientRects().length > 0)
+      .map((el) => {
+        const box = el.getBoundingClientRect();
+        return {
+          name: el.getAttribute('aria-label') ?? el.id ?? el.textContent,
+          left: box.left,
+          right: box.right,
+        };
+      });
+    const paths = Array.from(document.querySelectorAll<HTMLElement>('#entries td.path')).map((cell) => {
+      const range = document.createRange();
+      range.selectNodeContents(cell);
+      const tops = new Set(Array.from(range.getClientRects(), (rect) => Math.round(rect.top)));
+      return { text: cell.textContent ?? '', lines: tops.size };
+    });
+    return {
+      viewportWidth: window.innerWidth,
+      scrollWidth: document.scrollingElement?.scrollWidth ?? Number.POSITIVE_INFINITY,
+      controls,
+      paths,
+    };
+  });
+}
+
+/** Lists a directory of the origin-private file system as path → SHA-256 of each file. */
+function privateFolderDigests(page: Page, folder: string): Promise<Record<string, string>> {
+  return page.evaluate(async (name) => {
+    const out: Record<string, string> = {};
+    type Listable = FileSystemDirectoryHandle & {
+      entries(): AsyncIterable<[string, FileSystemDirectoryHandle | FileSystemFileHandle]>;
+    };
+    // A loop, not a recursive helper: tsx would wrap a named helper in __name, unknown to the page.
+    const pending: [FileSystemDirectoryHandle, string][] = [
+      [await (await navigator.storage.getDirectory()).getDirectoryHandle(name, { create: true }), ''],
+    ];
+    for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+      const [dir, prefix] = next;
+      for await (const [entryName, handle] of (dir as Listable).entries()) {
+        if (handle.kind === 'directory') {
+          out[`${prefix}${entryName}/`] = 'directory';
+          pending.push([handle as FileSystemDirectoryHandle, `${prefix}${entryName}/`]);
+        } else {
+          const bytes = await (await (handle as FileSystemFileHandle).getFile()).arrayBuffer();
+          const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+          out[`${prefix}${entryName}`] = Array.from(hash, (b) => b.toString(16).padStart(2, '0')).join('');
+        }
+      }
+    }
+    return out;
+  }, folder);
+}
+
+const digestOf = (path: string) => sample.entries.find((entry) => entry.path === path)!.sha256!;
 
 async function assertNothingOffered(page: Page): Promise<void> {
   assert.equal(await page.isHidden('#listing'), true);
@@ -227,6 +307,206 @@ describe('the backup opener page in Chromium', () => {
     await page.waitForSelector('#listing:not([hidden])');
     assert.deepEqual(await listedRows(page), expectedRows());
     await page.close();
+  });
+
+  for (const [size, viewport] of [
+    ['phone', { width: 390, height: 844 }],
+    ['desktop', { width: 1280, height: 800 }],
+  ] as const) {
+    test(`fits a ${size} screen (${viewport.width}×${viewport.height}): no sideways scrolling, every control on screen`, async (t) => {
+      const { page } = await openPage({ viewport });
+      assert.equal(
+        await page.getAttribute('#backup-key', 'type'),
+        'password',
+        'the key is masked by default',
+      );
+      await open(page, sample.file, sample.key.format());
+      await page.click('input[aria-label="Select chat/media"]');
+      const shown = await layout(page);
+      assert.equal(shown.viewportWidth, viewport.width);
+      assert.ok(
+        shown.scrollWidth <= shown.viewportWidth,
+        `the page scrolls sideways: ${shown.scrollWidth} px wide in a ${shown.viewportWidth} px window`,
+      );
+      const names = shown.controls.map((control) => control.name);
+      for (const entry of sample.entries.filter((e) => e.kind !== 'symbolic link')) {
+        assert.ok(names.includes(`Select ${entry.path}`), `Select ${entry.path} is shown`);
+        if (entry.kind === 'file')
+          assert.ok(names.includes(`Save ${entry.path}`), `Save ${entry.path} is shown`);
+      }
+      for (const control of shown.controls) {
+        assert.ok(
+          control.left >= 0 && control.right <= shown.viewportWidth,
+          `${control.name} is cut off: ${control.left}..${control.right} of ${shown.viewportWidth} px`,
+        );
+      }
+      // Every sample path is short enough for one line at either size: none is broken up.
+      assert.equal(shown.paths.length, sample.entries.length);
+      for (const path of shown.paths)
+        assert.equal(path.lines, 1, `${path.text} is drawn on ${path.lines} lines`);
+
+      await mkdir(SCREENSHOTS, { recursive: true });
+      const file = join(SCREENSHOTS, `listing-${size}.png`);
+      const png = await page.screenshot({ path: file, fullPage: true });
+      // A full-page screenshot is as wide as the page's content: wider would mean overflow.
+      assert.equal(pngWidth(png), viewport.width);
+      t.diagnostic(`screenshot: ${file}`);
+      await page.close();
+    });
+  }
+
+  test('a strongroom encrypt file fits a phone screen too: one row, Save on screen, no Select', async () => {
+    const key = BackupKey.generate(nodeCrypto.randomBytes);
+    async function* plaintext() {
+      yield nodeCrypto.randomBytes(3 * CHUNK_SIZE + 5);
+    }
+    const pieces: Uint8Array[] = [];
+    for await (const piece of encryptStream(plaintext(), key, { crypto: nodeCrypto, chunkSize: CHUNK_SIZE }))
+      pieces.push(piece);
+    const file = join(sample.dir, 'a-rather-long-file-name-for-a-phone-screen-chat-export-2026.txt.srb');
+    await writeFile(file, Buffer.concat(pieces));
+    const { page } = await openPage({ viewport: { width: 390, height: 844 } });
+    await open(page, file, key.format());
+    const shown = await layout(page);
+    assert.ok(shown.scrollWidth <= shown.viewportWidth, `${shown.scrollWidth} px wide`);
+    const save = shown.controls.find((control) => control.name?.startsWith('Save a-rather-long'));
+    assert.ok(save !== undefined && save.right <= shown.viewportWidth, JSON.stringify(save));
+    assert.equal(shown.controls.filter((control) => control.name?.startsWith('Select')).length, 0);
+    assert.equal(await page.isHidden('#selection-bar'), true);
+    await mkdir(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'single-file-phone.png'), fullPage: true });
+    await page.close();
+  });
+
+  test('the key field is masked, and Show / Hide reveal and mask it again', async () => {
+    const { page } = await openPage();
+    assert.equal(await page.getAttribute('#backup-key', 'type'), 'password');
+    await page.fill('#backup-key', sample.key.format());
+    await page.click('#key-toggle');
+    assert.equal(await page.getAttribute('#backup-key', 'type'), 'text');
+    assert.equal(await page.getAttribute('#key-toggle', 'aria-pressed'), 'true');
+    assert.equal(await page.textContent('#key-toggle'), 'Hide');
+    assert.equal(await page.inputValue('#backup-key'), sample.key.format());
+    await page.click('#key-toggle');
+    assert.equal(await page.getAttribute('#backup-key', 'type'), 'password');
+    assert.equal(await page.getAttribute('#key-toggle', 'aria-pressed'), 'false');
+    assert.equal(await page.textContent('#key-toggle'), 'Show');
+    await page.close();
+  });
+
+  test('a file that is not a backup is named as such, not as a truncated or damaged backup', async () => {
+    const text = join(sample.dir, 'notes.txt');
+    await writeFile(text, 'just some notes, not a backup\n');
+    const empty = join(sample.dir, 'empty.srb');
+    await writeFile(empty, '');
+    const large = join(sample.dir, 'photo.jpg');
+    await writeFile(large, Buffer.alloc(200_000, 0xff));
+    const { page } = await openPage();
+    for (const file of [text, empty, large]) {
+      await open(page, file, sample.key.format());
+      assert.equal(await page.textContent('#outcome-title'), 'Not a Strongroom backup', file);
+      assert.match((await page.textContent('#outcome-message')) ?? '', /This is not a Strongroom backup/);
+      await assertNothingOffered(page);
+    }
+    await page.close();
+  });
+
+  test('saves a selected folder as one zip in one pass when the browser cannot write folders', async () => {
+    const { page } = await openPage();
+    await open(page, sample.file, sample.key.format());
+    await page.click('input[aria-label="Select chat/media"]');
+    // Selecting a directory selects what it holds.
+    assert.equal(await page.isChecked('input[aria-label="Select chat/media/photo.bin"]'), true);
+    assert.equal(await page.isChecked('input[aria-label="Select chat/media/empty.bin"]'), true);
+    assert.equal(await page.isChecked('input[aria-label="Select chat/messages.txt"]'), false);
+    assert.equal(await page.textContent('#save-selected'), 'Save 3 entries');
+    const download = page.waitForEvent('download');
+    await page.click('#save-selected');
+    const saved = await download;
+    assert.equal(
+      saved.suggestedFilename(),
+      `${sample.file
+        .split('/')
+        .pop()!
+        .replace(/\.srb$/, '')}.zip`,
+    );
+    assert.equal(await page.textContent('#outcome-title'), 'Saved');
+    const zip = await saved.path();
+    // Info-ZIP's unzip checks the archive and every CRC independently of client-zip.
+    assert.match(execFileSync('unzip', ['-t', zip], { encoding: 'utf8' }), /No errors detected/);
+    assert.deepEqual(execFileSync('unzip', ['-Z1', zip], { encoding: 'utf8' }).trim().split('\n'), [
+      'chat/media/',
+      'chat/media/empty.bin',
+      'chat/media/photo.bin',
+    ]);
+    for (const path of ['chat/media/empty.bin', 'chat/media/photo.bin']) {
+      assert.equal(sha256(execFileSync('unzip', ['-p', zip, path])), digestOf(path), path);
+    }
+    await page.close();
+  });
+
+  test('saves a whole selection into a picked folder in one pass (File System Access API)', async () => {
+    const { page, folder } = await openPage({ saving: 'picker' });
+    await open(page, sample.file, sample.key.format());
+    await page.click('#select-all');
+    assert.equal(await page.textContent('#save-selected'), 'Save 5 entries');
+    await page.click('#save-selected');
+    await page.waitForSelector('#outcome:not([hidden])');
+    assert.equal(
+      await page.textContent('#outcome-title'),
+      'Saved',
+      (await page.textContent('#outcome-message')) ?? '',
+    );
+    assert.deepEqual(await privateFolderDigests(page, folder), {
+      'chat/': 'directory',
+      'chat/media/': 'directory',
+      'chat/media/empty.bin': digestOf('chat/media/empty.bin'),
+      'chat/media/photo.bin': digestOf('chat/media/photo.bin'),
+      'chat/messages.txt': digestOf('chat/messages.txt'),
+    });
+    await page.close();
+  });
+
+  test('a folder save that fails part way removes everything it created and keeps what was there', async () => {
+    const { page, folder } = await openPage({ saving: 'picker' });
+    // Already in the picked folder: chat/keep.txt, and a directory where chat/messages.txt goes,
+    // so the save fails at that last entry, after chat/media and its two files were written.
+    await page.evaluate(async (name) => {
+      const picked = await (await navigator.storage.getDirectory()).getDirectoryHandle(name, {
+        create: true,
+      });
+      const chat = await picked.getDirectoryHandle('chat', { create: true });
+      await chat.getDirectoryHandle('messages.txt', { create: true });
+      const keep = await (await chat.getFileHandle('keep.txt', { create: true })).createWritable();
+      await keep.write('kept');
+      await keep.close();
+    }, folder);
+    const before = await privateFolderDigests(page, folder);
+    assert.equal(Object.keys(before).length, 3);
+    await open(page, sample.file, sample.key.format());
+    await page.click('#select-all');
+    await page.click('#save-selected');
+    await page.waitForSelector('#outcome:not([hidden])');
+    assert.equal(await page.textContent('#outcome-title'), 'Could not save the selection');
+    assert.deepEqual(await privateFolderDigests(page, folder), before);
+    await page.close();
+  });
+
+  test('a selection from a file replaced after opening is not saved: no zip, the folder left empty', async () => {
+    const copy = join(sample.dir, 'replaced-selection.srb');
+    for (const saving of ['blob', 'picker'] as const) {
+      await writeFile(copy, await readFile(sample.file));
+      const { page, folder } = await openPage({ saving });
+      await open(page, copy, sample.key.format());
+      await damagedCopy(sample.file, -2, copy);
+      await page.click('#select-all');
+      await page.click('#save-selected');
+      await page.waitForSelector('#outcome:not([hidden])');
+      assert.equal(await page.textContent('#outcome-title'), 'Could not read the file', saving);
+      assert.equal(await page.locator('a.download').count(), 0, saving);
+      if (saving === 'picker') assert.deepEqual(await privateFolderDigests(page, folder), {});
+      await page.close();
+    }
   });
 
   test('New key shows a fresh key as 16 groups of 4 hex digits', async () => {
