@@ -77,11 +77,7 @@ export class Header {
   /** Parses the fields without checking the MAC (that needs the key: `open`). */
   static deserialize(bytes: Uint8Array): Header {
     if (bytes.length !== HEADER_LENGTH) throw damaged(`${bytes.length} bytes, expected ${HEADER_LENGTH}`);
-    if (!constantTimeEqual(bytes.subarray(0, 8), MAGIC)) {
-      throw new DamagedBackupError('not a Strongroom backup (its first bytes are not the backup magic)', {
-        hints: ['check that this is the file or blob a backup was written to'],
-      });
-    }
+    if (!constantTimeEqual(bytes.subarray(0, 8), MAGIC)) throw notABackup();
     if (bytes[8] !== VERSION) {
       throw damaged(`unknown format version ${bytes[8]}`, [
         `this program reads version ${VERSION}; a newer Strongroom may read this backup`,
@@ -127,3 +123,17 @@ function authenticatedBytes(chunkSize: number, salt: Uint8Array, keyCheck: Uint8
   out.set(keyCheck, 13 + SALT_LENGTH);
   return out;
 }
+
+/**
+ * False when `start`, the first bytes of a file that ends inside the header, cannot begin a backup:
+ * then the file is another kind of file (or empty), not a backup whose upload was cut short.
+ */
+export function couldStartBackup(start: Uint8Array): boolean {
+  // The magic is public, so a plain comparison leaks nothing.
+  return start.length > 0 && start.every((byte, i) => i >= MAGIC.length || byte === MAGIC[i]);
+}
+
+export const notABackup = (): DamagedBackupError =>
+  new DamagedBackupError('not a Strongroom backup (its first bytes are not the backup magic)', {
+    hints: ['check that this is the file or blob a backup was written to'],
+  });

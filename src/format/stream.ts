@@ -9,9 +9,9 @@
 // Every chunk but the last holds exactly `chunk size` plaintext bytes; the last holds 1..chunk size,
 // or 0 only when it is the only chunk (an empty payload).
 import { DamagedBackupError } from '../errors.ts';
-import type { Aead, FormatCrypto } from './crypto.ts';
+import { type Aead, concatBytes, type FormatCrypto } from './crypto.ts';
 import { destroyStreamSecrets } from './derive.ts';
-import { DEFAULT_CHUNK_SIZE, HEADER_LENGTH, Header } from './header.ts';
+import { couldStartBackup, DEFAULT_CHUNK_SIZE, HEADER_LENGTH, Header, notABackup } from './header.ts';
 import type { BackupKey } from './key.ts';
 import { PieceReader } from './reader.ts';
 
@@ -98,8 +98,10 @@ export async function* decryptStream(
   const { crypto } = options;
   const reader = new PieceReader(stream);
   try {
-    const headerBytes = await reader.readExact(HEADER_LENGTH);
-    if (headerBytes === null) {
+    const { pieces, total } = await reader.read(HEADER_LENGTH);
+    const headerBytes = concatBytes(pieces);
+    if (total < HEADER_LENGTH) {
+      if (!couldStartBackup(headerBytes)) throw notABackup();
       throw new DamagedBackupError('backup truncated: it ends inside the header', {
         hints: ['the upload or copy of this backup did not finish'],
       });

@@ -95,6 +95,26 @@ describe('backup stream', () => {
     assert.equal(pulledPastHeader, false);
   });
 
+  it('names a short file of another kind "not a backup", and a backup cut inside its header "truncated"', async () => {
+    const stream = await encrypt(new Uint8Array(10));
+    for (const other of [
+      new Uint8Array(0),
+      new TextEncoder().encode('hello\n'),
+      stream.subarray(0, 3).map((b) => b ^ 1),
+    ]) {
+      await assert.rejects(decrypt(other), {
+        name: 'DamagedBackupError',
+        message: /^not a Strongroom backup/,
+      });
+    }
+    for (const cut of [1, 7, 8, 60, HEADER_LENGTH - 1]) {
+      await assert.rejects(decrypt(stream.subarray(0, cut)), {
+        name: 'DamagedBackupError',
+        message: /^backup truncated: it ends inside the header/,
+      });
+    }
+  });
+
   it('releases no plaintext of a chunk whose tag fails', async () => {
     const stream = await encrypt(nodeCrypto.randomBytes(3 * CHUNK + 10));
     stream[HEADER_LENGTH + (CHUNK + TAG_LENGTH) + 3]! ^= 0x80; // chunk 1
