@@ -5,15 +5,11 @@
 // user attached to different ChatDs guess concurrently: exactly `limit` guesses are counted. A
 // ChatD whose own-region node is killed fails over to another region's node.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { ChatdClient } from '../../src/client/chatd/client.ts';
-import { DeviceIdentity } from '../../src/client/chatd/identity.ts';
+import type { ChatdClient } from '../../src/client/chatd/client.ts';
 import { ChatdVaultTransport } from '../../src/client/chatd/vault-transport.ts';
-import { openNodeSocket } from '../../src/client/node/chatd-socket.ts';
 import { VaultClient } from '../../src/client/vault/client.ts';
 import { LockedError, WrongPasswordError } from '../../src/errors.ts';
 import { recordIdFor } from '../../src/protocol/chatd/record-id.ts';
@@ -22,97 +18,10 @@ import { openRecordStore } from '../../src/stores/record/index.ts';
 import type { RecordStore } from '../../src/stores/record/record-store.ts';
 import { EtcdCluster } from '../helpers/etcd-cluster.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { ChatdProcess } from './chatd-process.ts';
 import { ProcessFleet, TEST_ARGON2ID } from './fleet.ts';
 
-const mainTs = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const REGIONS = ['eu', 'us', 'ap'] as const;
-
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
-/** One `strongroom chatd --config FILE --dev-codes` process: its stdout lines and its JSON log. */
-class ChatdProcess {
-  private stdout = '';
-  /** ChatD's pino log lines (stderr), parsed. */
-  readonly log: Array<Record<string, unknown>> = [];
-  private stderrTail = '';
-  url = '';
-
-  private constructor(private readonly child: ChildProcess) {
-    running.add(child);
-    child.once('exit', () => running.delete(child));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      this.stdout += chunk.toString('utf8');
-    });
-    let partial = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-4000);
-      const lines = (partial + chunk.toString('utf8')).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) {
-        try {
-          this.log.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          this.log.push({ msg: line });
-        }
-      }
-    });
-  }
-
-  static async start(configPath: string): Promise<ChatdProcess> {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', mainTs, 'chatd', '--config', configPath, '--dev-codes'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const chatd = new ChatdProcess(child);
-    chatd.url = (await chatd.waitFor(/^listening on (\S+)$/m))[1]!;
-    return chatd;
-  }
-
-  /** The first match of `pattern` in stdout after offset `from`, waiting up to 60 s. */
-  async waitFor(pattern: RegExp, from = 0): Promise<RegExpExecArray> {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const match = pattern.exec(this.stdout.slice(from));
-      if (match) return match;
-      if (Date.now() > deadline || this.child.exitCode !== null) {
-        throw new Error(`chatd never printed ${pattern}:\n${this.stderrTail}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-
-  /** A new device of `userId`, joined with the code this ChatD's development sender prints. */
-  async joinDevice(userId: string): Promise<ChatdClient> {
-    const client = await ChatdClient.connect({
-      url: this.url,
-      identity: DeviceIdentity.generate(userId),
-      openSocket: openNodeSocket,
-    });
-    const from = this.stdout.length;
-    await client.requestJoinCode();
-    const code = (await this.waitFor(new RegExp(`^code ${userId} (\\d+)$`, 'm'), from))[1]!;
-    await client.submitJoinCode(code);
-    return client;
-  }
-
-  /** Names of the vault nodes this ChatD logged as failed, in order. */
-  failedNodes(): string[] {
-    return this.log
-      .filter((line) => line.msg === 'vault node failed; trying the next')
-      .map((line) => String(line.node));
-  }
-
-  async stop(): Promise<number | null> {
-    if (this.child.exitCode !== null) return this.child.exitCode;
-    const exited = new Promise<number | null>((resolve) => this.child.once('exit', (code) => resolve(code)));
-    this.child.kill('SIGTERM');
-    return exited;
-  }
-}
 
 let etcd: EtcdCluster;
 let fleet: ProcessFleet;
