@@ -12,11 +12,16 @@
 //     "nodes": [{ "name": "node-0", "url": "http://10.0.1.5:7000" }, ...],
 //     "relayTimeoutMs": 5000,            optional: how long one node may take
 //     "quotaBytes": 1073741824,          optional: blob storage per account
-//     "metrics": false }                 optional: serve GET /metrics
+//     "metrics": false,                  optional: serve GET /metrics
+//     "accountStore": "etcd://h:p,h:p/prefix",  optional: accounts shared by every ChatD
+//     "blobStore": "s3://bucket/prefix" }       optional: blobs shared by every ChatD
 //
+// Without accountStore and blobStore, ChatD keeps both in dataDir; with them, every ChatD of a
+// multi-region deployment serves every account (docs/CHATD.md "ChatD across regions").
 // Relative paths are relative to the directory of the config file. Nothing in it is secret.
 import { dirname, isAbsolute, join } from 'node:path';
 import type { FleetPublicInfo } from '../protocol/fleet.ts';
+import { parseRecordStoreUrl } from '../stores/record/index.ts';
 import { HttpVaultNode, type VaultNode } from './vault-relay.ts';
 
 export const CHATD_CONFIG_FORMAT = 'strongroom-chatd/v1';
@@ -40,6 +45,8 @@ export interface ChatdConfigFields {
   relayTimeoutMs?: number;
   quotaBytes?: number;
   metrics?: boolean;
+  accountStore?: string;
+  blobStore?: string;
 }
 
 const fail = (what: string) => new RangeError(`chatd config: ${what}`);
@@ -77,6 +84,8 @@ export class ChatdConfig {
   readonly relayTimeoutMs: number | undefined;
   readonly quotaBytes: number | undefined;
   readonly metrics: boolean;
+  readonly accountStore: string | undefined;
+  readonly blobStore: string | undefined;
 
   constructor(fields: ChatdConfigFields) {
     if (typeof fields.listen !== 'string' || fields.listen === '') throw fail('listen must be "host:port"');
@@ -111,6 +120,21 @@ export class ChatdConfig {
     this.relayTimeoutMs = positiveInteger('relayTimeoutMs', fields.relayTimeoutMs);
     this.quotaBytes = positiveInteger('quotaBytes', fields.quotaBytes);
     this.metrics = fields.metrics ?? false;
+    if (fields.accountStore !== undefined) {
+      const where =
+        typeof fields.accountStore === 'string' && fields.accountStore.startsWith('etcd://')
+          ? parseRecordStoreUrl(fields.accountStore)
+          : undefined;
+      if (where?.kind !== 'etcd') throw fail('accountStore must be etcd://host:port[,host:port...][/prefix]');
+    }
+    if (
+      fields.blobStore !== undefined &&
+      (typeof fields.blobStore !== 'string' || !fields.blobStore.startsWith('s3://'))
+    ) {
+      throw fail('blobStore must be s3://bucket[/prefix]');
+    }
+    this.accountStore = fields.accountStore;
+    this.blobStore = fields.blobStore;
   }
 
   /** `path` (dataDir, fleetPub) resolved against the directory holding the config file. */
@@ -144,6 +168,8 @@ export class ChatdConfig {
       relayTimeoutMs: this.relayTimeoutMs,
       quotaBytes: this.quotaBytes,
       metrics: this.metrics,
+      accountStore: this.accountStore,
+      blobStore: this.blobStore,
     };
     return `${JSON.stringify(document, null, 2)}\n`;
   }
@@ -170,6 +196,8 @@ export class ChatdConfig {
       'relayTimeoutMs',
       'quotaBytes',
       'metrics',
+      'accountStore',
+      'blobStore',
     ]);
     // An unknown field is most likely a misspelt optional one, which would silently take its default.
     const unknown = Object.keys(doc).filter((key) => !known.has(key));

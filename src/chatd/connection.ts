@@ -49,9 +49,9 @@ import { recordIdFor } from '../protocol/chatd/record-id.ts';
 import { VaultRequest, VaultResponse } from '../protocol/chatd/vault-relay.ts';
 import { MalformedFrameError } from '../protocol/chatd/wire.ts';
 import { VaultOp, VaultRequestFrame } from '../protocol/vault/frames.ts';
+import { AccountFullError, type AccountRow } from './account-store.ts';
 import { BlobTransfers } from './blob-transfers.ts';
 import type { ChatdContext } from './context.ts';
-import type { AccountRow } from './database.ts';
 import type { DeviceLink } from './notifier.ts';
 import { RequestError } from './request-error.ts';
 import type { RelayedAnswer } from './vault-relay.ts';
@@ -202,8 +202,8 @@ export class ChatdConnection implements DeviceLink {
     if (m instanceof Hello || m instanceof Proof) throw new MalformedFrameError('already authenticated');
     if (m instanceof JoinCodeRequest) return this.requestCode(requestId);
     if (m instanceof JoinSubmit) return this.submitCode(requestId, m);
-    this.requireState(m);
-    if (m instanceof AccountInfoRequest) return this.send(requestId, this.accountInfo());
+    await this.requireState(m);
+    if (m instanceof AccountInfoRequest) return this.send(requestId, await this.accountInfo());
     if (m instanceof VaultRequest) return this.relay(requestId, m);
     if (m instanceof BackupListRequest) return this.listBackups(requestId);
     if (m instanceof BackupAdd) return this.addBackup(requestId, m.entry);
@@ -221,14 +221,14 @@ export class ChatdConnection implements DeviceLink {
   }
 
   /** Unregistered devices may only join; pending devices may only read their account info. */
-  private requireState(m: ClientMessage): void {
+  private async requireState(m: ClientMessage): Promise<void> {
     if (this.state === DeviceState.unregistered) {
       throw new RequestError(
         ErrorCode.unauthenticated,
         `device is not registered for user ${this.userId}; join first`,
       );
     }
-    this.refreshState();
+    await this.refreshState();
     if (this.state === DeviceState.pending && !(m instanceof AccountInfoRequest)) {
       throw new RequestError(
         ErrorCode.approvalRequired,
@@ -239,10 +239,10 @@ export class ChatdConnection implements DeviceLink {
 
   // ── handshake ───────────────────────────────────────────────────────────────────────────────
 
-  private hello(requestId: number, m: Hello): void {
+  private async hello(requestId: number, m: Hello): Promise<void> {
     if (m.version !== CHATD_PROTOCOL_VERSION)
       throw new MalformedFrameError(`protocol version ${m.version} is not supported`);
-    const wait = this.ctx.limiters.connectionsPerAddress.take(this.address);
+    const wait = await this.ctx.limiters.connectionsPerAddress.take(this.address);
     if (wait > 0) {
       this.send(
         requestId,
@@ -259,7 +259,7 @@ export class ChatdConnection implements DeviceLink {
     this.send(requestId, new Challenge(this.nonce));
   }
 
-  private proof(requestId: number, m: Proof): void {
+  private async proof(requestId: number, m: Proof): Promise<void> {
     const transcript = authTranscript(this.nonce, this.userId, this.publicKey);
     if (!signatureValid(this.publicKey, transcript, m.signature)) {
       this.send(
@@ -269,33 +269,38 @@ export class ChatdConnection implements DeviceLink {
       this.fail(ErrorCode.unauthenticated, 'device signature does not verify', CLOSE_POLICY_VIOLATION);
       return;
     }
+    // A store that does not answer leaves the connection in 'proof': the device is told
+    // "unavailable" and may send its proof again.
+    const account = await this.ctx.store.account(this.userId);
+    const device = account && (await this.ctx.store.device(account.id, this.publicKey));
     clearTimeout(this.handshakeTimer);
     this.phase = 'ready';
-    this.account = this.ctx.db.account(this.userId);
-    const device = this.account && this.ctx.db.device(this.account.id, this.publicKey);
+    this.account = account;
     this.state = device?.state ?? DeviceState.unregistered;
-    if (this.state !== DeviceState.unregistered) this.refreshState();
+    if (this.state !== DeviceState.unregistered) await this.refreshState();
     this.ctx.logger.info(
       { user: this.userId, device: keyTag(this.publicKey), state: this.state },
       'device authenticated',
     );
     this.send(requestId, new Welcome(this.state));
-    if (device !== undefined) this.ctx.notifier.attach(this, device.lastNotification);
+    if (device !== undefined) await this.ctx.notifier.attach(this, device.lastNotification);
   }
 
   /** A pending device nobody decided on within the approval wait becomes active (docs/CHATD.md "Approval"). */
-  private refreshState(): void {
+  private async refreshState(): Promise<void> {
     if (this.state !== DeviceState.pending || this.account === undefined) return;
-    const device = this.ctx.db.device(this.account.id, this.publicKey);
+    const device = await this.ctx.store.device(this.account.id, this.publicKey);
     if (device === undefined) {
       this.state = DeviceState.unregistered;
       return;
     }
     this.state = device.state;
-    if (this.state === DeviceState.pending && this.ctx.now() - device.joinedAtMs >= this.ctx.approvalWaitMs) {
-      this.ctx.db.putDevice(this.account.id, this.publicKey, DeviceState.active, device.joinedAtMs);
+    if (this.state !== DeviceState.pending) return;
+    // Only if still pending in the store: another ChatD may have decided on it meanwhile.
+    const waitedUntil = this.ctx.now() - this.ctx.approvalWaitMs;
+    if (await this.ctx.store.activate(this.account.id, this.publicKey, waitedUntil)) {
       this.state = DeviceState.active;
-      this.ctx.notifier.publish(this.account.id, {
+      await this.ctx.notifier.publish(this.account.id, {
         kind: NotificationKind.deviceApproved,
         subject: this.publicKey,
       });
@@ -304,8 +309,8 @@ export class ChatdConnection implements DeviceLink {
 
   // ── join ────────────────────────────────────────────────────────────────────────────────────
 
-  private limit(limiter: keyof ChatdContext['limiters'], key: string, what: string): void {
-    const wait = this.ctx.limiters[limiter].take(key);
+  private async limit(limiter: keyof ChatdContext['limiters'], key: string, what: string): Promise<void> {
+    const wait = await this.ctx.limiters[limiter].take(key);
     if (wait > 0) {
       this.ctx.logger.warn({ user: this.userId, address: this.address, limiter }, 'rate limited');
       throw new RequestError(
@@ -319,9 +324,9 @@ export class ChatdConnection implements DeviceLink {
   private async requestCode(requestId: number): Promise<void> {
     if (this.state !== DeviceState.unregistered)
       throw new RequestError(ErrorCode.forbidden, 'this device has already joined');
-    this.limit('joinCodesPerAddress', this.address, 'join codes from this address');
-    this.limit('joinCodesPerUser', this.userId, `join codes for ${this.userId}`);
-    const code = this.ctx.joinCodes.issue(this.userId, this.publicKey);
+    await this.limit('joinCodesPerAddress', this.address, 'join codes from this address');
+    await this.limit('joinCodesPerUser', this.userId, `join codes for ${this.userId}`);
+    const code = await this.ctx.joinCodes.issue(this.userId, this.publicKey);
     try {
       await this.ctx.codeSender.send(this.userId, code);
     } catch (error) {
@@ -336,10 +341,10 @@ export class ChatdConnection implements DeviceLink {
     );
   }
 
-  private submitCode(requestId: number, m: JoinSubmit): void {
+  private async submitCode(requestId: number, m: JoinSubmit): Promise<void> {
     if (this.state !== DeviceState.unregistered)
       throw new RequestError(ErrorCode.forbidden, 'this device has already joined');
-    const result = this.ctx.joinCodes.check(this.userId, this.publicKey, m.code);
+    const result = await this.ctx.joinCodes.check(this.userId, this.publicKey, m.code);
     if (result.outcome === 'expired') {
       throw new RequestError(ErrorCode.codeExpired, 'no valid join code for this device: request a new one');
     }
@@ -348,32 +353,30 @@ export class ChatdConnection implements DeviceLink {
       const tries = `${result.triesLeft} tr${result.triesLeft === 1 ? 'y' : 'ies'} left`;
       throw new RequestError(ErrorCode.wrongCode, `wrong join code (${tries})`, result.triesLeft);
     }
-    const now = this.ctx.now();
-    const { account, state } = this.ctx.db.transaction(() => {
-      const account = this.ctx.db.account(this.userId) ?? this.ctx.db.createAccount(this.userId, now);
-      const devices = this.ctx.db.devices(account.id);
-      if (devices.length >= MAX_DEVICES)
-        throw new RequestError(ErrorCode.forbidden, `the account has ${MAX_DEVICES} devices`);
-      const hasActive = devices.some((d) => d.state === DeviceState.active);
-      const state = account.requireApproval && hasActive ? DeviceState.pending : DeviceState.active;
-      this.ctx.db.putDevice(account.id, this.publicKey, state, now);
-      return { account, state };
-    });
+    let joined: { account: AccountRow; state: DeviceState };
+    try {
+      joined = await this.ctx.store.join(this.userId, this.publicKey, this.ctx.now(), MAX_DEVICES);
+    } catch (error) {
+      if (error instanceof AccountFullError) throw new RequestError(ErrorCode.forbidden, error.message);
+      throw error;
+    }
+    const { account, state } = joined;
     this.account = account;
     this.state = state;
     this.ctx.logger.info({ user: this.userId, device: keyTag(this.publicKey), state }, 'device joined');
     const kind =
       state === DeviceState.pending ? NotificationKind.deviceJoinedPending : NotificationKind.deviceJoined;
-    this.ctx.notifier.publish(account.id, { kind, subject: this.publicKey }, this.publicKey);
+    await this.ctx.notifier.publish(account.id, { kind, subject: this.publicKey }, this.publicKey);
     this.send(requestId, new Joined(state));
-    this.ctx.notifier.attach(this, this.ctx.db.device(account.id, this.publicKey)!.lastNotification);
+    const device = await this.ctx.store.device(account.id, this.publicKey);
+    await this.ctx.notifier.attach(this, device?.lastNotification ?? 0);
   }
 
   // ── vault relay ─────────────────────────────────────────────────────────────────────────────
 
   private async relay(requestId: number, m: VaultRequest): Promise<void> {
-    this.limit('vaultPerAddress', this.address, 'vault requests from this address');
-    this.limit('vaultPerAccount', String(this.accountId), 'vault requests for this account');
+    await this.limit('vaultPerAddress', this.address, 'vault requests from this address');
+    await this.limit('vaultPerAccount', String(this.accountId), 'vault requests for this account');
     // Only the clear routing header is read: the fleet and the record this frame is for. A header
     // that does not parse throws MalformedFrameError, which closes the connection.
     const header = VaultRequestFrame.deserialize(m.frame);
@@ -404,14 +407,14 @@ export class ChatdConnection implements DeviceLink {
     const spent = answer.activity?.guessesSpent ?? 0;
     if (spent > 0) {
       const event = { kind: NotificationKind.guessesSpent, subject: this.publicKey, count: spent };
-      this.ctx.notifier.publish(this.accountId, event, this.publicKey);
+      await this.ctx.notifier.publish(this.accountId, event, this.publicKey);
     }
   }
 
   // ── backup list ─────────────────────────────────────────────────────────────────────────────
 
-  private listBackups(requestId: number): void {
-    const entries = this.ctx.db.backups(this.accountId).map(
+  private async listBackups(requestId: number): Promise<void> {
+    const entries = (await this.ctx.store.backups(this.accountId)).map(
       (b) =>
         new BackupEntry({
           id: b.id,
@@ -423,33 +426,32 @@ export class ChatdConnection implements DeviceLink {
     this.send(requestId, new BackupList(entries));
   }
 
-  private addBackup(requestId: number, entry: BackupEntry): void {
-    const exists = this.ctx.db.backups(this.accountId).some((b) => b.id === entry.id);
-    if (!exists && this.ctx.db.backupCount(this.accountId) >= MAX_BACKUP_ENTRIES) {
+  private async addBackup(requestId: number, entry: BackupEntry): Promise<void> {
+    const row = {
+      id: entry.id,
+      size: Number(entry.size),
+      createdAtMs: Number(entry.createdAtMs),
+      location: entry.location,
+    };
+    if (!(await this.ctx.store.putBackup(this.accountId, row, MAX_BACKUP_ENTRIES))) {
       throw new RequestError(
         ErrorCode.quotaExceeded,
         `the account lists ${MAX_BACKUP_ENTRIES} backups already`,
       );
     }
-    this.ctx.db.putBackup(this.accountId, {
-      id: entry.id,
-      size: Number(entry.size),
-      createdAtMs: Number(entry.createdAtMs),
-      location: entry.location,
-    });
     this.send(requestId, new Ok());
   }
 
-  private removeBackup(requestId: number, m: BackupRemove): void {
-    if (!this.ctx.db.removeBackup(this.accountId, m.id))
+  private async removeBackup(requestId: number, m: BackupRemove): Promise<void> {
+    if (!(await this.ctx.store.removeBackup(this.accountId, m.id)))
       throw new RequestError(ErrorCode.notFound, `no backup ${m.id}`);
     this.send(requestId, new Ok());
   }
 
   // ── blobs ───────────────────────────────────────────────────────────────────────────────────
 
-  private listBlobs(requestId: number, m: BlobListRequest): void {
-    const rows = this.ctx.db.blobs(this.accountId, m.prefix).slice(0, MAX_BLOB_LIST_ENTRIES);
+  private async listBlobs(requestId: number, m: BlobListRequest): Promise<void> {
+    const rows = (await this.ctx.store.blobs(this.accountId, m.prefix)).slice(0, MAX_BLOB_LIST_ENTRIES);
     this.send(
       requestId,
       new BlobList(
@@ -466,20 +468,22 @@ export class ChatdConnection implements DeviceLink {
 
   // ── account ─────────────────────────────────────────────────────────────────────────────────
 
-  private accountInfo(): AccountInfo {
-    const account = this.ctx.db.account(this.userId)!;
+  private async accountInfo(): Promise<AccountInfo> {
+    const account = (await this.ctx.store.account(this.userId))!;
     return new AccountInfo({
       requireApproval: account.requireApproval,
       quotaBytes: BigInt(this.ctx.blobs.quotaBytes),
-      usedBytes: BigInt(this.ctx.blobs.usedBytes(account.id)),
-      devices: this.ctx.db
-        .devices(account.id)
-        .map((d) => ({ publicKey: d.publicKey, state: d.state, joinedAtMs: BigInt(d.joinedAtMs) })),
+      usedBytes: BigInt(await this.ctx.blobs.usedBytes(account.id)),
+      devices: (await this.ctx.store.devices(account.id)).map((d) => ({
+        publicKey: d.publicKey,
+        state: d.state,
+        joinedAtMs: BigInt(d.joinedAtMs),
+      })),
     });
   }
 
-  private setRequireApproval(requestId: number, m: SetRequireApproval): void {
-    this.ctx.db.setRequireApproval(this.accountId, m.requireApproval);
+  private async setRequireApproval(requestId: number, m: SetRequireApproval): Promise<void> {
+    await this.ctx.store.setRequireApproval(this.accountId, m.requireApproval);
     this.ctx.logger.info(
       { user: this.userId, requireApproval: m.requireApproval },
       'account setting changed',
@@ -487,29 +491,29 @@ export class ChatdConnection implements DeviceLink {
     this.send(requestId, new Ok());
   }
 
-  private decideDevice(requestId: number, m: DecideDevice): void {
+  private async decideDevice(requestId: number, m: DecideDevice): Promise<void> {
     if (Buffer.from(m.devicePublicKey).equals(this.publicKey)) {
       throw new RequestError(ErrorCode.forbidden, 'a device cannot decide on itself');
     }
-    const target = this.ctx.db.device(this.accountId, m.devicePublicKey);
+    const target = await this.ctx.store.device(this.accountId, m.devicePublicKey);
     if (target === undefined) throw new RequestError(ErrorCode.notFound, 'no such device in this account');
     if (m.approve) {
-      if (target.state !== DeviceState.pending)
+      if (!(await this.ctx.store.activate(this.accountId, m.devicePublicKey)))
         throw new RequestError(ErrorCode.notFound, 'that device is not pending');
-      this.ctx.db.putDevice(this.accountId, m.devicePublicKey, DeviceState.active, target.joinedAtMs);
-      this.ctx.notifier.publish(
+      await this.ctx.notifier.publish(
         this.accountId,
         { kind: NotificationKind.deviceApproved, subject: m.devicePublicKey },
         this.publicKey,
       );
     } else {
-      this.ctx.db.removeDevice(this.accountId, m.devicePublicKey);
-      this.ctx.notifier.publish(
+      if (!(await this.ctx.store.removeDevice(this.accountId, m.devicePublicKey)))
+        throw new RequestError(ErrorCode.notFound, 'no such device in this account');
+      // Publishing the removal also ends the removed device's connections, on whichever ChatD.
+      await this.ctx.notifier.publish(
         this.accountId,
         { kind: NotificationKind.deviceRemoved, subject: m.devicePublicKey },
         this.publicKey,
       );
-      this.ctx.notifier.disconnectDevice(this.accountId, m.devicePublicKey);
     }
     this.ctx.logger.info(
       { user: this.userId, device: keyTag(m.devicePublicKey), approve: m.approve },
@@ -518,8 +522,8 @@ export class ChatdConnection implements DeviceLink {
     this.send(requestId, new Ok());
   }
 
-  private report(requestId: number, m: ReportActivity): void {
-    this.ctx.notifier.publish(
+  private async report(requestId: number, m: ReportActivity): Promise<void> {
+    await this.ctx.notifier.publish(
       this.accountId,
       { kind: m.kind, subject: this.publicKey, count: m.count },
       this.publicKey,

@@ -1,12 +1,12 @@
 // What every ChatD connection shares (docs/CHATD.md): storage, limits, the relay, the notifier, and
 // the defaults an operator can override.
 import type { Logger } from 'pino';
+import type { AccountStore } from './account-store.ts';
 import type { BlobStorage } from './blob-storage.ts';
 import type { CodeSender } from './code-sender.ts';
-import type { ChatdDatabase } from './database.ts';
 import type { JoinCodes } from './join-codes.ts';
 import type { Notifier } from './notifier.ts';
-import type { BucketSpec, RateLimiter } from './rate-limit.ts';
+import type { BucketSpec } from './rate-limit.ts';
 import type { VaultRelay } from './vault-relay.ts';
 
 /** Token buckets per key (docs/CHATD.md "Rate limits" gives the reasoning for each default). */
@@ -21,6 +21,14 @@ export interface RateLimits {
   readonly joinCodesPerAddress: BucketSpec;
   /** New connections per client address: 60 at once, then 5 per second. */
   readonly connectionsPerAddress: BucketSpec;
+}
+
+/**
+ * Takes a token for a key: 0 when allowed, else milliseconds until one is due. In-process
+ * (RateLimiter) or shared by every ChatD of the account store (docs/CHATD.md "Rate limits").
+ */
+export interface TokenBuckets {
+  take(key: string): number | Promise<number>;
 }
 
 export const DEFAULT_RATE_LIMITS: RateLimits = {
@@ -42,7 +50,7 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 export type CaptureChannel = 'device-in' | 'device-out' | 'vault-out' | 'vault-in';
 
 export interface ChatdContext {
-  readonly db: ChatdDatabase;
+  readonly store: AccountStore;
   readonly joinCodes: JoinCodes;
   readonly codeSender: CodeSender;
   readonly relay: VaultRelay;
@@ -53,7 +61,7 @@ export interface ChatdContext {
   readonly fleetIds: readonly Uint8Array[];
   readonly approvalWaitMs: number;
   readonly handshakeTimeoutMs: number;
-  readonly limiters: { readonly [K in keyof RateLimits]: RateLimiter };
+  readonly limiters: { readonly [K in keyof RateLimits]: TokenBuckets };
   readonly capture?: (channel: CaptureChannel, bytes: Uint8Array) => void;
   readonly now: () => number;
 }

@@ -1,48 +1,20 @@
-// ChatD's own state in SQLite (docs/CHATD.md "State"): accounts, their devices, pending join codes
-// (hashed), the backup list, the blob index and the notification log. Nothing here is secret to
-// the operator: device public keys, sizes, times — no key, no password, no frame content.
+// ChatD's own state in SQLite (docs/CHATD.md "State"), the embedded default account store: one
+// ChatD, one file in its data dir. Every read-then-write is one SQLite transaction.
 import Database from 'better-sqlite3';
-import type { DeviceState } from '../protocol/chatd/handshake.ts';
-
-export interface AccountRow {
-  readonly id: number;
-  readonly userId: string;
-  readonly requireApproval: boolean;
-}
-
-export interface DeviceRow {
-  readonly publicKey: Uint8Array;
-  readonly state: DeviceState;
-  readonly joinedAtMs: number;
-  readonly lastNotification: number;
-}
-
-export interface JoinCodeRow {
-  readonly codeHash: Uint8Array;
-  readonly expiresAtMs: number;
-  readonly triesLeft: number;
-}
-
-export interface BackupRow {
-  readonly id: string;
-  readonly size: number;
-  readonly createdAtMs: number;
-  readonly location: string;
-}
-
-export interface BlobRow {
-  readonly name: string;
-  readonly size: number;
-  readonly modifiedMs: number;
-}
-
-export interface NotificationRow {
-  readonly id: number;
-  readonly kind: number;
-  readonly atMs: number;
-  readonly subject: Uint8Array;
-  readonly count: number;
-}
+import { DeviceState } from '../protocol/chatd/handshake.ts';
+import {
+  AccountFullError,
+  type AccountRow,
+  type AccountStore,
+  type BackupRow,
+  type BlobRow,
+  type DeviceRow,
+  type JoinCodeRow,
+  type JoinCodeUpdate,
+  NOTIFICATION_LOG,
+  type NotificationRow,
+  type SharedBuckets,
+} from './account-store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS accounts (
@@ -66,13 +38,10 @@ CREATE TABLE IF NOT EXISTS notifications (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 `;
 
-/** How many notifications an account keeps for devices that were offline. */
-const NOTIFICATION_LOG = 100;
-
 const bytes = (value: unknown): Uint8Array => new Uint8Array(value as Buffer);
 
-/** Typed access to ChatD's SQLite database; every statement is prepared once. */
-export class ChatdDatabase {
+/** Typed, synchronous access to ChatD's SQLite tables. */
+class SqliteTables {
   private readonly db: Database.Database;
 
   constructor(path: string) {
@@ -91,7 +60,6 @@ export class ChatdDatabase {
     return this.db.transaction(fn)();
   }
 
-  /** A value kept across restarts (the join-code pepper), made by `create` on first use. */
   metaValue(key: string, create: () => Uint8Array): Uint8Array {
     const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as
       | { value: Buffer }
@@ -261,7 +229,6 @@ export class ChatdDatabase {
     );
   }
 
-  /** Appends a notification to the account's log (keeping the last NOTIFICATION_LOG) and returns it. */
   addNotification(accountId: number, n: Omit<NotificationRow, 'id'>): NotificationRow {
     const next = (
       this.db
@@ -308,5 +275,152 @@ export class ChatdDatabase {
         'UPDATE devices SET last_notification = MAX(last_notification, ?) WHERE account_id = ? AND public_key = ?',
       )
       .run(id, accountId, publicKey);
+  }
+}
+
+/** The embedded account store: one ChatD's SQLite file (docs/CHATD.md "State"). */
+export class SqliteAccountStore implements AccountStore {
+  readonly shared = false;
+  readonly #tables: SqliteTables;
+
+  constructor(path: string) {
+    this.#tables = new SqliteTables(path);
+  }
+
+  async close(): Promise<void> {
+    this.#tables.close();
+  }
+
+  async metaValue(key: string, create: () => Uint8Array): Promise<Uint8Array> {
+    return this.#tables.metaValue(key, create);
+  }
+
+  async account(userId: string): Promise<AccountRow | undefined> {
+    return this.#tables.account(userId);
+  }
+
+  async join(
+    userId: string,
+    publicKey: Uint8Array,
+    nowMs: number,
+    maxDevices: number,
+  ): Promise<{ account: AccountRow; state: DeviceState }> {
+    const t = this.#tables;
+    return t.transaction(() => {
+      const account = t.account(userId) ?? t.createAccount(userId, nowMs);
+      const devices = t.devices(account.id);
+      if (devices.length >= maxDevices) throw new AccountFullError(`the account has ${maxDevices} devices`);
+      const hasActive = devices.some((d) => d.state === DeviceState.active);
+      const state = account.requireApproval && hasActive ? DeviceState.pending : DeviceState.active;
+      t.putDevice(account.id, publicKey, state, nowMs);
+      return { account, state };
+    });
+  }
+
+  async setRequireApproval(accountId: number, requireApproval: boolean): Promise<void> {
+    this.#tables.setRequireApproval(accountId, requireApproval);
+  }
+
+  async devices(accountId: number): Promise<DeviceRow[]> {
+    return this.#tables.devices(accountId);
+  }
+
+  async device(accountId: number, publicKey: Uint8Array): Promise<DeviceRow | undefined> {
+    return this.#tables.device(accountId, publicKey);
+  }
+
+  async activate(accountId: number, publicKey: Uint8Array, joinedBeforeMs?: number): Promise<boolean> {
+    const t = this.#tables;
+    return t.transaction(() => {
+      const device = t.device(accountId, publicKey);
+      if (device?.state !== DeviceState.pending) return false;
+      if (joinedBeforeMs !== undefined && device.joinedAtMs > joinedBeforeMs) return false;
+      t.putDevice(accountId, publicKey, DeviceState.active, device.joinedAtMs);
+      return true;
+    });
+  }
+
+  async removeDevice(accountId: number, publicKey: Uint8Array): Promise<boolean> {
+    return this.#tables.removeDevice(accountId, publicKey);
+  }
+
+  async putJoinCode(userId: string, publicKey: Uint8Array, code: JoinCodeRow): Promise<void> {
+    this.#tables.putJoinCode(userId, publicKey, code);
+  }
+
+  async updateJoinCode<T>(userId: string, publicKey: Uint8Array, update: JoinCodeUpdate<T>): Promise<T> {
+    const t = this.#tables;
+    return t.transaction(() => {
+      const current = t.joinCode(userId, publicKey);
+      const { next, result } = update(current);
+      if (next === undefined) {
+        if (current !== undefined) t.deleteJoinCode(userId, publicKey);
+      } else {
+        t.putJoinCode(userId, publicKey, next);
+      }
+      return result;
+    });
+  }
+
+  async backups(accountId: number): Promise<BackupRow[]> {
+    return this.#tables.backups(accountId);
+  }
+
+  async putBackup(accountId: number, backup: BackupRow, max: number): Promise<boolean> {
+    const t = this.#tables;
+    return t.transaction(() => {
+      const exists = t.backups(accountId).some((b) => b.id === backup.id);
+      if (!exists && t.backupCount(accountId) >= max) return false;
+      t.putBackup(accountId, backup);
+      return true;
+    });
+  }
+
+  async removeBackup(accountId: number, id: string): Promise<boolean> {
+    return this.#tables.removeBackup(accountId, id);
+  }
+
+  async blobs(accountId: number, prefix: string): Promise<BlobRow[]> {
+    return this.#tables.blobs(accountId, prefix);
+  }
+
+  async blob(accountId: number, name: string): Promise<BlobRow | undefined> {
+    return this.#tables.blob(accountId, name);
+  }
+
+  async blobBytes(accountId: number): Promise<number> {
+    return this.#tables.blobBytes(accountId);
+  }
+
+  async putBlob(accountId: number, blob: BlobRow, quotaBytes: number): Promise<boolean> {
+    const t = this.#tables;
+    return t.transaction(() => {
+      const replaced = t.blob(accountId, blob.name)?.size ?? 0;
+      if (t.blobBytes(accountId) - replaced + blob.size > quotaBytes) return false;
+      t.putBlob(accountId, blob);
+      return true;
+    });
+  }
+
+  async removeBlob(accountId: number, name: string): Promise<boolean> {
+    return this.#tables.removeBlob(accountId, name);
+  }
+
+  async addNotification(accountId: number, n: Omit<NotificationRow, 'id'>): Promise<NotificationRow> {
+    const t = this.#tables;
+    return t.transaction(() => t.addNotification(accountId, n));
+  }
+
+  async notificationsAfter(accountId: number, afterId: number): Promise<NotificationRow[]> {
+    return this.#tables.notificationsAfter(accountId, afterId);
+  }
+
+  async markNotified(accountId: number, publicKey: Uint8Array, id: number): Promise<void> {
+    this.#tables.markNotified(accountId, publicKey, id);
+  }
+
+  /** One ChatD: its in-process buckets are the whole truth. */
+  sharedBuckets(): SharedBuckets | undefined {
+    return undefined;
   }
 }

@@ -2,7 +2,7 @@
 // id and to the device key that asked for it, stored only as an HMAC under a server pepper, valid
 // for a few minutes and a few tries, compared in constant time.
 import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
-import type { ChatdDatabase } from './database.ts';
+import type { AccountStore } from './account-store.ts';
 
 export interface JoinCodePolicy {
   /** Digits per code (default 8: one try in 10^8 per code). */
@@ -22,16 +22,23 @@ export type CodeCheck =
   | { readonly outcome: 'expired' };
 
 export class JoinCodes {
-  private readonly pepper: Uint8Array;
+  private constructor(
+    private readonly store: AccountStore,
+    private readonly pepper: Uint8Array,
+    readonly policy: JoinCodePolicy,
+    private readonly now: () => number,
+  ) {}
 
-  constructor(
-    private readonly db: ChatdDatabase,
-    readonly policy: JoinCodePolicy = DEFAULT_JOIN_CODE_POLICY,
-    private readonly now: () => number = Date.now,
-  ) {
+  static async open(
+    store: AccountStore,
+    policy: JoinCodePolicy = DEFAULT_JOIN_CODE_POLICY,
+    now: () => number = Date.now,
+  ): Promise<JoinCodes> {
     // The pepper keeps a copy of the database from revealing codes by a lookup table; it lives in
-    // the database itself, so it protects against a leaked table, not a leaked file.
-    this.pepper = db.metaValue('join-code-pepper', () => randomBytes(32));
+    // the store itself (one for every ChatD sharing it), so it protects against a leaked table,
+    // not a leaked store.
+    const pepper = await store.metaValue('join-code-pepper', () => randomBytes(32));
+    return new JoinCodes(store, pepper, policy, now);
   }
 
   private hash(userId: string, publicKey: Uint8Array, code: string): Uint8Array {
@@ -43,11 +50,11 @@ export class JoinCodes {
   }
 
   /** Draws a fresh code for (userId, device key), replacing any earlier one, and returns it. */
-  issue(userId: string, publicKey: Uint8Array): string {
+  async issue(userId: string, publicKey: Uint8Array): Promise<string> {
     const code = randomInt(0, 10 ** this.policy.digits)
       .toString()
       .padStart(this.policy.digits, '0');
-    this.db.putJoinCode(userId, publicKey, {
+    await this.store.putJoinCode(userId, publicKey, {
       codeHash: this.hash(userId, publicKey, code),
       expiresAtMs: this.now() + this.policy.ttlMs,
       triesLeft: this.policy.tries,
@@ -55,22 +62,23 @@ export class JoinCodes {
     return code;
   }
 
-  /** Checks a submitted code; a right code is consumed, a wrong one costs a try. */
-  check(userId: string, publicKey: Uint8Array, code: string): CodeCheck {
-    const row = this.db.joinCode(userId, publicKey);
-    if (row === undefined) return { outcome: 'expired' };
-    if (row.expiresAtMs <= this.now() || row.triesLeft <= 0) {
-      this.db.deleteJoinCode(userId, publicKey);
-      return { outcome: 'expired' };
-    }
+  /**
+   * Checks a submitted code; a right code is consumed, a wrong one costs a try. One atomic step of
+   * the store, so submissions through two ChatDs at once cannot both spend the same try.
+   */
+  check(userId: string, publicKey: Uint8Array, code: string): Promise<CodeCheck> {
     const submitted = this.hash(userId, publicKey, code);
-    if (submitted.length === row.codeHash.length && timingSafeEqual(submitted, row.codeHash)) {
-      this.db.deleteJoinCode(userId, publicKey);
-      return { outcome: 'right' };
-    }
-    const triesLeft = row.triesLeft - 1;
-    if (triesLeft <= 0) this.db.deleteJoinCode(userId, publicKey);
-    else this.db.setJoinCodeTries(userId, publicKey, triesLeft);
-    return { outcome: 'wrong', triesLeft };
+    return this.store.updateJoinCode<CodeCheck>(userId, publicKey, (row) => {
+      if (row === undefined) return { next: undefined, result: { outcome: 'expired' } };
+      if (row.expiresAtMs <= this.now() || row.triesLeft <= 0)
+        return { next: undefined, result: { outcome: 'expired' } };
+      if (submitted.length === row.codeHash.length && timingSafeEqual(submitted, row.codeHash))
+        return { next: undefined, result: { outcome: 'right' } };
+      const triesLeft = row.triesLeft - 1;
+      return {
+        next: triesLeft <= 0 ? undefined : { ...row, triesLeft },
+        result: { outcome: 'wrong', triesLeft },
+      };
+    });
   }
 }

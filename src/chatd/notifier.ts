@@ -1,8 +1,11 @@
 // Announcements to an account's other devices (docs/CHATD.md "Notifications"):
-// each event is logged per account and pushed to the devices connected now; a device that was
-// offline receives what it missed right after its next Welcome.
-import { NO_DEVICE, Notification, type NotificationKind } from '../protocol/chatd/notification.ts';
-import type { ChatdDatabase, NotificationRow } from './database.ts';
+// each event is logged per account in the account store and pushed to the devices connected now;
+// a device that was offline receives what it missed right after its next Welcome. When several
+// ChatDs share the store, a device may be connected to another ChatD than the one that logged the
+// event: each ChatD then reads the log of its connected accounts every POLL_MS (docs/CHATD.md
+// "ChatD across regions") and pushes what its devices have not been sent yet.
+import { NO_DEVICE, Notification, NotificationKind } from '../protocol/chatd/notification.ts';
+import type { AccountStore, NotificationRow } from './account-store.ts';
 
 /** A live, authenticated connection of a registered device. */
 export interface DeviceLink {
@@ -12,6 +15,9 @@ export interface DeviceLink {
   /** Ends the connection (the device was removed from its account). */
   disconnect(reason: string): void;
 }
+
+/** How often a ChatD sharing its store looks for other ChatDs' notifications. */
+export const POLL_MS = 250;
 
 const sameKey = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(b);
 
@@ -27,57 +33,110 @@ function toMessage(row: NotificationRow): Notification {
 
 export class Notifier {
   private readonly links = new Map<number, Set<DeviceLink>>();
+  /** The last notification id each link was sent (or skipped: its own doing). */
+  private readonly sent = new Map<DeviceLink, number>();
+  /** Ids a link is not sent because its device caused them. */
+  private readonly skip = new Map<DeviceLink, Set<number>>();
+  /** One delivery at a time per account, so pushes keep the log's order. */
+  private readonly deliveries = new Map<number, Promise<void>>();
+  private readonly poll: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly db: ChatdDatabase,
+    private readonly store: AccountStore,
     private readonly now: () => number = Date.now,
-  ) {}
+    onPollError: (error: unknown) => void = () => {},
+  ) {
+    if (store.shared) {
+      this.poll = setInterval(() => {
+        for (const accountId of this.links.keys()) this.deliver(accountId).catch(onPollError);
+      }, POLL_MS);
+      this.poll.unref();
+    }
+  }
+
+  close(): void {
+    clearInterval(this.poll);
+  }
 
   /** Registers a live device and sends it every notification it has not seen yet. */
-  attach(link: DeviceLink, lastSeen: number): void {
+  async attach(link: DeviceLink, lastSeen: number): Promise<void> {
     const set = this.links.get(link.accountId) ?? new Set<DeviceLink>();
     this.links.set(link.accountId, set);
     set.add(link);
-    const missed = this.db.notificationsAfter(link.accountId, lastSeen);
-    for (const row of missed) link.push(toMessage(row));
-    const last = missed.at(-1);
-    if (last !== undefined) this.db.markNotified(link.accountId, link.devicePublicKey, last.id);
+    this.sent.set(link, lastSeen);
+    await this.deliver(link.accountId);
   }
 
   detach(link: DeviceLink): void {
     const set = this.links.get(link.accountId);
     set?.delete(link);
     if (set?.size === 0) this.links.delete(link.accountId);
+    this.sent.delete(link);
+    this.skip.delete(link);
   }
 
   /**
    * Logs an event for the account and pushes it to every connected device but `actor`, the device
    * whose request caused it (it knows what it did; it is marked as having seen it).
    */
-  publish(
+  async publish(
     accountId: number,
     event: { kind: NotificationKind; subject?: Uint8Array; count?: number },
     actor?: Uint8Array,
-  ): void {
-    const row = this.db.addNotification(accountId, {
+  ): Promise<void> {
+    const row = await this.store.addNotification(accountId, {
       kind: event.kind,
       atMs: this.now(),
       subject: event.subject ?? NO_DEVICE,
       count: event.count ?? 0,
     });
-    if (actor !== undefined) this.db.markNotified(accountId, actor, row.id);
-    const message = toMessage(row);
-    for (const link of this.links.get(accountId) ?? []) {
-      if (actor !== undefined && sameKey(link.devicePublicKey, actor)) continue;
-      link.push(message);
-      this.db.markNotified(accountId, link.devicePublicKey, row.id);
+    if (actor !== undefined) {
+      await this.store.markNotified(accountId, actor, row.id);
+      for (const link of this.links.get(accountId) ?? []) {
+        if (!sameKey(link.devicePublicKey, actor)) continue;
+        const skip = this.skip.get(link) ?? new Set<number>();
+        this.skip.set(link, skip.add(row.id));
+      }
     }
+    await this.deliver(accountId);
   }
 
-  /** Closes every live connection of a device that was removed. */
-  disconnectDevice(accountId: number, devicePublicKey: Uint8Array): void {
-    for (const link of [...(this.links.get(accountId) ?? [])]) {
-      if (sameKey(link.devicePublicKey, devicePublicKey)) link.disconnect('device removed from the account');
+  /** Pushes to the account's connected devices what the log holds beyond what each was sent. */
+  private deliver(accountId: number): Promise<void> {
+    const previous = this.deliveries.get(accountId) ?? Promise.resolve();
+    const next = previous.catch(() => {}).then(() => this.deliverNow(accountId));
+    this.deliveries.set(accountId, next);
+    const forget = () => {
+      if (this.deliveries.get(accountId) === next) this.deliveries.delete(accountId);
+    };
+    next.then(forget, forget);
+    return next;
+  }
+
+  private async deliverNow(accountId: number): Promise<void> {
+    const links = [...(this.links.get(accountId) ?? [])];
+    if (links.length === 0) return;
+    const from = Math.min(...links.map((link) => this.sent.get(link) ?? 0));
+    const rows = await this.store.notificationsAfter(accountId, from);
+    for (const link of links) {
+      const before = this.sent.get(link);
+      if (before === undefined) continue; // detached meanwhile
+      let last = before;
+      const skip = this.skip.get(link);
+      for (const row of rows) {
+        if (row.id <= last) continue;
+        last = row.id;
+        if (skip?.delete(row.id)) continue;
+        link.push(toMessage(row));
+        // Whichever ChatD removed the device, the one it is connected to ends its connection.
+        if (row.kind === NotificationKind.deviceRemoved && sameKey(row.subject, link.devicePublicKey)) {
+          link.disconnect('device removed from the account');
+        }
+      }
+      if (last > before && this.sent.has(link)) {
+        this.sent.set(link, last);
+        await this.store.markNotified(accountId, link.devicePublicKey, last);
+      }
     }
   }
 }

@@ -13,7 +13,9 @@ import { type Logger, pino } from 'pino';
 import { WebSocketServer } from 'ws';
 import { answerReadiness, LIVENESS_PATH, READINESS_PATH } from '../observability/probes.ts';
 import { MAX_FRAME_BYTES } from '../protocol/chatd/message.ts';
-import { BlobStorage } from './blob-storage.ts';
+import { DirectoryBlobStore } from '../stores/blob/directory.ts';
+import type { AccountStore } from './account-store.ts';
+import { type AccountBlobStores, BlobStorage } from './blob-storage.ts';
 import type { CodeSender } from './code-sender.ts';
 import { ChatdConnection } from './connection.ts';
 import {
@@ -25,7 +27,7 @@ import {
   DEFAULT_RATE_LIMITS,
   type RateLimits,
 } from './context.ts';
-import { ChatdDatabase } from './database.ts';
+import { SqliteAccountStore } from './database.ts';
 import { DEFAULT_JOIN_CODE_POLICY, type JoinCodePolicy, JoinCodes } from './join-codes.ts';
 import { ChatdMetrics } from './metrics.ts';
 import { Notifier } from './notifier.ts';
@@ -35,8 +37,15 @@ import { type VaultNode, VaultRelay } from './vault-relay.ts';
 export const CHATD_PATH = '/v1/chatd';
 
 export interface ChatdOptions {
-  /** ChatD's state: `chatd.sqlite` and `blobs/` are made here. */
+  /** ChatD's state: `chatd.sqlite` and `blobs/` are made here unless the next two say otherwise. */
   readonly dataDir: string;
+  /**
+   * The account store, when shared with other ChatDs (docs/CHATD.md "ChatD across regions"); the
+   * server closes it. Default: SQLite in the data dir.
+   */
+  readonly accountStore?: AccountStore;
+  /** Each account's blob store, when shared (S3); default: a directory per account in the data dir. */
+  readonly blobStores?: AccountBlobStores;
   /** Where to listen (default 127.0.0.1, an ephemeral port). */
   readonly host?: string;
   readonly port?: number;
@@ -69,7 +78,8 @@ export class ChatdServer {
   private constructor(
     private readonly http: Server,
     private readonly wss: WebSocketServer,
-    private readonly db: ChatdDatabase,
+    private readonly store: AccountStore,
+    private readonly notifier: Notifier,
     /** `ws://host:port/v1/chatd`, the URL devices connect to. */
     readonly url: string,
   ) {}
@@ -78,8 +88,17 @@ export class ChatdServer {
     mkdirSync(options.dataDir, { recursive: true });
     const now = options.now ?? Date.now;
     const logger = options.logger ?? pino({ level: 'silent' });
-    const db = new ChatdDatabase(join(options.dataDir, 'chatd.sqlite'));
+    const store = options.accountStore ?? new SqliteAccountStore(join(options.dataDir, 'chatd.sqlite'));
+    const blobRoot = join(options.dataDir, 'blobs');
+    if (options.blobStores === undefined) mkdirSync(blobRoot, { recursive: true });
+    const blobStores =
+      options.blobStores ??
+      ((accountId: number) => new DirectoryBlobStore(join(blobRoot, String(accountId))));
     const limits = { ...DEFAULT_RATE_LIMITS, ...options.rateLimits };
+    // The limits that guard the vault and the join codes hold across every ChatD sharing the store;
+    // the per-address ones stay per process (docs/CHATD.md "Rate limits").
+    const sharedOrLocal = (name: 'vaultPerAccount' | 'joinCodesPerUser') =>
+      store.sharedBuckets(name, limits[name], now) ?? new RateLimiter(limits[name], now);
     const metrics = options.metrics ? new ChatdMetrics() : undefined;
     const relay = new VaultRelay(options.vaultNodes, {
       localRegion: options.localRegion,
@@ -90,26 +109,24 @@ export class ChatdServer {
         metrics?.relayFailures.inc({ node: node.name });
       },
     });
+    const notifier = new Notifier(store, now, (error) =>
+      logger.warn({ err: error }, 'reading notifications from the account store failed'),
+    );
     const ctx: ChatdContext = {
-      db,
-      joinCodes: new JoinCodes(db, { ...DEFAULT_JOIN_CODE_POLICY, ...options.joinCodePolicy }, now),
+      store,
+      joinCodes: await JoinCodes.open(store, { ...DEFAULT_JOIN_CODE_POLICY, ...options.joinCodePolicy }, now),
       codeSender: options.codeSender,
       relay,
-      blobs: new BlobStorage(
-        join(options.dataDir, 'blobs'),
-        db,
-        options.quotaBytes ?? DEFAULT_QUOTA_BYTES,
-        now,
-      ),
-      notifier: new Notifier(db, now),
+      blobs: new BlobStorage(blobStores, store, options.quotaBytes ?? DEFAULT_QUOTA_BYTES, now),
+      notifier,
       logger,
       fleetIds: options.fleetIds.map((id) => Uint8Array.from(id)),
       approvalWaitMs: options.approvalWaitMs ?? DEFAULT_APPROVAL_WAIT_MS,
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
       limiters: {
-        vaultPerAccount: new RateLimiter(limits.vaultPerAccount, now),
+        vaultPerAccount: sharedOrLocal('vaultPerAccount'),
         vaultPerAddress: new RateLimiter(limits.vaultPerAddress, now),
-        joinCodesPerUser: new RateLimiter(limits.joinCodesPerUser, now),
+        joinCodesPerUser: sharedOrLocal('joinCodesPerUser'),
         joinCodesPerAddress: new RateLimiter(limits.joinCodesPerAddress, now),
         connectionsPerAddress: new RateLimiter(limits.connectionsPerAddress, now),
       },
@@ -157,10 +174,10 @@ export class ChatdServer {
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `ws://${host}:${address.port}${CHATD_PATH}`;
     logger.info({ url }, 'chatd listening');
-    return new ChatdServer(http, wss, db, url);
+    return new ChatdServer(http, wss, store, notifier, url);
   }
 
-  /** Closes every connection, stops listening and closes the database. */
+  /** Closes every connection, stops listening and closes the account store. */
   async close(): Promise<void> {
     for (const client of this.wss.clients) client.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
@@ -168,6 +185,7 @@ export class ChatdServer {
       this.http.close(() => resolve());
       this.http.closeAllConnections();
     });
-    this.db.close();
+    this.notifier.close();
+    await this.store.close();
   }
 }

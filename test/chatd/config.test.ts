@@ -33,6 +33,18 @@ describe('ChatD config', () => {
     assert.deepEqual(ChatdConfig.fromText(config.toText()), config);
   });
 
+  it('keeps the shared account and blob stores of a multi-region deployment', () => {
+    const config = parse({
+      ...VALID,
+      accountStore: 'etcd://10.0.0.9:2379,10.0.1.9:2379/chatd',
+      blobStore: 's3://blobs/chatd',
+    });
+    assert.equal(config.accountStore, 'etcd://10.0.0.9:2379,10.0.1.9:2379/chatd');
+    assert.equal(config.blobStore, 's3://blobs/chatd');
+    assert.deepEqual(ChatdConfig.fromText(config.toText()), config);
+    assert.equal(parse(VALID).accountStore, undefined, 'absent: the data dir holds both');
+  });
+
   it('gives each node the region fleet.pub gives its member, in config order', () => {
     const nodes = parse(VALID).vaultNodes(testFleet(['eu', 'us']));
     assert.deepEqual(
@@ -71,6 +83,9 @@ describe('ChatD config', () => {
     ['a negative timeout', { ...VALID, relayTimeoutMs: -1 }, /relayTimeoutMs must be a positive/],
     ['a fractional quota', { ...VALID, quotaBytes: 1.5 }, /quotaBytes must be a positive/],
     ['metrics as text', { ...VALID, metrics: 'yes' }, /metrics must be true or false/],
+    ['a SQLite account store', { ...VALID, accountStore: 'sqlite:/tmp/a' }, /accountStore must be etcd:/],
+    ['a malformed etcd URL', { ...VALID, accountStore: 'etcd://nohost' }, /malformed etcd store URL/],
+    ['a directory blob store', { ...VALID, blobStore: '/srv/blobs' }, /blobStore must be s3:/],
   ];
   for (const [what, fields, message] of refusals) {
     it(`refuses ${what}`, () => assert.throws(() => parse(fields), message));

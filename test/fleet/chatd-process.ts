@@ -1,14 +1,14 @@
-// A real `strongroom chatd --config FILE --dev-codes` process for whole-fleet tests: its stdout
-// lines (`listening on URL`, join codes) and its JSON log (stderr). Every process is killed when
-// the test process exits, whatever happened.
+// One `strongroom chatd` process for the fleet tests (chatd-regions.test.ts,
+// chatd-shared-state.test.ts): started on a config file with development join codes on stdout,
+// its JSON log parsed, stopped cleanly or killed.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { ChatdClient } from '../../src/client/chatd/client.ts';
 import { DeviceIdentity } from '../../src/client/chatd/identity.ts';
 import { openNodeSocket } from '../../src/client/node/chatd-socket.ts';
 
 const mainTs = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-
 const running = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
@@ -43,11 +43,12 @@ export class ChatdProcess {
     });
   }
 
-  static async start(configPath: string): Promise<ChatdProcess> {
+  /** Starts ChatD on `configPath`; `env` is added to this process's environment (S3 credentials). */
+  static async start(configPath: string, env: Record<string, string> = {}): Promise<ChatdProcess> {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', mainTs, 'chatd', '--config', configPath, '--dev-codes'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
     );
     const chatd = new ChatdProcess(child);
     chatd.url = (await chatd.waitFor(/^listening on (\S+)$/m))[1]!;
@@ -68,17 +69,18 @@ export class ChatdProcess {
   }
 
   /** A new device of `userId`, joined with the code this ChatD's development sender prints. */
-  async joinDevice(userId: string): Promise<ChatdClient> {
-    const client = await ChatdClient.connect({
-      url: this.url,
-      identity: DeviceIdentity.generate(userId),
-      openSocket: openNodeSocket,
-    });
+  async joinDevice(userId: string, identity = DeviceIdentity.generate(userId)): Promise<ChatdClient> {
+    const client = await this.connect(identity);
     const from = this.stdout.length;
     await client.requestJoinCode();
     const code = (await this.waitFor(new RegExp(`^code ${userId} (\\d+)$`, 'm'), from))[1]!;
     await client.submitJoinCode(code);
     return client;
+  }
+
+  /** A connection of `identity` (joined or not: Welcome says which). */
+  connect(identity: DeviceIdentity): Promise<ChatdClient> {
+    return ChatdClient.connect({ url: this.url, identity, openSocket: openNodeSocket });
   }
 
   /** Names of the vault nodes this ChatD logged as failed, in order. */
@@ -88,8 +90,17 @@ export class ChatdProcess {
       .map((line) => String(line.node));
   }
 
+  /** Kills the process abruptly (SIGKILL), as a crash or a lost region. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = once(this.child, 'exit');
+    this.child.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Stops the process with SIGTERM; its exit code (null if it had been killed). */
   async stop(): Promise<number | null> {
-    if (this.child.exitCode !== null) return this.child.exitCode;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
     const exited = new Promise<number | null>((resolve) => this.child.once('exit', (code) => resolve(code)));
     this.child.kill('SIGTERM');
     return exited;

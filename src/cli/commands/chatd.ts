@@ -61,8 +61,15 @@ async function runChatd(options: ChatdCommandOptions): Promise<void> {
       'no vault node in this ChatD region: every vault frame goes to another region',
     );
   }
+  const shared = await import('../../chatd/shared-state.ts');
   const server = await ChatdServer.start({
     dataDir: ChatdConfig.resolve(options.config, config.dataDir),
+    accountStore:
+      config.accountStore === undefined ? undefined : shared.openAccountStore(config.accountStore),
+    blobStores:
+      config.blobStore === undefined
+        ? undefined
+        : await shared.openAccountBlobStores(config.blobStore, process.env.AWS_ENDPOINT_URL),
     host,
     port,
     vaultNodes,

@@ -1,5 +1,6 @@
 // A minimal etcd v3 client for the record store (etcd.ts; docs/ARCHITECTURE.md "Record store"):
-// the three unary gRPC calls the store needs (KV.Range, KV.Txn, Maintenance.Status), framed by hand
+// the three unary gRPC calls the stores need (KV.Range, KV.Txn, Maintenance.Status; ChatD's
+// account store, src/chatd/etcd-account-store.ts, uses the same client), framed by hand
 // over node:http2 with the few protobuf fields they use (etcd's api/etcdserverpb/rpc.proto). It
 // replaces the etcd3 package (grpc-js), which cost ~3× the CPU per call on the vault node.
 // Calls go to the cluster's leader when it is known: a follower would forward every write to the
@@ -26,6 +27,13 @@ export interface EtcdKeyValue {
   readonly key: Uint8Array;
   readonly value: Uint8Array;
   readonly modRevision: bigint;
+}
+
+/** One etcd transaction: conditions on keys' revisions, and the writes made if all hold. */
+export interface EtcdTxn {
+  readonly compares: ReadonlyArray<{ readonly key: Uint8Array; readonly modRevision: bigint | undefined }>;
+  readonly puts: ReadonlyArray<{ readonly key: Uint8Array; readonly value: Uint8Array }>;
+  readonly deletes: readonly Uint8Array[];
 }
 
 /** A call that failed: no answer, a gRPC error status, or an unreadable answer. */
@@ -73,31 +81,59 @@ export class EtcdGrpcClient {
     modRevision: bigint | undefined,
     value: Uint8Array,
   ): Promise<bigint | undefined> {
-    // Compare: result EQUAL (0), target CREATE (1) or MOD (2), the key, and the oneof target
-    // value, written even when 0 so the comparison never depends on a default.
-    const compare = new ProtoWriter()
-      .varint(1, 0n)
-      .varint(2, modRevision === undefined ? 1n : 2n)
-      .bytes(3, key)
-      .varint(modRevision === undefined ? 5 : 6, modRevision ?? 0n)
-      .finish();
-    const put = new ProtoWriter().bytes(1, key).bytes(2, value).finish();
-    const request = new ProtoWriter()
-      .bytes(1, compare)
-      .bytes(2, new ProtoWriter().bytes(2, put).finish())
-      .finish();
-    const answer = await this.#call(TXN, request);
+    const { succeeded, revision } = await this.#txn({
+      compares: [{ key, modRevision }],
+      puts: [{ key, value }],
+      deletes: [],
+    });
+    if (!succeeded) return undefined;
+    // The put is the transaction's only write, so its revision is the key's new mod revision.
+    if (revision === undefined || revision <= 0n)
+      throw new EtcdCallError('a transaction answer without a revision');
+    return revision;
+  }
+
+  /**
+   * KV.Txn over several keys: every put and delete is applied, atomically, if and only if every
+   * comparison holds (each key's mod revision as given, or never created when undefined).
+   * Returns whether it was applied.
+   */
+  async txn(request: EtcdTxn): Promise<boolean> {
+    return (await this.#txn(request)).succeeded;
+  }
+
+  async #txn(request: EtcdTxn): Promise<{ succeeded: boolean; revision: bigint | undefined }> {
+    const message = new ProtoWriter();
+    for (const { key, modRevision } of request.compares) {
+      // Compare: result EQUAL (0), target CREATE (1) or MOD (2), the key, and the oneof target
+      // value, written even when 0 so the comparison never depends on a default.
+      message.bytes(
+        1,
+        new ProtoWriter()
+          .varint(1, 0n)
+          .varint(2, modRevision === undefined ? 1n : 2n)
+          .bytes(3, key)
+          .varint(modRevision === undefined ? 5 : 6, modRevision ?? 0n)
+          .finish(),
+      );
+    }
+    // RequestOp: request_put (2) is PutRequest {key 1, value 2}; request_delete_range (3) is
+    // DeleteRangeRequest {key 1}.
+    for (const { key, value } of request.puts) {
+      const put = new ProtoWriter().bytes(1, key).bytes(2, value).finish();
+      message.bytes(2, new ProtoWriter().bytes(2, put).finish());
+    }
+    for (const key of request.deletes) {
+      message.bytes(2, new ProtoWriter().bytes(3, new ProtoWriter().bytes(1, key).finish()).finish());
+    }
+    const answer = await this.#call(TXN, message.finish());
     let succeeded = false;
     let revision: bigint | undefined;
     for (const field of readFields(answer)) {
       if (field.number === 1) revision = headerField(field.bytes(), HeaderField.revision);
       else if (field.number === 2) succeeded = field.varint() !== 0n;
     }
-    if (!succeeded) return undefined;
-    // The put is the transaction's only write, so its revision is the key's new mod revision.
-    if (revision === undefined || revision <= 0n)
-      throw new EtcdCallError('a transaction answer without a revision');
-    return revision;
+    return { succeeded, revision };
   }
 
   /** Closes every connection; later calls fail. */
