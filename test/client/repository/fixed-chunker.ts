@@ -5,7 +5,7 @@ import type { Chunker } from '../../../src/client/node/repository-backup.ts';
 
 export const FIXED_CHUNK_SIZE = 256 * 1024;
 
-export function fixedChunker(): Chunker {
+export function fixedChunker(chunkSize = FIXED_CHUNK_SIZE): Chunker {
   let buffered: Uint8Array[] = [];
   let length = 0;
   const take = (count: number): Uint8Array => {
@@ -27,7 +27,7 @@ export function fixedChunker(): Chunker {
       buffered.push(data.slice());
       length += data.length;
       const chunks: Uint8Array[] = [];
-      while (length >= FIXED_CHUNK_SIZE) chunks.push(take(FIXED_CHUNK_SIZE));
+      while (length >= chunkSize) chunks.push(take(chunkSize));
       return chunks;
     },
     finish() {

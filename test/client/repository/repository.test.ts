@@ -21,7 +21,7 @@ import { fixedChunker } from './fixed-chunker.ts';
 
 const key = BackupKey.generate(nodeCrypto.randomBytes);
 const MiB = 1024 * 1024;
-const options = { chunker: fixedChunker };
+const options = { chunker: () => fixedChunker() };
 let work: string;
 let counter = 0;
 const fresh = (label: string) => join(work, `${label}-${counter++}`);
