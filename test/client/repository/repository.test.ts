@@ -11,6 +11,7 @@ import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { nodeCrypto } from '../../../src/client/node/node-crypto.ts';
 import { createSnapshot, restoreSnapshot } from '../../../src/client/node/repository-backup.ts';
+import { checkRepository } from '../../../src/client/repository/check.ts';
 import { PACK_PREFIX, Repository, SNAPSHOT_PREFIX } from '../../../src/client/repository/repository.ts';
 import { compareTrees } from '../../../src/demo/compare-trees.ts';
 import { DamagedBackupError, UnavailableError, WrongKeyError } from '../../../src/errors.ts';
@@ -249,5 +250,43 @@ describe('repository interruption and concurrency', () => {
     assert.equal((await repository.listSnapshots()).length, 2);
     await assertRestores(repository, one, a.id);
     await assertRestores(repository, two, b.id);
+  });
+});
+
+describe('repository check', () => {
+  it('finds a sound repository sound, a dropped pack without reading data, a flipped byte only when reading it', async () => {
+    const directory = fresh('repo');
+    const repository = await open(directory);
+    await createSnapshot(
+      repository,
+      [await treeWith({ 'a.bin': noise(2 * MiB), 'b.txt': noise(10) })],
+      options,
+    );
+    const sound = await checkRepository(repository, { readData: 1 });
+    assert.deepEqual(sound.problems, []);
+    assert.equal(sound.packsRead, 1);
+    assert.equal(sound.snapshots, 1);
+
+    const pack = (await readdir(directory)).find((name) => name.startsWith(PACK_PREFIX))!;
+    const bytes = await readFile(join(directory, pack));
+    bytes[500]! ^= 1;
+    await writeFile(join(directory, pack), bytes);
+    assert.deepEqual(
+      (await checkRepository(repository)).problems,
+      [],
+      'structure alone does not read the chunk',
+    );
+    const read = await checkRepository(repository, { readData: 1 });
+    assert.equal(read.problems.length, 1);
+    assert.match(read.problems[0]!, /fails to authenticate/);
+    // A subset of 0 % reads no pack in full.
+    assert.equal((await checkRepository(repository, { readData: 0 })).packsRead, 0);
+
+    await rename(join(directory, pack), join(work, `dropped-${counter++}`));
+    const dropped = await checkRepository(repository);
+    assert.ok(
+      dropped.problems.some((line) => /missing from the store/.test(line)),
+      dropped.problems.join('\n'),
+    );
   });
 });
