@@ -1,4 +1,4 @@
-// `backup check` of a repository (docs/FORMAT.md §12.12): the structure always (every snapshot and
+// `backup check` of a repository (docs/FORMAT.md §12.13): the structure always (every snapshot and
 // index opens, every tree a snapshot reaches opens and every blob it names is indexed in a pack
 // that exists), and with `readData` every byte of a share of the packs (every blob opened and
 // checked against its id, every pack header matching the index). Browser-safe.
