@@ -5,6 +5,7 @@ import { lstat, mkdir, readdir, readlink, rename, rm, symlink } from 'node:fs/pr
 import { basename, dirname, join, resolve } from 'node:path';
 import { DamagedBackupError, StrongroomError, UsageError } from '../../errors.ts';
 import { removeDeadTemporaries, temporaryName, trackTemporary } from '../../temporaries.ts';
+import { ContentDefinedChunker } from '../repository/chunker.ts';
 import { ObjectType } from '../repository/objects.ts';
 import { RepositoryReader } from '../repository/reader.ts';
 import type { Repository, SnapshotInfo } from '../repository/repository.ts';
@@ -14,7 +15,7 @@ import { applyMetadata, applySymlinkMetadata } from './entry-metadata.ts';
 import { checkDestination } from './extract.ts';
 import { readFileBlocks, writeNewFile } from './file-io.ts';
 
-/** Cuts a byte stream into chunks (src/client/repository/chunker.ts is the content-defined one). */
+/** Cuts a byte stream into chunks (ContentDefinedChunker is the one repositories use, §12.12). */
 export interface Chunker {
   push(data: Uint8Array): Uint8Array[];
   finish(): Uint8Array | undefined;
@@ -22,8 +23,11 @@ export interface Chunker {
 /** Makes a chunker keyed with the repository's 32-byte gear seed. */
 export type ChunkerFactory = (gearSeed: Uint8Array) => Chunker;
 
+const defaultChunker: ChunkerFactory = (gearSeed) => new ContentDefinedChunker(gearSeed);
+
 export interface SnapshotOptions {
-  chunker: ChunkerFactory;
+  /** The content-defined chunker with its default sizes unless a test says otherwise. */
+  chunker?: ChunkerFactory;
   /** Now, unless a test says otherwise. */
   time?: Date;
 }
@@ -32,7 +36,7 @@ export interface SnapshotOptions {
 export async function createSnapshot(
   repository: Repository,
   paths: readonly string[],
-  options: SnapshotOptions,
+  options: SnapshotOptions = {},
 ): Promise<SnapshotInfo> {
   const names = new Set<string>();
   for (const path of paths) {
@@ -81,7 +85,7 @@ async function storeEntry(
   }
   if (!info.isFile())
     throw new UsageError(`${JSON.stringify(path)} is neither a file, a directory nor a symlink`);
-  const chunker = options.chunker(writer.repository.keys.gearSeed);
+  const chunker = (options.chunker ?? defaultChunker)(writer.repository.keys.gearSeed);
   const content: string[] = [];
   let size = 0;
   for await (const block of readFileBlocks(path)) {
