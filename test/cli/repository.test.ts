@@ -143,4 +143,29 @@ describe('strongroom backup snapshot', () => {
     );
     assert.deepEqual((await compareTrees(big, join(to, 'big'))).differences, []);
   });
+
+  it('forget --keep-last 1 then prune frees the old data; the kept snapshot restores', async () => {
+    const repo = join(work, 'repo-prune');
+    const old = join(work, 'old');
+    await mkdir(old);
+    await writeFile(join(old, 'old.bin'), nodeCrypto.randomBytes(3 * MiB));
+    const run = (args: string[]) => runCli([...args, '--key-file', keyFile]);
+    assert.equal((await run(['backup', 'snapshot', old, '--to', repo])).code, 0);
+    const kept = await snapshotJson(repo);
+    const forget = await run(['backup', 'forget', '--from', repo, '--keep-last', '1']);
+    assert.equal(forget.code, 0, forget.stderr);
+    assert.match(forget.stderr, /forgot 1 snapshots/);
+    const prune = await run(['backup', 'prune', '--from', repo]);
+    assert.equal(prune.code, 0, prune.stderr);
+    assert.match(prune.stderr, /deleted 1 packs/);
+    const listed = await run(['backup', 'snapshots', '--from', repo, '--json']);
+    assert.deepEqual(
+      (JSON.parse(listed.stdout) as { id: string }[]).map((s) => s.id),
+      [kept.id],
+    );
+    const check = await run(['backup', 'check', '--from', repo, '--read-data']);
+    assert.equal(check.code, 0, check.stderr);
+    const noPolicy = await run(['backup', 'forget', '--from', repo]);
+    assert.equal(noPolicy.code, ExitCode.usage, noPolicy.stderr);
+  });
 });

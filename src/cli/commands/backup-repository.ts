@@ -1,11 +1,13 @@
 // `strongroom backup snapshot | snapshots | restore-snapshot | check` (README "CLI"; docs/FORMAT.md
 // §12, docs/BACKUP.md "Repositories"): incremental, deduplicated snapshots in a repository kept in
 // a directory or S3 store, next to the single-stream backups of `backup create`.
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { formatBytes } from '../../client/format-bytes.ts';
 import { nodeCrypto } from '../../client/node/node-crypto.ts';
 import { createSnapshot, restoreSnapshot } from '../../client/node/repository-backup.ts';
 import { checkRepository } from '../../client/repository/check.ts';
+import { forgetSnapshots, pruneRepository } from '../../client/repository/prune.ts';
 import { Repository } from '../../client/repository/repository.ts';
 import { DamagedBackupError, UsageError } from '../../errors.ts';
 import { removeUnfinishedOnInterrupt } from '../interrupt.ts';
@@ -162,4 +164,49 @@ export function registerRepositoryBackup(backup: Command): void {
         }
       },
     );
+
+  backup
+    .command('forget')
+    .description('delete the snapshots a retention policy does not keep (their data goes with backup prune)')
+    .option(...keyFile)
+    .requiredOption('--from <store>', 'the repository: a directory or s3://bucket/prefix')
+    .option('--keep-last <n>', 'keep the newest N snapshots', parseCount)
+    .option('--keep-daily <d>', 'keep the newest snapshot of each of the newest D days', parseCount)
+    .option(...endpoint)
+    .action(async (options: RepositoryOptions & { from: string; keepLast?: number; keepDaily?: number }) => {
+      if (options.keepLast === undefined && options.keepDaily === undefined) {
+        throw new UsageError('say what to keep: --keep-last N and/or --keep-daily D');
+      }
+      const repository = await openRepository(options.from, '--from', options, false);
+      try {
+        const forgotten = await forgetSnapshots(repository, options);
+        for (const id of forgotten) process.stdout.write(`${id}\n`);
+        process.stderr.write(`forgot ${forgotten.length} snapshots; run backup prune to free their data\n`);
+      } finally {
+        repository.close();
+      }
+    });
+
+  backup
+    .command('prune')
+    .description('delete the packs no snapshot uses (takes a lock; refuses while another run is writing)')
+    .option(...keyFile)
+    .requiredOption('--from <store>', 'the repository: a directory or s3://bucket/prefix')
+    .option(...endpoint)
+    .action(async (options: RepositoryOptions & { from: string }) => {
+      const repository = await openRepository(options.from, '--from', options, false);
+      try {
+        const report = await pruneRepository(repository, { owner: `${hostname()}:${process.pid}` });
+        process.stderr.write(
+          `deleted ${report.packsDeleted} packs (${formatBytes(report.bytesFreed)}), kept ${report.packsKept}\n`,
+        );
+      } finally {
+        repository.close();
+      }
+    });
+}
+
+function parseCount(text: string): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`expected a whole number, got ${JSON.stringify(text)}`);
+  return Number(text);
 }

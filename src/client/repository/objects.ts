@@ -20,6 +20,7 @@ export const ObjectType = {
   packHeader: 3,
   index: 4,
   snapshot: 5,
+  lock: 6,
 } as const;
 export type ObjectType = (typeof ObjectType)[keyof typeof ObjectType];
 

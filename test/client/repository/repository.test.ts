@@ -5,13 +5,21 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, mkdtemp, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { nodeCrypto } from '../../../src/client/node/node-crypto.ts';
 import { createSnapshot, restoreSnapshot } from '../../../src/client/node/repository-backup.ts';
 import { checkRepository } from '../../../src/client/repository/check.ts';
+import { ObjectType } from '../../../src/client/repository/objects.ts';
+import {
+  forgetSnapshots,
+  keptSnapshots,
+  LOCK_PREFIX,
+  pruneRepository,
+  RepositoryBusyError,
+} from '../../../src/client/repository/prune.ts';
 import { PACK_PREFIX, Repository, SNAPSHOT_PREFIX } from '../../../src/client/repository/repository.ts';
 import { compareTrees } from '../../../src/demo/compare-trees.ts';
 import { DamagedBackupError, UnavailableError, WrongKeyError } from '../../../src/errors.ts';
@@ -288,5 +296,58 @@ describe('repository check', () => {
       dropped.problems.some((line) => /missing from the store/.test(line)),
       dropped.problems.join('\n'),
     );
+  });
+});
+
+describe('repository forget and prune', () => {
+  it('keeps what the policy says, frees the packs only forgotten snapshots used, and the rest still restores', async () => {
+    const directory = fresh('repo');
+    const repository = await open(directory);
+    const day = (n: number) => new Date(Date.UTC(2026, 10, n, 12));
+    const old = await treeWith({ 'old.bin': noise(3 * MiB) });
+    const current = await treeWith({ 'new.bin': noise(3 * MiB) });
+    await createSnapshot(repository, [old], { ...options, time: day(1) });
+    await createSnapshot(repository, [old], { ...options, time: day(2) });
+    const kept = await createSnapshot(repository, [current], { ...options, time: day(3) });
+    assert.deepEqual(keptSnapshots(await repository.listSnapshots(), { keepLast: 1 }), new Set([kept.id]));
+    assert.equal(keptSnapshots(await repository.listSnapshots(), { keepDaily: 2 }).size, 2);
+    assert.equal((await forgetSnapshots(repository, { keepLast: 1 })).length, 2);
+    // Pack times are "now": the prune runs as if two hours later, past the writers' grace period.
+    const later = () => new Date(Date.now() + 2 * 60 * 60 * 1000);
+    const report = await pruneRepository(repository, { owner: 'test', now: later });
+    assert.equal(report.packsDeleted, 1);
+    assert.ok(report.bytesFreed > 3 * MiB, `${report.bytesFreed}`);
+    assert.deepEqual((await checkRepository(repository, { readData: 1 })).problems, []);
+    await assertRestores(repository, current, kept.id);
+    assert.deepEqual(
+      (await readdir(directory)).filter((name) => name.startsWith(LOCK_PREFIX)),
+      [],
+      'lock released',
+    );
+  });
+
+  it('refuses while another run holds a live lock or a writer has a recent pack in no index', async () => {
+    const directory = fresh('repo');
+    const repository = await open(directory);
+    await createSnapshot(repository, [await treeWith({ 'a.bin': noise(MiB) })], options);
+    await repository.putMetadata(ObjectType.lock, `${LOCK_PREFIX}${'ab'.repeat(16)}`, {
+      owner: 'other-host:1234',
+      expires: new Date(Date.now() + 60_000).toISOString(),
+    });
+    await assert.rejects(pruneRepository(repository, { owner: 'test' }), (error: unknown) => {
+      assert.ok(error instanceof RepositoryBusyError);
+      assert.match(error.message, /locked by "other-host:1234"/);
+      return true;
+    });
+    await rm(join(directory, `${LOCK_PREFIX}${'ab'.repeat(16)}`));
+    // A writer whose connection dropped after its first pack: that pack is in no index yet.
+    const dropping = await Repository.open(new DroppingStore(directory, 1), key, nodeCrypto);
+    await assert.rejects(
+      createSnapshot(dropping, [await treeWith({ 'b.bin': noise(20 * MiB) })], options),
+      UnavailableError,
+    );
+    await assert.rejects(pruneRepository(repository, { owner: 'test' }), /is in no index yet/);
+    const packs = (await readdir(directory)).filter((name) => name.startsWith(PACK_PREFIX));
+    assert.equal(packs.length, 2, 'nothing deleted');
   });
 });
