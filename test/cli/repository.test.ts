@@ -75,6 +75,34 @@ describe('strongroom backup snapshot', () => {
     const check = await runCli(['backup', 'check', '--from', repo, '--key-file', keyFile, '--read-data']);
     assert.equal(check.code, 0, check.stderr);
     assert.match(check.stderr, /0 problems/);
+    // A single-stream backup in the same store still lists and restores, and is pointed out.
+    const stream = await runCli([
+      'backup',
+      'create',
+      join(source, 'media'),
+      '--to',
+      repo,
+      '--key-file',
+      keyFile,
+    ]);
+    assert.equal(stream.code, 0, stream.stderr);
+    const both = await runCli(['backup', 'snapshots', '--from', repo, '--key-file', keyFile]);
+    assert.match(both.stderr, /and 1 single-stream backups/);
+    const old = await runCli(['backup', 'list', '--from', repo]);
+    assert.equal(old.stdout.trim().split('\n').length, 1, old.stdout);
+    const oldTo = join(work, 'restored-stream');
+    const oldRestore = await runCli([
+      'backup',
+      'restore',
+      '--from',
+      repo,
+      '--to',
+      oldTo,
+      '--key-file',
+      keyFile,
+    ]);
+    assert.equal(oldRestore.code, 0, oldRestore.stderr);
+    assert.deepEqual((await compareTrees(join(source, 'media'), join(oldTo, 'media'))).differences, []);
   });
 
   it('a wrong key is exit 6; a damaged pack fails check --read-data and the restore with exit 5', async () => {

@@ -3,6 +3,7 @@
 // a directory or S3 store, next to the single-stream backups of `backup create`.
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
+import { listBackups } from '../../client/backup/backups.ts';
 import { formatBytes } from '../../client/format-bytes.ts';
 import { nodeCrypto } from '../../client/node/node-crypto.ts';
 import { createSnapshot, restoreSnapshot } from '../../client/node/repository-backup.ts';
@@ -85,8 +86,15 @@ export function registerRepositoryBackup(backup: Command): void {
       const repository = await openRepository(options.from, '--from', options, false);
       try {
         const snapshots = await repository.listSnapshots();
+        // Single-stream backups may share the store; they are listed and restored by backup list/restore.
+        const streams = await listBackups(repository.store);
         if (options.json) return printJson(snapshots);
         if (snapshots.length === 0) process.stderr.write(`no snapshots in ${repository.store.location}\n`);
+        if (streams.length > 0) {
+          process.stderr.write(
+            `and ${streams.length} single-stream backups (see backup list, backup restore)\n`,
+          );
+        }
         for (const s of snapshots) {
           process.stdout.write(
             `${s.id}  ${s.time}  ${String(s.files).padStart(7)} files  ${formatBytes(s.size).padStart(10)}  +${formatBytes(s.added)}\n`,
