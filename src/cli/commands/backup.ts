@@ -17,6 +17,7 @@ import {
   runDeviceRestore,
 } from './backup-device.ts';
 import { reportProblems } from './backup-problems.ts';
+import { registerRepositoryBackup } from './backup-repository.ts';
 import { type KeyOptions, resolveKey, resolveStore, type StoreOptions } from './options.ts';
 
 interface CreateOptions extends KeyOptions, StoreOptions {
@@ -105,6 +106,7 @@ export function registerBackup(program: Command): void {
     .action(runRestore);
 
   registerDeviceBackup(backup);
+  registerRepositoryBackup(backup);
 }
 
 export async function runCreate(

@@ -1,0 +1,154 @@
+// `backup forget` and `backup prune` of a repository (docs/FORMAT.md §12.14): forget deletes
+// snapshot objects a retention policy does not keep; prune, under a lock, deletes the packs no
+// remaining snapshot uses and replaces the indexes by one listing the packs that stay.
+import { DamagedBackupError, StrongroomError } from '../../errors.ts';
+import { ObjectType, openObject } from './objects.ts';
+import { RepositoryReader } from './reader.ts';
+import {
+  INDEX_PREFIX,
+  indexBody,
+  PACK_PREFIX,
+  type PackEntry,
+  parseJson,
+  type Repository,
+  readWhole,
+  SNAPSHOT_PREFIX,
+  type SnapshotInfo,
+} from './repository.ts';
+
+export const LOCK_PREFIX = 'repo.lock.';
+/** A lock older than this is a dead run's and is ignored (§12.14). */
+export const LOCK_LIFETIME_MS = 30 * 60 * 1000;
+/** A pack no index lists that is younger than this may be a running writer's (§12.14). */
+export const WRITER_GRACE_MS = 60 * 60 * 1000;
+
+/** Another run holds the repository (a lock, or a writer still uploading): prune did nothing. */
+export class RepositoryBusyError extends StrongroomError {}
+
+export interface RetentionPolicy {
+  /** Keep the newest this many snapshots. */
+  keepLast?: number;
+  /** Keep the newest snapshot of each of the newest this many days (UTC) that have one. */
+  keepDaily?: number;
+}
+
+/** The snapshots `policy` keeps, of `snapshots` sorted oldest first. */
+export function keptSnapshots(snapshots: readonly SnapshotInfo[], policy: RetentionPolicy): Set<string> {
+  const kept = new Set<string>();
+  const newestFirst = [...snapshots].reverse();
+  for (const snapshot of newestFirst.slice(0, policy.keepLast ?? 0)) kept.add(snapshot.id);
+  const days = new Set<string>();
+  for (const snapshot of newestFirst) {
+    const day = snapshot.time.slice(0, 10);
+    if (days.has(day) || days.size >= (policy.keepDaily ?? 0)) continue;
+    days.add(day);
+    kept.add(snapshot.id);
+  }
+  return kept;
+}
+
+/** Deletes the snapshots `policy` does not keep; returns their ids. Needs no lock: it only deletes snapshots. */
+export async function forgetSnapshots(repository: Repository, policy: RetentionPolicy): Promise<string[]> {
+  const snapshots = await repository.listSnapshots();
+  const kept = keptSnapshots(snapshots, policy);
+  const forgotten = snapshots.filter((snapshot) => !kept.has(snapshot.id)).map((snapshot) => snapshot.id);
+  for (const id of forgotten) await repository.store.delete(SNAPSHOT_PREFIX + id);
+  return forgotten;
+}
+
+export interface PruneReport {
+  readonly packsDeleted: number;
+  readonly bytesFreed: number;
+  readonly packsKept: number;
+}
+
+/**
+ * Deletes the packs no snapshot uses. Takes a lock first and refuses (RepositoryBusyError) while
+ * another run's live lock or a recent pack no index lists shows a writer at work, since that
+ * writer's snapshot may use blobs of packs that look unused now.
+ */
+export async function pruneRepository(
+  repository: Repository,
+  options: { owner: string; now?: () => Date },
+): Promise<PruneReport> {
+  const now = options.now ?? (() => new Date());
+  const { store } = repository;
+  const lockName = repository.newName(LOCK_PREFIX);
+  await repository.putMetadata(ObjectType.lock, lockName, {
+    owner: options.owner,
+    expires: new Date(now().getTime() + LOCK_LIFETIME_MS).toISOString(),
+  });
+  try {
+    for (const info of await store.list(LOCK_PREFIX)) {
+      if (info.name === lockName) continue;
+      const body = await openObject(
+        repository.metadataAead,
+        await readWhole(store, info.name),
+        ObjectType.lock,
+        info.name,
+        `lock ${info.name}`,
+      );
+      const lock = parseJson(body, `lock ${info.name}`) as { owner?: string; expires?: string };
+      if (new Date(lock.expires ?? 0).getTime() > now().getTime()) {
+        throw new RepositoryBusyError(
+          `the repository is locked by ${JSON.stringify(lock.owner)} until ${lock.expires}`,
+        );
+      }
+    }
+    const reader = await RepositoryReader.open(repository);
+    const { indexedPacks } = await repository.loadIndex();
+    const packs = await store.list(PACK_PREFIX);
+    for (const info of packs) {
+      if (!indexedPacks.has(info.name) && now().getTime() - info.modified.getTime() < WRITER_GRACE_MS) {
+        throw new RepositoryBusyError(
+          `pack ${info.name} is in no index yet: another run may still be writing`,
+          {
+            hints: [
+              'wait for it to finish, or run backup snapshot once to adopt what an interrupted run left',
+            ],
+          },
+        );
+      }
+    }
+    const used = new Set<string>();
+    const walk = async (treeId: string): Promise<void> => {
+      if (used.has(treeId)) return;
+      used.add(treeId);
+      for (const entry of (await reader.tree(treeId)).entries) {
+        if (entry.kind === 'dir') await walk(entry.tree!);
+        for (const id of entry.content ?? []) used.add(id);
+      }
+    };
+    for (const snapshot of await repository.listSnapshots()) await walk(snapshot.tree);
+    const usedPacks = new Set<string>();
+    for (const id of used) {
+      const location = reader.index.get(id);
+      if (location === undefined)
+        throw new DamagedBackupError(`blob ${id.slice(0, 16)}… is in no index; run backup check`);
+      usedPacks.add(location.pack);
+    }
+    const keptEntries: PackEntry[] = [];
+    for (const [id, location] of reader.index)
+      if (usedPacks.has(location.pack)) keptEntries.push({ id, ...location });
+    // The new index is stored before the old ones go, so every moment some index lists each kept pack.
+    const oldIndexes = await store.list(INDEX_PREFIX);
+    if (keptEntries.length > 0)
+      await repository.putMetadata(
+        ObjectType.index,
+        repository.newName(INDEX_PREFIX),
+        indexBody(keptEntries),
+      );
+    for (const info of oldIndexes) await store.delete(info.name);
+    let bytesFreed = 0;
+    let packsDeleted = 0;
+    for (const info of packs) {
+      if (usedPacks.has(info.name)) continue;
+      await store.delete(info.name);
+      bytesFreed += info.size;
+      packsDeleted++;
+    }
+    return { packsDeleted, bytesFreed, packsKept: usedPacks.size };
+  } finally {
+    await store.delete(lockName);
+  }
+}

@@ -1,0 +1,53 @@
+// Reads verified blobs and trees of a repository (docs/FORMAT.md §12.5, §12.7). Browser-safe, so
+// the web page can restore from a repository with the same code. Packs are read whole and the
+// last few kept, since the chunks of one file are mostly in the same pack, in order.
+import { DamagedBackupError } from '../../errors.ts';
+import { BlobNotFoundError } from '../../stores/blob/blob-store.ts';
+import { ObjectType } from './objects.ts';
+import { type Repository, type RepositoryIndex, readWhole } from './repository.ts';
+import { decodeTree, type Tree } from './tree.ts';
+
+const CACHED_PACKS = 2;
+
+export class RepositoryReader {
+  private readonly packs = new Map<string, Uint8Array>();
+
+  private constructor(
+    readonly repository: Repository,
+    readonly index: RepositoryIndex,
+  ) {}
+
+  static async open(repository: Repository): Promise<RepositoryReader> {
+    return new RepositoryReader(repository, (await repository.loadIndex()).index);
+  }
+
+  /** The verified plaintext of blob `id` of `type`; DamagedBackupError when absent or not authentic. */
+  async blob(id: string, type: typeof ObjectType.chunk | typeof ObjectType.tree): Promise<Uint8Array> {
+    const location = this.index.get(id);
+    if (location === undefined)
+      throw new DamagedBackupError(`blob ${id.slice(0, 16)}… is in no index (dropped?)`);
+    if (location.type !== type) throw new DamagedBackupError(`blob ${id.slice(0, 16)}… has the wrong type`);
+    return this.repository.openBlob(id, location, await this.pack(location.pack));
+  }
+
+  tree(id: string): Promise<Tree> {
+    return this.blob(id, ObjectType.tree).then((body) => decodeTree(body, `tree ${id.slice(0, 16)}…`));
+  }
+
+  private async pack(name: string): Promise<Uint8Array> {
+    const cached = this.packs.get(name);
+    if (cached !== undefined) return cached;
+    let bytes: Uint8Array;
+    try {
+      bytes = await readWhole(this.repository.store, name);
+    } catch (error) {
+      if (error instanceof BlobNotFoundError) {
+        throw new DamagedBackupError(`pack ${name} is listed in an index but missing from the store`);
+      }
+      throw error;
+    }
+    if (this.packs.size >= CACHED_PACKS) this.packs.delete(this.packs.keys().next().value as string);
+    this.packs.set(name, bytes);
+    return bytes;
+  }
+}

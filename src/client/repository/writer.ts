@@ -1,0 +1,139 @@
+// Adds blobs to a repository (docs/FORMAT.md §12.5–12.8): each new blob is sealed into the pack
+// being filled; full packs are uploaded at once; the index naming them, then the snapshot, are
+// written only after every pack they refer to is stored, so an interrupted run leaves packs
+// (which the next run adopts, §12.8) but never an index or snapshot pointing at nothing.
+import { toHex } from '../../protocol/vault/bytes.ts';
+import { NONCE_LENGTH, ObjectType, sealObject } from './objects.ts';
+import {
+  encodePackHeader,
+  INDEX_PREFIX,
+  indexBody,
+  PACK_PADDING_UNIT,
+  PACK_PREFIX,
+  PACK_TARGET_SIZE,
+  type PackEntry,
+  type Repository,
+  type RepositoryIndex,
+  SNAPSHOT_PREFIX,
+  type SnapshotBody,
+  type SnapshotInfo,
+} from './repository.ts';
+
+type BlobType = typeof ObjectType.chunk | typeof ObjectType.tree;
+
+const STORED = new Uint8Array([0]); // compression byte: stored as is
+
+export class RepositoryWriter {
+  /** Bytes of packs uploaded by this writer (what `added` reports). */
+  uploadedBytes = 0;
+  private pieces: Uint8Array[] = [];
+  private packLength = 0;
+  private packEntries: PackEntry[] = [];
+  /** Entries of the packs this run stored or adopted: its index. */
+  private readonly runEntries: PackEntry[] = [];
+  /** Ids added in this run but not yet in `known` through an index. */
+  private readonly pending = new Set<string>();
+
+  private constructor(
+    readonly repository: Repository,
+    private readonly known: RepositoryIndex,
+  ) {}
+
+  /**
+   * Starts a writer: loads the indexes, and adopts packs that no index lists (left by an interrupted
+   * or concurrent run) whose headers verify, so their blobs are not uploaded again (§12.8).
+   */
+  static async start(repository: Repository): Promise<RepositoryWriter> {
+    const { index, indexedPacks } = await repository.loadIndex();
+    const writer = new RepositoryWriter(repository, index);
+    for (const info of await repository.store.list(PACK_PREFIX)) {
+      if (indexedPacks.has(info.name)) continue;
+      let entries: PackEntry[];
+      try {
+        entries = await repository.readPackHeader(info.name);
+      } catch {
+        continue; // a pack that does not verify is not adopted; `check` reports it
+      }
+      for (const entry of entries) {
+        writer.runEntries.push(entry);
+        if (!index.has(entry.id)) index.set(entry.id, entry);
+      }
+    }
+    return writer;
+  }
+
+  /** Adds a blob unless the repository has it; returns its hex id. */
+  async add(type: BlobType, plain: Uint8Array): Promise<string> {
+    const id = toHex(await this.repository.blobId(plain));
+    if (this.known.has(id) || this.pending.has(id)) return id;
+    const sealed = await sealObject(
+      this.repository.dataAead,
+      this.repository.crypto.randomBytes(NONCE_LENGTH),
+      type,
+      '',
+      [STORED, plain],
+    );
+    let length = 0;
+    for (const piece of sealed) length += piece.length;
+    this.packEntries.push({ id, pack: '', type, offset: this.packLength, length, plainLength: plain.length });
+    this.pieces.push(...sealed);
+    this.packLength += length;
+    this.pending.add(id);
+    if (this.packLength >= PACK_TARGET_SIZE) await this.flushPack();
+    return id;
+  }
+
+  /** Uploads the pack being filled: blobs || random padding || sealed header || header length(4). */
+  private async flushPack(): Promise<void> {
+    if (this.packEntries.length === 0) return;
+    const { crypto, metadataAead, store } = this.repository;
+    const name = this.repository.newName(PACK_PREFIX);
+    const entries = this.packEntries.map((entry) => ({ ...entry, pack: name }));
+    const header = await sealObject(
+      metadataAead,
+      crypto.randomBytes(NONCE_LENGTH),
+      ObjectType.packHeader,
+      name,
+      [encodePackHeader(entries)],
+    );
+    let headerLength = 0;
+    for (const piece of header) headerLength += piece.length;
+    const unpadded = this.packLength + headerLength + 4;
+    const padding = crypto.randomBytes(
+      (PACK_PADDING_UNIT - (unpadded % PACK_PADDING_UNIT)) % PACK_PADDING_UNIT,
+    );
+    const trailer = new Uint8Array(4);
+    new DataView(trailer.buffer).setUint32(0, headerLength);
+    const pieces = [...this.pieces, padding, ...header, trailer];
+    this.pieces = [];
+    this.packEntries = [];
+    this.packLength = 0;
+    this.uploadedBytes += await store.put(
+      name,
+      (async function* () {
+        yield* pieces;
+      })(),
+    );
+    this.runEntries.push(...entries);
+  }
+
+  /**
+   * Uploads the last pack, then this run's index, then the snapshot: in that order, so a snapshot
+   * is listed only once everything it refers to is stored (§12.8).
+   */
+  async commit(snapshot: Omit<SnapshotBody, 'added'>): Promise<SnapshotInfo> {
+    await this.flushPack();
+    if (this.runEntries.length > 0) {
+      const indexName = this.repository.newName(INDEX_PREFIX);
+      this.uploadedBytes += await this.repository.putMetadata(
+        ObjectType.index,
+        indexName,
+        indexBody(this.runEntries),
+      );
+    }
+    const name = this.repository.newName(SNAPSHOT_PREFIX);
+    const body: SnapshotBody = { ...snapshot, added: this.uploadedBytes };
+    this.uploadedBytes += await this.repository.putMetadata(ObjectType.snapshot, name, body);
+    return { ...body, id: name.slice(SNAPSHOT_PREFIX.length) };
+  }
+}

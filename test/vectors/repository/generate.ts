@@ -1,0 +1,199 @@
+// Writes the repository test vectors of docs/FORMAT.md §12.11 into this directory:
+//   node --import tsx test/vectors/repository/generate.ts
+// Each vector is a directory: the repository's objects as a directory store holds them, and
+// `vector.txt` (expect: success | wrong key | damaged; key; snapshot; for success one `entry:` line
+// per restored entry). The vectors are committed; test/client/repository/vectors.test.ts checks
+// them against both crypto implementations. Randomness is fixed here, so regenerating gives the
+// same bytes.
+
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { nodeCrypto } from '../../../src/client/node/node-crypto.ts';
+import { createSnapshot } from '../../../src/client/node/repository-backup.ts';
+import { PACK_PREFIX, Repository, SNAPSHOT_PREFIX } from '../../../src/client/repository/repository.ts';
+import type { FormatCrypto } from '../../../src/format/crypto.ts';
+import { BackupKey } from '../../../src/format/key.ts';
+import { DirectoryBlobStore } from '../../../src/stores/blob/directory.ts';
+import { fixedChunker } from '../../client/repository/fixed-chunker.ts';
+
+const dir = fileURLToPath(new URL('.', import.meta.url));
+
+const bytesFrom = (label: string, length: number): Uint8Array => {
+  const out = new Uint8Array(length);
+  for (let offset = 0, i = 0; offset < length; i++) {
+    const block = createHash('sha256').update(`${label}/${i}`).digest();
+    out.set(block.subarray(0, Math.min(32, length - offset)), offset);
+    offset += 32;
+  }
+  return out;
+};
+
+/** nodeCrypto with random bytes drawn from a fixed sequence (vectors only). */
+function fixedRandom(label: string): FormatCrypto {
+  let counter = 0;
+  return { ...nodeCrypto, randomBytes: (length) => bytesFrom(`${label} ${counter++}`, length) };
+}
+
+const key = new BackupKey(bytesFrom('strongroom repository vector key', 32));
+const otherKey = new BackupKey(bytesFrom('strongroom repository vector other key', 32));
+const keyText = (k: BackupKey) => Buffer.from(k.exposeBytes()).toString('hex');
+
+const work = mkdtempSync(join(tmpdir(), 'strongroom-repo-vectors-'));
+const source = join(work, 'chat');
+mkdirSync(join(source, 'media'), { recursive: true });
+writeFileSync(join(source, 'messages.db'), bytesFrom('messages', 10_000)); // three 4 KiB chunks, the last short
+writeFileSync(join(source, 'media', 'photo.jpg'), bytesFrom('photo', 5000));
+writeFileSync(join(source, 'media', 'forwarded.jpg'), bytesFrom('photo', 5000)); // same content: stored once
+symlinkSync('messages.db', join(source, 'latest'));
+for (const path of ['messages.db', 'media/photo.jpg', 'media/forwarded.jpg', 'media', '.']) {
+  utimesSync(join(source, path), 1_700_000_000, 1_700_000_000);
+}
+execFileSync('chmod', [
+  '0644',
+  join(source, 'messages.db'),
+  join(source, 'media', 'photo.jpg'),
+  join(source, 'media', 'forwarded.jpg'),
+]);
+execFileSync('chmod', ['0755', source, join(source, 'media')]);
+
+async function makeRepository(name: string, label: string): Promise<{ path: string; snapshot: string }> {
+  const path = join(dir, name);
+  rmSync(path, { recursive: true, force: true });
+  const repository = await Repository.openOrCreate(new DirectoryBlobStore(path), key, fixedRandom(label));
+  const snapshot = await createSnapshot(repository, [source], {
+    chunker: () => fixedChunker(4096),
+    time: new Date('2026-12-01T12:00:00Z'),
+  });
+  return { path, snapshot: snapshot.id };
+}
+
+function describe(path: string, fields: Record<string, string>, entries: string[] = []) {
+  const lines = Object.entries(fields).map(([name, value]) => `${name}: ${value}`);
+  writeFileSync(join(path, 'vector.txt'), `${[...lines, ...entries].join('\n')}\n`);
+}
+
+const names = (path: string, prefix: string) =>
+  readdirSync(path)
+    .filter((name) => name.startsWith(prefix))
+    .sort();
+const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+const entries = [
+  'entry: dir chat mode=0755',
+  'entry: symlink chat/latest target=messages.db',
+  'entry: dir chat/media mode=0755',
+  `entry: file chat/media/forwarded.jpg mode=0644 size=5000 sha256=${sha(bytesFrom('photo', 5000))}`,
+  `entry: file chat/media/photo.jpg mode=0644 size=5000 sha256=${sha(bytesFrom('photo', 5000))}`,
+  `entry: file chat/messages.db mode=0644 size=10000 sha256=${sha(bytesFrom('messages', 10_000))}`,
+];
+
+const base = await makeRepository('success', 'base');
+describe(
+  base.path,
+  {
+    expect: 'success',
+    key: keyText(key),
+    snapshot: base.snapshot,
+    comment: 'one snapshot: a file of three chunks, one content in two files, a symlink',
+  },
+  entries,
+);
+
+const wrong = await makeRepository('wrong_key', 'base');
+describe(wrong.path, {
+  expect: 'wrong key',
+  key: keyText(otherKey),
+  snapshot: wrong.snapshot,
+  comment: 'the success repository opened with another key',
+});
+
+const flipped = await makeRepository('damaged_pack', 'base');
+{
+  const pack = join(flipped.path, names(flipped.path, PACK_PREFIX)[0]!);
+  const bytes = readFileSync(pack);
+  bytes[100]! ^= 0x01;
+  writeFileSync(pack, bytes);
+}
+describe(flipped.path, {
+  expect: 'damaged',
+  key: keyText(key),
+  snapshot: flipped.snapshot,
+  comment: 'byte 100 of the pack flipped (inside its first blob)',
+});
+
+const config = await makeRepository('damaged_config', 'base');
+{
+  const bytes = readFileSync(join(config.path, 'repo.config'));
+  bytes[10]! ^= 0x01;
+  writeFileSync(join(config.path, 'repo.config'), bytes);
+}
+describe(config.path, {
+  expect: 'damaged',
+  key: keyText(key),
+  snapshot: config.snapshot,
+  comment: 'a byte of the repository id flipped: the checksum fails, not the key check',
+});
+
+const dropped = await makeRepository('dropped_pack', 'base');
+rmSync(join(dropped.path, names(dropped.path, PACK_PREFIX)[0]!));
+describe(dropped.path, {
+  expect: 'damaged',
+  key: keyText(key),
+  snapshot: dropped.snapshot,
+  comment: 'the only pack deleted',
+});
+
+const replayed = await makeRepository('replayed_snapshot', 'base');
+{
+  const other = await makeRepository('replayed_snapshot_other', 'other');
+  const name = SNAPSHOT_PREFIX + other.snapshot;
+  writeFileSync(join(replayed.path, name), readFileSync(join(other.path, name)));
+  rmSync(other.path, { recursive: true });
+  describe(replayed.path, {
+    expect: 'damaged',
+    key: keyText(key),
+    snapshot: other.snapshot,
+    comment: 'a snapshot copied from another repository under the same key',
+  });
+}
+
+const mixed = await makeRepository('mixed_index', 'base');
+{
+  const other = await makeRepository('mixed_index_other', 'other');
+  const index = names(other.path, 'repo.index.')[0]!;
+  writeFileSync(join(mixed.path, index), readFileSync(join(other.path, index)));
+  rmSync(other.path, { recursive: true });
+  describe(mixed.path, {
+    expect: 'damaged',
+    key: keyText(key),
+    snapshot: mixed.snapshot,
+    comment: 'an index copied from another repository under the same key',
+  });
+}
+
+const renamed = await makeRepository('renamed_snapshot', 'base');
+{
+  const name = SNAPSHOT_PREFIX + renamed.snapshot;
+  const fake = `${SNAPSHOT_PREFIX}00000000000000000000000000000000`;
+  renameSync(join(renamed.path, name), join(renamed.path, fake));
+  describe(renamed.path, {
+    expect: 'damaged',
+    key: keyText(key),
+    snapshot: '00000000000000000000000000000000',
+    comment: 'an authentic snapshot stored under another name',
+  });
+}
+rmSync(work, { recursive: true });
