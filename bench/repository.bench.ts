@@ -81,7 +81,8 @@ function copyRealTree(dir: string, limit: number): { bytes: number; files: numbe
       const source = join(from, name);
       const stat = lstatSync(source);
       if (stat.isDirectory()) walk(source, join(to, name));
-      else if (stat.isFile() && stat.size > 0) {
+      // A file that would overshoot the limit is skipped, so the tree is the size asked for.
+      else if (stat.isFile() && stat.size > 0 && bytes + stat.size <= limit) {
         mkdirSync(to, { recursive: true });
         try {
           copyFileSync(source, join(to, name));
