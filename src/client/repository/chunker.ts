@@ -2,7 +2,7 @@
 // table (docs/FORMAT.md, "Chunking"). Browser-safe: no `node:` imports.
 import { expand } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.ts';
 
 /** Bounds and target of chunk lengths, in bytes. Every chunk but a file's last is within min..max. */
 export interface ChunkSizes {
