@@ -3,9 +3,10 @@
 // state, and how a node's mark answers a second endorsement at, or below, a version it signed.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { errorFrame } from '../../src/hsm-core/channel.ts';
 import { nodePrimitives } from '../../src/hsm-platform/primitives.ts';
 import { type CoreResponse, ProposeAction } from '../../src/protocol/vault/core-rpc.ts';
-import { VaultOp } from '../../src/protocol/vault/frames.ts';
+import { ErrorCode, VaultOp } from '../../src/protocol/vault/frames.ts';
 import { Intent, TransitionKind } from '../../src/protocol/vault/intent.ts';
 import { type CertifiedState, RecordStatus } from '../../src/protocol/vault/record.ts';
 import { DeleteRequest, LoginFinishRequest, RegistrationKind } from '../../src/protocol/vault/requests.ts';
@@ -168,5 +169,30 @@ test('frames that call for no transition: a finished registration, an unpaid log
   assert.deepEqual(
     await proposeFor((await deleteOf(other.recordId, otherLocked.state.version)).frame, otherLocked),
     noTransition,
+  );
+});
+
+test('an unopenable client frame gets the unsealed error frame; a state of another record is refused unsealed', async () => {
+  const { recordId, active } = await enabled();
+  const status = await host.seal(VaultOp.status, recordId, new Uint8Array(0));
+  const cut = status.frame.subarray(0, status.frame.length - 1);
+  for (const type of ['answer', 'propose'] as const) {
+    const request =
+      type === 'answer'
+        ? { type, clientFrame: cut, current: active }
+        : { type, action: ProposeAction.client, clientFrame: cut, current: active };
+    assert.deepEqual(await host.ask(host.peers[0]!, request), {
+      type: 'client-response',
+      frame: errorFrame(ErrorCode.unopenable),
+    });
+  }
+  // The host shows another record's certified state: no sealed answer, the host learns the reason.
+  const other = await enabled();
+  assert.deepEqual(
+    await host.ask(host.peers[0]!, { type: 'answer', clientFrame: status.frame, current: other.active }),
+    {
+      type: 'refused',
+      reason: RefusalReason.wrongRecord,
+    },
   );
 });
