@@ -188,6 +188,8 @@ test('login start: KE2 only for the incarnation named, in an active state that p
     );
   const started = okResult(await again(incarnation, spent)) as LoginStartResult;
   assert.deepEqual(started.summary, RecordSummary.of(spent.state));
+  // Shown a state that paid for no KE1 (the spend withheld): no KE2.
+  assert.deepEqual(await again(incarnation, active), stale(active));
   // The KE1 paid for, but another incarnation named: no KE2.
   assert.deepEqual(await again(incarnation + 1n, spent), stale(spent));
   assert.deepEqual(await again(incarnation, undefined), noRecord);
