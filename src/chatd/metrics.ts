@@ -3,24 +3,34 @@
 import { Counter, Registry } from 'prom-client';
 
 export class ChatdMetrics {
-  private readonly registry = new Registry();
-  readonly connections = new Counter({
-    name: 'chatd_connections_total',
-    help: 'WebSocket connections accepted',
-    registers: [this.registry],
-  });
-  readonly bytes = new Counter({
-    name: 'chatd_bytes_total',
-    help: 'Bytes received, relayed and sent, by channel',
-    labelNames: ['channel'],
-    registers: [this.registry],
-  });
-  readonly relayFailures = new Counter({
-    name: 'chatd_vault_node_failures_total',
-    help: 'Vault exchanges that failed over to the next node',
-    labelNames: ['node'],
-    registers: [this.registry],
-  });
+  private readonly registry: Registry;
+  readonly connections: Counter;
+  readonly bytes: Counter<'channel'>;
+  readonly relayFailures: Counter<'node'>;
+
+  /** `registry`: where the counters are registered and what render() serves (a shared one lets the
+   * embedded server serve its vault metrics next to ChatD's). */
+  constructor(registry: Registry = new Registry()) {
+    this.registry = registry;
+    const registers = [registry];
+    this.connections = new Counter({
+      name: 'chatd_connections_total',
+      help: 'WebSocket connections accepted',
+      registers,
+    });
+    this.bytes = new Counter({
+      name: 'chatd_bytes_total',
+      help: 'Bytes received, relayed and sent, by channel',
+      labelNames: ['channel'],
+      registers,
+    });
+    this.relayFailures = new Counter({
+      name: 'chatd_vault_node_failures_total',
+      help: 'Vault exchanges that failed over to the next node',
+      labelNames: ['node'],
+      registers,
+    });
+  }
 
   get contentType(): string {
     return this.registry.contentType;

@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
+import { Registry } from 'prom-client';
 import { WebSocketServer } from 'ws';
 import { answerReadiness, LIVENESS_PATH, READINESS_PATH } from '../observability/probes.ts';
 import { MAX_FRAME_BYTES } from '../protocol/chatd/message.ts';
@@ -61,8 +62,11 @@ export interface ChatdOptions {
   readonly approvalWaitMs?: number;
   readonly handshakeTimeoutMs?: number;
   readonly logger?: Logger;
-  /** Serve `GET /metrics` (prom-client). */
-  readonly metrics?: boolean;
+  /**
+   * Serve `GET /metrics` (prom-client). A Registry: ChatD's counters join it and all of it is served
+   * (the embedded server's vault metrics, docs/OPERATIONS.md "Embedded server").
+   */
+  readonly metrics?: boolean | Registry;
   /** Serves every other plain HTTP request (the web page at `/`); without one they get 404. */
   readonly page?: (request: IncomingMessage, response: ServerResponse) => void;
   /** Sees every byte string ChatD receives, relays and sends (tests: ChatD learns nothing). */
@@ -99,7 +103,12 @@ export class ChatdServer {
     // the per-address ones stay per process (docs/CHATD.md "Rate limits").
     const sharedOrLocal = (name: 'vaultPerAccount' | 'joinCodesPerUser') =>
       store.sharedBuckets(name, limits[name], now) ?? new RateLimiter(limits[name], now);
-    const metrics = options.metrics ? new ChatdMetrics() : undefined;
+    const metrics =
+      options.metrics instanceof Registry
+        ? new ChatdMetrics(options.metrics)
+        : options.metrics
+          ? new ChatdMetrics()
+          : undefined;
     const relay = new VaultRelay(options.vaultNodes, {
       localRegion: options.localRegion,
       timeoutMs: options.relayTimeoutMs,

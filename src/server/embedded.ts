@@ -10,6 +10,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
+import { Registry } from 'prom-client';
 import { type CodeSender, NO_CODE_SENDER } from '../chatd/code-sender.ts';
 import type { CaptureChannel, RateLimits } from '../chatd/context.ts';
 import { ChatdServer } from '../chatd/server.ts';
@@ -21,6 +22,7 @@ import { SqliteRecordStore } from '../stores/record/sqlite.ts';
 import { InProcessFleet } from '../vault-host/in-process-fleet.ts';
 import { vaultReadiness } from '../vault-host/readiness.ts';
 import { logVaultRequest } from '../vault-host/request-log.ts';
+import { VaultMetrics } from '../vault-host/vault-metrics.ts';
 import { loadWebPage } from './web-page.ts';
 
 export const EMBEDDED_NODES = 3;
@@ -69,6 +71,9 @@ export class EmbeddedServer {
     }
     const fleet = FleetPublicInfo.fromText(readFileSync(join(fleetDir, FLEET_PUB_FILE), 'utf8'));
     const platforms: NodePlatform[] = [];
+    // One registry for the in-process vault's counters and ChatD's, served at GET /metrics.
+    const registry = new Registry();
+    const vaultMetrics = new VaultMetrics(registry);
     const store = new SqliteRecordStore(join(dir, 'records.sqlite'));
     let vault: InProcessFleet | undefined;
     const closeVault = async () => {
@@ -86,15 +91,21 @@ export class EmbeddedServer {
       }
       vault = await InProcessFleet.start({
         nodes: platforms.map((platform) => ({ platform, sealedConfig: platform.sealedFleetConfig })),
-        store,
+        store: vaultMetrics.countStoreErrors(store),
         quorum: fleet.quorum,
       });
       const running = vault;
       const vaultNodes = fleet.members.map((member) => {
-        // Each in-process host logs one line per request, as a `vault node` does.
+        // Each in-process host logs one line per request and counts it, as a `vault node` does.
         const nodeLog = logger.child({ node: member.name });
         const coordinator = running.coordinator(member.index, {
-          observer: { request: (event) => logVaultRequest(nodeLog, event), recordLocked: () => undefined },
+          observer: {
+            request: (event) => {
+              logVaultRequest(nodeLog, event);
+              vaultMetrics.request(event);
+            },
+            recordLocked: () => vaultMetrics.recordLocked(),
+          },
         });
         // One of the vault nodes served in this process: the coordinator in front of one core,
         // ready when the shared store answers and a quorum of the cores is up.
@@ -120,8 +131,8 @@ export class EmbeddedServer {
         rateLimits: options.rateLimits,
         quotaBytes: options.quotaBytes,
         capture: options.capture,
-        // ChatD's counters at GET /metrics (docs/OPERATIONS.md "Embedded server").
-        metrics: true,
+        // ChatD's counters and the vault's at GET /metrics (docs/OPERATIONS.md "Embedded server").
+        metrics: registry,
         page: options.webRoot === false ? undefined : loadWebPage(logger, options.webRoot),
       });
       return new EmbeddedServer(chatd, fleet, fleetPubPath, closeVault);

@@ -193,6 +193,27 @@ describe('whole flow through the SDK', () => {
     for (const needle of needles) assert.ok(!log.includes(needle), 'a secret or a frame is in the log');
   });
 
+  it("serves the in-process vault's metrics next to ChatD's at /metrics, counting the flows above", async () => {
+    const base = server.url.replace(/^ws:/, 'http:').replace(/\/v1\/chatd$/, '');
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN);
+    const answered = [
+      ...text.matchAll(/^strongroom_vault_operations_total\{[^}]*outcome="answered"[^}]*\} (\d+)$/gm),
+    ];
+    const requests = logLines
+      .map((line) => JSON.parse(line))
+      .filter((line) => line.event === 'vault-request');
+    assert.equal(
+      answered.reduce((sum, m) => sum + Number(m[1]), 0),
+      requests.filter((line) => line.outcome === 'answered').length,
+      'one answered count per answered request line',
+    );
+    // The password test above: one wrong guess and one right one, each paid for with a guess.
+    assert.ok(value(/^strongroom_vault_guesses_spent_total (\d+)$/m) >= 2, text);
+    assert.match(text, /^strongroom_vault_operation_duration_seconds_count\{op="[a-z-]+"\} [1-9]/m);
+    assert.match(text, /^chatd_connections_total [1-9]/m);
+  });
+
   it('reuses the fleet on restart, and warns of tampering when the vault shows no record the device saw', async () => {
     const fleetId = server.fleet.fleetId;
     await server.close();
