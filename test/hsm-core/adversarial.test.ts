@@ -461,16 +461,7 @@ test("with two nodes' marks erased, a withheld KE3 refunds no forked spend of th
 test("a registration's sealed part must hold what its evidence registers: the host's own is refused under the user's frame", async () => {
   const recordId = nodePrimitives.randomBytes(16);
   // The host registers the record for itself (limit 5, a password it knows) and keeps the proposal.
-  const mine = await host.registerStart(recordId, RegistrationKind.create, undefined, 'host password');
-  const hostFrame = await host.registerFinish(recordId, {
-    kind: RegistrationKind.create,
-    targetVersion: mine.result.targetVersion,
-    clientRegistrationState: mine.clientRegistrationState,
-    registrationResponse: mine.result.registrationResponse,
-    pendingBlob: mine.result.pendingBlob,
-    password: 'host password',
-    limit: 5,
-  });
+  const hostFrame = await (await host.registerOwn(recordId, undefined)).finish();
   const hostIntent = await host.propose(hostFrame.frame, undefined);
   // The user's enable of the same record, intercepted at step 2 (limit 5 too: the clear fields agree).
   const sent = new Map<VaultOp, Uint8Array[]>();
@@ -545,17 +536,9 @@ test('with two nodes\' marks erased, a create over the active record is refused 
     const locked = await forgetful.certify((lock as { intent: Intent }).intent);
     assert.equal(locked.state.version, current.state.version);
     // Shown the locked fork, step 1 lets a create at the next version start, and the host registers.
-    const mine = await host.registerStart(recordId, RegistrationKind.create, locked, 'host password');
+    const { started: mine, finish } = await host.registerOwn(recordId, locked);
     assert.equal(mine.result.targetVersion, current.state.version + 1n);
-    const frame = await host.registerFinish(recordId, {
-      kind: RegistrationKind.create,
-      targetVersion: mine.result.targetVersion,
-      clientRegistrationState: mine.clientRegistrationState,
-      registrationResponse: mine.result.registrationResponse,
-      pendingBlob: mine.result.pendingBlob,
-      password: 'host password',
-      limit: 5,
-    });
+    const frame = await finish();
     const created = await host.propose(frame.frame, locked);
     // The same create shown from the live active state: the marks allow it, the table refuses it.
     refusedByAll(

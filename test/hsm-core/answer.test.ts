@@ -148,17 +148,7 @@ test('registration step 1 of a change: no record when absent or deleted, locked 
 
 test('registration step 2: ok only for the active incarnation the request names and made', async () => {
   const recordId = nodePrimitives.randomBytes(16);
-  const mine = await host.registerStart(recordId, RegistrationKind.create, undefined, 'host password');
-  const finish = (targetVersion: bigint) =>
-    host.registerFinish(recordId, {
-      kind: RegistrationKind.create,
-      targetVersion,
-      clientRegistrationState: mine.clientRegistrationState,
-      registrationResponse: mine.result.registrationResponse,
-      pendingBlob: mine.result.pendingBlob,
-      password: 'host password',
-      limit: 5,
-    });
+  const { started: mine, finish } = await host.registerOwn(recordId, undefined);
   const frame = await finish(mine.result.targetVersion);
   const created = await host.certify(await host.propose(frame.frame, undefined));
   assert.equal(created.state.incarnation, mine.result.targetVersion);

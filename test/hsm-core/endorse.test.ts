@@ -110,16 +110,9 @@ test('frames that call for no transition: a finished registration, an unpaid log
   const otherLocked = await host.certify(await lockIntent(other.active), { commit: false });
   // Registration step 2 for the version already certified: nothing more to do.
   const hostRecord = nodePrimitives.randomBytes(16);
-  const mine = await host.registerStart(hostRecord, RegistrationKind.create, undefined, 'host password');
-  const finish2 = await host.registerFinish(hostRecord, {
-    kind: RegistrationKind.create,
-    targetVersion: mine.result.targetVersion,
-    clientRegistrationState: mine.clientRegistrationState,
-    registrationResponse: mine.result.registrationResponse,
-    pendingBlob: mine.result.pendingBlob,
-    password: 'host password',
-    limit: 5,
-  });
+  const own = await host.registerOwn(hostRecord, undefined);
+  const mine = own.started;
+  const finish2 = await own.finish();
   const created = await host.certify(await host.propose(finish2.frame, undefined));
   assert.equal(created.state.version, mine.result.targetVersion);
   assert.deepEqual(await proposeFor(finish2.frame, created), noTransition);

@@ -21,7 +21,7 @@ import {
   LoginStartRequest,
   RegisterFinishRequest,
   RegisterStartRequest,
-  type RegistrationKind,
+  RegistrationKind,
 } from '../../../src/protocol/vault/requests.ts';
 import {
   Outcome,
@@ -160,6 +160,25 @@ export class MaliciousHost {
       pendingBlob: fields.pendingBlob,
     });
     return this.seal(VaultOp.registerFinish, recordId, body.serialize());
+  }
+
+  /**
+   * The host's own create of `recordId` (password "host password", limit 5): step 1 answered from
+   * `shown`, and `finish` for its step-2 frame at `targetVersion` (default: the version step 1 named).
+   */
+  async registerOwn(recordId: Uint8Array, shown: CertifiedState | undefined) {
+    const started = await this.registerStart(recordId, RegistrationKind.create, shown, 'host password');
+    const finish = (targetVersion = started.result.targetVersion) =>
+      this.registerFinish(recordId, {
+        kind: RegistrationKind.create,
+        targetVersion,
+        clientRegistrationState: started.clientRegistrationState,
+        registrationResponse: started.result.registrationResponse,
+        pendingBlob: started.result.pendingBlob,
+        password: 'host password',
+        limit: 5,
+      });
+    return { started, finish };
   }
 
   /**
