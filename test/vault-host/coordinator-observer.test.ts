@@ -18,21 +18,13 @@ import {
 } from '../../src/vault-host/coordinator.ts';
 import type { EndorsementPeer } from '../../src/vault-host/peer.ts';
 import { VaultMetrics } from '../../src/vault-host/vault-metrics.ts';
-import { startTestFleet, type TestFleet } from './helpers/fleet.ts';
+import { deadPeer, startTestFleet, type TestFleet } from './helpers/fleet.ts';
 
 let t: TestFleet;
 before(async () => {
   t = await startTestFleet();
 });
 after(() => t.close());
-
-const dead = (peer: EndorsementPeer): EndorsementPeer => ({
-  nodeIndex: peer.nodeIndex,
-  endorse: async () => {
-    throw new Error(`node ${peer.nodeIndex} is down`);
-  },
-  reachable: async () => false,
-});
 
 /** A coordinator whose events land in `events` and in a VaultMetrics, over `store` and `peers`. */
 function observed(options: { store?: RecordStore; dead?: number[] } = {}) {
@@ -51,7 +43,7 @@ function observed(options: { store?: RecordStore; dead?: number[] } = {}) {
     },
   };
   const peers = t.fleet.peers.map((peer) =>
-    metrics.countPeerErrors(options.dead?.includes(peer.nodeIndex) ? dead(peer) : peer),
+    metrics.countPeerErrors(options.dead?.includes(peer.nodeIndex) ? deadPeer(peer.nodeIndex) : peer),
   );
   const coordinator = new VaultCoordinator({
     store: metrics.countStoreErrors(options.store ?? t.store),

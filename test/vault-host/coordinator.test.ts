@@ -17,7 +17,7 @@ import type { RecordStore } from '../../src/stores/record/record-store.ts';
 import { type CoordinatorLog, VaultCoordinator } from '../../src/vault-host/coordinator.ts';
 import { certificateVerifies } from '../../src/vault-host/endorsement-check.ts';
 import type { EndorsementPeer } from '../../src/vault-host/peer.ts';
-import { startTestFleet, type TestFleet } from './helpers/fleet.ts';
+import { deadPeer, startTestFleet, type TestFleet } from './helpers/fleet.ts';
 
 let t: TestFleet;
 before(async () => {
@@ -33,16 +33,6 @@ function liar(nodeIndex: number, answer: (request: Uint8Array) => Promise<Uint8A
 }
 
 /** A node that cannot be reached (its process is down): every request and probe fails. */
-function dead(nodeIndex: number): EndorsementPeer {
-  return {
-    nodeIndex,
-    endorse: async () => {
-      throw new Error(`node ${nodeIndex} is down`);
-    },
-    reachable: async () => false,
-  };
-}
-
 function coordinator(
   peers: readonly EndorsementPeer[],
   options: { fanout?: 'all' | 'quorum-first'; log?: CoordinatorLog } = {},
@@ -166,7 +156,9 @@ test('without a reachable quorum nothing is written: after restart no guess was 
   await assert.rejects(full.recover(recordId, 'wrong'), WrongPasswordError);
   const before = await t.store.get(recordId);
   for (const fanout of ['all', 'quorum-first'] as const) {
-    const down = clientVia(coordinator([t.fleet.peers[0] as EndorsementPeer, dead(1), dead(2)], { fanout }));
+    const down = clientVia(
+      coordinator([t.fleet.peers[0] as EndorsementPeer, deadPeer(1), deadPeer(2)], { fanout }),
+    );
     await assert.rejects(down.recover(recordId, 'wrong'), UnavailableError);
     await assert.rejects(down.recover(recordId, 'right'), UnavailableError);
     await assert.rejects(down.enable(nodePrimitives.randomBytes(16), 'x', key, 5), UnavailableError);

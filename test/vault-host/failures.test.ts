@@ -11,7 +11,7 @@ import { deserializeResponseFrame } from '../../src/protocol/vault/frames.ts';
 import { CertifiedState, NODE_MARK_PREFIX } from '../../src/protocol/vault/record.ts';
 import { VaultCoordinator } from '../../src/vault-host/coordinator.ts';
 import type { EndorsementPeer } from '../../src/vault-host/peer.ts';
-import { startTestFleet, type TestFleet } from './helpers/fleet.ts';
+import { deadPeer, startTestFleet, type TestFleet } from './helpers/fleet.ts';
 
 let t: TestFleet;
 before(async () => {
@@ -19,21 +19,15 @@ before(async () => {
 });
 after(() => t.close());
 
-const dead = (peer: EndorsementPeer): EndorsementPeer => ({
-  nodeIndex: peer.nodeIndex,
-  endorse: async () => {
-    throw new Error(`node ${peer.nodeIndex} is down`);
-  },
-  reachable: async () => false,
-});
-
 function clientVia(coordinator: VaultCoordinator) {
   const transport: VaultTransport = { exchange: (frame) => coordinator.handle(frame) };
   return t.client({ transport });
 }
 
 function coordinatorWith(deadIndexes: number[], fanout: 'all' | 'quorum-first') {
-  const peers = t.fleet.peers.map((peer) => (deadIndexes.includes(peer.nodeIndex) ? dead(peer) : peer));
+  const peers = t.fleet.peers.map((peer) =>
+    deadIndexes.includes(peer.nodeIndex) ? deadPeer(peer.nodeIndex) : peer,
+  );
   return new VaultCoordinator({
     store: t.store,
     peers,

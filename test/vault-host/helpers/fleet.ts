@@ -18,8 +18,20 @@ import { SqliteRecordStore } from '../../../src/stores/record/sqlite.ts';
 import type { CoordinatorOptions } from '../../../src/vault-host/coordinator.ts';
 import { VaultHttpServer } from '../../../src/vault-host/http-server.ts';
 import { InProcessFleet } from '../../../src/vault-host/in-process-fleet.ts';
+import type { EndorsementPeer } from '../../../src/vault-host/peer.ts';
 
 /** Small Argon2id parameters for fast tests; the real ones are checked in one test only. */
+/** A node that is down: unreachable, and every endorse request fails. */
+export function deadPeer(nodeIndex: number): EndorsementPeer {
+  return {
+    nodeIndex,
+    endorse: async () => {
+      throw new Error(`node ${nodeIndex} is down`);
+    },
+    reachable: async () => false,
+  };
+}
+
 export const TEST_ARGON2ID = { memory: 256, iterations: 1, parallelism: 1 };
 
 export interface Ceremony {
