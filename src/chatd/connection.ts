@@ -451,7 +451,12 @@ export class ChatdConnection implements DeviceLink {
   // ── blobs ───────────────────────────────────────────────────────────────────────────────────
 
   private async listBlobs(requestId: number, m: BlobListRequest): Promise<void> {
-    const rows = (await this.ctx.store.blobs(this.accountId, m.prefix)).slice(0, MAX_BLOB_LIST_ENTRIES);
+    // Rows come sorted by name; a listing longer than one frame is paged by `after`
+    // (docs/PROTOCOL.md "ChatD: Blobs"), as a repository's many objects need.
+    const after = m.after;
+    const rows = (await this.ctx.store.blobs(this.accountId, m.prefix))
+      .filter((r) => after === undefined || r.name > after)
+      .slice(0, MAX_BLOB_LIST_ENTRIES);
     this.send(
       requestId,
       new BlobList(

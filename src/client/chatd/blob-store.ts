@@ -11,6 +11,7 @@ import {
   BlobListRequest,
   BlobPut,
   BlobStored,
+  MAX_BLOB_LIST_ENTRIES,
 } from '../../protocol/chatd/blobs.ts';
 import { Ok } from '../../protocol/chatd/errors.ts';
 import { BLOB_WINDOW, MAX_BLOB_CHUNK_BYTES } from '../../protocol/chatd/message.ts';
@@ -108,13 +109,17 @@ export class ChatdBlobStore implements BlobStore {
     }
   }
 
+  /** Every blob of the prefix, page by page: a full BlobList may have more after its last name. */
   async list(prefix = ''): Promise<BlobInfo[]> {
-    const list = await this.client.request(new BlobListRequest(prefix));
-    return list.entries.map((e) => ({
-      name: e.name,
-      size: Number(e.size),
-      modified: new Date(Number(e.modifiedMs)),
-    }));
+    const blobs: BlobInfo[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const { entries } = await this.client.request(new BlobListRequest(prefix, after));
+      for (const e of entries)
+        blobs.push({ name: e.name, size: Number(e.size), modified: new Date(Number(e.modifiedMs)) });
+      if (entries.length < MAX_BLOB_LIST_ENTRIES) return blobs;
+      after = entries.at(-1)!.name;
+    }
   }
 
   async delete(name: string): Promise<void> {

@@ -14,7 +14,9 @@
 //   BlobStored      (s→c, 0x44): size u64
 //   BlobGet         (c→s, 0x45): nameLen u8 || name
 //   BlobListRequest (c→s, 0x46): prefixLen u8 || prefix (empty, or a name prefix)
+//                                [|| afterLen u8 || after (a name: only names sorting after it; v1.1)]
 //   BlobList        (s→c, 0x47): count u16 || (nameLen u8 || name || size u64 || modifiedMs u64)*
+//                                (a full list, MAX_BLOB_LIST_ENTRIES, may have more after its last name)
 //   BlobDelete      (c→s, 0x48): nameLen u8 || name      → Ok
 import { Ok } from './errors.ts';
 import { type ChatdRequest, checkName, checkU64, checkUint, MAX_BLOB_CHUNK_BYTES } from './message.ts';
@@ -161,15 +163,27 @@ export class BlobListRequest implements ChatdRequest<BlobList> {
   }
   /** Only names starting with this; empty for all. */
   readonly prefix: string;
-  constructor(prefix = '') {
+  /**
+   * Only names sorting after this one (byte order), to page through a listing longer than one
+   * BlobList; absent for the first page. A name, never empty, so each request has one encoding.
+   */
+  readonly after: string | undefined;
+  constructor(prefix = '', after?: string) {
     if (prefix !== '') checkName('blob list request', prefix);
     this.prefix = prefix;
+    this.after = after === undefined ? undefined : checkName('blob list request', after);
   }
   serialize(): Uint8Array {
-    return new ByteWriter().string8(this.prefix).finish();
+    const w = new ByteWriter().string8(this.prefix);
+    if (this.after !== undefined) w.string8(this.after);
+    return w.finish();
   }
   static deserialize(body: Uint8Array): BlobListRequest {
-    return new BlobListRequest(readName(body, 'blob list request'));
+    const r = new Reader(body, 'blob list request');
+    const prefix = r.string8('prefix');
+    const rest = r.rest();
+    if (rest.length === 0) return new BlobListRequest(prefix);
+    return new BlobListRequest(prefix, readName(rest, 'blob list request'));
   }
 }
 

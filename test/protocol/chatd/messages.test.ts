@@ -32,6 +32,8 @@ const clientMessages: P.ClientMessage[] = [
   new P.BlobEnd(2n),
   new P.BlobGet('blob.srb'),
   new P.BlobListRequest('b-'),
+  new P.BlobListRequest('b-', 'b-7'),
+  new P.BlobListRequest('', 'x'),
   new P.BlobDelete('blob.srb'),
   new P.AccountInfoRequest(),
   new P.SetRequireApproval(true),

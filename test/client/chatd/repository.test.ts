@@ -1,0 +1,108 @@
+// A repository in the account's storage behind a real ChatD (docs/CHATD.md "Repositories through
+// ChatD"; docs/FORMAT.md §12): real sockets, ChatD's real blob storage and account store, the SDK's
+// repository functions. A first snapshot, a second that uploads little, a restore on another
+// device, `check --read-data`, forget and prune, and a listing past one BlobList frame.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { SqliteAccountStore } from '../../../src/chatd/database.ts';
+import { ChatdBlobStore } from '../../../src/client/chatd/blob-store.ts';
+import { nodeCrypto } from '../../../src/client/node/node-crypto.ts';
+import { createSnapshot, restoreSnapshot } from '../../../src/client/node/repository-backup.ts';
+import { checkRepository } from '../../../src/client/repository/check.ts';
+import { forgetSnapshots, pruneRepository } from '../../../src/client/repository/prune.ts';
+import { PACK_PREFIX, Repository } from '../../../src/client/repository/repository.ts';
+import { compareTrees } from '../../../src/demo/compare-trees.ts';
+import { BackupKey } from '../../../src/format/key.ts';
+import { MAX_BLOB_LIST_ENTRIES } from '../../../src/protocol/chatd/blobs.ts';
+import { type Harness, startChatd } from '../../chatd/helpers.ts';
+
+const MiB = 1024 * 1024;
+let chatd: Harness;
+let accounts: SqliteAccountStore;
+let work: string;
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'strongroom-chatd-repository-test-'));
+  accounts = new SqliteAccountStore(join(work, 'chatd.sqlite'));
+  chatd = await startChatd({ accountStore: accounts });
+});
+after(async () => {
+  await chatd.close();
+  execFileSync('rm', ['-rf', work]);
+});
+
+describe('a repository in ChatD storage', () => {
+  it('backs up, backs up again uploading little, restores on another device, checks every byte, forgets and prunes', async () => {
+    const key = BackupKey.generate(nodeCrypto.randomBytes);
+    const phone = await chatd.join('alice');
+    const source = join(work, 'chats');
+    await mkdir(join(source, 'media'), { recursive: true });
+    await writeFile(join(source, 'messages.db'), nodeCrypto.randomBytes(3 * MiB));
+    const repository = await Repository.openOrCreate(new ChatdBlobStore(phone), key, nodeCrypto);
+    const first = await createSnapshot(repository, [source]);
+    assert.ok(first.added > 3 * MiB, `first added ${first.added}`);
+
+    await writeFile(join(source, 'media', 'photo.jpg'), nodeCrypto.randomBytes(700_000));
+    const second = await createSnapshot(repository, [source]);
+    // The new photo (in a pack padded to a 64 KiB multiple), an index and a snapshot: not the 3 MiB again.
+    assert.ok(second.added < 900 * 1024, `second added ${second.added}`);
+
+    const tablet = await chatd.join('alice');
+    const onTablet = await Repository.open(new ChatdBlobStore(tablet), key, nodeCrypto);
+    assert.deepEqual(
+      (await onTablet.listSnapshots()).map((s) => s.id),
+      [first.id, second.id],
+    );
+    const to = join(work, 'restored');
+    await restoreSnapshot(onTablet, { to });
+    assert.deepEqual((await compareTrees(source, join(to, basename(source)))).differences, []);
+    const report = await checkRepository(onTablet, { readData: 1 });
+    assert.deepEqual(report.problems, []);
+    assert.equal(report.packsRead, report.packs);
+
+    // The photo is deleted on the phone; once the snapshots that had it are forgotten, prune frees
+    // its pack, and ChatD's count of the account's bytes goes down by as much.
+    await rm(join(source, 'media', 'photo.jpg'));
+    const third = await createSnapshot(repository, [source]);
+    const usedBefore = Number((await tablet.accountInfo()).usedBytes);
+    assert.deepEqual(await forgetSnapshots(onTablet, { keepLast: 1 }), [first.id, second.id]);
+    const pruned = await pruneRepository(onTablet, { owner: 'tablet' });
+    assert.equal(pruned.packsDeleted, 1);
+    const usedAfter = Number((await tablet.accountInfo()).usedBytes);
+    assert.ok(usedBefore - usedAfter >= 700_000, `freed ${usedBefore - usedAfter} bytes in ChatD's count`);
+    assert.deepEqual((await checkRepository(onTablet, { readData: 1 })).problems, []);
+    const again = join(work, 'restored-third');
+    await restoreSnapshot(repository, { to: again, id: third.id });
+    assert.deepEqual((await compareTrees(source, join(again, basename(source)))).differences, []);
+    repository.close();
+    onTablet.close();
+  });
+
+  it('lists every object of a prefix past one BlobList frame', async () => {
+    const device = await chatd.join('bob');
+    const account = (await accounts.account('bob'))!;
+    const count = MAX_BLOB_LIST_ENTRIES + 5;
+    const names = Array.from({ length: count }, (_, i) => `${PACK_PREFIX}${String(i).padStart(5, '0')}`);
+    // The rows go straight into ChatD's own account store: listing reads only that index, and
+    // uploading 4,101 blobs through the socket one by one would take minutes here, for nothing
+    // more than the rows. One real upload among them shows they sit in the same index.
+    for (const name of names.slice(1))
+      await accounts.putBlob(account.id, { name, size: 1, modifiedMs: Date.now() }, Number.MAX_SAFE_INTEGER);
+    const store = new ChatdBlobStore(device);
+    await store.put(names[0]!, oneByte());
+    await store.put('other', oneByte());
+    assert.deepEqual(
+      (await store.list(PACK_PREFIX)).map((info) => info.name),
+      names,
+    );
+    assert.equal((await store.list()).length, count + 1);
+  });
+});
+
+async function* oneByte(): AsyncIterable<Uint8Array> {
+  yield Uint8Array.of(1);
+}
