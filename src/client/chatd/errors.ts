@@ -16,6 +16,12 @@ export class ChatdRequestError extends StrongroomError {
   }
 }
 
+/**
+ * ChatD refused because the account is full: its storage quota (an upload was refused and its
+ * partial blob deleted) or its backup list (docs/PROTOCOL.md "ChatD: Errors", quotaExceeded).
+ */
+export class ChatdQuotaError extends ChatdRequestError {}
+
 /** The error to throw for an ErrorFrame answering a request. */
 export function errorFromFrame(frame: ErrorFrame): StrongroomError {
   const said = `ChatD: ${frame.message}`;
@@ -29,6 +35,10 @@ export function errorFromFrame(frame: ErrorFrame): StrongroomError {
     case ErrorCode.unauthenticated:
       return new ChatdRequestError(frame.code, frame.detail, said, [
         'join this device to the account first (account join)',
+      ]);
+    case ErrorCode.quotaExceeded:
+      return new ChatdQuotaError(frame.code, frame.detail, said, [
+        "`account info` shows the account's usage; forget old backups or snapshots to make room",
       ]);
     case ErrorCode.approvalRequired:
       return new ChatdRequestError(frame.code, frame.detail, said, [

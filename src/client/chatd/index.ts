@@ -10,7 +10,14 @@ export { type Notification, NotificationKind } from '../../protocol/chatd/notifi
 export { recordIdFor } from '../../protocol/chatd/record-id.ts';
 export { ChatdBlobStore } from './blob-store.ts';
 export { ChatdClient, type ConnectOptions } from './client.ts';
-export { ChatdRequestError } from './errors.ts';
+export { ChatdQuotaError, ChatdRequestError } from './errors.ts';
 export { DeviceIdentity } from './identity.ts';
+export {
+  ChatdRetentionAccount,
+  registerSnapshot,
+  snapshotEntryId,
+  snapshotIdOfEntry,
+  unregisterSnapshot,
+} from './snapshot-entries.ts';
 export type { FrameSocket, SocketOpener } from './socket.ts';
 export { ChatdVaultTransport } from './vault-transport.ts';

@@ -1,0 +1,64 @@
+// Repository snapshots in the account's backup list (docs/PROTOCOL.md "ChatD: Backup list"; docs/CHATD.md
+// "Repositories in ChatD storage"): each snapshot made through ChatD is listed so the account's
+// other devices see it, and unlisted when it is forgotten. An entry tells ChatD nothing it does not
+// see already: the id is the snapshot object's name (random), the size what the run uploaded, the
+// time when it was made.
+
+import { BackupEntry } from '../../protocol/chatd/backups.ts';
+import { BlobNotFoundError } from '../../stores/blob/blob-store.ts';
+import { SNAPSHOT_PREFIX, type SnapshotInfo } from '../repository/repository.ts';
+import type { RetentionAccount } from '../repository/retention.ts';
+import type { ChatdClient } from './client.ts';
+
+/** The backup-list id of snapshot `id`: the name of its object in the repository. */
+export function snapshotEntryId(snapshotId: string): string {
+  return SNAPSHOT_PREFIX + snapshotId;
+}
+
+/** The snapshot an entry lists, or undefined for a single-stream backup's entry. */
+export function snapshotIdOfEntry(entry: BackupEntry): string | undefined {
+  return entry.id.startsWith(SNAPSHOT_PREFIX) ? entry.id.slice(SNAPSHOT_PREFIX.length) : undefined;
+}
+
+/**
+ * Lists `snapshot` in the account's backup list. `location` is where its repository is (`chatd:`
+ * for the account's storage). The size is the bytes its run uploaded, never the snapshot's content
+ * size: ChatD saw those bytes arrive, while the content size would tell it more (§12, "What ChatD learns").
+ */
+export async function registerSnapshot(
+  client: ChatdClient,
+  snapshot: SnapshotInfo,
+  location: string,
+): Promise<BackupEntry> {
+  const entry = new BackupEntry({
+    id: snapshotEntryId(snapshot.id),
+    size: BigInt(snapshot.added),
+    createdAtMs: BigInt(Date.parse(snapshot.time)),
+    location,
+  });
+  await client.addBackup(entry);
+  return entry;
+}
+
+/** Drops snapshot `id` from the backup list; an entry already gone (another device's retention) is fine. */
+export async function unregisterSnapshot(client: ChatdClient, snapshotId: string): Promise<void> {
+  try {
+    await client.removeBackup(snapshotEntryId(snapshotId));
+  } catch (error) {
+    if (!(error instanceof BlobNotFoundError)) throw error;
+  }
+}
+
+/** The account behind ChatD as retention sees it: its quota, its usage, its backup list. */
+export class ChatdRetentionAccount implements RetentionAccount {
+  constructor(private readonly client: ChatdClient) {}
+
+  async usage(): Promise<{ quotaBytes: number; usedBytes: number }> {
+    const info = await this.client.accountInfo();
+    return { quotaBytes: Number(info.quotaBytes), usedBytes: Number(info.usedBytes) };
+  }
+
+  snapshotForgotten(id: string): Promise<void> {
+    return unregisterSnapshot(this.client, id);
+  }
+}

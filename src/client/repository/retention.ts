@@ -1,0 +1,171 @@
+// Retention within an account's quota (docs/BACKUP.md "Repositories in ChatD storage"; docs/FORMAT.md
+// §12.14): after a snapshot into the account's storage behind ChatD, or when an upload of one hit the
+// quota, forget the oldest snapshots and prune until the repository fits with room for a next run.
+// Browser-safe: the account is reached through the small RetentionAccount interface.
+import { StrongroomError } from '../../errors.ts';
+import { type BlobInfo, BlobNotFoundError, type BlobStore } from '../../stores/blob/blob-store.ts';
+import { type PruneReport, pruneRepository } from './prune.ts';
+import { PACK_PREFIX, type Repository, SNAPSHOT_PREFIX, type SnapshotInfo } from './repository.ts';
+
+/** What retention needs of the account that holds the repository (ChatD: ChatdRepositoryAccount). */
+export interface RetentionAccount {
+  /** The account's quota and the bytes every object of the account takes now (not only the repository's). */
+  usage(): Promise<{ readonly quotaBytes: number; readonly usedBytes: number }>;
+  /** Snapshot `id` was forgotten: the account drops what it lists of it (ChatD: its backup-list entry). */
+  snapshotForgotten(id: string): Promise<void>;
+}
+
+/** Even with every snapshot but the newest (and the one just made) forgotten, the repository does not fit. */
+export class QuotaTooSmallError extends StrongroomError {
+  constructor(
+    /** Bytes of quota missing: what the account would need on top of its quota. */
+    readonly missingBytes: number,
+    readonly quotaBytes: number,
+    readonly usedBytes: number,
+    readonly roomBytes: number,
+  ) {
+    super(
+      `the account's storage is too small for this repository: it uses ${usedBytes} of ${quotaBytes} bytes ` +
+        `with only the newest snapshots left, and a next run needs about ${roomBytes} more; ${missingBytes} bytes are missing`,
+      {
+        hints: [
+          'back up less (fewer or smaller paths), or move the repository to a larger store (a directory or s3://…)',
+        ],
+      },
+    );
+  }
+}
+
+export interface RetentionOptions {
+  /** The snapshot this run just made: never forgotten. Absent when the run failed on the quota. */
+  readonly justMade?: string;
+  /**
+   * Bytes to leave free for the next run. By default what the newest snapshot's run uploaded (a
+   * day like today). After a run failed on the quota, pass at least what it had left to upload.
+   */
+  readonly roomBytes?: number;
+  /**
+   * Packs a run of this caller uploaded and then abandoned (it failed on the quota; see
+   * UploadTracker): deleted first unless an index lists them, since prune refuses while young packs
+   * no index lists show a writer at work (§12.14) and this writer is known to be dead.
+   */
+  readonly abandonedPacks?: readonly string[];
+  /** Names this run in the prune lock. */
+  readonly owner: string;
+  readonly now?: () => Date;
+}
+
+export interface RetentionReport {
+  /** Snapshot ids forgotten, oldest first. */
+  readonly forgotten: string[];
+  readonly packsDeleted: number;
+  readonly bytesFreed: number;
+  readonly quotaBytes: number;
+  /** Bytes the account uses afterwards. */
+  readonly usedBytes: number;
+  readonly roomBytes: number;
+}
+
+/**
+ * Forgets the oldest snapshots, one at a time, and prunes after each, until the account's usage plus
+ * `roomBytes` fits its quota. Never forgets the newest snapshot nor `justMade`. Throws
+ * QuotaTooSmallError when nothing is left to forget and it still does not fit, and
+ * RepositoryBusyError (from prune) while another writer is at work: snapshots forgotten by then
+ * stay forgotten, and their space is freed by the next run's prune.
+ */
+export async function keepWithinQuota(
+  repository: Repository,
+  account: RetentionAccount,
+  options: RetentionOptions,
+): Promise<RetentionReport> {
+  const deleted = await deleteAbandonedPacks(repository, options.abandonedPacks ?? []);
+  const forgotten: string[] = [];
+  let packsDeleted = deleted.count;
+  let bytesFreed = deleted.bytes;
+  const snapshots = await repository.listSnapshots();
+  const newest = snapshots.at(-1);
+  const roomBytes = options.roomBytes ?? newest?.added ?? 0;
+  // Oldest first; the newest and the one just made stay whatever the quota says.
+  const candidates = snapshots.filter((s) => s !== newest && s.id !== options.justMade);
+  for (;;) {
+    const { quotaBytes, usedBytes } = await account.usage();
+    const report = { forgotten, packsDeleted, bytesFreed, quotaBytes, usedBytes, roomBytes };
+    if (usedBytes + roomBytes <= quotaBytes) return report;
+    const oldest: SnapshotInfo | undefined = candidates.shift();
+    if (oldest === undefined)
+      throw new QuotaTooSmallError(usedBytes + roomBytes - quotaBytes, quotaBytes, usedBytes, roomBytes);
+    await deleteIfPresent(repository.store, SNAPSHOT_PREFIX + oldest.id);
+    await account.snapshotForgotten(oldest.id);
+    forgotten.push(oldest.id);
+    const pruned: PruneReport = await pruneRepository(repository, { owner: options.owner, now: options.now });
+    packsDeleted += pruned.packsDeleted;
+    bytesFreed += pruned.bytesFreed;
+  }
+}
+
+async function deleteAbandonedPacks(
+  repository: Repository,
+  abandoned: readonly string[],
+): Promise<{ count: number; bytes: number }> {
+  if (abandoned.length === 0) return { count: 0, bytes: 0 };
+  const { indexedPacks } = await repository.loadIndex();
+  const stored = new Map<string, BlobInfo>(
+    (await repository.store.list(PACK_PREFIX)).map((info) => [info.name, info]),
+  );
+  let count = 0;
+  let bytes = 0;
+  for (const name of abandoned) {
+    const info = stored.get(name);
+    if (info === undefined || indexedPacks.has(name)) continue;
+    await deleteIfPresent(repository.store, name);
+    count++;
+    bytes += info.size;
+  }
+  return { count, bytes };
+}
+
+/** Another device's retention may have deleted it first: gone is what was wanted. */
+async function deleteIfPresent(store: BlobStore, name: string): Promise<void> {
+  try {
+    await store.delete(name);
+  } catch (error) {
+    if (!(error instanceof BlobNotFoundError)) throw error;
+  }
+}
+
+/**
+ * A BlobStore that remembers the packs stored through it, so a run that failed on the quota can
+ * name its own packs to keepWithinQuota (`abandonedPacks`) and no other writer's.
+ */
+export class UploadTracker implements BlobStore {
+  private readonly packs: string[] = [];
+
+  constructor(private readonly inner: BlobStore) {}
+
+  get location(): string {
+    return this.inner.location;
+  }
+
+  async put(name: string, data: AsyncIterable<Uint8Array>): Promise<number> {
+    const size = await this.inner.put(name, data);
+    if (name.startsWith(PACK_PREFIX)) this.packs.push(name);
+    return size;
+  }
+
+  get(name: string): AsyncIterable<Uint8Array> {
+    return this.inner.get(name);
+  }
+
+  list(...args: Parameters<BlobStore['list']>): Promise<BlobInfo[]> {
+    return this.inner.list(...args);
+  }
+
+  delete(name: string): Promise<void> {
+    return this.inner.delete(name);
+  }
+
+  /** The packs stored through this tracker so far, in order. */
+  storedPacks(): readonly string[] {
+    return [...this.packs];
+  }
+}

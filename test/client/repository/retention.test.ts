@@ -1,0 +1,166 @@
+// Retention within the account's quota (src/client/repository/retention.ts; docs/BACKUP.md
+// "Repositories in ChatD storage") against a real ChatD with a small quota: daily snapshots keep
+// fitting, the oldest leave both the repository and ChatD's backup list, the newest always
+// restores; a repository that cannot fit says how much is missing; a run refused by the quota
+// makes room and succeeds on its retry, its abandoned packs deleted.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ChatdBlobStore } from '../../../src/client/chatd/blob-store.ts';
+import type { ChatdClient } from '../../../src/client/chatd/client.ts';
+import { ChatdQuotaError } from '../../../src/client/chatd/errors.ts';
+import {
+  ChatdRetentionAccount,
+  registerSnapshot,
+  snapshotIdOfEntry,
+} from '../../../src/client/chatd/snapshot-entries.ts';
+import { nodeCrypto } from '../../../src/client/node/node-crypto.ts';
+import { createSnapshot, restoreSnapshot } from '../../../src/client/node/repository-backup.ts';
+import { checkRepository } from '../../../src/client/repository/check.ts';
+import { PACK_PREFIX, Repository, type SnapshotInfo } from '../../../src/client/repository/repository.ts';
+import {
+  keepWithinQuota,
+  QuotaTooSmallError,
+  UploadTracker,
+} from '../../../src/client/repository/retention.ts';
+import { compareTrees } from '../../../src/demo/compare-trees.ts';
+import { BackupKey } from '../../../src/format/key.ts';
+import { type Harness, startChatd } from '../../chatd/helpers.ts';
+
+const MiB = 1024 * 1024;
+const QUOTA = 3 * MiB;
+let chatd: Harness;
+let work: string;
+let counter = 0;
+
+before(async () => {
+  chatd = await startChatd({ quotaBytes: QUOTA });
+  work = await mkdtemp(join(tmpdir(), 'strongroom-retention-test-'));
+});
+after(async () => {
+  await chatd.close();
+  execFileSync('rm', ['-rf', work]);
+});
+
+const day = (n: number) => new Date(Date.UTC(2026, 0, n, 3, 0, 0));
+
+/** A device of a new account, its repository in the account's storage, and a chat history to back up. */
+async function setUp(user: string, server = chatd) {
+  const client = await server.join(user);
+  const key = BackupKey.generate(nodeCrypto.randomBytes);
+  const tracker = new UploadTracker(new ChatdBlobStore(client));
+  const repository = await Repository.openOrCreate(tracker, key, nodeCrypto);
+  const source = join(work, `${user}-chats`);
+  await mkdir(source, { recursive: true });
+  return { client, key, tracker, repository, source, account: new ChatdRetentionAccount(client) };
+}
+
+async function listedSnapshots(client: ChatdClient): Promise<string[]> {
+  return (await client.listBackups()).map((entry) => snapshotIdOfEntry(entry)!);
+}
+
+async function assertRestores(repository: Repository, source: string, snapshot: SnapshotInfo) {
+  const to = join(work, `restored-${counter++}`);
+  await restoreSnapshot(repository, { to, id: snapshot.id });
+  assert.deepEqual((await compareTrees(source, join(to, basename(source)))).differences, []);
+}
+
+describe('retention within the account quota', () => {
+  it('keeps daily snapshots fitting: the oldest leave the repository and the backup list, the newest restores', async () => {
+    const { client, repository, source, account } = await setUp('dora');
+    // What stays (the contacts) and what each day rewrites (the day's messages).
+    await writeFile(join(source, 'contacts.db'), nodeCrypto.randomBytes(200_000));
+    const made: string[] = [];
+    let forgotten: string[] = [];
+    for (let n = 1; n <= 8; n++) {
+      await writeFile(join(source, 'today.db'), nodeCrypto.randomBytes(500_000));
+      const snapshot = await createSnapshot(repository, [source], { time: day(n) });
+      await registerSnapshot(client, snapshot, 'chatd:');
+      made.push(snapshot.id);
+      const report = await keepWithinQuota(repository, account, { justMade: snapshot.id, owner: 'dora' });
+      forgotten = [...forgotten, ...report.forgotten];
+      assert.ok(
+        report.usedBytes + report.roomBytes <= QUOTA,
+        `day ${n}: ${report.usedBytes} used + ${report.roomBytes} room`,
+      );
+      assert.equal(report.usedBytes, Number((await client.accountInfo()).usedBytes));
+      const kept = (await repository.listSnapshots()).map((s) => s.id);
+      assert.deepEqual(await listedSnapshots(client), kept, `day ${n}: the backup list is the repository's`);
+      assert.equal(kept.at(-1), snapshot.id);
+      assert.deepEqual(
+        kept,
+        made.filter((id) => !forgotten.includes(id)),
+      );
+      await assertRestores(repository, source, snapshot);
+    }
+    // Oldest first, and the oldest are gone for good: about four days fit in 3 MiB.
+    assert.ok(forgotten.length >= 3, `forgot ${forgotten.length}`);
+    assert.deepEqual(forgotten, made.slice(0, forgotten.length));
+    assert.deepEqual((await checkRepository(repository, { readData: 1 })).problems, []);
+    repository.close();
+  });
+
+  it('says how much is missing when even the newest snapshot alone leaves no room for a next one', async () => {
+    const { client, repository, source, account } = await setUp('edgar');
+    await writeFile(join(source, 'messages.db'), nodeCrypto.randomBytes(1_800_000));
+    const snapshot = await createSnapshot(repository, [source], { time: day(1) });
+    await registerSnapshot(client, snapshot, 'chatd:');
+    const error = await keepWithinQuota(repository, account, { justMade: snapshot.id, owner: 'edgar' }).then(
+      () => assert.fail('retention should not fit'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof QuotaTooSmallError, String(error));
+    const used = Number((await client.accountInfo()).usedBytes);
+    assert.equal(error.usedBytes, used);
+    assert.equal(error.roomBytes, snapshot.added);
+    assert.equal(error.missingBytes, used + snapshot.added - QUOTA);
+    assert.match(error.message, new RegExp(`${error.missingBytes} bytes are missing`));
+    // Nothing was forgotten: the one snapshot is still listed and restores.
+    assert.deepEqual(await listedSnapshots(client), [snapshot.id]);
+    await assertRestores(repository, source, snapshot);
+    repository.close();
+  });
+
+  it('makes room when a run is refused by the quota, deleting the pack that run abandoned', async () => {
+    // A quota above one full pack (16 MiB, §12.5), so the refused run has stored a pack before
+    // the quota stops it: that pack is in no index, and prune would take it for a live writer's.
+    const big = await startChatd({ quotaBytes: 24 * MiB });
+    try {
+      const { client, repository, tracker, source, account } = await setUp('flora', big);
+      const first: SnapshotInfo[] = [];
+      for (let n = 1; n <= 3; n++) {
+        await writeFile(join(source, 'today.db'), nodeCrypto.randomBytes(2 * MiB));
+        const snapshot = await createSnapshot(repository, [source], { time: day(n) });
+        await registerSnapshot(client, snapshot, 'chatd:');
+        first.push(snapshot);
+      }
+      // A day with a 20 MiB video: 16 MiB of it land in a first pack, the rest passes the quota.
+      await writeFile(join(source, 'video.mp4'), nodeCrypto.randomBytes(20 * MiB));
+      const storedBefore = tracker.storedPacks().length;
+      await assert.rejects(createSnapshot(repository, [source], { time: day(4) }), ChatdQuotaError);
+      const abandoned = tracker.storedPacks().slice(storedBefore);
+      assert.equal(abandoned.length, 1);
+      const room = 21 * MiB;
+      const report = await keepWithinQuota(repository, account, {
+        abandonedPacks: abandoned,
+        roomBytes: room,
+        owner: 'flora',
+      });
+      assert.deepEqual(report.forgotten, [first[0]!.id, first[1]!.id]);
+      assert.ok(report.usedBytes + room <= 24 * MiB, `${report.usedBytes} used`);
+      const packs = (await repository.store.list(PACK_PREFIX)).map((info) => info.name);
+      assert.ok(!packs.includes(abandoned[0]!), 'the abandoned pack is deleted');
+      const retried = await createSnapshot(repository, [source], { time: day(4) });
+      await registerSnapshot(client, retried, 'chatd:');
+      assert.deepEqual(await listedSnapshots(client), [first[2]!.id, retried.id]);
+      await assertRestores(repository, source, retried);
+      assert.deepEqual((await checkRepository(repository, { readData: 1 })).problems, []);
+      repository.close();
+    } finally {
+      await big.close();
+    }
+  });
+});
