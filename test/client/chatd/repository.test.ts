@@ -13,11 +13,16 @@ import { ChatdBlobStore } from '../../../src/client/chatd/blob-store.ts';
 import { nodeCrypto } from '../../../src/client/node/node-crypto.ts';
 import { createSnapshot, restoreSnapshot } from '../../../src/client/node/repository-backup.ts';
 import { checkRepository } from '../../../src/client/repository/check.ts';
-import { forgetSnapshots, pruneRepository } from '../../../src/client/repository/prune.ts';
+import {
+  forgetSnapshots,
+  pruneRepository,
+  RepositoryBusyError,
+} from '../../../src/client/repository/prune.ts';
 import { PACK_PREFIX, Repository } from '../../../src/client/repository/repository.ts';
 import { compareTrees } from '../../../src/demo/compare-trees.ts';
 import { BackupKey } from '../../../src/format/key.ts';
 import { MAX_BLOB_LIST_ENTRIES } from '../../../src/protocol/chatd/blobs.ts';
+import type { BlobInfo, BlobStore } from '../../../src/stores/blob/blob-store.ts';
 import { type Harness, startChatd } from '../../chatd/helpers.ts';
 
 const MiB = 1024 * 1024;
@@ -82,6 +87,72 @@ describe('a repository in ChatD storage', () => {
     onTablet.close();
   });
 
+  it('takes two devices backing up at once: both snapshots listed, check passes, each restores', async () => {
+    const key = BackupKey.generate(nodeCrypto.randomBytes);
+    const phone = await chatd.join('carol');
+    const laptop = await chatd.join('carol');
+    const onPhone = await Repository.openOrCreate(new ChatdBlobStore(phone), key, nodeCrypto);
+    const onLaptop = await Repository.open(new ChatdBlobStore(laptop), key, nodeCrypto);
+    const sources = [join(work, 'carol-phone'), join(work, 'carol-laptop')];
+    for (const source of sources) {
+      await mkdir(source, { recursive: true });
+      await writeFile(join(source, 'messages.db'), nodeCrypto.randomBytes(2 * MiB));
+      // Shared by both: each run may store it, neither loses it.
+      await writeFile(join(source, 'sticker.webp'), Buffer.alloc(300_000, 7));
+    }
+    const [fromPhone, fromLaptop] = await Promise.all([
+      createSnapshot(onPhone, [sources[0]!]),
+      createSnapshot(onLaptop, [sources[1]!]),
+    ]);
+    const listed = (await onLaptop.listSnapshots()).map((s) => s.id).sort();
+    assert.deepEqual(listed, [fromPhone.id, fromLaptop.id].sort());
+    assert.deepEqual((await checkRepository(onPhone, { readData: 1 })).problems, []);
+    for (const [index, snapshot] of [fromPhone, fromLaptop].entries()) {
+      const to = join(work, `carol-restored-${index}`);
+      await restoreSnapshot(onPhone, { to, id: snapshot.id });
+      const source = sources[index]!;
+      assert.deepEqual((await compareTrees(source, join(to, basename(source)))).differences, []);
+    }
+    onPhone.close();
+    onLaptop.close();
+  });
+
+  it('refuses to prune while another device is midway through a snapshot, which then completes sound', async () => {
+    const key = BackupKey.generate(nodeCrypto.randomBytes);
+    const phone = await chatd.join('dan');
+    const tablet = await chatd.join('dan');
+    const source = join(work, 'dan-chats');
+    await mkdir(source, { recursive: true });
+    await writeFile(join(source, 'old.db'), nodeCrypto.randomBytes(500_000));
+    const onTablet = await Repository.openOrCreate(new ChatdBlobStore(tablet), key, nodeCrypto);
+    const old = await createSnapshot(onTablet, [source]);
+    // The phone's run stores its first full pack (16 MiB, §12.5) and is held before the second.
+    await writeFile(join(source, 'video.mp4'), nodeCrypto.randomBytes(20 * MiB));
+    const held = new HeldStore(new ChatdBlobStore(phone));
+    const onPhone = await Repository.open(held, key, nodeCrypto);
+    const running = createSnapshot(onPhone, [source]);
+    await held.holding;
+    assert.deepEqual(await forgetSnapshots(onTablet, { keepLast: 0 }), [old.id]);
+    await assert.rejects(
+      pruneRepository(onTablet, { owner: 'tablet' }),
+      (error: unknown) =>
+        error instanceof RepositoryBusyError &&
+        /in no index yet: another run may still be writing/.test(error.message),
+    );
+    held.release();
+    const made = await running;
+    assert.deepEqual(
+      (await onTablet.listSnapshots()).map((s) => s.id),
+      [made.id],
+    );
+    assert.deepEqual((await checkRepository(onTablet, { readData: 1 })).problems, []);
+    const to = join(work, 'dan-restored');
+    await restoreSnapshot(onTablet, { to });
+    assert.deepEqual((await compareTrees(source, join(to, basename(source)))).differences, []);
+    onPhone.close();
+    onTablet.close();
+  });
+
   it('lists every object of a prefix past one BlobList frame', async () => {
     const device = await chatd.join('bob');
     const account = (await accounts.account('bob'))!;
@@ -102,6 +173,49 @@ describe('a repository in ChatD storage', () => {
     assert.equal((await store.list()).length, count + 1);
   });
 });
+
+/** A store that lets one pack through, then holds the next pack's upload until released. */
+class HeldStore implements BlobStore {
+  readonly location: string;
+  private packs = 0;
+  private releaseHold!: () => void;
+  private readonly hold = new Promise<void>((resolve) => {
+    this.releaseHold = resolve;
+  });
+  private reachedHold!: () => void;
+  /** Resolves once the first pack is stored and the second is being held. */
+  readonly holding = new Promise<void>((resolve) => {
+    this.reachedHold = resolve;
+  });
+
+  constructor(private readonly inner: BlobStore) {
+    this.location = inner.location;
+  }
+
+  async put(name: string, data: AsyncIterable<Uint8Array>): Promise<number> {
+    if (name.startsWith(PACK_PREFIX) && ++this.packs === 2) {
+      this.reachedHold();
+      await this.hold;
+    }
+    return this.inner.put(name, data);
+  }
+
+  get(name: string): AsyncIterable<Uint8Array> {
+    return this.inner.get(name);
+  }
+
+  list(prefix?: string): Promise<BlobInfo[]> {
+    return this.inner.list(prefix);
+  }
+
+  delete(name: string): Promise<void> {
+    return this.inner.delete(name);
+  }
+
+  release(): void {
+    this.releaseHold();
+  }
+}
 
 async function* oneByte(): AsyncIterable<Uint8Array> {
   yield Uint8Array.of(1);

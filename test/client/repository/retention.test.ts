@@ -163,4 +163,45 @@ describe('retention within the account quota', () => {
       await big.close();
     }
   });
+
+  it('counts every object of the account: two devices at once near the quota never pass it, and the repository stays sound', async () => {
+    const { client, key, repository, source } = await setUp('gus');
+    // Something else of the account's, outside the repository: a single-stream backup's blob.
+    await new ChatdBlobStore(client).put('20260101T000000.000Z-00000000.srb', chunksOf(MiB));
+    await writeFile(join(source, 'messages.db'), nodeCrypto.randomBytes(200_000));
+    const base = await createSnapshot(repository, [source], { time: day(1) });
+    const laptop = new ChatdBlobStore(await chatd.join('gus'));
+    const onLaptop = await Repository.open(laptop, key, nodeCrypto);
+    const sources = [join(work, 'gus-phone'), join(work, 'gus-laptop')];
+    for (const other of sources) {
+      await mkdir(other, { recursive: true });
+      await writeFile(join(other, 'video.mp4'), nodeCrypto.randomBytes(1_200_000));
+    }
+    const outcomes = await Promise.allSettled([
+      createSnapshot(repository, [sources[0]!], { time: day(2) }),
+      createSnapshot(onLaptop, [sources[1]!], { time: day(2) }),
+    ]);
+    const refused = outcomes.filter((o) => o.status === 'rejected');
+    assert.ok(refused.length >= 1, 'both fitted, yet together they pass the quota');
+    for (const o of refused) assert.ok(o.reason instanceof ChatdQuotaError, String(o.reason));
+    const used = Number((await client.accountInfo()).usedBytes);
+    assert.ok(used <= QUOTA, `${used} bytes used of ${QUOTA}`);
+    const stored = await laptop.list();
+    assert.equal(
+      used,
+      stored.reduce((sum, info) => sum + info.size, 0),
+      'every object is counted',
+    );
+    assert.deepEqual((await checkRepository(onLaptop, { readData: 1 })).problems, []);
+    await assertRestores(onLaptop, source, base);
+    for (const [index, o] of outcomes.entries())
+      if (o.status === 'fulfilled') await assertRestores(onLaptop, sources[index]!, o.value);
+    repository.close();
+    onLaptop.close();
+  });
 });
+
+async function* chunksOf(length: number): AsyncIterable<Uint8Array> {
+  for (let at = 0; at < length; at += 64 * 1024)
+    yield nodeCrypto.randomBytes(Math.min(64 * 1024, length - at));
+}
