@@ -23,7 +23,8 @@ export function snapshotIdOfEntry(entry: BackupEntry): string | undefined {
 /**
  * Lists `snapshot` in the account's backup list. `location` is where its repository is (`chatd:`
  * for the account's storage). The size is the bytes its run uploaded, never the snapshot's content
- * size: ChatD saw those bytes arrive, while the content size would tell it more (§12, "What ChatD learns").
+ * size: ChatD saw those bytes arrive, while the content size would tell it more (docs/CHATD.md
+ * "Repositories in ChatD storage", what ChatD learns).
  */
 export async function registerSnapshot(
   client: ChatdClient,
