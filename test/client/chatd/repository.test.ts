@@ -13,12 +13,15 @@ import { ChatdBlobStore } from '../../../src/client/chatd/blob-store.ts';
 import { nodeCrypto } from '../../../src/client/node/node-crypto.ts';
 import { createSnapshot, restoreSnapshot } from '../../../src/client/node/repository-backup.ts';
 import { checkRepository } from '../../../src/client/repository/check.ts';
+import { ObjectType } from '../../../src/client/repository/objects.ts';
 import {
   forgetSnapshots,
+  LOCK_PREFIX,
   pruneRepository,
   RepositoryBusyError,
 } from '../../../src/client/repository/prune.ts';
-import { PACK_PREFIX, Repository } from '../../../src/client/repository/repository.ts';
+import { PACK_PREFIX, Repository, SNAPSHOT_PREFIX } from '../../../src/client/repository/repository.ts';
+import { withWriterLock } from '../../../src/client/repository/writer-lock.ts';
 import { compareTrees } from '../../../src/demo/compare-trees.ts';
 import { BackupKey } from '../../../src/format/key.ts';
 import { MAX_BLOB_LIST_ENTRIES } from '../../../src/protocol/chatd/blobs.ts';
@@ -153,6 +156,66 @@ describe('a repository in ChatD storage', () => {
     onTablet.close();
   });
 
+  it("refuses to prune while another device's run that uploads nothing new holds a writer's lock", async () => {
+    const key = BackupKey.generate(nodeCrypto.randomBytes);
+    const phone = await chatd.join('erin');
+    const tablet = await chatd.join('erin');
+    const onTablet = await Repository.openOrCreate(new ChatdBlobStore(tablet), key, nodeCrypto);
+    const old = join(work, 'erin-old', 'chats');
+    await mkdir(old, { recursive: true });
+    await writeFile(join(old, 'letter.txt'), nodeCrypto.randomBytes(300_000));
+    const first = await createSnapshot(onTablet, [old]);
+    const current = join(work, 'erin-new', 'chats');
+    await mkdir(current, { recursive: true });
+    await writeFile(join(current, 'messages.db'), nodeCrypto.randomBytes(300_000));
+    await createSnapshot(onTablet, [current]);
+    // The phone backs up the old letter again: every chunk is in a pack only the first snapshot
+    // uses, so its run stores no pack before its snapshot, and nothing but its lock shows it.
+    const held = new HeldStore(new ChatdBlobStore(phone), SNAPSHOT_PREFIX, 1);
+    const onPhone = await Repository.open(held, key, nodeCrypto);
+    const running = withWriterLock(onPhone, 'phone', () => createSnapshot(onPhone, [old]));
+    await held.holding;
+    assert.deepEqual(await forgetSnapshots(onTablet, { keepLast: 1 }), [first.id]);
+    await assert.rejects(
+      pruneRepository(onTablet, { owner: 'tablet' }),
+      (error: unknown) => error instanceof RepositoryBusyError && /locked by "phone"/.test(error.message),
+    );
+    held.release();
+    const made = await running;
+    assert.deepEqual((await onTablet.store.list(LOCK_PREFIX)).length, 0, "the writer's lock is gone");
+    await pruneRepository(onTablet, { owner: 'tablet' });
+    assert.deepEqual((await checkRepository(onTablet, { readData: 1 })).problems, []);
+    const to = join(work, 'erin-restored');
+    await restoreSnapshot(onTablet, { to, id: made.id });
+    assert.deepEqual((await compareTrees(old, join(to, 'chats'))).differences, []);
+    onPhone.close();
+    onTablet.close();
+  });
+
+  it("makes a writer refuse, storing nothing, while a prune's lock is live", async () => {
+    const key = BackupKey.generate(nodeCrypto.randomBytes);
+    const phone = await chatd.join('fay');
+    const repository = await Repository.openOrCreate(new ChatdBlobStore(phone), key, nodeCrypto);
+    const prunesLock = repository.newName(LOCK_PREFIX);
+    await repository.putMetadata(ObjectType.lock, prunesLock, {
+      owner: 'tablet:1',
+      expires: new Date(Date.now() + 60_000).toISOString(),
+    });
+    let ran = false;
+    await assert.rejects(
+      withWriterLock(repository, 'phone', async () => {
+        ran = true;
+      }),
+      (error: unknown) => error instanceof RepositoryBusyError && /pruned by "tablet:1"/.test(error.message),
+    );
+    assert.equal(ran, false);
+    assert.deepEqual(
+      (await repository.store.list(LOCK_PREFIX)).map((info) => info.name),
+      [prunesLock],
+    );
+    repository.close();
+  });
+
   it('lists every object of a prefix past one BlobList frame', async () => {
     const device = await chatd.join('bob');
     const account = (await accounts.account('bob'))!;
@@ -174,10 +237,10 @@ describe('a repository in ChatD storage', () => {
   });
 });
 
-/** A store that lets one pack through, then holds the next pack's upload until released. */
+/** A store that holds one upload (by default the second pack's) until released. */
 class HeldStore implements BlobStore {
   readonly location: string;
-  private packs = 0;
+  private puts = 0;
   private releaseHold!: () => void;
   private readonly hold = new Promise<void>((resolve) => {
     this.releaseHold = resolve;
@@ -188,12 +251,17 @@ class HeldStore implements BlobStore {
     this.reachedHold = resolve;
   });
 
-  constructor(private readonly inner: BlobStore) {
+  /** Holds the `nth` put of a name starting with `prefix` (by default the second pack). */
+  constructor(
+    private readonly inner: BlobStore,
+    private readonly prefix = PACK_PREFIX,
+    private readonly nth = 2,
+  ) {
     this.location = inner.location;
   }
 
   async put(name: string, data: AsyncIterable<Uint8Array>): Promise<number> {
-    if (name.startsWith(PACK_PREFIX) && ++this.packs === 2) {
+    if (name.startsWith(this.prefix) && ++this.puts === this.nth) {
       this.reachedHold();
       await this.hold;
     }
