@@ -4,10 +4,10 @@
 // see already: the id is the snapshot object's name (random), the size what the run uploaded, the
 // time when it was made.
 
-import { BackupEntry } from '../../protocol/chatd/backups.ts';
+import { BackupEntry, MAX_BACKUP_ENTRIES } from '../../protocol/chatd/backups.ts';
 import { BlobNotFoundError } from '../../stores/blob/blob-store.ts';
 import { SNAPSHOT_PREFIX, type SnapshotInfo } from '../repository/repository.ts';
-import type { RetentionAccount } from '../repository/retention.ts';
+import type { AccountUsage, RetentionAccount } from '../repository/retention.ts';
 import type { ChatdClient } from './client.ts';
 
 /** The backup-list id of snapshot `id`: the name of its object in the repository. */
@@ -54,9 +54,14 @@ export async function unregisterSnapshot(client: ChatdClient, snapshotId: string
 export class ChatdRetentionAccount implements RetentionAccount {
   constructor(private readonly client: ChatdClient) {}
 
-  async usage(): Promise<{ quotaBytes: number; usedBytes: number }> {
+  async usage(): Promise<AccountUsage> {
     const info = await this.client.accountInfo();
-    return { quotaBytes: Number(info.quotaBytes), usedBytes: Number(info.usedBytes) };
+    const listed = (await this.client.listBackups()).length;
+    return {
+      quotaBytes: Number(info.quotaBytes),
+      usedBytes: Number(info.usedBytes),
+      entriesLeft: MAX_BACKUP_ENTRIES - listed,
+    };
   }
 
   snapshotForgotten(id: string): Promise<void> {

@@ -9,30 +9,49 @@ import { PACK_PREFIX, type Repository, SNAPSHOT_PREFIX, type SnapshotInfo } from
 
 /** What retention needs of the account that holds the repository (ChatD: ChatdRepositoryAccount). */
 export interface RetentionAccount {
-  /** The account's quota and the bytes every object of the account takes now (not only the repository's). */
-  usage(): Promise<{ readonly quotaBytes: number; readonly usedBytes: number }>;
+  /**
+   * The account's quota, the bytes every object of the account takes now (not only the
+   * repository's), and how many more snapshots its list of backups can take (ChatD lists at most
+   * 1000 entries: docs/PROTOCOL.md "ChatD: Backup list").
+   */
+  usage(): Promise<AccountUsage>;
   /** Snapshot `id` was forgotten: the account drops what it lists of it (ChatD: its backup-list entry). */
   snapshotForgotten(id: string): Promise<void>;
 }
 
-/** Even with every snapshot but the newest (and the one just made) forgotten, the repository does not fit. */
+export interface AccountUsage {
+  readonly quotaBytes: number;
+  readonly usedBytes: number;
+  readonly entriesLeft: number;
+}
+
+/**
+ * Even with every snapshot but the newest (and the one just made) forgotten, the repository does not
+ * fit: `missingBytes` more quota would be needed, or (`missingBytes` 0) the account's list of
+ * backups is full of entries that are not this repository's snapshots.
+ */
 export class QuotaTooSmallError extends StrongroomError {
+  readonly missingBytes: number;
   constructor(
-    /** Bytes of quota missing: what the account would need on top of its quota. */
-    readonly missingBytes: number,
     readonly quotaBytes: number,
     readonly usedBytes: number,
     readonly roomBytes: number,
   ) {
+    const missingBytes = Math.max(0, usedBytes + roomBytes - quotaBytes);
     super(
-      `the account's storage is too small for this repository: it uses ${usedBytes} of ${quotaBytes} bytes ` +
-        `with only the newest snapshots left, and a next run needs about ${roomBytes} more; ${missingBytes} bytes are missing`,
+      missingBytes > 0
+        ? `the account's storage is too small for this repository: it uses ${usedBytes} of ${quotaBytes} bytes ` +
+            `with only the newest snapshots left, and a next run needs about ${roomBytes} more; ${missingBytes} bytes are missing`
+        : "the account's list of backups is full, and only the newest snapshots of this repository are in it",
       {
         hints: [
-          'back up less (fewer or smaller paths), or move the repository to a larger store (a directory or s3://…)',
+          missingBytes > 0
+            ? 'back up less (fewer or smaller paths), or move the repository to a larger store (a directory or s3://…)'
+            : 'remove single-stream backups from the list (`backup list` shows them)',
         ],
       },
     );
+    this.missingBytes = missingBytes;
   }
 }
 
@@ -68,7 +87,7 @@ export interface RetentionReport {
 
 /**
  * Forgets the oldest snapshots, one at a time, and prunes after each, until the account's usage plus
- * `roomBytes` fits its quota. Never forgets the newest snapshot nor `justMade`. Throws
+ * `roomBytes` fits its quota and its list of backups can take one more. Never forgets the newest snapshot nor `justMade`. Throws
  * QuotaTooSmallError when nothing is left to forget and it still does not fit, and
  * RepositoryBusyError (from prune) while another writer is at work: snapshots forgotten by then
  * stay forgotten, and their space is freed by the next run's prune.
@@ -88,12 +107,12 @@ export async function keepWithinQuota(
   // Oldest first; the newest and the one just made stay whatever the quota says.
   const candidates = snapshots.filter((s) => s !== newest && s.id !== options.justMade);
   for (;;) {
-    const { quotaBytes, usedBytes } = await account.usage();
+    const { quotaBytes, usedBytes, entriesLeft } = await account.usage();
     const report = { forgotten, packsDeleted, bytesFreed, quotaBytes, usedBytes, roomBytes };
-    if (usedBytes + roomBytes <= quotaBytes) return report;
+    // Room for the next run's objects, and for its entry in the list of backups.
+    if (usedBytes + roomBytes <= quotaBytes && entriesLeft >= 1) return report;
     const oldest: SnapshotInfo | undefined = candidates.shift();
-    if (oldest === undefined)
-      throw new QuotaTooSmallError(usedBytes + roomBytes - quotaBytes, quotaBytes, usedBytes, roomBytes);
+    if (oldest === undefined) throw new QuotaTooSmallError(quotaBytes, usedBytes, roomBytes);
     await deleteIfPresent(repository.store, SNAPSHOT_PREFIX + oldest.id);
     await account.snapshotForgotten(oldest.id);
     forgotten.push(oldest.id);

@@ -14,7 +14,8 @@
 //   BlobStored      (s→c, 0x44): size u64
 //   BlobGet         (c→s, 0x45): nameLen u8 || name
 //   BlobListRequest (c→s, 0x46): prefixLen u8 || prefix (empty, or a name prefix)
-//                                [|| afterLen u8 || after (a name: only names sorting after it; v1.1)]
+//                                [|| afterLen u8 || after] (a name: only names after it, to page;
+//                                PROTOCOL.md "ChatD: Changes")
 //   BlobList        (s→c, 0x47): count u16 || (nameLen u8 || name || size u64 || modifiedMs u64)*
 //                                (a full list, MAX_BLOB_LIST_ENTRIES, may have more after its last name)
 //   BlobDelete      (c→s, 0x48): nameLen u8 || name      → Ok

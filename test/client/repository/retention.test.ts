@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { SqliteAccountStore } from '../../../src/chatd/database.ts';
 import { ChatdBlobStore } from '../../../src/client/chatd/blob-store.ts';
 import type { ChatdClient } from '../../../src/client/chatd/client.ts';
 import { ChatdQuotaError } from '../../../src/client/chatd/errors.ts';
@@ -28,6 +29,7 @@ import {
 } from '../../../src/client/repository/retention.ts';
 import { compareTrees } from '../../../src/demo/compare-trees.ts';
 import { BackupKey } from '../../../src/format/key.ts';
+import { MAX_BACKUP_ENTRIES } from '../../../src/protocol/chatd/backups.ts';
 import { type Harness, startChatd } from '../../chatd/helpers.ts';
 
 const MiB = 1024 * 1024;
@@ -36,9 +38,12 @@ let chatd: Harness;
 let work: string;
 let counter = 0;
 
+let accounts: SqliteAccountStore;
+
 before(async () => {
-  chatd = await startChatd({ quotaBytes: QUOTA });
   work = await mkdtemp(join(tmpdir(), 'strongroom-retention-test-'));
+  accounts = new SqliteAccountStore(join(work, 'chatd.sqlite'));
+  chatd = await startChatd({ quotaBytes: QUOTA, accountStore: accounts });
 });
 after(async () => {
   await chatd.close();
@@ -121,6 +126,53 @@ describe('retention within the account quota', () => {
     // Nothing was forgotten: the one snapshot is still listed and restores.
     assert.deepEqual(await listedSnapshots(client), [snapshot.id]);
     await assertRestores(repository, source, snapshot);
+    repository.close();
+  });
+
+  it("forgets the oldest snapshot when the account's list of backups is full", async () => {
+    const { client, repository, source, account } = await setUp('hana');
+    // Single-stream backups fill the list but two places; they go straight into ChatD's own
+    // account store, since making 998 real backups through the socket would take minutes here.
+    const { id } = (await accounts.account('hana'))!;
+    for (let n = 0; n < MAX_BACKUP_ENTRIES - 2; n++) {
+      const row = {
+        id: `20250101T000000.000Z-${String(n).padStart(8, '0')}`,
+        size: 1,
+        createdAtMs: 1,
+        location: 'chatd:',
+      };
+      assert.ok(await accounts.putBackup(id, row, MAX_BACKUP_ENTRIES));
+    }
+    const made: SnapshotInfo[] = [];
+    for (let n = 1; n <= 2; n++) {
+      await writeFile(join(source, 'today.db'), nodeCrypto.randomBytes(50_000));
+      made.push(await createSnapshot(repository, [source], { time: day(n) }));
+      await registerSnapshot(client, made.at(-1)!, 'chatd:');
+    }
+    const report = await keepWithinQuota(repository, account, { justMade: made[1]!.id, owner: 'hana' });
+    assert.deepEqual(report.forgotten, [made[0]!.id]);
+    const third = await createSnapshot(repository, [source], { time: day(3) });
+    await registerSnapshot(client, third, 'chatd:');
+    const snapshots = (await client.listBackups()).map(snapshotIdOfEntry).filter((e) => e !== undefined);
+    assert.deepEqual(snapshots, [made[1]!.id, third.id]);
+    assert.deepEqual(
+      (await keepWithinQuota(repository, account, { justMade: third.id, owner: 'hana' })).forgotten,
+      [made[1]!.id],
+    );
+    // One more single-stream backup fills the list again: only the newest snapshot is left, and it stays.
+    const row = { id: '20250102T000000.000Z-00000000', size: 1, createdAtMs: 2, location: 'chatd:' };
+    assert.ok(await accounts.putBackup(id, row, MAX_BACKUP_ENTRIES));
+    await assert.rejects(
+      keepWithinQuota(repository, account, { justMade: third.id, owner: 'hana' }),
+      (error: unknown) =>
+        error instanceof QuotaTooSmallError &&
+        error.missingBytes === 0 &&
+        /list of backups is full/.test(error.message),
+    );
+    assert.deepEqual(
+      (await repository.listSnapshots()).map((s) => s.id),
+      [third.id],
+    );
     repository.close();
   });
 
