@@ -29,6 +29,8 @@ export interface NotifierOptions {
   readonly onError?: (error: unknown) => void;
   /** Told of each round of polling (metrics: polls happen only while the watch is broken). */
   readonly onPoll?: () => void;
+  /** Told each time the watch is in place (the log says when polling ends). */
+  readonly onWatching?: () => void;
 }
 
 const sameKey = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(b);
@@ -54,6 +56,7 @@ export class Notifier {
   private readonly now: () => number;
   private readonly onError: (error: unknown) => void;
   private readonly onPoll: () => void;
+  private readonly onWatching: () => void;
   private poll: NodeJS.Timeout | undefined;
   private watch: { close(): void } | undefined;
   private rewatch: NodeJS.Timeout | undefined;
@@ -66,6 +69,7 @@ export class Notifier {
     this.now = options.now ?? Date.now;
     this.onError = options.onError ?? (() => {});
     this.onPoll = options.onPoll ?? (() => {});
+    this.onWatching = options.onWatching ?? (() => {});
     if (!store.shared) return;
     if (store.watchNotifications === undefined) this.startPolling();
     else this.startWatching();
@@ -81,6 +85,7 @@ export class Notifier {
   private startWatching(): void {
     this.watch = this.store.watchNotifications?.({
       onCreated: () => {
+        this.onWatching();
         clearInterval(this.poll);
         this.poll = undefined;
         // What was logged while there was no watch: one read per connected account catches up.
@@ -119,7 +124,8 @@ export class Notifier {
     this.links.set(link.accountId, set);
     set.add(link);
     this.sent.set(link, lastSeen);
-    await this.deliver(link.accountId);
+    // Registered even if this first read fails: the next notification or poll delivers the rest.
+    await this.deliver(link.accountId).catch(this.onError);
   }
 
   detach(link: DeviceLink): void {
@@ -132,13 +138,14 @@ export class Notifier {
 
   /**
    * Logs an event for the account and pushes it to every connected device but `actor`, the device
-   * whose request caused it (it knows what it did; it is marked as having seen it).
+   * whose request caused it (it knows what it did; it is marked as having seen it). Returns the
+   * event's id in the log.
    */
   async publish(
     accountId: number,
     event: { kind: NotificationKind; subject?: Uint8Array; count?: number },
     actor?: Uint8Array,
-  ): Promise<void> {
+  ): Promise<number> {
     const row = await this.store.addNotification(accountId, {
       kind: event.kind,
       atMs: this.now(),
@@ -154,6 +161,7 @@ export class Notifier {
       }
     }
     await this.deliver(accountId);
+    return row.id;
   }
 
   /** Pushes to the account's connected devices what the log holds beyond what each was sent. */

@@ -124,6 +124,7 @@ export class ChatdServer {
       onError: (error) =>
         logger.warn({ err: error }, 'watching or reading notifications in the account store failed'),
       onPoll: () => metrics?.notificationPolls.inc(),
+      onWatching: () => logger.info('watching the account store for notifications'),
     });
     const ctx: ChatdContext = {
       store,
