@@ -88,11 +88,12 @@ async function joined(chatd: ChatdProcess, userId: string, identity?: DeviceIden
   return client;
 }
 
+/** `data` in two pieces; with `gate`, the upload's end waits for it (every byte sent, not finished). */
 async function* bytes(data: Uint8Array, gate?: Promise<void>): AsyncIterable<Uint8Array> {
   const half = Math.floor(data.length / 2);
   yield data.subarray(0, half);
-  await gate;
   yield data.subarray(half);
+  await gate;
 }
 
 async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
@@ -142,9 +143,10 @@ describe('two ChatDs made one deployment by --account-store and --blob-store', (
     const doc = filled(1 * MiB, 1);
     await throughEu.put('doc', bytes(doc));
 
-    // eu replaces doc by 2 MiB (2 of 3 MiB: allowed as eu sees it) and stops halfway; meanwhile us
-    // stores 1.5 MiB under another name (2.5 MiB with the old doc: allowed). eu's replacement
-    // would now make 3.5 MiB: it is refused, and the old doc must still be there.
+    // eu receives every byte of a 2 MiB replacement of doc (2 of 3 MiB: allowed as eu sees it)
+    // but not its end; meanwhile us stores 1.5 MiB under another name (2.5 MiB with the old doc:
+    // allowed). Ended now, eu's replacement would make 3.5 MiB: it is refused when indexed, and
+    // the old doc must still be there.
     let open!: () => void;
     const gate = new Promise<void>((resolve) => {
       open = resolve;
@@ -153,7 +155,7 @@ describe('two ChatDs made one deployment by --account-store and --blob-store', (
     await eventually(
       async () => (await onEu.accountInfo()).usedBytes,
       (used) => used >= BigInt(2 * MiB),
-      'half the replacement has reached eu',
+      'the whole replacement has reached eu',
       60_000,
     );
     await throughUs.put('other', bytes(filled(1.5 * MiB, 3)));
