@@ -173,8 +173,7 @@ export class BlobStorage {
       .finally(() => this.sweeping.delete(accountId));
   }
 
-  /** The sweep itself; resolves once done (tests wait for it). */
-  async sweepNow(accountId: number): Promise<void> {
+  private async sweepNow(accountId: number): Promise<void> {
     const store = this.storeFor(accountId);
     // Listed first, index read second: an object indexed in between is then seen as used.
     const objects = await store.list();

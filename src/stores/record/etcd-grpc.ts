@@ -204,7 +204,14 @@ export class EtcdGrpcClient {
       if (ended) return;
       ended = true;
       if (!stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
-      if (error !== undefined) handlers.onError(error);
+      if (error === undefined) return;
+      // As for a failed call: the next watch (or call) prefers another member.
+      this.#suspectUntil.set(endpoint, Date.now() + SUSPECT_MS);
+      if (endpoint === this.#leader) {
+        this.#leader = undefined;
+        this.#leaderCheckedAt = Number.NEGATIVE_INFINITY;
+      }
+      handlers.onError(error);
     };
     stream.on('response', (headers) => {
       if (headers[':status'] !== 200)
