@@ -4,9 +4,12 @@
 // and shared token buckets are spent exactly once each across both; join codes and buckets are
 // deleted by etcd once expired or full again; a notification logged through one is reported to
 // the other's watch; with the cluster's quorum gone every call fails with UnavailableError, and
-// once it is back nothing was lost.
+// once it is back nothing was lost. A fake member's malformed or cancelling watch answers end the
+// watch with an error, never a notification.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createServer, type ServerHttp2Stream } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { AccountFullError } from '../../src/chatd/account-store.ts';
 import { EtcdAccountStore } from '../../src/chatd/etcd-account-store.ts';
@@ -210,4 +213,69 @@ describe('etcd account store shared by two ChatDs', () => {
     await retryUntilAvailable(() => b.join('jan', second, now, 32));
     assert.deepEqual(hexes((await a.devices(account.id)).map((d) => d.publicKey)), hexes([first, second]));
   });
+});
+
+/** A fake etcd member that answers a watch with `body` and leaves the stream open. */
+async function fakeWatchMember(body: Uint8Array) {
+  const server = createServer();
+  server.on('stream', (stream: ServerHttp2Stream) => {
+    stream.once('data', () => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+      stream.write(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { host: `127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+/** A gRPC frame: not compressed, length u32 BE, message. */
+function grpcFrame(message: number[]): Uint8Array {
+  const out = Buffer.alloc(5 + message.length);
+  out.writeUInt32BE(message.length, 1);
+  out.set(message, 5);
+  return out;
+}
+
+describe('a notification watch against a broken member', () => {
+  const reason = [...Buffer.from('etcdserver: no leader')];
+  const cases: Array<[string, Uint8Array, RegExp]> = [
+    // WatchResponse with an events field (11) whose length runs past the end.
+    ['a truncated protobuf field', grpcFrame([0x5a, 0x40, 0x01]), /truncated protobuf field/],
+    ['a compressed frame', Uint8Array.of(1, 0, 0, 0, 0), /compressed gRPC message/],
+    ['a frame declared over the size limit', Uint8Array.of(0, 0x7f, 0xff, 0xff, 0xff), /over the size limit/],
+    // WatchResponse { canceled 4: true, cancel_reason 6: "etcdserver: no leader" }.
+    [
+      'a cancelled watch',
+      grpcFrame([0x20, 1, 0x32, reason.length, ...reason]),
+      /watch cancelled \(etcdserver: no leader\)/,
+    ],
+  ];
+  for (const [what, body, expected] of cases) {
+    it(`ends the watch with an error on ${what}`, async () => {
+      const { host, server } = await fakeWatchMember(body);
+      const store = new EtcdAccountStore({ hosts: [host], prefix: 'test/' });
+      const seen: string[] = [];
+      let failure: unknown;
+      const watch = store.watchNotifications({
+        onCreated: () => seen.push('created'),
+        onNotified: () => seen.push('notified'),
+        onError: (error) => {
+          failure = error;
+        },
+      });
+      try {
+        await eventually(
+          async () => failure,
+          (f) => f !== undefined,
+          'the watch fails',
+        );
+        assert.match(String(failure), expected);
+        assert.deepEqual(seen, [], 'nothing was reported before the failure');
+      } finally {
+        watch.close();
+        await store.close();
+        server.close();
+      }
+    });
+  }
 });
