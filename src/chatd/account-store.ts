@@ -33,11 +33,22 @@ export interface BackupRow {
   readonly location: string;
 }
 
+/**
+ * One entry of an account's blob index: the name a device uses, and the object of the account's
+ * blob store that holds its bytes now. Each upload writes a new object (docs/CHATD.md "Blobs and
+ * quota"), so a name moves from object to object and two uploads never share one.
+ */
 export interface BlobRow {
   readonly name: string;
+  readonly object: string;
   readonly size: number;
   readonly modifiedMs: number;
 }
+
+/** What indexing a blob did: refused (over quota, nothing changed), or stored, with what it replaced. */
+export type PutBlobResult =
+  | { readonly stored: false }
+  | { readonly stored: true; readonly replaced: BlobRow | undefined };
 
 export interface NotificationRow {
   readonly id: number;
@@ -109,17 +120,37 @@ export interface AccountStore {
   blob(accountId: number, name: string): Promise<BlobRow | undefined>;
   blobBytes(accountId: number): Promise<number>;
   /**
-   * Indexes a stored blob (replacing one of that name) if the account's blobs then total at most
-   * `quotaBytes`; false (nothing changed) otherwise.
+   * Points `blob.name` at its new object if the account's blobs then total at most `quotaBytes`
+   * (the entry it replaces no longer counts), atomically; refused otherwise, nothing changed.
    */
-  putBlob(accountId: number, blob: BlobRow, quotaBytes: number): Promise<boolean>;
-  removeBlob(accountId: number, name: string): Promise<boolean>;
+  putBlob(accountId: number, blob: BlobRow, quotaBytes: number): Promise<PutBlobResult>;
+  /** Removes the entry of `name` and returns it (its object is the caller's to delete). */
+  removeBlob(accountId: number, name: string): Promise<BlobRow | undefined>;
 
   /** Appends a notification to the account's log (keeping the last NOTIFICATION_LOG) and returns it. */
   addNotification(accountId: number, n: Omit<NotificationRow, 'id'>): Promise<NotificationRow>;
   notificationsAfter(accountId: number, afterId: number): Promise<NotificationRow[]>;
   markNotified(accountId: number, publicKey: Uint8Array, id: number): Promise<void>;
 
+  /**
+   * Tells `handlers` of every notification logged by any ChatD of the store, as it is logged;
+   * undefined when the store cannot (then the notifier polls, docs/CHATD.md "Notifications").
+   */
+  watchNotifications?(handlers: NotificationWatchHandlers): { close(): void };
+
   /** Buckets shared by every ChatD of the store, or undefined when each ChatD keeps its own. */
   sharedBuckets(name: string, spec: BucketSpec, now: () => number): SharedBuckets | undefined;
+
+  /** Undefined when the store answers now, else why not, in fixed words (docs/OPERATIONS.md "Health and readiness"). */
+  unready(): Promise<string | undefined>;
+}
+
+/** What a notification watch reports (see AccountStore.watchNotifications). */
+export interface NotificationWatchHandlers {
+  /** The watch is in place: every notification logged from now on is reported. */
+  onCreated(): void;
+  /** Account `accountId` logged notification `id`. */
+  onNotified(accountId: number, id: number): void;
+  /** The watch ended and reports nothing more; the caller may watch again. */
+  onError(error: unknown): void;
 }

@@ -17,7 +17,8 @@
 //     "blobStore": "s3://bucket/prefix" }       optional: blobs shared by every ChatD
 //
 // Without accountStore and blobStore, ChatD keeps both in dataDir; with them, every ChatD of a
-// multi-region deployment serves every account (docs/CHATD.md "ChatD across regions").
+// multi-region deployment serves every account (docs/CHATD.md "ChatD across regions"). The flags
+// --account-store and --blob-store of `strongroom chatd` set the same two, checked alike.
 // Relative paths are relative to the directory of the config file. Nothing in it is secret.
 import { dirname, isAbsolute, join } from 'node:path';
 import type { FleetPublicInfo } from '../protocol/fleet.ts';
@@ -65,6 +66,21 @@ function checkNodeUrl(url: unknown): string {
     throw fail(`node url ${JSON.stringify(url)} must be the node's base URL (scheme, host and port only)`);
   }
   return parsed.origin;
+}
+
+/**
+ * Why `url` cannot name a shared account store, or undefined when it can; a malformed etcd URL
+ * throws parseRecordStoreUrl's own UsageError, which says what is wrong with it.
+ */
+export function accountStoreUrlProblem(url: unknown): string | undefined {
+  if (typeof url === 'string' && url.startsWith('etcd://') && parseRecordStoreUrl(url).kind === 'etcd')
+    return undefined;
+  return 'must be etcd://host:port[,host:port...][/prefix]';
+}
+
+/** Why `url` cannot name a shared blob store, or undefined when it can. */
+export function blobStoreUrlProblem(url: unknown): string | undefined {
+  return typeof url === 'string' && /^s3:\/\/[^/]/.test(url) ? undefined : 'must be s3://bucket[/prefix]';
 }
 
 function positiveInteger(name: string, value: unknown): number | undefined {
@@ -120,19 +136,12 @@ export class ChatdConfig {
     this.relayTimeoutMs = positiveInteger('relayTimeoutMs', fields.relayTimeoutMs);
     this.quotaBytes = positiveInteger('quotaBytes', fields.quotaBytes);
     this.metrics = fields.metrics ?? false;
-    if (fields.accountStore !== undefined) {
-      const where =
-        typeof fields.accountStore === 'string' && fields.accountStore.startsWith('etcd://')
-          ? parseRecordStoreUrl(fields.accountStore)
-          : undefined;
-      if (where?.kind !== 'etcd') throw fail('accountStore must be etcd://host:port[,host:port...][/prefix]');
-    }
-    if (
-      fields.blobStore !== undefined &&
-      (typeof fields.blobStore !== 'string' || !fields.blobStore.startsWith('s3://'))
-    ) {
-      throw fail('blobStore must be s3://bucket[/prefix]');
-    }
+    const accountStoreProblem =
+      fields.accountStore === undefined ? undefined : accountStoreUrlProblem(fields.accountStore);
+    if (accountStoreProblem !== undefined) throw fail(`accountStore ${accountStoreProblem}`);
+    const blobStoreProblem =
+      fields.blobStore === undefined ? undefined : blobStoreUrlProblem(fields.blobStore);
+    if (blobStoreProblem !== undefined) throw fail(`blobStore ${blobStoreProblem}`);
     this.accountStore = fields.accountStore;
     this.blobStore = fields.blobStore;
   }

@@ -366,10 +366,15 @@ export class ChatdConnection implements DeviceLink {
     this.ctx.logger.info({ user: this.userId, device: keyTag(this.publicKey), state }, 'device joined');
     const kind =
       state === DeviceState.pending ? NotificationKind.deviceJoinedPending : NotificationKind.deviceJoined;
-    await this.ctx.notifier.publish(account.id, { kind, subject: this.publicKey }, this.publicKey);
+    // The device has seen its own join; no second read of the store is needed (a store that
+    // fails right now must not leave the connection without notifications).
+    const seen = await this.ctx.notifier.publish(
+      account.id,
+      { kind, subject: this.publicKey },
+      this.publicKey,
+    );
     this.send(requestId, new Joined(state));
-    const device = await this.ctx.store.device(account.id, this.publicKey);
-    await this.ctx.notifier.attach(this, device?.lastNotification ?? 0);
+    await this.ctx.notifier.attach(this, seen);
   }
 
   // ── vault relay ─────────────────────────────────────────────────────────────────────────────

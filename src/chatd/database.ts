@@ -13,6 +13,7 @@ import {
   type JoinCodeUpdate,
   NOTIFICATION_LOG,
   type NotificationRow,
+  type PutBlobResult,
   type SharedBuckets,
 } from './account-store.ts';
 
@@ -30,8 +31,8 @@ CREATE TABLE IF NOT EXISTS backups (
   account_id INTEGER NOT NULL, id TEXT NOT NULL, size INTEGER NOT NULL, created_at INTEGER NOT NULL,
   location TEXT NOT NULL, PRIMARY KEY (account_id, id));
 CREATE TABLE IF NOT EXISTS blobs (
-  account_id INTEGER NOT NULL, name TEXT NOT NULL, size INTEGER NOT NULL, modified INTEGER NOT NULL,
-  PRIMARY KEY (account_id, name));
+  account_id INTEGER NOT NULL, name TEXT NOT NULL, object TEXT NOT NULL, size INTEGER NOT NULL,
+  modified INTEGER NOT NULL, PRIMARY KEY (account_id, name));
 CREATE TABLE IF NOT EXISTS notifications (
   account_id INTEGER NOT NULL, id INTEGER NOT NULL, kind INTEGER NOT NULL, at INTEGER NOT NULL,
   subject BLOB NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (account_id, id));
@@ -39,6 +40,20 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 `;
 
 const bytes = (value: unknown): Uint8Array => new Uint8Array(value as Buffer);
+
+interface BlobColumns {
+  name: string;
+  object: string;
+  size: number;
+  modified: number;
+}
+
+const blobRow = (r: BlobColumns): BlobRow => ({
+  name: r.name,
+  object: r.object,
+  size: r.size,
+  modifiedMs: r.modified,
+});
 
 /** Typed, synchronous access to ChatD's SQLite tables. */
 class SqliteTables {
@@ -49,6 +64,19 @@ class SqliteTables {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
+    this.#addBlobObjects();
+  }
+
+  /**
+   * A database made before blob objects (docs/CHATD.md "Blobs and quota") has no `object` column:
+   * each blob's bytes were kept under its own name, which is therefore its object.
+   */
+  #addBlobObjects(): void {
+    const columns = this.db.prepare('PRAGMA table_info(blobs)').all() as Array<{ name: string }>;
+    if (columns.some((c) => c.name === 'object')) return;
+    this.db.exec(
+      `ALTER TABLE blobs ADD COLUMN object TEXT NOT NULL DEFAULT ''; UPDATE blobs SET object = name;`,
+    );
   }
 
   close(): void {
@@ -193,17 +221,17 @@ class SqliteTables {
   blobs(accountId: number, prefix: string): BlobRow[] {
     const rows = this.db
       .prepare(
-        'SELECT name, size, modified FROM blobs WHERE account_id = ? AND substr(name, 1, ?) = ? ORDER BY name',
+        'SELECT name, object, size, modified FROM blobs WHERE account_id = ? AND substr(name, 1, ?) = ? ORDER BY name',
       )
-      .all(accountId, prefix.length, prefix) as Array<{ name: string; size: number; modified: number }>;
-    return rows.map((r) => ({ name: r.name, size: r.size, modifiedMs: r.modified }));
+      .all(accountId, prefix.length, prefix) as BlobColumns[];
+    return rows.map(blobRow);
   }
 
   blob(accountId: number, name: string): BlobRow | undefined {
     const row = this.db
-      .prepare('SELECT name, size, modified FROM blobs WHERE account_id = ? AND name = ?')
-      .get(accountId, name) as { name: string; size: number; modified: number } | undefined;
-    return row && { name: row.name, size: row.size, modifiedMs: row.modified };
+      .prepare('SELECT name, object, size, modified FROM blobs WHERE account_id = ? AND name = ?')
+      .get(accountId, name) as BlobColumns | undefined;
+    return row && blobRow(row);
   }
 
   blobBytes(accountId: number): number {
@@ -217,16 +245,15 @@ class SqliteTables {
   putBlob(accountId: number, blob: BlobRow): void {
     this.db
       .prepare(
-        `INSERT INTO blobs (account_id, name, size, modified) VALUES (?, ?, ?, ?)
-         ON CONFLICT (account_id, name) DO UPDATE SET size = excluded.size, modified = excluded.modified`,
+        `INSERT INTO blobs (account_id, name, object, size, modified) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (account_id, name) DO UPDATE SET object = excluded.object, size = excluded.size,
+           modified = excluded.modified`,
       )
-      .run(accountId, blob.name, blob.size, blob.modifiedMs);
+      .run(accountId, blob.name, blob.object, blob.size, blob.modifiedMs);
   }
 
-  removeBlob(accountId: number, name: string): boolean {
-    return (
-      this.db.prepare('DELETE FROM blobs WHERE account_id = ? AND name = ?').run(accountId, name).changes > 0
-    );
+  removeBlob(accountId: number, name: string): void {
+    this.db.prepare('DELETE FROM blobs WHERE account_id = ? AND name = ?').run(accountId, name);
   }
 
   addNotification(accountId: number, n: Omit<NotificationRow, 'id'>): NotificationRow {
@@ -392,18 +419,23 @@ export class SqliteAccountStore implements AccountStore {
     return this.#tables.blobBytes(accountId);
   }
 
-  async putBlob(accountId: number, blob: BlobRow, quotaBytes: number): Promise<boolean> {
+  async putBlob(accountId: number, blob: BlobRow, quotaBytes: number): Promise<PutBlobResult> {
     const t = this.#tables;
     return t.transaction(() => {
-      const replaced = t.blob(accountId, blob.name)?.size ?? 0;
-      if (t.blobBytes(accountId) - replaced + blob.size > quotaBytes) return false;
+      const replaced = t.blob(accountId, blob.name);
+      if (t.blobBytes(accountId) - (replaced?.size ?? 0) + blob.size > quotaBytes) return { stored: false };
       t.putBlob(accountId, blob);
-      return true;
+      return { stored: true, replaced };
     });
   }
 
-  async removeBlob(accountId: number, name: string): Promise<boolean> {
-    return this.#tables.removeBlob(accountId, name);
+  async removeBlob(accountId: number, name: string): Promise<BlobRow | undefined> {
+    const t = this.#tables;
+    return t.transaction(() => {
+      const removed = t.blob(accountId, name);
+      if (removed !== undefined) t.removeBlob(accountId, name);
+      return removed;
+    });
   }
 
   async addNotification(accountId: number, n: Omit<NotificationRow, 'id'>): Promise<NotificationRow> {
@@ -421,6 +453,11 @@ export class SqliteAccountStore implements AccountStore {
 
   /** One ChatD: its in-process buckets are the whole truth. */
   sharedBuckets(): SharedBuckets | undefined {
+    return undefined;
+  }
+
+  /** A file of this process: it answers whenever the process does. */
+  async unready(): Promise<string | undefined> {
     return undefined;
   }
 }

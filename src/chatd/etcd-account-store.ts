@@ -4,12 +4,15 @@
 // compare-and-swap on that key's mod revision: two ChatDs changing one account at once (two joins,
 // an approval racing a join) serialise, and the loser re-reads and tries again, a bounded number
 // of times. A user id maps to its account number through a second key, written in the same
-// transaction that makes the account. Any etcd failure is an UnavailableError: ChatD answers
+// transaction that makes the account. Join codes and rate-limit buckets live under etcd leases
+// that expire with them, so the store does not grow with every user ever limited; each new
+// notification also bumps a small `notify/ID` key that every ChatD watches (docs/CHATD.md
+// "ChatD across regions"). Any etcd failure is an UnavailableError: ChatD answers
 // "unavailable", and nothing was changed unless etcd says so.
 import { createHash } from 'node:crypto';
 import { messageOf, UnavailableError } from '../errors.ts';
 import { DeviceState } from '../protocol/chatd/handshake.ts';
-import { EtcdGrpcClient } from '../stores/record/etcd-grpc.ts';
+import { type EtcdCallError, EtcdGrpcClient } from '../stores/record/etcd-grpc.ts';
 import {
   AccountFullError,
   type AccountRow,
@@ -21,6 +24,8 @@ import {
   type JoinCodeUpdate,
   NOTIFICATION_LOG,
   type NotificationRow,
+  type NotificationWatchHandlers,
+  type PutBlobResult,
   type SharedBuckets,
 } from './account-store.ts';
 import type { BucketSpec } from './rate-limit.ts';
@@ -40,6 +45,12 @@ const DEFAULT_PREFIX = 'strongroom/chatd/';
  * another ChatD changed the same key in between, so this many in a row is a storm, not bad luck.
  */
 const CAS_ATTEMPTS = 32;
+/**
+ * Keys that expire close together share one lease: a key that must live `ttl` gets a lease ending
+ * within about ttl / LEASE_SLOTS after that (at least a second), so a ChatD grants a lease per
+ * slot, not per write.
+ */
+const LEASE_SLOTS = 10;
 
 interface DeviceDoc {
   publicKey: string;
@@ -93,14 +104,25 @@ function deviceRow(d: DeviceDoc): DeviceRow {
   };
 }
 
-/** A change to one key: the next value (undefined deletes it, `unchanged` writes nothing) and a result. */
-type Change<D, T> = { next: D | undefined | 'unchanged'; result: T };
+/**
+ * A change to one key: the next value (undefined deletes it, `unchanged` writes nothing) and a
+ * result; with `ttlMs` the new value is deleted by etcd after about that long; `alsoPut` are
+ * other keys written in the same transaction.
+ */
+type Change<D, T> = {
+  next: D | undefined | 'unchanged';
+  result: T;
+  ttlMs?: number;
+  alsoPut?: ReadonlyArray<{ key: Buffer; value: Buffer }>;
+};
 
 export class EtcdAccountStore implements AccountStore {
   readonly shared = true;
   readonly #client: EtcdGrpcClient;
   readonly #prefix: string;
   readonly #hosts: readonly string[];
+  /** Leases by the time they end, shared by the keys that may end then (see LEASE_SLOTS). */
+  readonly #leases = new Map<number, Promise<bigint>>();
 
   constructor(options: EtcdAccountStoreOptions) {
     if (options.hosts.length === 0) throw new UnavailableError('no etcd endpoints given');
@@ -153,17 +175,45 @@ export class EtcdAccountStore implements AccountStore {
     return this.#guard(what, async () => {
       for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
         const { doc, revision } = await this.#read<D>(key);
-        const { next, result } = decide(doc);
+        const { next, result, ttlMs, alsoPut = [] } = decide(doc);
         if (next === 'unchanged') return result;
-        const applied = await this.#client.txn({
-          compares: [{ key, modRevision: revision }],
-          puts: next === undefined ? [] : [{ key, value: encode(next) }],
-          deletes: next === undefined ? [key] : [],
-        });
+        const lease = next === undefined || ttlMs === undefined ? undefined : this.#leaseFor(ttlMs);
+        const applied = await this.#client
+          .txn({
+            compares: [{ key, modRevision: revision }],
+            puts: [
+              ...(next === undefined ? [] : [{ key, value: encode(next), lease: await lease?.id }]),
+              ...alsoPut,
+            ],
+            deletes: next === undefined ? [key] : [],
+          })
+          .catch((error: unknown) => {
+            // The lease may be what failed (etcd lost it): the next change asks for a new one.
+            if (lease !== undefined) this.#leases.delete(lease.endsAtMs);
+            throw error;
+          });
         if (applied) return result;
       }
       throw new UnavailableError(`etcd account store ${what}: too many concurrent changes, try again`);
     });
+  }
+
+  /**
+   * A lease that outlives `ttlMs` from now by at most about ttlMs / LEASE_SLOTS: the one already
+   * granted for that slot, or a new one. A lease whose grant failed is forgotten at once.
+   */
+  #leaseFor(ttlMs: number): { endsAtMs: number; id: Promise<bigint> } {
+    const now = Date.now();
+    for (const end of this.#leases.keys()) if (end <= now) this.#leases.delete(end);
+    const slotMs = Math.max(1000, Math.ceil(ttlMs / LEASE_SLOTS));
+    const endsAtMs = Math.ceil((now + Math.max(ttlMs, 1)) / slotMs) * slotMs;
+    let id = this.#leases.get(endsAtMs);
+    if (id === undefined) {
+      id = this.#client.grantLease(Math.ceil((endsAtMs - now) / 1000));
+      this.#leases.set(endsAtMs, id);
+      id.catch(() => this.#leases.delete(endsAtMs));
+    }
+    return { endsAtMs, id };
   }
 
   /** Changes the account `accountId`; absent accounts are a programming error (ids come from the store). */
@@ -331,6 +381,9 @@ export class EtcdAccountStore implements AccountStore {
           triesLeft: next.triesLeft,
         },
         result,
+        // An expired code is refused by JoinCodes whether or not etcd has deleted it yet; the
+        // lease only keeps codes nobody submitted from piling up.
+        ttlMs: next && next.expiresAtMs - Date.now(),
       };
     });
   }
@@ -371,20 +424,23 @@ export class EtcdAccountStore implements AccountStore {
     return (await this.#accountDoc(accountId)).blobs.reduce((sum, b) => sum + b.size, 0);
   }
 
-  async putBlob(accountId: number, blob: BlobRow, quotaBytes: number): Promise<boolean> {
-    return this.#changeAccount('index blob', accountId, (doc) => {
+  async putBlob(accountId: number, blob: BlobRow, quotaBytes: number): Promise<PutBlobResult> {
+    return this.#changeAccount<PutBlobResult>('index blob', accountId, (doc) => {
       const others = doc.blobs.filter((b) => b.name !== blob.name);
       if (others.reduce((sum, b) => sum + b.size, 0) + blob.size > quotaBytes)
-        return { next: 'unchanged', result: false };
-      return { next: { ...doc, blobs: [...others, { ...blob }].sort(byName) }, result: true };
+        return { next: 'unchanged', result: { stored: false } };
+      return {
+        next: { ...doc, blobs: [...others, { ...blob }].sort(byName) },
+        result: { stored: true, replaced: doc.blobs.find((b) => b.name === blob.name) },
+      };
     });
   }
 
-  async removeBlob(accountId: number, name: string): Promise<boolean> {
+  async removeBlob(accountId: number, name: string): Promise<BlobRow | undefined> {
     return this.#changeAccount('remove blob', accountId, (doc) => {
-      const blobs = doc.blobs.filter((b) => b.name !== name);
-      if (blobs.length === doc.blobs.length) return { next: 'unchanged', result: false };
-      return { next: { ...doc, blobs }, result: true };
+      const removed = doc.blobs.find((b) => b.name === name);
+      if (removed === undefined) return { next: 'unchanged', result: undefined };
+      return { next: { ...doc, blobs: doc.blobs.filter((b) => b !== removed) }, result: removed };
     });
   }
 
@@ -399,8 +455,38 @@ export class EtcdAccountStore implements AccountStore {
         count: n.count,
       };
       const notifications = [...doc.notifications, entry].filter((e) => e.id > id - NOTIFICATION_LOG);
-      return { next: { ...doc, notifications, lastNotification: id }, result: { id, ...n } };
+      return {
+        next: { ...doc, notifications, lastNotification: id },
+        result: { id, ...n },
+        alsoPut: [{ key: this.#key('notify', String(accountId)), value: encode(id) }],
+      };
     });
+  }
+
+  /** One watch on every `notify/ID` key of the deployment: each put is one new notification. */
+  watchNotifications(handlers: NotificationWatchHandlers): { close(): void } {
+    const start = this.#key('notify', '');
+    // The first key after every key that starts with `notify/`.
+    const end = Buffer.concat([start.subarray(0, -1), Buffer.from([start.at(-1)! + 1])]);
+    return this.#client.watch(start, end, {
+      onCreated: handlers.onCreated,
+      onPut: (kv) => {
+        const accountId = Number(Buffer.from(kv.key).subarray(start.length).toString('utf8'));
+        const id = Number(Buffer.from(kv.value).toString('utf8'));
+        if (Number.isSafeInteger(accountId) && Number.isSafeInteger(id)) handlers.onNotified(accountId, id);
+      },
+      onError: (error: EtcdCallError) => handlers.onError(error),
+    });
+  }
+
+  async unready(): Promise<string | undefined> {
+    try {
+      // A linearizable read: it succeeds only while the cluster has a quorum.
+      await this.#client.range(this.#key('meta', 'join-code-pepper'), { keysOnly: true });
+      return undefined;
+    } catch {
+      return 'the account store (etcd) is unreachable or has no quorum';
+    }
   }
 
   async notificationsAfter(accountId: number, afterId: number): Promise<NotificationRow[]> {
@@ -424,7 +510,7 @@ export class EtcdAccountStore implements AccountStore {
    * Token buckets in etcd, one key per (limit, key), changed by compare-and-swap: every ChatD of
    * the deployment takes from the same bucket, so the limit holds across regions exactly, up to
    * the clock difference between ChatDs (docs/CHATD.md "Rate limits"). One key per account or
-   * user that was ever limited, a few dozen bytes each.
+   * user limited within the time its bucket takes to refill, a few dozen bytes each.
    */
   sharedBuckets(name: string, spec: BucketSpec, now: () => number): SharedBuckets {
     return {
@@ -442,7 +528,9 @@ export class EtcdAccountStore implements AccountStore {
             );
             if (tokens < 1)
               return { next: 'unchanged', result: Math.ceil(((1 - tokens) / spec.perSecond) * 1000) };
-            return { next: { tokens: tokens - 1, updatedMs: nowMs }, result: 0 };
+            // Once full again the bucket is the same as no bucket: etcd may delete it then.
+            const refillMs = ((spec.capacity - (tokens - 1)) / spec.perSecond) * 1000;
+            return { next: { tokens: tokens - 1, updatedMs: nowMs }, result: 0, ttlMs: refillMs };
           },
         ),
     };

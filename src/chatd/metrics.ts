@@ -1,5 +1,5 @@
 // Optional Prometheus metrics for ChatD (docs/CHATD.md "Logs and metrics"): connections, bytes moved per
-// channel, vault node failures. Counts and sizes only, never contents.
+// channel, vault node failures, rounds of notification polling. Counts and sizes only, never contents.
 import { Counter, Registry } from 'prom-client';
 
 export class ChatdMetrics {
@@ -7,6 +7,7 @@ export class ChatdMetrics {
   readonly connections: Counter;
   readonly bytes: Counter<'channel'>;
   readonly relayFailures: Counter<'node'>;
+  readonly notificationPolls: Counter;
 
   /** `registry`: where the counters are registered and what render() serves (a shared one lets the
    * embedded server serve its vault metrics next to ChatD's). */
@@ -28,6 +29,11 @@ export class ChatdMetrics {
       name: 'chatd_vault_node_failures_total',
       help: 'Vault exchanges that failed over to the next node',
       labelNames: ['node'],
+      registers,
+    });
+    this.notificationPolls = new Counter({
+      name: 'chatd_notification_polls_total',
+      help: 'Rounds of reading the shared notification log because the watch on it was broken',
       registers,
     });
   }

@@ -1,7 +1,8 @@
 // The ChatD server (docs/CHATD.md): an HTTP server that upgrades `/v1/chatd` to
 // WebSocket connections, with its SQLite state and blob directory under one data dir, the vault
-// relay and the notifier. `GET /health` answers "ok"; `GET /ready` answers 200 while at least one
-// vault node is ready, 503 with the reason otherwise (docs/OPERATIONS.md "Health and readiness");
+// relay and the notifier. `GET /health` answers "ok"; `GET /ready` answers 200 while the account
+// store answers and at least one vault node is ready, 503 with the reason otherwise
+// (docs/OPERATIONS.md "Health and readiness", docs/CHATD.md "ChatD across regions");
 // `GET /metrics` serves Prometheus metrics
 // when enabled; any other plain HTTP request goes to the `page` handler when one is given (the
 // backup opener page, src/web/serve.ts), so devices and the page share one address.
@@ -118,15 +119,24 @@ export class ChatdServer {
         metrics?.relayFailures.inc({ node: node.name });
       },
     });
-    const notifier = new Notifier(store, now, (error) =>
-      logger.warn({ err: error }, 'reading notifications from the account store failed'),
-    );
+    const notifier = new Notifier(store, {
+      now,
+      onError: (error) =>
+        logger.warn({ err: error }, 'watching or reading notifications in the account store failed'),
+      onPoll: () => metrics?.notificationPolls.inc(),
+      onWatching: () => logger.info('watching the account store for notifications'),
+    });
     const ctx: ChatdContext = {
       store,
       joinCodes: await JoinCodes.open(store, { ...DEFAULT_JOIN_CODE_POLICY, ...options.joinCodePolicy }, now),
       codeSender: options.codeSender,
       relay,
-      blobs: new BlobStorage(blobStores, store, options.quotaBytes ?? DEFAULT_QUOTA_BYTES, now),
+      blobs: new BlobStorage(blobStores, store, {
+        quotaBytes: options.quotaBytes ?? DEFAULT_QUOTA_BYTES,
+        now,
+        onCleanupError: (error) =>
+          logger.warn({ err: error }, 'deleting a blob object failed; a later sweep deletes it'),
+      }),
       notifier,
       logger,
       fleetIds: options.fleetIds.map((id) => Uint8Array.from(id)),
@@ -153,7 +163,11 @@ export class ChatdServer {
       if (request.method === 'GET' && request.url === LIVENESS_PATH) {
         response.end('ok\n');
       } else if (request.method === 'GET' && request.url === READINESS_PATH) {
-        answerReadiness(() => relay.ready(), response);
+        answerReadiness(async () => {
+          // The store first: without it no device can even be recognised.
+          const storeProblem = await store.unready();
+          return storeProblem === undefined ? relay.ready() : { ready: false, reason: storeProblem };
+        }, response);
       } else if (metrics && request.method === 'GET' && request.url === '/metrics') {
         metrics.render().then(
           (text) => response.writeHead(200, { 'content-type': metrics.contentType }).end(text),

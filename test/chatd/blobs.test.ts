@@ -1,16 +1,19 @@
 // ChatD's blob service and backup list (src/chatd/blob-storage.ts, connection.ts; client side
-// src/client/chatd/blob-store.ts): streamed multi-chunk transfers, quota, account isolation.
+// src/client/chatd/blob-store.ts): streamed multi-chunk transfers, quota, account isolation, one
+// object per upload (a replaced blob's object deleted once replaced, a crash's leftovers swept).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ORPHAN_GRACE_MS } from '../../src/chatd/blob-storage.ts';
 import { ChatdBlobStore } from '../../src/client/chatd/blob-store.ts';
 import { ChatdRequestError } from '../../src/client/chatd/errors.ts';
 import { BackupEntry } from '../../src/protocol/chatd/backups.ts';
 import { ErrorCode } from '../../src/protocol/chatd/errors.ts';
 import { MAX_BLOB_CHUNK_BYTES } from '../../src/protocol/chatd/message.ts';
 import { BlobNotFoundError } from '../../src/stores/blob/blob-store.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { type Harness, startChatd } from './helpers.ts';
 
 async function* pieces(data: Uint8Array, size: number): AsyncIterable<Uint8Array> {
@@ -78,6 +81,44 @@ describe('blob storage through ChatD', () => {
     // Replacing a blob counts only the difference, and the connection still works.
     await store.put('first', pieces(first.subarray(0, 1000), 500));
     assert.equal((await client.accountInfo()).usedBytes, 1000n);
+  });
+
+  it('writes each upload to an object of its own, deletes the replaced one, sweeps what a crash left', async () => {
+    const store = new ChatdBlobStore(await h.join('ursula'));
+    const before = new Set(blobFiles(h));
+    const first = Uint8Array.from(randomBytes(1000));
+    await store.put('notes', pieces(first, 300));
+    const [firstObject] = blobFiles(h).filter((f) => !before.has(f));
+    assert.ok(
+      firstObject !== undefined && basename(firstObject) !== 'notes',
+      'stored under a name of its own',
+    );
+    const second = Uint8Array.from(randomBytes(2000));
+    await store.put('notes', pieces(second, 700));
+    const now = blobFiles(h).filter((f) => !before.has(f));
+    assert.equal(now.length, 1, 'the replaced object is deleted');
+    assert.notEqual(now[0], firstObject, 'the new upload did not overwrite the old object');
+    assert.deepEqual(await collect(store.get('notes')), second);
+
+    // What a ChatD killed between storing an object and indexing it leaves: objects nothing points
+    // at. The next upload's sweep deletes the one past the grace period and keeps the young one,
+    // which could be another ChatD's upload about to be indexed.
+    const accountDir = dirname(now[0]!);
+    const stale = join(accountDir, `o-${'a'.repeat(32)}`);
+    const young = join(accountDir, `o-${'b'.repeat(32)}`);
+    writeFileSync(stale, 'left by a crash');
+    writeFileSync(young, 'being indexed elsewhere');
+    const longAgo = new Date(Date.now() - 2 * ORPHAN_GRACE_MS);
+    utimesSync(stale, longAgo, longAgo);
+    await store.put('other', pieces(first, 1000));
+    await eventually(
+      async () => blobFiles(h),
+      (files) => !files.includes(stale),
+      'the sweep deletes the stale object',
+    );
+    assert.ok(blobFiles(h).includes(young), 'the young unindexed object is kept');
+    assert.deepEqual(await collect(store.get('notes')), second, 'indexed blobs are untouched');
+    assert.deepEqual(await collect(store.get('other')), first);
   });
 
   it("keeps accounts apart: one cannot list, read or delete another's blobs", async () => {

@@ -1,7 +1,8 @@
 // `strongroom chatd --config FILE` (src/cli/commands/chatd.ts; docs/CHATD.md "Running ChatD alone")
 // as a real process: it prints `listening on URL`, relays to its own region's node first (the
 // region coming from fleet.pub) and fails over to another region's, serves /health and the web page, stops cleanly
-// on SIGINT; a bad config or an unknown node is a usage error (exit 2). The vault nodes are the
+// on SIGINT; a bad config, a malformed store flag or an unknown node is a usage error (exit 2);
+// the store flags at work are in test/fleet/chatd-shared-races.test.ts. The vault nodes are the
 // echo HTTP servers of helpers.ts (real sockets; the real fleet is test/fleet/chatd-regions.test.ts).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -154,6 +155,27 @@ describe('strongroom chatd', () => {
     ]);
     assert.equal(fileOnly.code, 2, fileOnly.stderr);
     assert.match(fileOnly.stderr, /listen address "file-address" is not HOST:PORT/);
+  });
+
+  it('refuses a malformed --account-store or --blob-store with a usage error naming the flag', async () => {
+    const config = writeConfig('flags.json');
+    const sqlite = await runCli(['chatd', '--config', config, '--account-store', 'sqlite:/tmp/a']);
+    assert.equal(sqlite.code, 2, sqlite.stderr);
+    assert.match(
+      sqlite.stderr,
+      /^strongroom: error: --account-store "sqlite:\/tmp\/a" must be etcd:\/\/host:port\[,host:port\.\.\.\]\[\/prefix\]$/m,
+    );
+    assert.match(sqlite.stderr, /^strongroom: hint: docs\/CHATD\.md "ChatD across regions"/m);
+    const noHost = await runCli(['chatd', '--config', config, '--account-store', 'etcd://nohost']);
+    assert.equal(noHost.code, 2, noHost.stderr);
+    assert.match(noHost.stderr, /^strongroom: error: malformed etcd store URL "etcd:\/\/nohost"$/m);
+    const directory = await runCli(['chatd', '--config', config, '--blob-store', '/srv/blobs']);
+    assert.equal(directory.code, 2, directory.stderr);
+    assert.match(
+      directory.stderr,
+      /^strongroom: error: --blob-store "\/srv\/blobs" must be s3:\/\/bucket\[\/prefix\]$/m,
+    );
+    assert.match(directory.stderr, /^strongroom: hint: /m);
   });
 
   it('refuses a node that is not in fleet.pub, and a missing fleet.pub', async () => {

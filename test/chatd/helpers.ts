@@ -15,6 +15,7 @@ import { HttpVaultNode, type VaultNode } from '../../src/chatd/vault-relay.ts';
 import { ChatdClient } from '../../src/client/chatd/client.ts';
 import { DeviceIdentity } from '../../src/client/chatd/identity.ts';
 import { openNodeSocket } from '../../src/client/node/chatd-socket.ts';
+import { READINESS_PATH, READY } from '../../src/observability/probes.ts';
 import { recordIdFor } from '../../src/protocol/chatd/record-id.ts';
 import { FleetMember, FleetPublicInfo } from '../../src/protocol/fleet.ts';
 import { GUESSES_SPENT_HEADER } from '../../src/protocol/vault/activity.ts';
@@ -49,6 +50,13 @@ export class EchoVaultNode {
   static async start(): Promise<EchoVaultNode> {
     const node: EchoVaultNode = new EchoVaultNode(
       createServer((request, response) => {
+        // A node's readiness probe (docs/OPERATIONS.md "Health and readiness"): ready unless failing.
+        if (request.method === 'GET' && request.url === READINESS_PATH) {
+          const ready = node.behaviour === 'echo';
+          return void response
+            .writeHead(ready ? 200 : 503)
+            .end(`${JSON.stringify(ready ? READY : { ready, reason: node.behaviour })}\n`);
+        }
         const chunks: Buffer[] = [];
         request.on('data', (c: Buffer) => chunks.push(c));
         request.on('end', () => {

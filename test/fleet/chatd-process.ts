@@ -1,5 +1,6 @@
 // One `strongroom chatd` process for the fleet tests (chatd-regions.test.ts,
-// chatd-shared-state.test.ts): started on a config file with development join codes on stdout,
+// chatd-shared-state.test.ts, chatd-shared-races.test.ts): started on a config file (and flags)
+// with development join codes on stdout,
 // its JSON log parsed, stopped cleanly or killed.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -43,11 +44,18 @@ export class ChatdProcess {
     });
   }
 
-  /** Starts ChatD on `configPath`; `env` is added to this process's environment (S3 credentials). */
-  static async start(configPath: string, env: Record<string, string> = {}): Promise<ChatdProcess> {
+  /**
+   * Starts ChatD on `configPath` and `args` (more flags); `env` is added to this process's
+   * environment (S3 credentials).
+   */
+  static async start(
+    configPath: string,
+    env: Record<string, string> = {},
+    args: readonly string[] = [],
+  ): Promise<ChatdProcess> {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', mainTs, 'chatd', '--config', configPath, '--dev-codes'],
+      ['--import', 'tsx', mainTs, 'chatd', '--config', configPath, '--dev-codes', ...args],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
     );
     const chatd = new ChatdProcess(child);
@@ -81,6 +89,11 @@ export class ChatdProcess {
   /** A connection of `identity` (joined or not: Welcome says which). */
   connect(identity: DeviceIdentity): Promise<ChatdClient> {
     return ChatdClient.connect({ url: this.url, identity, openSocket: openNodeSocket });
+  }
+
+  /** ChatD's plain HTTP address (`/ready`, `/metrics`). */
+  get httpUrl(): string {
+    return this.url.replace(/^ws:/, 'http:').replace(/\/v1\/chatd$/, '');
   }
 
   /** Names of the vault nodes this ChatD logged as failed, in order. */

@@ -1,6 +1,8 @@
-// `strongroom chatd --config FILE [--dev-codes]` (docs/CHATD.md "Running ChatD
-// alone"): ChatD without a vault, relaying to the fleet's `vault node` processes — its own region's
-// nodes first, then the others (src/chatd/vault-relay.ts). Prints one line `listening on URL` on
+// `strongroom chatd --config FILE [--account-store etcd://…] [--blob-store s3://…] [--dev-codes]`
+// (docs/CHATD.md "Running ChatD alone", "ChatD across regions"): ChatD without a vault, relaying
+// to the fleet's `vault node` processes — its own region's nodes first, then the others
+// (src/chatd/vault-relay.ts); with the two store flags (or the config's accountStore and
+// blobStore) it is one of a multi-region deployment's ChatDs. Prints one line `listening on URL` on
 // stdout when ready (and, with --dev-codes, one `code USER CODE` line per join code); logs go to
 // stderr as JSON lines. Stops cleanly on SIGINT or SIGTERM.
 import { readFileSync } from 'node:fs';
@@ -12,7 +14,22 @@ import { serverLogger } from '../../observability/log.ts';
 interface ChatdCommandOptions {
   config: string;
   listen?: string;
+  accountStore?: string;
+  blobStore?: string;
+  s3Endpoint?: string;
   devCodes?: boolean;
+}
+
+/** A shared-store flag checked as its config field is; a bad one is a usage error naming the flag. */
+function storeFlag(flag: string, value: string | undefined, problem: (url: string) => string | undefined) {
+  if (value === undefined) return undefined;
+  const why = problem(value);
+  if (why !== undefined) {
+    throw new UsageError(`${flag} ${JSON.stringify(value)} ${why}`, {
+      hints: ['docs/CHATD.md "ChatD across regions" describes a multi-region deployment'],
+    });
+  }
+  return value;
 }
 
 /** Reads `path` with `parse`, turning any failure into a usage error that names the file. */
@@ -30,9 +47,14 @@ function readConfigFile<T>(what: string, path: string, parse: (text: string) => 
 
 async function runChatd(options: ChatdCommandOptions): Promise<void> {
   // Loaded here, not at the top: every other command would otherwise load ChatD.
-  const { ChatdConfig } = await import('../../chatd/config.ts');
+  const { ChatdConfig, accountStoreUrlProblem, blobStoreUrlProblem } = await import('../../chatd/config.ts');
   const { FleetPublicInfo } = await import('../../protocol/fleet.ts');
+  // Checked before the config is read: a mistyped flag is named as the flag.
+  const accountStoreFlag = storeFlag('--account-store', options.accountStore, accountStoreUrlProblem);
+  const blobStoreFlag = storeFlag('--blob-store', options.blobStore, blobStoreUrlProblem);
   const config = readConfigFile('ChatD config', options.config, (text) => ChatdConfig.fromText(text));
+  const accountStore = accountStoreFlag ?? config.accountStore;
+  const blobStore = blobStoreFlag ?? config.blobStore;
   const { host, port } = parseListenAddress(
     options.listen ?? config.listen,
     `pass --listen host:port or set "listen" in ${options.config}, e.g. "127.0.0.1:8470"`,
@@ -64,12 +86,11 @@ async function runChatd(options: ChatdCommandOptions): Promise<void> {
   const shared = await import('../../chatd/shared-state.ts');
   const server = await ChatdServer.start({
     dataDir: ChatdConfig.resolve(options.config, config.dataDir),
-    accountStore:
-      config.accountStore === undefined ? undefined : shared.openAccountStore(config.accountStore),
+    accountStore: accountStore === undefined ? undefined : shared.openAccountStore(accountStore),
     blobStores:
-      config.blobStore === undefined
+      blobStore === undefined
         ? undefined
-        : await shared.openAccountBlobStores(config.blobStore, process.env.AWS_ENDPOINT_URL),
+        : await shared.openAccountBlobStores(blobStore, options.s3Endpoint ?? process.env.AWS_ENDPOINT_URL),
     host,
     port,
     vaultNodes,
@@ -107,6 +128,15 @@ export function registerChatd(program: Command): void {
         'STRONGROOM_LISTEN',
       ),
     )
+    .option(
+      '--account-store <etcd://host:port,...[/prefix]>',
+      'accounts shared by every ChatD of a deployment (default: the config\'s "accountStore", else the data dir)',
+    )
+    .option(
+      '--blob-store <s3://bucket/prefix>',
+      'blobs shared by every ChatD of a deployment (default: the config\'s "blobStore", else the data dir)',
+    )
+    .option('--s3-endpoint <url>', 'S3 endpoint for an s3:// blob store (else AWS_ENDPOINT_URL)')
     .option('--dev-codes', 'print join codes on stdout as `code USER CODE` (development only)')
     .action(runChatd);
 }

@@ -1,17 +1,20 @@
 // A minimal etcd v3 client for the record store (etcd.ts; docs/ARCHITECTURE.md "Record store"):
-// the three unary gRPC calls the stores need (KV.Range, KV.Txn, Maintenance.Status; ChatD's
-// account store, src/chatd/etcd-account-store.ts, uses the same client), framed by hand
+// the unary gRPC calls the stores need (KV.Range, KV.Txn, Maintenance.Status; ChatD's account
+// store, src/chatd/etcd-account-store.ts, uses the same client and also Lease.LeaseGrant and the
+// streaming Watch.Watch, docs/CHATD.md "ChatD across regions"), framed by hand
 // over node:http2 with the few protobuf fields they use (etcd's api/etcdserverpb/rpc.proto). It
 // replaces the etcd3 package (grpc-js), which cost ~3× the CPU per call on the vault node.
 // Calls go to the cluster's leader when it is known: a follower would forward every write to the
 // leader and ask it for a read index on every linearizable read, one more hop and more CPU each.
 // etcd is untrusted (docs/ARCHITECTURE.md "Record store"): nothing here needs to be believed, only bounded in time.
-import { type ClientHttp2Session, connect, constants } from 'node:http2';
+import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from 'node:http2';
 import { messageOf } from '../../errors.ts';
 
 const RANGE = '/etcdserverpb.KV/Range';
 const TXN = '/etcdserverpb.KV/Txn';
 const STATUS = '/etcdserverpb.Maintenance/Status';
+const LEASE_GRANT = '/etcdserverpb.Lease/LeaseGrant';
+const WATCH = '/etcdserverpb.Watch/Watch';
 
 /** A member shut out after a failed call is tried again only after this long (unless all are). */
 const SUSPECT_MS = 500;
@@ -32,8 +35,27 @@ export interface EtcdKeyValue {
 /** One etcd transaction: conditions on keys' revisions, and the writes made if all hold. */
 export interface EtcdTxn {
   readonly compares: ReadonlyArray<{ readonly key: Uint8Array; readonly modRevision: bigint | undefined }>;
-  readonly puts: ReadonlyArray<{ readonly key: Uint8Array; readonly value: Uint8Array }>;
+  /** With `lease`, the key is deleted by etcd when that lease expires (see `grantLease`). */
+  readonly puts: ReadonlyArray<{
+    readonly key: Uint8Array;
+    readonly value: Uint8Array;
+    readonly lease?: bigint;
+  }>;
   readonly deletes: readonly Uint8Array[];
+}
+
+/** What a watch reports: the keys put under it (deletions are not reported), its start, its end. */
+export interface EtcdWatchHandlers {
+  /** The watch is in place: every later put under it will be reported. */
+  onCreated(): void;
+  onPut(kv: EtcdKeyValue): void;
+  /** The watch ended (member lost, leader lost, cancelled by etcd); it reports nothing more. */
+  onError(error: EtcdCallError): void;
+}
+
+/** A running watch; `close` ends it without calling `onError`. */
+export interface EtcdWatch {
+  close(): void;
 }
 
 /** A call that failed: no answer, a gRPC error status, or an unreadable answer. */
@@ -119,9 +141,11 @@ export class EtcdGrpcClient {
     }
     // RequestOp: request_put (2) is PutRequest {key 1, value 2}; request_delete_range (3) is
     // DeleteRangeRequest {key 1}.
-    for (const { key, value } of request.puts) {
-      const put = new ProtoWriter().bytes(1, key).bytes(2, value).finish();
-      message.bytes(2, new ProtoWriter().bytes(2, put).finish());
+    // PutRequest {key 1, value 2, lease 3}.
+    for (const { key, value, lease } of request.puts) {
+      const put = new ProtoWriter().bytes(1, key).bytes(2, value);
+      if (lease !== undefined) put.varint(3, lease);
+      message.bytes(2, new ProtoWriter().bytes(2, put.finish()).finish());
     }
     for (const key of request.deletes) {
       message.bytes(2, new ProtoWriter().bytes(3, new ProtoWriter().bytes(1, key).finish()).finish());
@@ -134,6 +158,105 @@ export class EtcdGrpcClient {
       else if (field.number === 2) succeeded = field.varint() !== 0n;
     }
     return { succeeded, revision };
+  }
+
+  /**
+   * Lease.LeaseGrant: a lease of `ttlSeconds` (etcd may raise it to its minimum) that is never
+   * kept alive, so the keys put with it are deleted once it expires. Returns the lease id.
+   */
+  async grantLease(ttlSeconds: number): Promise<bigint> {
+    const answer = await this.#call(LEASE_GRANT, new ProtoWriter().varint(1, BigInt(ttlSeconds)).finish());
+    let id: bigint | undefined;
+    let error = '';
+    for (const field of readFields(answer)) {
+      if (field.number === 2) id = field.varint();
+      else if (field.number === 4) error = Buffer.from(field.bytes()).toString('utf8');
+    }
+    if (id === undefined || id === 0n)
+      throw new EtcdCallError(`no lease granted${error ? ` (${error})` : ''}`);
+    return id;
+  }
+
+  /**
+   * Watch.Watch on the keys [key, rangeEnd): one stream on one member, asked to end when that
+   * member loses its leader (a member cut off from the quorum would otherwise stay silent).
+   * There is no retry here: after `onError` the caller decides when to watch again.
+   */
+  watch(key: Uint8Array, rangeEnd: Uint8Array, handlers: EtcdWatchHandlers): EtcdWatch {
+    const endpoint = this.#order()[0]!;
+    let stream: ClientHttp2Stream;
+    try {
+      if (this.#closed) throw new EtcdCallError('the etcd client is closed');
+      stream = this.#session(endpoint).request({
+        ':method': 'POST',
+        ':path': WATCH,
+        'content-type': 'application/grpc',
+        te: 'trailers',
+        hasleader: 'true',
+      });
+    } catch (error) {
+      const failure = new EtcdCallError(`${endpoint}: ${messageOf(error)}`);
+      queueMicrotask(() => handlers.onError(failure));
+      return { close: () => {} };
+    }
+    let ended = false;
+    const end = (error: EtcdCallError | undefined) => {
+      if (ended) return;
+      ended = true;
+      if (!stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
+      if (error === undefined) return;
+      // As for a failed call: the next watch (or call) prefers another member.
+      this.#suspectUntil.set(endpoint, Date.now() + SUSPECT_MS);
+      if (endpoint === this.#leader) {
+        this.#leader = undefined;
+        this.#leaderCheckedAt = Number.NEGATIVE_INFINITY;
+      }
+      handlers.onError(error);
+    };
+    stream.on('response', (headers) => {
+      if (headers[':status'] !== 200)
+        end(new EtcdCallError(`${endpoint}: watch answered HTTP ${String(headers[':status'])}`));
+    });
+    const frames = new FrameReader();
+    stream.on('data', (chunk: Buffer) => {
+      try {
+        for (const message of frames.push(chunk)) {
+          // WatchResponse {header 1, watch_id 2, created 3, canceled 4, cancel_reason 6, events 11};
+          // Event {type 1 (PUT 0, DELETE 1), kv 2}.
+          let created = false;
+          let canceled = false;
+          let reason = '';
+          const puts: EtcdKeyValue[] = [];
+          for (const field of readFields(message)) {
+            if (field.number === 3) created = field.varint() !== 0n;
+            else if (field.number === 4) canceled = field.varint() !== 0n;
+            else if (field.number === 6) reason = Buffer.from(field.bytes()).toString('utf8');
+            else if (field.number === 11) {
+              let type = 0n;
+              let kv: EtcdKeyValue | undefined;
+              for (const part of readFields(field.bytes())) {
+                if (part.number === 1) type = part.varint();
+                else if (part.number === 2) kv = keyValue(part.bytes());
+              }
+              if (type === 0n && kv !== undefined) puts.push(kv);
+            }
+          }
+          if (canceled)
+            return end(new EtcdCallError(`${endpoint}: watch cancelled${reason ? ` (${reason})` : ''}`));
+          if (created) handlers.onCreated();
+          for (const kv of puts) handlers.onPut(kv);
+        }
+      } catch (error) {
+        end(error instanceof EtcdCallError ? error : new EtcdCallError(messageOf(error)));
+      }
+    });
+    stream.on('error', (error) => end(new EtcdCallError(`${endpoint}: ${messageOf(error)}`)));
+    stream.on('close', () => end(new EtcdCallError(`${endpoint}: the watch stream ended`)));
+    // WatchRequest {create_request 1: WatchCreateRequest {key 1, range_end 2}}; the stream stays open.
+    stream.write(
+      frame(new ProtoWriter().bytes(1, new ProtoWriter().bytes(1, key).bytes(2, rangeEnd).finish()).finish()),
+    );
+    return { close: () => end(undefined) };
   }
 
   /** Closes every connection; later calls fail. */
@@ -301,6 +424,23 @@ function unframe(body: Buffer): Uint8Array {
   const length = body.readUInt32BE(1);
   if (5 + length !== body.length) throw new EtcdCallError('a gRPC answer of the wrong length');
   return new Uint8Array(body.buffer, body.byteOffset + 5, length);
+}
+
+/** Splits a gRPC stream's bytes into its messages, whatever the chunking. */
+class FrameReader {
+  #pending: Buffer = Buffer.alloc(0);
+
+  *push(chunk: Buffer): Generator<Uint8Array> {
+    this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
+    while (this.#pending.length >= 5) {
+      if (this.#pending[0] !== 0) throw new EtcdCallError('a compressed gRPC message');
+      const length = this.#pending.readUInt32BE(1);
+      if (length > MAX_ANSWER_BYTES) throw new EtcdCallError('a gRPC message over the size limit');
+      if (this.#pending.length < 5 + length) return;
+      yield new Uint8Array(this.#pending.subarray(5, 5 + length));
+      this.#pending = this.#pending.subarray(5 + length);
+    }
+  }
 }
 
 function keyValue(bytes: Uint8Array): EtcdKeyValue {
