@@ -225,7 +225,11 @@ describe('a repository in ChatD storage', () => {
     // uploading 4,101 blobs through the socket one by one would take minutes here, for nothing
     // more than the rows. One real upload among them shows they sit in the same index.
     for (const name of names.slice(1))
-      await accounts.putBlob(account.id, { name, size: 1, modifiedMs: Date.now() }, Number.MAX_SAFE_INTEGER);
+      await accounts.putBlob(
+        account.id,
+        { name, object: `o-${name}`, size: 1, modifiedMs: Date.now() },
+        Number.MAX_SAFE_INTEGER,
+      );
     const store = new ChatdBlobStore(device);
     await store.put(names[0]!, oneByte());
     await store.put('other', oneByte());
