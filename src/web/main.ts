@@ -2,6 +2,7 @@
 // key maker. Bundled by scripts/build-web.mjs into dist/web/main.js (a classic script, so the page
 // also works from file://). Browser-only: no node: module may be imported here.
 import { formatBytes } from '../client/format-bytes.ts';
+import { listSnapshot, snapshotEntries } from '../client/repository/browse.ts';
 import { StrongroomError } from '../errors.ts';
 import { BackupKey } from '../format/key.ts';
 import { webCrypto } from '../format/webcrypto.ts';
@@ -16,7 +17,7 @@ import {
   selectedEntries,
   writeOneFile,
 } from './open-backup.ts';
-import { listSnapshot, type OpenedRepository, openRepository, snapshotEntries } from './open-repository.ts';
+import { type OpenedRepository, openRepository } from './open-repository.ts';
 import {
   blobSink,
   canSaveToFolder,

@@ -1,10 +1,7 @@
 // Opening a repository in a browser (docs/WEB.md "Opening a repository"; docs/FORMAT.md §12): the
-// snapshots of a picked folder, one snapshot's tree as a listing, and its files and folders read
-// back for saving. Every object is verified as it is read (§12.4, §12.5): a tree is listed only
-// once it authenticated, and a file's bytes reach a sink or saver that keeps them from the user
-// until the last of its chunks verified, as for backup files.
-
-import { ObjectType } from '../client/repository/objects.ts';
+// snapshots of a picked folder. Browsing one snapshot is src/client/repository/browse.ts; every
+// object is verified as it is read (§12.4, §12.5), and a file's bytes reach a sink or saver that
+// keeps them from the user until the last of its chunks verified, as for backup files.
 import { RepositoryReader } from '../client/repository/reader.ts';
 import {
   CONFIG_NAME,
@@ -12,13 +9,11 @@ import {
   SNAPSHOT_PREFIX,
   type SnapshotInfo,
 } from '../client/repository/repository.ts';
-import type { Tree, TreeEntry } from '../client/repository/tree.ts';
 import { DamagedBackupError, StrongroomError } from '../errors.ts';
-import type { ArchiveEntry } from '../format/archive.ts';
 import type { BackupKey } from '../format/key.ts';
 import { webCrypto } from '../format/webcrypto.ts';
 import { FolderBlobStore, type PickedFolder } from './folder-store.ts';
-import type { ReadOptions, SelectedEntry } from './open-backup.ts';
+import type { ReadOptions } from './open-backup.ts';
 
 /**
  * The picked folder holds no repository config (docs/FORMAT.md §12.3): it is not a repository at
@@ -83,92 +78,5 @@ export async function openRepository(
   } catch (error) {
     repository.close();
     throw error;
-  }
-}
-
-/** One snapshot's entries, listed like an archive's, with the chunk ids each file needs. */
-export interface SnapshotListing {
-  /** In tree order: a directory before what it holds. */
-  readonly entries: readonly ArchiveEntry[];
-  /** The tree entry of each listed file, by path: its chunk ids. */
-  readonly files: ReadonlyMap<string, TreeEntry>;
-}
-
-/**
- * Reads and verifies every tree of `snapshot` (not its chunks) and lists its entries by path. A
- * tree that fails (a damaged pack) fails the whole listing: nothing of it is shown.
- */
-export async function listSnapshot(
-  reader: RepositoryReader,
-  snapshot: SnapshotInfo,
-  options: ReadOptions = {},
-): Promise<SnapshotListing> {
-  const entries: ArchiveEntry[] = [];
-  const files = new Map<string, TreeEntry>();
-  const walk = async (tree: Tree, prefix: string): Promise<void> => {
-    for (const entry of tree.entries) {
-      options.signal?.throwIfAborted();
-      // Tree names were checked to hold no '/' and not to be '.' or '..' (§12.7).
-      const path = prefix + entry.name;
-      const common = { path, mode: entry.mode, mtimeNs: BigInt(entry.mtimeNs) };
-      if (entry.kind === 'file') {
-        entries.push({ ...common, type: 'file', size: entry.size! });
-        files.set(path, entry);
-      } else if (entry.kind === 'symlink') {
-        entries.push({ ...common, type: 'symlink', target: entry.target! });
-      } else {
-        entries.push({ ...common, type: 'directory' });
-        await walk(await reader.tree(entry.tree!), `${path}/`);
-      }
-    }
-  };
-  await walk(await reader.tree(snapshot.tree), '');
-  return { entries, files };
-}
-
-/**
- * Yields, in listing order, the file and directory entries of `listing` whose paths are in `paths`,
- * each file's content read chunk by chunk, every chunk verified under its id (§12.5) before it is
- * yielded, and the file's length checked against its tree at its end. Each file's content must be
- * read before the next entry. Returns only once every selected file verified to its last chunk: a
- * consumer keeps what it wrote from the user until then, and discards it if this throws.
- */
-export async function* snapshotEntries(
-  reader: RepositoryReader,
-  listing: SnapshotListing,
-  paths: ReadonlySet<string>,
-  options: ReadOptions = {},
-): AsyncGenerator<SelectedEntry> {
-  const chosen = listing.entries.filter(
-    (entry) => paths.has(entry.path) && (entry.type === 'file' || entry.type === 'directory'),
-  );
-  const total = chosen.reduce((sum, entry) => sum + (entry.type === 'file' ? entry.size : 0), 0);
-  let done = 0;
-  options.onProgress?.(0, total);
-  for (const entry of chosen) {
-    if (entry.type === 'directory') {
-      yield entry;
-      continue;
-    }
-    if (entry.type !== 'file') continue;
-    const { path, size } = entry;
-    const chunks = listing.files.get(path)?.content ?? [];
-    async function* content(): AsyncGenerator<Uint8Array> {
-      let written = 0;
-      for (const id of chunks) {
-        options.signal?.throwIfAborted();
-        const chunk = await reader.blob(id, ObjectType.chunk);
-        written += chunk.length;
-        done += chunk.length;
-        options.onProgress?.(done, total);
-        yield chunk;
-      }
-      if (written !== size) {
-        throw new DamagedBackupError(
-          `${JSON.stringify(path)} has ${written} bytes of chunks, its tree says ${size}`,
-        );
-      }
-    }
-    yield { ...entry, content: content() };
   }
 }

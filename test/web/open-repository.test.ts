@@ -8,17 +8,13 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { nodeCrypto } from '../../src/client/node/node-crypto.ts';
+import { listSnapshot, snapshotEntries } from '../../src/client/repository/browse.ts';
 import { DamagedBackupError, UsageError, WrongKeyError } from '../../src/errors.ts';
 import { BackupKey } from '../../src/format/key.ts';
 import { FolderBlobStore, type PickedFolder } from '../../src/web/folder-store.ts';
 import type { FileSink } from '../../src/web/open-backup.ts';
 import { writeOneFile } from '../../src/web/open-backup.ts';
-import {
-  listSnapshot,
-  NotARepositoryError,
-  openRepository,
-  snapshotEntries,
-} from '../../src/web/open-repository.ts';
+import { NotARepositoryError, openRepository } from '../../src/web/open-repository.ts';
 import { sha256 } from './fixtures.ts';
 import {
   damagedRepository,
