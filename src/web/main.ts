@@ -2,7 +2,7 @@
 // key maker. Bundled by scripts/build-web.mjs into dist/web/main.js (a classic script, so the page
 // also works from file://). Browser-only: no node: module may be imported here.
 import { formatBytes } from '../client/format-bytes.ts';
-import { listSnapshot, snapshotEntries } from '../client/repository/browse.ts';
+import { listSnapshot, type SnapshotListing, snapshotEntries } from '../client/repository/browse.ts';
 import { StrongroomError } from '../errors.ts';
 import { BackupKey } from '../format/key.ts';
 import { webCrypto } from '../format/webcrypto.ts';
@@ -264,7 +264,7 @@ async function openSnapshot(button: HTMLButtonElement): Promise<void> {
   setBusy(controller);
   const title = `snapshot ${shortId(snapshot.id)} of ${formatSnapshotTime(snapshot.time)}`;
   showBusy(`Reading and verifying the folders of ${title}`);
-  let listing: Awaited<ReturnType<typeof listSnapshot>>;
+  let listing: SnapshotListing;
   try {
     listing = await listSnapshot(state.reader, snapshot, { signal: controller.signal });
   } catch (error) {
