@@ -113,6 +113,39 @@ async function download(page: Page, path: string): Promise<string> {
   return sha256(await readFile(await saved.path()));
 }
 
+/** Copies the files of `dir` into the origin-private folder `name`; returns how many. */
+async function copyIntoPrivateFolder(page: Page, dir: string, name: string): Promise<number> {
+  const files: [string, string][] = [];
+  for (const file of await readdir(dir)) {
+    files.push([file, (await readFile(join(dir, file))).toString('base64')]);
+  }
+  await page.evaluate(
+    async ([name, files]) => {
+      const folder = await (await navigator.storage.getDirectory()).getDirectoryHandle(name, {
+        create: true,
+      });
+      for (const [file, base64] of files) {
+        const writable = await (await folder.getFileHandle(file, { create: true })).createWritable();
+        await writable.write(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)));
+        await writable.close();
+      }
+    },
+    [name, files] as const,
+  );
+  return files.length;
+}
+
+/** Opens the repository the folder dialog answers with (`copyIntoPrivateFolder` filled it). */
+async function openPickedFolder(page: Page, keyText: string): Promise<void> {
+  await page.click('#repository-picker');
+  await page.waitForFunction(() =>
+    document.getElementById('file-summary')?.textContent?.startsWith('Repository folder'),
+  );
+  await page.fill('#backup-key', keyText);
+  await page.click('#open-button');
+  await settled(page);
+}
+
 const digest = (index: number, path: string) => sample.files[index]!.get(path)!.sha256;
 
 async function assertNothingListed(page: Page): Promise<void> {
@@ -192,32 +225,9 @@ describe('the page opening a repository in Chromium', () => {
     const { page, folder, readFolder } = await openPage({ saving: 'picker' });
     assert.equal(await page.isHidden('#repository-folder'), true, 'the dialog replaces the directory input');
     // The dialog answers with a folder of the origin-private file system holding the repository.
-    const files: [string, string][] = [];
-    for (const name of await readdir(sample.folder)) {
-      files.push([name, (await readFile(join(sample.folder, name))).toString('base64')]);
-    }
-    await page.evaluate(
-      async ([name, files]) => {
-        const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(name, { create: true });
-        for (const [file, base64] of files) {
-          const writable = await (await dir.getFileHandle(file, { create: true })).createWritable();
-          await writable.write(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)));
-          await writable.close();
-        }
-      },
-      [readFolder, files] as const,
-    );
-    await page.click('#repository-picker');
-    await page.waitForFunction(() =>
-      document.getElementById('file-summary')?.textContent?.startsWith('Repository folder'),
-    );
-    assert.equal(
-      await page.textContent('#file-summary'),
-      `Repository folder ${readFolder}, ${files.length} files`,
-    );
-    await page.fill('#backup-key', sample.key.format());
-    await page.click('#open-button');
-    await settled(page);
+    const count = await copyIntoPrivateFolder(page, sample.folder, readFolder);
+    await openPickedFolder(page, sample.key.format());
+    assert.equal(await page.textContent('#file-summary'), `Repository folder ${readFolder}, ${count} files`);
     await openSnapshot(page, 1);
     await page.click('#select-all');
     await page.click('#save-selected');
@@ -231,6 +241,22 @@ describe('the page opening a repository in Chromium', () => {
     const expected: Record<string, string> = { 'chat/': 'directory', 'chat/media/': 'directory' };
     for (const [path, file] of sample.files[1]!) expected[path] = file.sha256;
     assert.deepEqual(await privateFolderDigests(page, folder), expected);
+    await page.close();
+  });
+
+  test('a whole-snapshot save into a picked folder that meets a damaged chunk leaves the folder empty', async () => {
+    const chunk = await placeOf(sample, sample.snapshots[0]!, { chunkOf: 'chat/media/photo.bin' });
+    const damaged = await damagedRepository(sample, chunk, join(sample.dir, 'damaged-for-folder'));
+    const { page, folder, readFolder } = await openPage({ saving: 'picker' });
+    await copyIntoPrivateFolder(page, damaged, readFolder);
+    await openPickedFolder(page, sample.key.format());
+    await openSnapshot(page, 1);
+    await page.click('#select-all');
+    await page.click('#save-selected');
+    await page.waitForSelector('#outcome:not([hidden])');
+    assert.equal(await page.textContent('#outcome-title'), 'Damaged repository');
+    // chat/media/empty.bin, written before photo.bin failed, was removed with its folders.
+    assert.deepEqual(await privateFolderDigests(page, folder), {});
     await page.close();
   });
 
