@@ -115,6 +115,23 @@ describe('a repository opened from a picked folder', () => {
     }
   });
 
+  test('a path that is not in the snapshot is a UsageError, and the sink is aborted, not committed empty', async () => {
+    const opened = await openRepository(await pickedFolder(sample.folder), sample.key);
+    try {
+      const listing = await listSnapshot(opened.reader, opened.snapshots[0]!);
+      const sink = recordingSink();
+      await assert.rejects(
+        writeOneFile(snapshotEntries(opened.reader, listing, new Set(['chat/media/second.bin'])), sink.sink),
+        (error: unknown) =>
+          error instanceof UsageError &&
+          /not in the snapshot: "chat\/media\/second\.bin"/.test(error.message),
+      );
+      assert.deepEqual(sink.events, ['abort']);
+    } finally {
+      opened.close();
+    }
+  });
+
   test('a wrong key is a WrongKeyError before anything is read, not damage', async () => {
     await assert.rejects(
       openRepository(await pickedFolder(sample.folder), BackupKey.generate(nodeCrypto.randomBytes)),

@@ -2,7 +2,7 @@
 // like an archive's entries, and the chosen files read back chunk by chunk, every chunk verified
 // under its id before it is handed on. Browser-safe; the web page and apps restoring into their
 // own storage use it (docs/API.md "strongroom/client/repository").
-import { DamagedBackupError } from '../../errors.ts';
+import { DamagedBackupError, UsageError } from '../../errors.ts';
 import type { ArchiveEntry, DirectoryEntry, FileEntry } from '../../format/archive.ts';
 import { ObjectType } from './objects.ts';
 import type { RepositoryReader } from './reader.ts';
@@ -60,7 +60,8 @@ export async function listSnapshot(
 }
 
 /**
- * Yields, in listing order, the file and directory entries of `listing` whose paths are in `paths`,
+ * Yields, in listing order, the file and directory entries of `listing` whose paths are in `paths`
+ * (UsageError, before anything is read, if one is not in the listing; symbolic links are skipped),
  * each file's content read chunk by chunk, every chunk verified under its id (§12.5) before it is
  * yielded, and the file's length checked against its tree at its end. Each file's content must be
  * read before the next entry. Returns only once every selected file verified to its last chunk: a
@@ -72,6 +73,11 @@ export async function* snapshotEntries(
   paths: ReadonlySet<string>,
   options: BrowseOptions = {},
 ): AsyncGenerator<SnapshotEntry> {
+  const listed = new Set(listing.entries.map((entry) => entry.path));
+  const missing = [...paths].filter((path) => !listed.has(path));
+  if (missing.length > 0) {
+    throw new UsageError(`not in the snapshot: ${missing.map((path) => JSON.stringify(path)).join(', ')}`);
+  }
   const chosen = listing.entries.filter(
     (entry) => paths.has(entry.path) && (entry.type === 'file' || entry.type === 'directory'),
   );
