@@ -2,9 +2,11 @@
 // key maker. Bundled by scripts/build-web.mjs into dist/web/main.js (a classic script, so the page
 // also works from file://). Browser-only: no node: module may be imported here.
 import { formatBytes } from '../client/format-bytes.ts';
+import { listSnapshot, type SnapshotListing, snapshotEntries } from '../client/repository/browse.ts';
 import { StrongroomError } from '../errors.ts';
 import { BackupKey } from '../format/key.ts';
 import { webCrypto } from '../format/webcrypto.ts';
+import { canPickFolder, folderOfInput, type PickedFolder, pickFolderToRead } from './folder-store.ts';
 import {
   type BackupContents,
   extractFile,
@@ -13,7 +15,9 @@ import {
   type ReadOptions,
   type SelectedEntry,
   selectedEntries,
+  writeOneFile,
 } from './open-backup.ts';
+import { type OpenedRepository, openRepository } from './open-repository.ts';
 import {
   blobSink,
   canSaveToFolder,
@@ -26,42 +30,63 @@ import {
 import {
   describeFailure,
   element,
+  formatSnapshotTime,
   hideListing,
   hideOutcome,
   hideProgress,
+  hideSnapshots,
   type ListedFile,
   renderListing,
+  renderSnapshots,
   selectBoxes,
   sentence,
+  shortId,
+  showBusy,
   showFieldError,
   showOutcome,
   showProgress,
   updateSelection,
 } from './view.ts';
 
-/** A backup that opened and verified; its key lives until the backup is closed. */
+/**
+ * A listing on screen: a backup file that opened and verified, or one snapshot of an opened
+ * repository whose trees verified. Saving goes only through `select` and `extract`, so each kind
+ * of source supplies its own verifying pass.
+ */
 interface Opened {
-  readonly file: File;
-  readonly key: BackupKey;
+  readonly source: 'backup' | 'repository';
+  /** What a zip of a selection is named after. */
+  readonly name: string;
   readonly files: readonly ListedFile[];
-  /**
-   * Reads the chosen entries again in one verifying pass. Saving a selection goes only through
-   * this, so another kind of source (a repository) only has to supply its own.
-   */
+  /** Reads the chosen entries again in one verifying pass. */
   readonly select: (paths: ReadonlySet<string>, options: ReadOptions) => AsyncGenerator<SelectedEntry>;
+  /** Writes one listed file into `sink`, committed only once it verified. */
+  readonly extract: (listed: ListedFile, sink: FileSink, options: ReadOptions) => Promise<void>;
+  /** How a save's pass is described: its progress label and what verified. */
+  readonly pass: { readonly label: string; readonly verified: string };
+  /** Forgets the listing's key, if it owns one (a backup file's; a snapshot's is the repository's). */
+  readonly forget: () => void;
   /** Object URLs of saved files, revoked on close. */
   readonly urls: string[];
 }
 
+/** What the user chose to open: a backup file, or a repository's folder. */
+type Chosen =
+  | { readonly kind: 'file'; readonly file: File }
+  | { readonly kind: 'folder'; readonly folder: PickedFolder };
+
 const form = element<HTMLFormElement>('open-form');
 const fileInput = element<HTMLInputElement>('backup-file');
+const folderInput = element<HTMLInputElement>('repository-folder');
 const keyInput = element<HTMLInputElement>('backup-key');
 const fileError = element('file-error');
 const keyError = element('key-error');
 const cancelButton = element<HTMLButtonElement>('cancel-button');
 
-let chosen: File | null = null;
+let chosen: Chosen | null = null;
 let opened: Opened | null = null;
+/** The opened repository whose snapshots are listed; its derived keys live until it is closed. */
+let repository: OpenedRepository | null = null;
 let running: AbortController | null = null;
 
 /** WebCrypto exists only in secure contexts (https, localhost, file://); streams need a recent browser. */
@@ -75,13 +100,22 @@ function missingSupport(): string | null {
   return null;
 }
 
-/** Forgets the opened backup: its key is zeroed and saved files' URLs revoked. */
+/** Forgets the listing on screen: its key is zeroed (a backup file's) and saved files' URLs revoked. */
 function closeBackup(): void {
   if (opened === null) return;
   for (const url of opened.urls) URL.revokeObjectURL(url);
-  opened.key.destroy();
+  opened.forget();
   opened = null;
   hideListing();
+}
+
+/** Forgets everything opened: the listing, and the repository with the keys derived from K. */
+function closeAll(): void {
+  closeBackup();
+  if (repository === null) return;
+  repository.close();
+  repository = null;
+  hideSnapshots();
 }
 
 function setBusy(controller: AbortController | null): void {
@@ -89,6 +123,7 @@ function setBusy(controller: AbortController | null): void {
   for (const fieldset of form.querySelectorAll('fieldset')) fieldset.disabled = controller !== null;
   element<HTMLButtonElement>('open-button').disabled = controller !== null;
   element<HTMLButtonElement>('close-button').disabled = controller !== null;
+  element<HTMLButtonElement>('close-repository').disabled = controller !== null;
   for (const button of document.querySelectorAll<HTMLButtonElement>('button.save'))
     button.disabled = controller !== null;
   for (const box of [...selectBoxes(), element<HTMLInputElement>('select-all')])
@@ -100,12 +135,29 @@ function setBusy(controller: AbortController | null): void {
 }
 
 function chooseFile(file: File | undefined): void {
-  closeBackup();
+  closeAll();
   hideOutcome();
-  chosen = file ?? null;
+  chosen = file === undefined ? null : { kind: 'file', file };
+  folderInput.value = '';
   showFieldError(fileInput, fileError, null);
   element('file-summary').textContent =
-    chosen === null ? 'No file chosen.' : `${chosen.name}, ${formatBytes(chosen.size)}`;
+    file === undefined ? 'No file chosen.' : `${file.name}, ${formatBytes(file.size)}`;
+}
+
+function chooseFolder(folder: PickedFolder | null): void {
+  closeAll();
+  hideOutcome();
+  fileInput.value = '';
+  chosen = folder === null ? null : { kind: 'folder', folder };
+  element('file-summary').textContent =
+    folder === null
+      ? 'No file chosen.'
+      : `Repository folder ${folder.name}, ${folder.files.length === 1 ? '1 file' : `${folder.files.length} files`}`;
+  showFieldError(
+    folderInput,
+    fileError,
+    folder === null ? 'That folder holds no files: choose the folder of a repository.' : null,
+  );
 }
 
 /** The key in the key field, or null after showing the parser's message under the field. */
@@ -132,10 +184,10 @@ function readKey(): BackupKey | null {
 
 async function openChosen(): Promise<void> {
   if (running !== null) return;
-  closeBackup();
+  closeAll();
   hideOutcome();
   if (chosen === null) {
-    showFieldError(fileInput, fileError, 'Choose a backup file first.');
+    showFieldError(fileInput, fileError, 'Choose a backup file or a repository folder first.');
     fileInput.focus();
     return;
   }
@@ -144,7 +196,11 @@ async function openChosen(): Promise<void> {
     keyInput.focus();
     return;
   }
-  const file = chosen;
+  if (chosen.kind === 'folder') await openFolder(chosen.folder, key);
+  else await openFile(chosen.file, key);
+}
+
+async function openFile(file: File, key: BackupKey): Promise<void> {
   const controller = new AbortController();
   setBusy(controller);
   let contents: BackupContents;
@@ -160,11 +216,80 @@ async function openChosen(): Promise<void> {
   } finally {
     setBusy(null);
   }
+  element('listing-heading').textContent = 'Contents';
+  element('close-button').textContent = 'Close backup';
   opened = {
-    file,
-    key,
+    source: 'backup',
+    name: file.name.replace(/\.srb$/i, '') || 'backup',
     files: renderListing(contents, file.name),
     select: (paths, options) => selectedEntries(file, key, paths, options),
+    extract: (listed, sink, options) => extractFile(file, key, listed.path, sink, options),
+    pass: {
+      label: 'Decrypting and verifying again',
+      verified: 'the whole backup verified again, to its final chunk',
+    },
+    forget: () => key.destroy(),
+    urls: [],
+  };
+  updateSelection(null);
+  element('listing-heading').focus();
+}
+
+/** Opens a repository folder and lists its snapshots (docs/WEB.md "Opening a repository"). */
+async function openFolder(folder: PickedFolder, key: BackupKey): Promise<void> {
+  const controller = new AbortController();
+  setBusy(controller);
+  showBusy(`Opening and verifying the repository ${folder.name}`);
+  try {
+    repository = await openRepository(folder, key, { signal: controller.signal });
+  } catch (error) {
+    showOutcome(describeFailure(error, 'open', 'repository'), 'error');
+    return;
+  } finally {
+    key.destroy(); // the repository keeps only the keys derived from K (docs/FORMAT.md §12.2)
+    setBusy(null);
+  }
+  renderSnapshots(repository);
+  element('repository-heading').focus();
+}
+
+/** Reads and verifies every tree of one snapshot and lists it like a backup's contents. */
+async function openSnapshot(button: HTMLButtonElement): Promise<void> {
+  const state = repository;
+  const snapshot = state?.snapshots.find((candidate) => candidate.id === button.dataset.id);
+  if (state === null || snapshot === undefined || running !== null) return;
+  closeBackup();
+  hideOutcome();
+  const controller = new AbortController();
+  setBusy(controller);
+  const title = `snapshot ${shortId(snapshot.id)} of ${formatSnapshotTime(snapshot.time)}`;
+  showBusy(`Reading and verifying the folders of ${title}`);
+  let listing: SnapshotListing;
+  try {
+    listing = await listSnapshot(state.reader, snapshot, { signal: controller.signal });
+  } catch (error) {
+    showOutcome(describeFailure(error, 'open-snapshot', 'repository'), 'error');
+    return;
+  } finally {
+    setBusy(null);
+  }
+  element('listing-heading').textContent =
+    `Snapshot ${shortId(snapshot.id)}, ${formatSnapshotTime(snapshot.time)} UTC`;
+  element('close-button').textContent = 'Close snapshot';
+  const files = renderListing(
+    { kind: 'archive', entries: listing.entries },
+    title,
+    `Verified: every folder of ${title} authenticated; each file's chunks are verified as it is saved.`,
+  );
+  opened = {
+    source: 'repository',
+    name: `snapshot-${shortId(snapshot.id)}`,
+    files,
+    select: (paths, options) => snapshotEntries(state.reader, listing, paths, options),
+    extract: (listed, sink, options) =>
+      writeOneFile(snapshotEntries(state.reader, listing, new Set([listed.path ?? '']), options), sink),
+    pass: { label: 'Reading and verifying', verified: 'every chunk of it verified' },
+    forget: () => {},
     urls: [],
   };
   updateSelection(null);
@@ -190,28 +315,23 @@ async function save(button: HTMLButtonElement): Promise<void> {
           offerDownload(button, url, listed.name);
         });
   } catch (error) {
-    showOutcome(describeFailure(error, 'save'), 'error');
+    showOutcome(describeFailure(error, 'save', state.source), 'error');
     return;
   }
   if (sink === null) return; // the user cancelled the save dialog
   const controller = new AbortController();
   setBusy(controller);
   try {
-    await extractFile(state.file, state.key, listed.path, sink, {
+    await state.extract(listed, sink, {
       signal: controller.signal,
-      onProgress: (done, total) =>
-        showProgress(`Decrypting and verifying again to save ${listed.name}`, done, total),
+      onProgress: (done, total) => showProgress(`${state.pass.label} to save ${listed.name}`, done, total),
     });
     showOutcome(
-      {
-        title: 'Saved',
-        message: `Saved ${listed.name}: the whole backup verified again, to its final chunk.`,
-        hints: [],
-      },
+      { title: 'Saved', message: `Saved ${listed.name}: ${state.pass.verified}.`, hints: [] },
       'info',
     );
   } catch (error) {
-    showOutcome(describeFailure(error, 'save'), 'error');
+    showOutcome(describeFailure(error, 'save', state.source), 'error');
   } finally {
     setBusy(null);
   }
@@ -234,7 +354,7 @@ async function saveSelection(): Promise<void> {
       // First await of the click: the folder dialog needs the click's user activation.
       folder = await pickFolder();
     } catch (error) {
-      showOutcome(describeFailure(error, 'save-selection'), 'error');
+      showOutcome(describeFailure(error, 'save-selection', state.source), 'error');
       return;
     }
     if (folder === null) return; // the user cancelled the folder dialog
@@ -244,7 +364,7 @@ async function saveSelection(): Promise<void> {
   const what = paths.size === 1 ? '1 entry' : `${paths.size} entries`;
   const entries = state.select(paths, {
     signal: controller.signal,
-    onProgress: (done, total) => showProgress(`Decrypting and verifying again to save ${what}`, done, total),
+    onProgress: (done, total) => showProgress(`${state.pass.label} to save ${what}`, done, total),
   });
   try {
     let where: string;
@@ -252,7 +372,7 @@ async function saveSelection(): Promise<void> {
       await saveIntoFolder(folder, entries);
       where = `into the folder ${folder.name}`;
     } else {
-      const name = `${state.file.name.replace(/\.srb$/i, '') || 'backup'}.zip`;
+      const name = `${state.name}.zip`;
       const url = URL.createObjectURL(await zipOf(entries));
       state.urls.push(url);
       offerZip(url, name);
@@ -261,13 +381,13 @@ async function saveSelection(): Promise<void> {
     showOutcome(
       {
         title: 'Saved',
-        message: `Saved ${what} ${where}: the whole backup verified again, to its final chunk.`,
+        message: `Saved ${what} ${where}: ${state.pass.verified}.`,
         hints: [],
       },
       'info',
     );
   } catch (error) {
-    showOutcome(describeFailure(error, 'save-selection'), 'error');
+    showOutcome(describeFailure(error, 'save-selection', state.source), 'error');
   } finally {
     setBusy(null);
   }
@@ -313,8 +433,25 @@ function start(): void {
     return;
   }
   fileInput.addEventListener('change', () => chooseFile(fileInput.files?.[0]));
+  folderInput.addEventListener('change', () => chooseFolder(folderOfInput(folderInput.files)));
+  if (canPickFolder()) {
+    // The folder dialog hands over the folder's own files; webkitdirectory would list every file
+    // under it, in subfolders too.
+    const picker = element<HTMLButtonElement>('repository-picker');
+    folderInput.hidden = true;
+    picker.hidden = false;
+    picker.addEventListener('click', async () => {
+      try {
+        // First await of the click: the folder dialog needs the click's user activation.
+        const folder = await pickFolderToRead();
+        if (folder !== null) chooseFolder(folder);
+      } catch (error) {
+        showOutcome(describeFailure(error, 'open', 'repository'), 'error');
+      }
+    });
+  }
   keyInput.addEventListener('input', () => {
-    closeBackup();
+    closeAll();
     showFieldError(keyInput, keyError, null);
   });
   form.addEventListener('submit', (event) => {
@@ -323,9 +460,20 @@ function start(): void {
   });
   cancelButton.addEventListener('click', () => running?.abort());
   element('close-button').addEventListener('click', () => {
+    const source = opened?.source;
     closeBackup();
     hideOutcome();
+    if (source === 'repository') element('repository-heading').focus();
+    else fileInput.focus();
+  });
+  element('close-repository').addEventListener('click', () => {
+    closeAll();
+    hideOutcome();
     fileInput.focus();
+  });
+  element('snapshots').addEventListener('click', (event) => {
+    const button = (event.target as Element).closest<HTMLButtonElement>('button.open-snapshot');
+    if (button !== null) void openSnapshot(button);
   });
   element('entries').addEventListener('click', (event) => {
     const button = (event.target as Element).closest<HTMLButtonElement>('button.save');

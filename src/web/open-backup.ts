@@ -204,18 +204,33 @@ export async function extractFile(
   sink: FileSink,
   options: ReadOptions = {},
 ): Promise<void> {
-  try {
-    if (path === null) {
-      await checkMagic(file);
-      const { kind, bytes } = await classify(plaintextOf(file, key, options));
-      if (kind !== 'single') throw changedSince('it now holds an archive');
-      for await (const piece of bytes) await sink.write(piece);
-    } else {
-      for await (const entry of selectedEntries(file, key, new Set([path]), options)) {
-        if (entry.type !== 'file') throw changedSince(`${JSON.stringify(path)} is no longer a file`);
-        for await (const piece of entry.content) await sink.write(piece);
-      }
+  if (path !== null) return writeOneFile(selectedEntries(file, key, new Set([path]), options), sink);
+  await intoSink(sink, async () => {
+    await checkMagic(file);
+    const { kind, bytes } = await classify(plaintextOf(file, key, options));
+    if (kind !== 'single') throw changedSince('it now holds an archive');
+    for await (const piece of bytes) await sink.write(piece);
+  });
+}
+
+/**
+ * Writes the one file `entries` yields (a selection of one path, from a backup file or a
+ * repository) into `sink`: committed only once `entries` returned, that is after everything it
+ * read verified, and aborted on any failure.
+ */
+export function writeOneFile(entries: AsyncIterable<SelectedEntry>, sink: FileSink): Promise<void> {
+  return intoSink(sink, async () => {
+    for await (const entry of entries) {
+      if (entry.type !== 'file') throw new StrongroomError(`${JSON.stringify(entry.path)} is not a file`);
+      for await (const piece of entry.content) await sink.write(piece);
     }
+  });
+}
+
+/** Runs `write`, then commits `sink`; aborts it instead if `write` fails. */
+async function intoSink(sink: FileSink, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
   } catch (error) {
     await sink.abort();
     throw error;

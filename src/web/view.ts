@@ -6,6 +6,7 @@ import { formatBytes } from '../client/format-bytes.ts';
 import { DamagedBackupError, messageOf, StrongroomError, WrongKeyError } from '../errors.ts';
 import type { ArchiveEntry } from '../format/archive.ts';
 import { type BackupContents, NotABackupError, UnreadableFileError } from './open-backup.ts';
+import { NotARepositoryError, type OpenedRepository } from './open-repository.ts';
 
 /** The page element with id `id`; the page and this script ship together, so a missing one is a bug. */
 export function element<T extends HTMLElement>(id: string): T {
@@ -33,27 +34,46 @@ const KIND_LABELS: Record<ArchiveEntry['type'], string> = {
   hardlink: 'hard link',
 };
 
+/** What the page was doing when something failed. */
+export type Action = 'open' | 'open-snapshot' | 'save' | 'save-selection';
+
 /**
  * How the page words a failure: a title for the kind of outcome, then the error's own lines.
- * `doing` names the action that failed, for failures that are not about the backup itself.
+ * `doing` names the action that failed, for failures that are not about the backup itself;
+ * `source` says whether it was a backup file or a repository folder (docs/WEB.md).
  */
 export function describeFailure(
   error: unknown,
-  doing: 'open' | 'save' | 'save-selection',
+  doing: Action,
+  source: 'backup' | 'repository' = 'backup',
 ): { title: string; message: string; hints: readonly string[] } {
   const failed = {
-    open: 'Could not open the backup',
+    open: source === 'backup' ? 'Could not open the backup' : 'Could not open the repository',
+    'open-snapshot': 'Could not open the snapshot',
     save: 'Could not save the file',
     'save-selection': 'Could not save the selection',
   }[doing];
   if (error instanceof WrongKeyError)
     return { title: 'Wrong key', message: error.message, hints: error.hints };
+  if (error instanceof DamagedBackupError && source === 'repository') {
+    // Each object is verified on its own (docs/FORMAT.md §12.4), so damage stops only what needs it.
+    const kept = {
+      open: 'Nothing from this repository is shown.',
+      'open-snapshot': 'Nothing of this snapshot is shown; the other snapshots may still open.',
+      save: 'Nothing was saved; the rest of the snapshot can still be browsed and saved.',
+      'save-selection': 'Nothing was saved; the rest of the snapshot can still be browsed and saved.',
+    }[doing];
+    return { title: 'Damaged repository', message: error.message, hints: [...error.hints, kept] };
+  }
   if (error instanceof DamagedBackupError) {
     return {
       title: 'Damaged or forged backup',
       message: error.message,
       hints: [...error.hints, 'Nothing from this backup is shown or offered for saving.'],
     };
+  }
+  if (error instanceof NotARepositoryError) {
+    return { title: 'Not a Strongroom repository', message: error.message, hints: error.hints };
   }
   if (error instanceof DOMException && error.name === 'AbortError') {
     return { title: 'Stopped', message: 'Decryption was stopped; nothing was kept.', hints: [] };
@@ -111,6 +131,14 @@ export function showProgress(label: string, done: number, total: number): void {
   element('progress-text').textContent = `${percent}% (${formatBytes(done)} of ${formatBytes(total)})`;
 }
 
+/** A pass whose length is not known ahead: the label and a bar that only shows activity. */
+export function showBusy(label: string): void {
+  element('progress-section').hidden = false;
+  element('progress-label').textContent = label;
+  element<HTMLProgressElement>('progress').removeAttribute('value');
+  element('progress-text').textContent = '';
+}
+
 export function hideProgress(): void {
   element('progress-section').hidden = true;
 }
@@ -126,7 +154,11 @@ export interface ListedFile {
  * index of its ListedFile in the returned array; in an archive, each file and directory row also
  * gets a Select checkbox whose data-path is the entry's path (a directory's selects what it holds).
  */
-export function renderListing(contents: BackupContents, backupName: string): ListedFile[] {
+export function renderListing(
+  contents: BackupContents,
+  backupName: string,
+  verified = 'Verified: the whole backup authenticated, to its final chunk.',
+): ListedFile[] {
   const files: ListedFile[] = [];
   const rows: HTMLTableRowElement[] = [];
   const saveButton = (file: ListedFile) => {
@@ -145,7 +177,7 @@ export function renderListing(contents: BackupContents, backupName: string): Lis
     const name = backupName.replace(/\.srb$/i, '') || 'decrypted';
     const file = { name, path: null };
     rows.push(row(['', name, 'file', sizeCell(contents.size), '—', saveButton(file)]));
-    summary = `Verified: the whole backup authenticated, to its final chunk. It holds one file (made with strongroom encrypt), ${formatBytes(contents.size)}.`;
+    summary = `${verified} It holds one file (made with strongroom encrypt), ${formatBytes(contents.size)}.`;
   } else {
     const counts = { file: 0, directory: 0, symlink: 0, hardlink: 0 };
     let bytes = 0;
@@ -165,7 +197,7 @@ export function renderListing(contents: BackupContents, backupName: string): Lis
       rows.push(row([select, entry.path, kind, size, formatTime(entry.mtimeNs), action]));
     }
     summary =
-      `Verified: the whole backup authenticated, to its final chunk. ${count(contents.entries.length, 'entry', 'entries')}: ` +
+      `${verified} ${count(contents.entries.length, 'entry', 'entries')}: ` +
       `${count(counts.file, 'file', 'files')} (${formatBytes(bytes)}), ${count(counts.directory, 'directory', 'directories')}, ` +
       `${count(counts.symlink, 'symbolic link', 'symbolic links')}.`;
   }
@@ -244,4 +276,77 @@ export function updateSelection(changed: HTMLInputElement | null): string[] {
   button.textContent =
     selected.length === 0 ? 'Save selected' : `Save ${count(selected.length, 'entry', 'entries')}`;
   return selected;
+}
+
+/** A snapshot time (ISO 8601 UTC) as "YYYY-MM-DD HH:MM:SS", like file times. */
+export function formatSnapshotTime(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? '?' : date.toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/** The short form of a snapshot id the page shows (the full id is its title). */
+export const shortId = (id: string) => id.slice(0, 8);
+
+/**
+ * Fills the snapshot list of an opened repository: one row per snapshot, newest first, with an
+ * Open button whose data-id is the snapshot's id; a damaged snapshot is listed with its message
+ * and no button.
+ */
+export function renderSnapshots(opened: OpenedRepository): void {
+  const cells = (entries: [string, string | HTMLElement][]) => {
+    const tr = document.createElement('tr');
+    for (const [column, content] of entries) {
+      const cell = document.createElement('td');
+      cell.className = column;
+      cell.append(content);
+      tr.append(cell);
+    }
+    return tr;
+  };
+  const rows = [...opened.snapshots].reverse().map((snapshot) => {
+    const time = formatSnapshotTime(snapshot.time);
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'save open-snapshot';
+    button.dataset.id = snapshot.id;
+    button.textContent = 'Open';
+    button.setAttribute('aria-label', `Open snapshot ${shortId(snapshot.id)} of ${time}`);
+    const tr = cells([
+      ['id', shortId(snapshot.id)],
+      ['time', time],
+      ['files', count(snapshot.files, 'file', 'files')],
+      ['size', formatBytes(snapshot.size)],
+      ['action', button],
+    ]);
+    tr.cells[0]!.title = snapshot.id;
+    tr.cells[3]!.dataset.bytes = String(snapshot.size);
+    tr.cells[3]!.classList.add('number');
+    return tr;
+  });
+  for (const damaged of opened.damaged) {
+    const tr = cells([
+      ['id', shortId(damaged.id)],
+      ['time', 'damaged'],
+      ['files', sentence(damaged.message)],
+      ['size', ''],
+      ['action', ''],
+    ]);
+    tr.classList.add('damaged');
+    tr.cells[0]!.title = damaged.id;
+    rows.push(tr);
+  }
+  const damaged =
+    opened.damaged.length === 0
+      ? ''
+      : ` ${count(opened.damaged.length, 'snapshot is', 'snapshots are')} damaged and cannot be opened.`;
+  element('repository-summary').textContent =
+    `Verified: the repository's key check, indexes and snapshot list authenticated. ` +
+    `${count(opened.snapshots.length, 'snapshot', 'snapshots')} in ${opened.name}.${damaged}`;
+  element('snapshots').replaceChildren(...rows);
+  element('repository').hidden = false;
+}
+
+export function hideSnapshots(): void {
+  element('repository').hidden = true;
+  element('snapshots').replaceChildren();
 }

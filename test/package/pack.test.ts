@@ -3,8 +3,8 @@
 // what the tarball holds, that every entry point resolves in Node and under TypeScript (strict, with
 // NodeNext and with Bundler resolution), runs the README's SDK example as written, type-checks
 // every example of docs/API.md, runs the CLI through `npx` and from another folder, and bundles
-// `strongroom/client` for the browser with esbuild, recording the bundle sizes (docs/API.md
-// "Bundle sizes").
+// `strongroom/client` and `strongroom/client/repository` for the browser with esbuild, recording
+// the bundle sizes (docs/API.md "Bundle sizes").
 //
 // The install is offline-first: the new project gets a lockfile made from the repository's own
 // (its production entries, with their integrity), so npm takes every tarball from the npm cache
@@ -53,6 +53,25 @@ const CLIENT_NAMES = [
   'webCodec',
   'webCrypto',
   'writeArchive',
+];
+
+/** What `strongroom/client/repository` exports (docs/API.md "strongroom/client/repository"). */
+const REPOSITORY_NAMES = [
+  'ContentDefinedChunker',
+  'DEFAULT_CHUNK_SIZES',
+  'ObjectType',
+  'Repository',
+  'RepositoryBusyError',
+  'RepositoryReader',
+  'RepositoryWriter',
+  'checkRepository',
+  'encodeTree',
+  'forgetSnapshots',
+  'fzstdDecompression',
+  'keptSnapshots',
+  'listSnapshot',
+  'pruneRepository',
+  'snapshotEntries',
 ];
 
 /** Upper bound for a minified browser bundle that only encrypts and decrypts (it is ~8 KiB). */
@@ -228,10 +247,10 @@ describe('the packed package', { timeout: STEP_TIMEOUT_MS }, () => {
     }
   });
 
-  it('resolves every entry point in Node, and strongroom/client exports only its documented names', async () => {
+  it('resolves every entry point in Node, and strongroom/client and client/repository export only their documented names', async () => {
     const script = `
       const names = {};
-      for (const entry of ['client', 'client/node', 'client/vault', 'client/chatd', 'format']) {
+      for (const entry of ['client', 'client/repository', 'client/node', 'client/vault', 'client/chatd', 'format']) {
         names[entry] = Object.keys(await import('strongroom/' + entry)).sort();
       }
       process.stdout.write(JSON.stringify(names));`;
@@ -241,7 +260,10 @@ describe('the packed package', { timeout: STEP_TIMEOUT_MS }, () => {
     assert.deepEqual(names.client, CLIENT_NAMES);
     for (const name of CLIENT_NAMES)
       assert.ok(names['client/node']?.includes(name), `client/node has ${name}`);
-    assert.ok(names['client/node']?.includes('createBackup'));
+    assert.deepEqual(names['client/repository'], REPOSITORY_NAMES);
+    for (const name of [...REPOSITORY_NAMES, 'createBackup', 'createSnapshot', 'restoreSnapshot']) {
+      assert.ok(names['client/node']?.includes(name), `client/node has ${name}`);
+    }
     assert.ok(names['client/vault']?.includes('VaultClient'));
     assert.ok(names['client/chatd']?.includes('ChatdClient'));
     assert.ok(names.format?.includes('BackupKey'));
@@ -265,13 +287,15 @@ describe('the packed package', { timeout: STEP_TIMEOUT_MS }, () => {
       join(consumer, 'entry-points.ts'),
       [
         "import type { BackupKey } from 'strongroom/client';",
-        "import type { createBackup } from 'strongroom/client/node';",
+        "import type { createBackup, createSnapshot, restoreSnapshot } from 'strongroom/client/node';",
+        "import type { Repository, SnapshotEntry, SnapshotInfo } from 'strongroom/client/repository';",
         "import type { VaultClient, VaultRecordStatus } from 'strongroom/client/vault';",
         "import type { ChatdClient } from 'strongroom/client/chatd';",
         "import type { Header } from 'strongroom/format';",
         "import type { EmbeddedServer } from 'strongroom/server';",
         "const state: VaultRecordStatus['status'] = 'locked';",
         'export type All = [BackupKey, typeof createBackup, VaultClient, ChatdClient, Header, EmbeddedServer];',
+        'export type Repositories = [Repository, SnapshotInfo, SnapshotEntry, typeof createSnapshot, typeof restoreSnapshot];',
         'export { state };',
       ].join('\n'),
     );
@@ -327,6 +351,11 @@ describe('the packed package', { timeout: STEP_TIMEOUT_MS }, () => {
       );
     }
     assert.equal(await readFile(join(consumer, 'notes.restored.txt'), 'utf8'), 'a file to keep\n');
+    // The repository example restored the first of its two snapshots.
+    assert.equal(
+      await readFile(join(consumer, 'diary-day-one', 'diary', 'messages.txt'), 'utf8'),
+      'day one\n',
+    );
   });
 
   it('runs the CLI through npx in the project and from any other folder', async () => {
@@ -367,7 +396,7 @@ describe('the packed package', { timeout: STEP_TIMEOUT_MS }, () => {
     }
   });
 
-  it('bundles for the browser, with OPAQUE only in the vault entry point', async (t) => {
+  it('bundles for the browser, with OPAQUE only in the vault entry point and repositories only in theirs', async (t) => {
     const bundle = async (contents: string) => {
       const result = await build({
         stdin: { contents, resolveDir: consumer, loader: 'js' },
@@ -384,6 +413,7 @@ describe('the packed package', { timeout: STEP_TIMEOUT_MS }, () => {
       return {
         bytes: result.outputFiles[0]?.contents.length ?? 0,
         opaque: inputs.some((input) => input.includes('@serenity-kit/opaque')),
+        repository: inputs.some((input) => input.includes('client/repository/') || input.includes('fzstd')),
       };
     };
     const crypt = await bundle(
@@ -393,10 +423,21 @@ describe('the packed package', { timeout: STEP_TIMEOUT_MS }, () => {
     const client = await bundle("export * from 'strongroom/client';");
     const chatd = await bundle("export * from 'strongroom/client/chatd';");
     const vault = await bundle("export * from 'strongroom/client/vault';");
+    const restore = await bundle(
+      "import { BackupKey, webCrypto } from 'strongroom/client';\n" +
+        "import { listSnapshot, Repository, RepositoryReader, snapshotEntries } from 'strongroom/client/repository';\n" +
+        'globalThis.app = { BackupKey, webCrypto, listSnapshot, Repository, RepositoryReader, snapshotEntries };',
+    );
+    const repository = await bundle("export * from 'strongroom/client/repository';");
     t.diagnostic(
       `minified browser bundles (bytes): encrypt/decrypt only ${crypt.bytes}, strongroom/client ${client.bytes}, ` +
+        `restore from a repository ${restore.bytes}, strongroom/client/repository ${repository.bytes}, ` +
         `strongroom/client/chatd ${chatd.bytes}, strongroom/client/vault ${vault.bytes}`,
     );
+    assert.equal(crypt.repository, false, 'encrypt/decrypt bundles no repository code');
+    assert.equal(client.repository, false, 'strongroom/client bundles no repository code');
+    assert.equal(repository.repository, true, 'the repository entry brings its code');
+    assert.equal(repository.opaque, false, 'strongroom/client/repository does not bundle OPAQUE');
     assert.ok(
       crypt.bytes > 0 && crypt.bytes <= CRYPT_BUNDLE_MAX_BYTES,
       `encrypt/decrypt bundle: ${crypt.bytes} bytes`,

@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -15,6 +14,15 @@ import { encryptStream, TAG_LENGTH } from '../../src/format/stream.ts';
 import { serveWeb, type WebServer } from '../../src/web/serve.ts';
 import { type Browser, buildPage, launchChromium } from './browser.ts';
 import { CHUNK_SIZE, damagedCopy, makeSampleBackup, type SampleBackup, sha256 } from './fixtures.ts';
+import {
+  layout,
+  openPage as openTab,
+  type PageOptions,
+  pngWidth,
+  privateFolderDigests,
+  requestsElsewhere,
+  SCREENSHOTS,
+} from './page-helpers.ts';
 
 let sample: SampleBackup;
 let built: string;
@@ -35,42 +43,9 @@ after(async () => {
   await rm(sample.dir, { recursive: true, force: true });
 });
 
-let pagesOpened = 0;
-
-/** A fresh tab on the page, recording every request it makes and every console line. */
-async function openPage(
-  options: { url?: string; saving?: 'blob' | 'picker'; viewport?: { width: number; height: number } } = {},
-): Promise<{ page: Page; requests: string[]; console: string[]; folder: string }> {
-  const page = await browser.context.newPage();
-  // The folder the replaced folder dialog "picks": fresh for each page (they share one origin).
-  const folder = `picked-${++pagesOpened}`;
-  if (options.viewport !== undefined) await page.setViewportSize(options.viewport);
-  const requests: string[] = [];
-  const console: string[] = [];
-  page.on('request', (request) => requests.push(request.url()));
-  page.on('console', (message) => console.push(message.text()));
-  page.on('pageerror', (error) => console.push(`page error: ${error.message}`));
-  if ((options.saving ?? 'blob') === 'blob') {
-    // Headless Chromium has the save dialogs but nobody to answer them: take the Blob/zip path.
-    await page.addInitScript(() => {
-      delete (window as { showSaveFilePicker?: unknown }).showSaveFilePicker;
-      delete (window as { showDirectoryPicker?: unknown }).showDirectoryPicker;
-    });
-  } else {
-    // The dialogs cannot be answered here, so they are replaced by handles in the origin-private
-    // file system: a real FileSystemFileHandle whose writable has the same swap-then-commit
-    // behaviour, and a real FileSystemDirectoryHandle (`folder`).
-    await page.addInitScript((folder) => {
-      (window as unknown as { showSaveFilePicker: unknown }).showSaveFilePicker = async (options: {
-        suggestedName: string;
-      }) => (await navigator.storage.getDirectory()).getFileHandle(options.suggestedName, { create: true });
-      (window as unknown as { showDirectoryPicker: unknown }).showDirectoryPicker = async () =>
-        (await navigator.storage.getDirectory()).getDirectoryHandle(folder, { create: true });
-    }, folder);
-  }
-  await page.goto(options.url ?? server.url);
-  return { page, requests, console, folder };
-}
+/** A fresh tab on the page served over HTTP (or at `options.url`). */
+const openPage = (options: Partial<PageOptions> = {}) =>
+  openTab(browser.context, { ...options, url: options.url ?? server.url });
 
 /** Chooses `file`, types `keyText`, presses Open and waits for a listing or an outcome. */
 async function open(page: Page, file: string, keyText: string): Promise<void> {
@@ -103,71 +78,6 @@ function expectedRows(): string[][] {
 /** The key as a person might paste it: upper case, dashes between groups. */
 const messyKey = () => sample.key.format().toUpperCase().replaceAll(' ', '-');
 
-/** Where the layout tests leave their screenshots, to be looked at. */
-const SCREENSHOTS = join(tmpdir(), 'strongroom-web-screenshots');
-
-/** A PNG's pixel width, from its IHDR chunk. */
-const pngWidth = (png: Buffer) => png.readUInt32BE(16);
-
-/**
- * What the page looks like at its current size: how wide it scrolls, where every visible control
- * sits horizontally, and on how many lines each listed path is drawn.
- */
-function layout(page: Page) {
-  return page.evaluate(() => {
-    const controls = Array.from(document.querySelectorAll('button, input, a.download'))
-      .filter((el) => el.getClientRects().length > 0)
-      .map((el) => {
-        const box = el.getBoundingClientRect();
-        return {
-          name: el.getAttribute('aria-label') ?? el.id ?? el.textContent,
-          left: box.left,
-          right: box.right,
-        };
-      });
-    const paths = Array.from(document.querySelectorAll<HTMLElement>('#entries td.path')).map((cell) => {
-      const range = document.createRange();
-      range.selectNodeContents(cell);
-      const tops = new Set(Array.from(range.getClientRects(), (rect) => Math.round(rect.top)));
-      return { text: cell.textContent ?? '', lines: tops.size };
-    });
-    return {
-      viewportWidth: window.innerWidth,
-      scrollWidth: document.scrollingElement?.scrollWidth ?? Number.POSITIVE_INFINITY,
-      controls,
-      paths,
-    };
-  });
-}
-
-/** Lists a directory of the origin-private file system as path → SHA-256 of each file. */
-function privateFolderDigests(page: Page, folder: string): Promise<Record<string, string>> {
-  return page.evaluate(async (name) => {
-    const out: Record<string, string> = {};
-    type Listable = FileSystemDirectoryHandle & {
-      entries(): AsyncIterable<[string, FileSystemDirectoryHandle | FileSystemFileHandle]>;
-    };
-    // A loop, not a recursive helper: tsx would wrap a named helper in __name, unknown to the page.
-    const pending: [FileSystemDirectoryHandle, string][] = [
-      [await (await navigator.storage.getDirectory()).getDirectoryHandle(name, { create: true }), ''],
-    ];
-    for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-      const [dir, prefix] = next;
-      for await (const [entryName, handle] of (dir as Listable).entries()) {
-        if (handle.kind === 'directory') {
-          out[`${prefix}${entryName}/`] = 'directory';
-          pending.push([handle as FileSystemDirectoryHandle, `${prefix}${entryName}/`]);
-        } else {
-          const bytes = await (await (handle as FileSystemFileHandle).getFile()).arrayBuffer();
-          const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-          out[`${prefix}${entryName}`] = Array.from(hash, (b) => b.toString(16).padStart(2, '0')).join('');
-        }
-      }
-    }
-    return out;
-  }, folder);
-}
-
 const digestOf = (path: string) => sample.entries.find((entry) => entry.path === path)!.sha256!;
 
 async function assertNothingOffered(page: Page): Promise<void> {
@@ -194,9 +104,7 @@ describe('the backup opener page in Chromium', () => {
     assert.equal(sha256(await readFile(await saved.path())), photo.sha256);
     assert.equal(await page.textContent('#outcome-title'), 'Saved');
 
-    const own = new URL(server.url).origin;
-    const elsewhere = requests.filter((url) => !url.startsWith(`${own}/`) && !url.startsWith('blob:'));
-    assert.deepEqual(elsewhere, []);
+    assert.deepEqual(requestsElsewhere(requests, new URL(server.url).origin), []);
     assert.deepEqual(console, []);
     await page.close();
   });

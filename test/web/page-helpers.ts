@@ -1,0 +1,139 @@
+// What the page tests share (page.test.ts, repository-page.test.ts): a tab on the page that records
+// its requests, the replaced save and folder dialogs, the layout measure and the origin-private
+// folder listing.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+
+export interface PageOptions {
+  readonly url: string;
+  /** 'blob': no File System Access API (downloads and zips); 'picker': dialogs answered with the origin-private file system. */
+  readonly saving?: 'blob' | 'picker';
+  readonly viewport?: { width: number; height: number };
+}
+
+export interface OpenedPage {
+  readonly page: Page;
+  /** Every URL the page requested. */
+  readonly requests: string[];
+  /** Console lines and page errors. */
+  readonly console: string[];
+  /** The origin-private folder the replaced folder dialog answers for saving (mode 'readwrite'). */
+  readonly folder: string;
+  /** The origin-private folder the replaced folder dialog answers for reading (mode 'read'). */
+  readonly readFolder: string;
+}
+
+let pagesOpened = 0;
+
+/** A fresh tab on the page, recording every request it makes and every console line. */
+export async function openPage(context: BrowserContext, options: PageOptions): Promise<OpenedPage> {
+  const page = await context.newPage();
+  // The folders the replaced folder dialog "picks": fresh for each page (they share one origin).
+  const folder = `picked-${++pagesOpened}`;
+  const readFolder = `read-${pagesOpened}`;
+  if (options.viewport !== undefined) await page.setViewportSize(options.viewport);
+  const requests: string[] = [];
+  const console: string[] = [];
+  page.on('request', (request) => requests.push(request.url()));
+  page.on('console', (message) => console.push(message.text()));
+  page.on('pageerror', (error) => console.push(`page error: ${error.message}`));
+  if ((options.saving ?? 'blob') === 'blob') {
+    // Headless Chromium has the save dialogs but nobody to answer them: take the Blob/zip path.
+    await page.addInitScript(() => {
+      delete (window as { showSaveFilePicker?: unknown }).showSaveFilePicker;
+      delete (window as { showDirectoryPicker?: unknown }).showDirectoryPicker;
+    });
+  } else {
+    // The dialogs cannot be answered here, so they are replaced by handles in the origin-private
+    // file system: a real FileSystemFileHandle whose writable has the same swap-then-commit
+    // behaviour, and real FileSystemDirectoryHandles (`folder` to save into, `readFolder` to read).
+    await page.addInitScript(
+      ([folder, readFolder]) => {
+        (window as unknown as { showSaveFilePicker: unknown }).showSaveFilePicker = async (options: {
+          suggestedName: string;
+        }) => (await navigator.storage.getDirectory()).getFileHandle(options.suggestedName, { create: true });
+        (window as unknown as { showDirectoryPicker: unknown }).showDirectoryPicker = async (options: {
+          mode: string;
+        }) =>
+          (await navigator.storage.getDirectory()).getDirectoryHandle(
+            options.mode === 'read' ? readFolder! : folder!,
+            { create: true },
+          );
+      },
+      [folder, readFolder],
+    );
+  }
+  await page.goto(options.url);
+  return { page, requests, console, folder, readFolder };
+}
+
+/** Where the layout tests leave their screenshots, to be looked at. */
+export const SCREENSHOTS = join(tmpdir(), 'strongroom-web-screenshots');
+
+/** A PNG's pixel width, from its IHDR chunk. */
+export const pngWidth = (png: Buffer) => png.readUInt32BE(16);
+
+/**
+ * What the page looks like at its current size: how wide it scrolls, where every visible control
+ * sits horizontally, and on how many lines each listed path is drawn.
+ */
+export function layout(page: Page) {
+  return page.evaluate(() => {
+    const controls = Array.from(document.querySelectorAll('button, input, a.download'))
+      .filter((el) => el.getClientRects().length > 0)
+      .map((el) => {
+        const box = el.getBoundingClientRect();
+        return {
+          name: el.getAttribute('aria-label') ?? el.id ?? el.textContent,
+          left: box.left,
+          right: box.right,
+        };
+      });
+    const paths = Array.from(document.querySelectorAll<HTMLElement>('#entries td.path')).map((cell) => {
+      const range = document.createRange();
+      range.selectNodeContents(cell);
+      const tops = new Set(Array.from(range.getClientRects(), (rect) => Math.round(rect.top)));
+      return { text: cell.textContent ?? '', lines: tops.size };
+    });
+    return {
+      viewportWidth: window.innerWidth,
+      scrollWidth: document.scrollingElement?.scrollWidth ?? Number.POSITIVE_INFINITY,
+      controls,
+      paths,
+    };
+  });
+}
+
+/** Lists a directory of the origin-private file system as path → SHA-256 of each file. */
+export function privateFolderDigests(page: Page, folder: string): Promise<Record<string, string>> {
+  return page.evaluate(async (name) => {
+    const out: Record<string, string> = {};
+    type Listable = FileSystemDirectoryHandle & {
+      entries(): AsyncIterable<[string, FileSystemDirectoryHandle | FileSystemFileHandle]>;
+    };
+    // A loop, not a recursive helper: tsx would wrap a named helper in __name, unknown to the page.
+    const pending: [FileSystemDirectoryHandle, string][] = [
+      [await (await navigator.storage.getDirectory()).getDirectoryHandle(name, { create: true }), ''],
+    ];
+    for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+      const [dir, prefix] = next;
+      for await (const [entryName, handle] of (dir as Listable).entries()) {
+        if (handle.kind === 'directory') {
+          out[`${prefix}${entryName}/`] = 'directory';
+          pending.push([handle as FileSystemDirectoryHandle, `${prefix}${entryName}/`]);
+        } else {
+          const bytes = await (await (handle as FileSystemFileHandle).getFile()).arrayBuffer();
+          const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+          out[`${prefix}${entryName}`] = Array.from(hash, (b) => b.toString(16).padStart(2, '0')).join('');
+        }
+      }
+    }
+    return out;
+  }, folder);
+}
+
+/** Fails unless every URL is the page's own origin's or a blob: URL it made. */
+export function requestsElsewhere(requests: readonly string[], origin: string): string[] {
+  return requests.filter((url) => !url.startsWith(`${origin}/`) && !url.startsWith('blob:'));
+}

@@ -1,0 +1,133 @@
+// A repository for the web page's tests, made by the real SDK (Repository.openOrCreate and
+// createSnapshot into a directory store, as `strongroom backup snapshot` does) from a small tree on
+// disk, backed up on two days: the second day appends to the messages and adds a photo.
+import { randomBytes } from 'node:crypto';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { nodeCrypto } from '../../src/client/node/node-crypto.ts';
+import { createSnapshot } from '../../src/client/node/repository-backup.ts';
+import { ContentDefinedChunker } from '../../src/client/repository/chunker.ts';
+import { ObjectType } from '../../src/client/repository/objects.ts';
+import { RepositoryReader } from '../../src/client/repository/reader.ts';
+import { Repository, type SnapshotInfo } from '../../src/client/repository/repository.ts';
+import type { TreeEntry } from '../../src/client/repository/tree.ts';
+import { BackupKey } from '../../src/format/key.ts';
+import { DirectoryBlobStore } from '../../src/stores/blob/directory.ts';
+import { sha256 } from './fixtures.ts';
+
+/** Small chunks (the real content-defined chunker), so a few hundred KiB make many chunks. */
+const SIZES = { min: 2048, average: 8192, max: 65536 };
+
+export interface RepositoryFile {
+  readonly path: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+export interface SampleRepository {
+  readonly dir: string;
+  /** The repository's folder (a directory store). */
+  readonly folder: string;
+  readonly key: BackupKey;
+  /** Oldest first. */
+  readonly snapshots: readonly SnapshotInfo[];
+  /** The files of each snapshot, by path, in the same order. */
+  readonly files: readonly ReadonlyMap<string, RepositoryFile>[];
+}
+
+const DAY_ONE = new Date('2026-03-04T05:06:07Z');
+const DAY_TWO = new Date('2026-03-05T05:06:07Z');
+
+async function filesOf(root: string, prefix: string): Promise<Map<string, RepositoryFile>> {
+  const found = new Map<string, RepositoryFile>();
+  for (const entry of await readdir(join(root, prefix), { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const full = join(entry.parentPath, entry.name);
+    const path = full.slice(root.length + 1);
+    const bytes = await readFile(full);
+    found.set(path, { path, size: bytes.length, sha256: sha256(bytes) });
+  }
+  return found;
+}
+
+/** Makes the tree, backs it up on day one, changes it and backs it up on day two. */
+export async function makeSampleRepository(): Promise<SampleRepository> {
+  const dir = await mkdtemp(join(tmpdir(), 'strongroom-web-repo-'));
+  const root = join(dir, 'chat');
+  await mkdir(join(root, 'media'), { recursive: true });
+  await writeFile(join(root, 'messages.txt'), 'hello from day one\n'.repeat(2000));
+  await writeFile(join(root, 'media', 'photo.bin'), randomBytes(150_000));
+  await writeFile(join(root, 'media', 'empty.bin'), new Uint8Array(0));
+  for (const path of ['messages.txt', 'media/photo.bin', 'media/empty.bin', 'media', '.']) {
+    await utimes(join(root, path), DAY_ONE, DAY_ONE);
+  }
+  const folder = join(dir, 'repository');
+  const key = BackupKey.generate(nodeCrypto.randomBytes);
+  const repository = await Repository.openOrCreate(new DirectoryBlobStore(folder), key, nodeCrypto);
+  const chunker = (seed: Uint8Array) => new ContentDefinedChunker(seed, SIZES);
+  try {
+    const files = [await filesOf(dir, 'chat')];
+    const first = await createSnapshot(repository, [root], { chunker, time: DAY_ONE });
+    await appendFile(join(root, 'messages.txt'), 'and more on day two\n'.repeat(500));
+    await writeFile(join(root, 'media', 'second.bin'), randomBytes(40_000));
+    files.push(await filesOf(dir, 'chat'));
+    const second = await createSnapshot(repository, [root], { chunker, time: DAY_TWO });
+    return { dir, folder, key, snapshots: [first, second], files };
+  } finally {
+    repository.close();
+  }
+}
+
+/** Where one blob of the repository lies: its pack's file and the blob's offset in it. */
+export interface BlobPlace {
+  readonly pack: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/**
+ * Finds, with the SDK, where the first chunk of `path` in `snapshot` is stored, or, for `'tree'`,
+ * the snapshot's root tree.
+ */
+export async function placeOf(
+  sample: SampleRepository,
+  snapshot: SnapshotInfo,
+  what: { chunkOf: string } | 'root tree',
+): Promise<BlobPlace> {
+  const repository = await Repository.open(new DirectoryBlobStore(sample.folder), sample.key, nodeCrypto);
+  try {
+    const reader = await RepositoryReader.open(repository);
+    let id = snapshot.tree;
+    if (what !== 'root tree') {
+      let entries = (await reader.tree(snapshot.tree)).entries;
+      let entry: TreeEntry | undefined;
+      for (const part of what.chunkOf.split('/')) {
+        entry = entries.find((candidate) => candidate.name === part);
+        if (entry?.kind === 'dir') entries = (await reader.tree(entry.tree!)).entries;
+      }
+      id = entry?.content?.[0] ?? '';
+    }
+    const location = reader.index.get(id);
+    if (location === undefined) throw new Error(`no blob for ${JSON.stringify(what)}`);
+    if (what === 'root tree' && location.type !== ObjectType.tree) throw new Error('not a tree');
+    return { pack: location.pack, offset: location.offset, length: location.length };
+  } finally {
+    repository.close();
+  }
+}
+
+/** Copies the repository's folder to `into`, with one bit flipped in the middle of a blob. */
+export async function damagedRepository(
+  sample: SampleRepository,
+  place: BlobPlace,
+  into: string,
+): Promise<string> {
+  await mkdir(into, { recursive: true });
+  for (const name of await readdir(sample.folder)) {
+    const bytes = await readFile(join(sample.folder, name));
+    if (name === place.pack) bytes[place.offset + Math.floor(place.length / 2)]! ^= 0x01;
+    await writeFile(join(into, name), bytes);
+  }
+  return into;
+}

@@ -1,0 +1,366 @@
+// The page opening a repository (src/web; docs/WEB.md "Opening a repository") in a real Chromium:
+// a repository made by the SDK with two snapshots is chosen through the page's directory input
+// (or its folder dialog), listed, browsed and restored from, with wrong key, damage and a folder
+// that is no repository each told apart, at phone and desktop sizes.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { nodeCrypto } from '../../src/client/node/node-crypto.ts';
+import { BackupKey } from '../../src/format/key.ts';
+import { serveWeb, type WebServer } from '../../src/web/serve.ts';
+import { type Browser, buildPage, launchChromium } from './browser.ts';
+import { sha256 } from './fixtures.ts';
+import {
+  layout,
+  openPage as openTab,
+  type PageOptions,
+  pngWidth,
+  privateFolderDigests,
+  requestsElsewhere,
+  SCREENSHOTS,
+} from './page-helpers.ts';
+import {
+  damagedRepository,
+  makeSampleRepository,
+  placeOf,
+  type SampleRepository,
+} from './repository-fixture.ts';
+
+let sample: SampleRepository;
+let built: string;
+let server: WebServer;
+let browser: Browser;
+
+before(async () => {
+  browser = await launchChromium();
+  built = await buildPage();
+  server = await serveWeb({ host: '127.0.0.1', port: 0, root: built });
+  sample = await makeSampleRepository();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  await rm(built, { recursive: true, force: true });
+  await rm(sample.dir, { recursive: true, force: true });
+});
+
+const openPage = (options: Partial<PageOptions> = {}) =>
+  openTab(browser.context, { ...options, url: options.url ?? server.url });
+
+/** Waits for the page to settle after an action: a list, a listing or an outcome shown. */
+const settled = (page: Page) =>
+  page.waitForSelector(
+    '#repository:not([hidden]), #listing:not([hidden]), #outcome:not([hidden]), #key-error:not([hidden]), #file-error:not([hidden])',
+  );
+
+/** Chooses `folder` through the directory input, types `keyText`, presses Open. */
+async function openFolder(page: Page, folder: string, keyText: string): Promise<void> {
+  await page.setInputFiles('#repository-folder', folder);
+  await page.fill('#backup-key', keyText);
+  await page.click('#open-button');
+  await settled(page);
+}
+
+/** Opens snapshot `index` (0: the oldest) from the list, and waits for its listing or an outcome. */
+async function openSnapshot(page: Page, index: number): Promise<void> {
+  await page.click(`button.open-snapshot[data-id="${sample.snapshots[index]!.id}"]`);
+  await page.waitForSelector('#listing:not([hidden]), #outcome:not([hidden])');
+}
+
+/** The snapshot list as rows: full id, time, files, size in bytes. */
+function snapshotRows(page: Page): Promise<string[][]> {
+  return page.$$eval('#snapshots tr', (rows) =>
+    (rows as HTMLTableRowElement[]).map((row) =>
+      Array.from(row.cells, (cell, i) =>
+        i === 0 ? cell.title : (cell.dataset.bytes ?? cell.textContent ?? ''),
+      ),
+    ),
+  );
+}
+
+/** The listing as path, kind and size in bytes. */
+function listedRows(page: Page): Promise<string[][]> {
+  return page.$$eval('#entries tr', (rows) =>
+    (rows as HTMLTableRowElement[]).map((row) =>
+      Array.from(row.querySelectorAll('td.path, td.kind, td.size'), (cell) =>
+        (cell as HTMLElement).dataset.bytes === undefined
+          ? (cell.textContent ?? '')
+          : (cell as HTMLElement).dataset.bytes!,
+      ),
+    ),
+  );
+}
+
+function expectedListing(index: number): string[][] {
+  const files = sample.files[index]!;
+  const paths = ['chat', 'chat/media', ...[...files.keys()].sort()].sort();
+  return paths.map((path) => {
+    const file = files.get(path);
+    return file === undefined ? [path, 'directory', ''] : [path, 'file', String(file.size)];
+  });
+}
+
+/** Saves the listed file `path` through its Save button as a download; returns its SHA-256. */
+async function download(page: Page, path: string): Promise<string> {
+  const started = page.waitForEvent('download');
+  await page.click(`button[aria-label="Save ${path}"]`);
+  const saved = await started;
+  assert.equal(saved.suggestedFilename(), path.split('/').pop());
+  return sha256(await readFile(await saved.path()));
+}
+
+/** Copies the files of `dir` into the origin-private folder `name`; returns how many. */
+async function copyIntoPrivateFolder(page: Page, dir: string, name: string): Promise<number> {
+  const files: [string, string][] = [];
+  for (const file of await readdir(dir)) {
+    files.push([file, (await readFile(join(dir, file))).toString('base64')]);
+  }
+  await page.evaluate(
+    async ([name, files]) => {
+      const folder = await (await navigator.storage.getDirectory()).getDirectoryHandle(name, {
+        create: true,
+      });
+      for (const [file, base64] of files) {
+        const writable = await (await folder.getFileHandle(file, { create: true })).createWritable();
+        await writable.write(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)));
+        await writable.close();
+      }
+    },
+    [name, files] as const,
+  );
+  return files.length;
+}
+
+/** Opens the repository the folder dialog answers with (`copyIntoPrivateFolder` filled it). */
+async function openPickedFolder(page: Page, keyText: string): Promise<void> {
+  await page.click('#repository-picker');
+  await page.waitForFunction(() =>
+    document.getElementById('file-summary')?.textContent?.startsWith('Repository folder'),
+  );
+  await page.fill('#backup-key', keyText);
+  await page.click('#open-button');
+  await settled(page);
+}
+
+const digest = (index: number, path: string) => sample.files[index]!.get(path)!.sha256;
+
+async function assertNothingListed(page: Page): Promise<void> {
+  assert.equal(await page.isHidden('#listing'), true);
+  assert.equal(await page.locator('#entries tr').count(), 0);
+  assert.equal(await page.locator('a.download, button.save:not(.open-snapshot)').count(), 0);
+}
+
+describe('the page opening a repository in Chromium', () => {
+  test('lists both snapshots, restores each day’s file byte for byte, and requests nothing elsewhere', async () => {
+    const { page, requests, console } = await openPage();
+    await openFolder(page, sample.folder, sample.key.format().toUpperCase().replaceAll(' ', '-'));
+    assert.match(
+      (await page.textContent('#repository-summary')) ?? '',
+      /^Verified: .* 2 snapshots in repository\.$/,
+    );
+    const time = (i: number) => sample.snapshots[i]!.time.slice(0, 19).replace('T', ' ');
+    // Newest first.
+    assert.deepEqual(
+      await snapshotRows(page),
+      [1, 0].map((i) => [
+        sample.snapshots[i]!.id,
+        time(i),
+        `${sample.snapshots[i]!.files} files`,
+        String(sample.snapshots[i]!.size),
+        'Open',
+      ]),
+    );
+    assert.deepEqual([time(0), time(1)], ['2026-03-04 05:06:07', '2026-03-05 05:06:07']);
+
+    await openSnapshot(page, 0);
+    assert.deepEqual(await listedRows(page), expectedListing(0));
+    assert.match(
+      (await page.textContent('#listing-heading')) ?? '',
+      /^Snapshot [0-9a-f]{8}, 2026-03-04 05:06:07 UTC$/,
+    );
+    assert.equal(await download(page, 'chat/messages.txt'), digest(0, 'chat/messages.txt'));
+    assert.equal(await page.textContent('#outcome-title'), 'Saved');
+
+    await page.click('#close-button');
+    assert.equal(await page.isHidden('#listing'), true);
+    await openSnapshot(page, 1);
+    assert.deepEqual(await listedRows(page), expectedListing(1));
+    assert.equal(await download(page, 'chat/messages.txt'), digest(1, 'chat/messages.txt'));
+    assert.notEqual(digest(0, 'chat/messages.txt'), digest(1, 'chat/messages.txt'));
+    assert.equal(await download(page, 'chat/media/second.bin'), digest(1, 'chat/media/second.bin'));
+
+    assert.deepEqual(requestsElsewhere(requests, new URL(server.url).origin), []);
+    assert.deepEqual(console, []);
+    await page.close();
+  });
+
+  test('saves a folder as one zip that Info-ZIP checks', async () => {
+    const { page } = await openPage();
+    await openFolder(page, sample.folder, sample.key.format());
+    await openSnapshot(page, 1);
+    await page.click('input[aria-label="Select chat/media"]');
+    assert.equal(await page.textContent('#save-selected'), 'Save 4 entries');
+    const started = page.waitForEvent('download');
+    await page.click('#save-selected');
+    const saved = await started;
+    assert.equal(saved.suggestedFilename(), `snapshot-${sample.snapshots[1]!.id.slice(0, 8)}.zip`);
+    assert.equal(await page.textContent('#outcome-title'), 'Saved');
+    const zip = await saved.path();
+    assert.match(execFileSync('unzip', ['-t', zip], { encoding: 'utf8' }), /No errors detected/);
+    const names = ['chat/media/empty.bin', 'chat/media/photo.bin', 'chat/media/second.bin'];
+    assert.deepEqual(execFileSync('unzip', ['-Z1', zip], { encoding: 'utf8' }).trim().split('\n'), [
+      'chat/media/',
+      ...names,
+    ]);
+    for (const path of names)
+      assert.equal(sha256(execFileSync('unzip', ['-p', zip, path])), digest(1, path), path);
+    await page.close();
+  });
+
+  test('opens a folder chosen with the folder dialog and restores the whole snapshot into a picked folder', async () => {
+    const { page, folder, readFolder } = await openPage({ saving: 'picker' });
+    assert.equal(await page.isHidden('#repository-folder'), true, 'the dialog replaces the directory input');
+    // The dialog answers with a folder of the origin-private file system holding the repository.
+    const count = await copyIntoPrivateFolder(page, sample.folder, readFolder);
+    await openPickedFolder(page, sample.key.format());
+    assert.equal(await page.textContent('#file-summary'), `Repository folder ${readFolder}, ${count} files`);
+    await openSnapshot(page, 1);
+    await page.click('#select-all');
+    await page.click('#save-selected');
+    await page.waitForSelector('#outcome:not([hidden])');
+    assert.equal(
+      await page.textContent('#outcome-title'),
+      'Saved',
+      (await page.textContent('#outcome-message')) ?? '',
+    );
+    assert.match((await page.textContent('#outcome-message')) ?? '', /every chunk of it verified/);
+    const expected: Record<string, string> = { 'chat/': 'directory', 'chat/media/': 'directory' };
+    for (const [path, file] of sample.files[1]!) expected[path] = file.sha256;
+    assert.deepEqual(await privateFolderDigests(page, folder), expected);
+    await page.close();
+  });
+
+  test('a whole-snapshot save into a picked folder that meets a damaged chunk leaves the folder empty', async () => {
+    const chunk = await placeOf(sample, sample.snapshots[0]!, { chunkOf: 'chat/media/photo.bin' });
+    const damaged = await damagedRepository(sample, chunk, join(sample.dir, 'damaged-for-folder'));
+    const { page, folder, readFolder } = await openPage({ saving: 'picker' });
+    await copyIntoPrivateFolder(page, damaged, readFolder);
+    await openPickedFolder(page, sample.key.format());
+    await openSnapshot(page, 1);
+    await page.click('#select-all');
+    await page.click('#save-selected');
+    await page.waitForSelector('#outcome:not([hidden])');
+    assert.equal(await page.textContent('#outcome-title'), 'Damaged repository');
+    // chat/media/empty.bin, written before photo.bin failed, was removed with its folders.
+    assert.deepEqual(await privateFolderDigests(page, folder), {});
+    await page.close();
+  });
+
+  test('a wrong key says so, not damage, and lists nothing', async () => {
+    const { page } = await openPage();
+    await openFolder(page, sample.folder, BackupKey.generate(nodeCrypto.randomBytes).format());
+    assert.equal(await page.textContent('#outcome-title'), 'Wrong key');
+    assert.match((await page.textContent('#outcome-message')) ?? '', /does not open this repository/);
+    assert.equal(await page.isHidden('#repository'), true);
+    await assertNothingListed(page);
+    // The right key then opens it.
+    await page.fill('#backup-key', sample.key.format());
+    await page.click('#open-button');
+    await page.waitForSelector('#repository:not([hidden])');
+    assert.equal(await page.locator('#snapshots tr').count(), 2);
+    await page.close();
+  });
+
+  test('a damaged pack is named: the file it holds is not saved, the rest still browses and saves', async () => {
+    const chunk = await placeOf(sample, sample.snapshots[0]!, { chunkOf: 'chat/media/photo.bin' });
+    const folder = await damagedRepository(sample, chunk, join(sample.dir, 'damaged-chunk'));
+    const { page } = await openPage();
+    await openFolder(page, folder, sample.key.format());
+    // photo.bin did not change on day two: the newer snapshot uses the same damaged chunk.
+    await openSnapshot(page, 1);
+    await page.click('button[aria-label="Save chat/media/photo.bin"]');
+    await page.waitForSelector('#outcome:not([hidden])');
+    assert.equal(await page.textContent('#outcome-title'), 'Damaged repository');
+    assert.match(
+      (await page.textContent('#outcome-message')) ?? '',
+      new RegExp(`in pack ${chunk.pack} is damaged`),
+    );
+    assert.match(
+      (await page.textContent('#outcome-hints')) ?? '',
+      /Nothing was saved; the rest of the snapshot can still be browsed/,
+    );
+    assert.equal(await page.locator('a.download').count(), 0);
+    assert.equal(await page.isVisible('#listing'), true, 'the listing stays');
+    assert.equal(await download(page, 'chat/messages.txt'), digest(1, 'chat/messages.txt'));
+    await page.close();
+  });
+
+  test("a damaged pack holding a snapshot's folder fails that snapshot only", async () => {
+    const tree = await placeOf(sample, sample.snapshots[0]!, 'root tree');
+    const folder = await damagedRepository(sample, tree, join(sample.dir, 'damaged-tree'));
+    const { page } = await openPage();
+    await openFolder(page, folder, sample.key.format());
+    await openSnapshot(page, 0);
+    assert.equal(await page.textContent('#outcome-title'), 'Damaged repository');
+    assert.match(
+      (await page.textContent('#outcome-message')) ?? '',
+      new RegExp(`in pack ${tree.pack} is damaged`),
+    );
+    await assertNothingListed(page);
+    await openSnapshot(page, 1);
+    assert.deepEqual(await listedRows(page), expectedListing(1));
+    await page.close();
+  });
+
+  test('a folder that holds no repository is named as such', async () => {
+    const folder = join(sample.dir, 'photos');
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, 'notes.txt'), 'not a repository\n');
+    const { page } = await openPage();
+    await openFolder(page, folder, sample.key.format());
+    assert.equal(await page.textContent('#outcome-title'), 'Not a Strongroom repository');
+    assert.match((await page.textContent('#outcome-message')) ?? '', /photos is not a Strongroom repository/);
+    await page.close();
+  });
+
+  for (const [size, viewport] of [
+    ['phone', { width: 390, height: 844 }],
+    ['desktop', { width: 1280, height: 800 }],
+  ] as const) {
+    test(`fits a ${size} screen (${viewport.width}×${viewport.height}): the snapshot list and a snapshot's listing`, async (t) => {
+      const { page } = await openPage({ viewport });
+      await openFolder(page, sample.folder, sample.key.format());
+      await mkdir(SCREENSHOTS, { recursive: true });
+      for (const stage of ['snapshots', 'listing'] as const) {
+        if (stage === 'listing') await openSnapshot(page, 1);
+        const shown = await layout(page);
+        assert.ok(
+          shown.scrollWidth <= shown.viewportWidth,
+          `${stage}: ${shown.scrollWidth} px wide in ${shown.viewportWidth}`,
+        );
+        const names = shown.controls.map((control) => control.name);
+        for (const control of shown.controls) {
+          assert.ok(
+            control.left >= 0 && control.right <= shown.viewportWidth,
+            `${stage}: ${control.name} is cut off: ${control.left}..${control.right} of ${shown.viewportWidth} px`,
+          );
+        }
+        assert.equal(names.filter((name) => name?.startsWith('Open snapshot')).length, 2, stage);
+        if (stage === 'listing') {
+          for (const path of sample.files[1]!.keys())
+            assert.ok(names.includes(`Save ${path}`), `Save ${path} is shown`);
+          for (const path of shown.paths)
+            assert.equal(path.lines, 1, `${path.text} is drawn on ${path.lines} lines`);
+        }
+        const file = join(SCREENSHOTS, `repository-${stage}-${size}.png`);
+        assert.equal(pngWidth(await page.screenshot({ path: file, fullPage: true })), viewport.width);
+        t.diagnostic(`screenshot: ${file}`);
+      }
+      await page.close();
+    });
+  }
+});
