@@ -292,7 +292,7 @@ export class DeviceSession {
 
   /**
    * What follows a committed snapshot, in one place: ChatD lists it among the account's backups
-   * (its size the bytes its run added to the store; docs/CHATD.md "Backup list") so that any device
+   * (its size the bytes its run added to the store; docs/BACKUP.md "Listing") so that any device
    * of the account finds it, and this device remembers it as its last backup.
    */
   private async snapshotFinished(_repository: Repository, snapshot: SnapshotInfo): Promise<void> {
