@@ -206,7 +206,7 @@ function restic(work: string): Tool {
   };
 }
 
-/** Strongroom as users call it: `strongroom backup snapshot PATH --to REPO --key-file K --json`. */
+/** Strongroom as users call it: `strongroom backup create PATH --to REPO --key-file K --json`. */
 function strongroom(work: string): Tool {
   const keyFile = join(work, 'key.txt');
   return {
@@ -218,7 +218,7 @@ function strongroom(work: string): Tool {
       const { seconds, stdout } = await run(process.execPath, [
         ...cli,
         'backup',
-        'snapshot',
+        'create',
         path,
         '--to',
         repo,
@@ -233,7 +233,7 @@ function strongroom(work: string): Tool {
         await run(process.execPath, [
           ...cli,
           'backup',
-          'restore-snapshot',
+          'restore',
           '--from',
           repo,
           '--id',
@@ -369,7 +369,7 @@ export default async function repositoryBench(): Promise<string> {
     }
     lines.push(
       '',
-      `restic ${execFileSync('restic', ['version'], { encoding: 'utf8' }).split(' ')[1]}: \`restic init\`, \`backup --json\`, \`restore ID --target OUT\`, RESTIC_CACHE_DIR in the bench's directory. Strongroom: \`strongroom backup snapshot PATH --to REPO --key-file K --json\` and \`backup restore-snapshot --from REPO --id ID --to OUT --key-file K\` (node --import tsx src/cli/main.ts, start-up included). Store sizes are the bytes of the repository directory's files. The chat history: a 24 MiB database plus eight 5 MiB media files of random bytes, grown 1 % a day for 7 days (half appended to the database, half a new media file), one backup a day.`,
+      `restic ${execFileSync('restic', ['version'], { encoding: 'utf8' }).split(' ')[1]}: \`restic init\`, \`backup --json\`, \`restore ID --target OUT\`, RESTIC_CACHE_DIR in the bench's directory. Strongroom: \`strongroom backup create PATH --to REPO --key-file K --json\` and \`backup restore --from REPO --id ID --to OUT --key-file K\` (node --import tsx src/cli/main.ts, start-up included). Store sizes are the bytes of the repository directory's files. The chat history: a 24 MiB database plus eight 5 MiB media files of random bytes, grown 1 % a day for 7 days (half appended to the database, half a new media file), one backup a day.`,
     );
     return lines.join('\n');
   } finally {

@@ -55,6 +55,79 @@ function chooser(seedBytes: Buffer): { int(max: number): number } {
   return { int: (max) => Math.floor(next() * max) };
 }
 
+interface MediaRow {
+  id: number;
+  chat: number;
+  path: string;
+  mime: string;
+  size: number;
+  sha256: string;
+}
+
+type Chooser = ReturnType<typeof chooser>;
+
+/**
+ * Writes about `bytes` of media files into `directory`/media, numbered on from `first`, each dated
+ * an hour after the one before from `fromMs`; their content is the AES-256-CTR keystream under the
+ * seed, as incompressible as real photos and video.
+ */
+async function writeMedia(
+  directory: string,
+  rng: Chooser,
+  seed: Buffer,
+  options: { first: number; bytes: number; fromMs: number; onProgress?: SampleOptions['onProgress'] },
+): Promise<MediaRow[]> {
+  const keystream = createCipheriv('aes-256-ctr', seed, Buffer.alloc(16));
+  const media: MediaRow[] = [];
+  let written = 0;
+  while (written < options.bytes) {
+    const kind = MEDIA_KINDS[rng.int(MEDIA_KINDS.length)]!;
+    const size = Math.min(kind.min + rng.int(kind.max - kind.min), options.bytes - written + kind.min);
+    const chat = rng.int(CHATS.length);
+    const id = options.first + media.length;
+    const path = `media/${String(id).padStart(5, '0')}.${kind.ext}`;
+    const content = keystream.update(Buffer.alloc(size));
+    await writeFile(join(directory, path), content, { mode: 0o640 });
+    await setTime(join(directory, path), options.fromMs + media.length * 3_600_000);
+    media.push({ id, chat, path, mime: kind.mime, size, sha256: sha256(content) });
+    written += size;
+    options.onProgress?.(written, options.bytes);
+  }
+  return media;
+}
+
+/**
+ * Inserts `media` and `count` messages after message `afterId` sent at `afterMs`, in one
+ * transaction; every seventh message carries the next of `media`.
+ */
+function insertMessages(
+  db: Database.Database,
+  rng: Chooser,
+  media: readonly MediaRow[],
+  options: { afterId: number; afterMs: number; count: number },
+): void {
+  db.transaction(() => {
+    const addMedia = db.prepare('INSERT INTO media VALUES (?, ?, ?, ?, ?, ?)');
+    for (const m of media) addMedia.run(m.id, m.chat + 1, m.path, m.mime, m.size, m.sha256);
+    const addMessage = db.prepare('INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)');
+    let sentAt = options.afterMs;
+    for (let n = 1; n <= options.count; n++) {
+      sentAt += 1000 + rng.int(1_800_000);
+      const words = Array.from({ length: 2 + rng.int(18) }, () => WORDS[rng.int(WORDS.length)]).join(' ');
+      const attached = n % 7 === 0 && n / 7 <= media.length ? media[n / 7 - 1]! : null;
+      const chat = attached === null ? rng.int(CHATS.length) + 1 : attached.chat + 1;
+      addMessage.run(
+        options.afterId + n,
+        chat,
+        rng.int(PEOPLE.length) + 1,
+        sentAt,
+        words,
+        attached?.id ?? null,
+      );
+    }
+  })();
+}
+
 /** Writes the sample history into `directory` (created; must not exist or be empty). */
 export async function generateSampleHistory(
   directory: string,
@@ -62,28 +135,14 @@ export async function generateSampleHistory(
 ): Promise<SampleSummary> {
   const seed = createHash('sha256').update(`strongroom-demo/${options.seed}`).digest();
   const rng = chooser(seed);
-  // Media content: AES-256-CTR keystream under the seed, as incompressible as real photos and video.
-  const keystream = createCipheriv('aes-256-ctr', seed, Buffer.alloc(16));
   const mediaDir = join(directory, 'media');
   await mkdir(mediaDir, { recursive: true });
-
-  const media: { id: number; chat: number; path: string; mime: string; size: number; sha256: string }[] = [];
-  let mediaBytes = 0;
-  while (mediaBytes < options.mediaBytes) {
-    const kind = MEDIA_KINDS[rng.int(MEDIA_KINDS.length)]!;
-    const size = Math.min(
-      kind.min + rng.int(kind.max - kind.min),
-      options.mediaBytes - mediaBytes + kind.min,
-    );
-    const chat = rng.int(CHATS.length);
-    const path = `media/${String(media.length + 1).padStart(5, '0')}.${kind.ext}`;
-    const content = keystream.update(Buffer.alloc(size));
-    await writeFile(join(directory, path), content, { mode: 0o640 });
-    await setTime(join(directory, path), EPOCH_MS + media.length * 3_600_000);
-    media.push({ id: media.length + 1, chat, path, mime: kind.mime, size, sha256: sha256(content) });
-    mediaBytes += size;
-    options.onProgress?.(mediaBytes, options.mediaBytes);
-  }
+  const media = await writeMedia(directory, rng, seed, {
+    first: 1,
+    bytes: options.mediaBytes,
+    fromMs: EPOCH_MS,
+    onProgress: options.onProgress,
+  });
 
   const dbPath = join(directory, 'messages.db');
   const db = new Database(dbPath);
@@ -95,24 +154,13 @@ export async function generateSampleHistory(
       CREATE TABLE messages (id INTEGER PRIMARY KEY, chat_id INTEGER NOT NULL REFERENCES chats(id), sender_id INTEGER NOT NULL REFERENCES contacts(id), sent_at INTEGER NOT NULL, body TEXT NOT NULL, media_id INTEGER REFERENCES media(id));
       CREATE INDEX messages_by_chat ON messages(chat_id, sent_at);
     `);
-    const fill = db.transaction(() => {
+    db.transaction(() => {
       const addChat = db.prepare('INSERT INTO chats VALUES (?, ?)');
       for (const [i, title] of CHATS.entries()) addChat.run(i + 1, title);
       const addContact = db.prepare('INSERT INTO contacts VALUES (?, ?)');
       for (const [i, name] of PEOPLE.entries()) addContact.run(i + 1, name);
-      const addMedia = db.prepare('INSERT INTO media VALUES (?, ?, ?, ?, ?, ?)');
-      for (const m of media) addMedia.run(m.id, m.chat + 1, m.path, m.mime, m.size, m.sha256);
-      const addMessage = db.prepare('INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)');
-      let sentAt = EPOCH_MS;
-      for (let id = 1; id <= options.messages; id++) {
-        sentAt += 1000 + rng.int(1_800_000);
-        const words = Array.from({ length: 2 + rng.int(18) }, () => WORDS[rng.int(WORDS.length)]).join(' ');
-        const attached = id % 7 === 0 && id / 7 <= media.length ? id / 7 : null;
-        const chat = attached === null ? rng.int(CHATS.length) + 1 : media[attached - 1]!.chat + 1;
-        addMessage.run(id, chat, rng.int(PEOPLE.length) + 1, sentAt, words, attached);
-      }
-    });
-    fill();
+    })();
+    insertMessages(db, rng, media, { afterId: 0, afterMs: EPOCH_MS, count: options.messages });
   } finally {
     db.close();
   }
@@ -121,8 +169,59 @@ export async function generateSampleHistory(
   await lutimes(join(directory, 'latest.db'), EPOCH_MS / 1000, EPOCH_MS / 1000);
   await setTime(mediaDir, EPOCH_MS);
   await setTime(directory, EPOCH_MS);
-  return { chats: CHATS.length, messages: options.messages, mediaFiles: media.length, bytes: mediaBytes };
+  return {
+    chats: CHATS.length,
+    messages: options.messages,
+    mediaFiles: media.length,
+    bytes: mediaBytes(media),
+  };
 }
 
+/**
+ * A day later in the sample history in `directory` (docs/BACKUP.md "Demo"): `messages` new
+ * messages are added to the database and about `mediaBytes` of new media files beside the old
+ * ones, deterministic from the seed and `day`. Returns what the day added.
+ */
+export async function addSampleDay(
+  directory: string,
+  options: SampleOptions & { day: number },
+): Promise<SampleSummary> {
+  const seed = createHash('sha256').update(`strongroom-demo/${options.seed}/day/${options.day}`).digest();
+  const rng = chooser(seed);
+  const dayMs = EPOCH_MS + (90 + options.day) * 86_400_000;
+  const dbPath = join(directory, 'messages.db');
+  const db = new Database(dbPath);
+  try {
+    const last = db.prepare('SELECT max(id) AS id, max(sent_at) AS at FROM messages').get() as {
+      id: number | null;
+      at: number | null;
+    };
+    const { id: lastMedia } = db.prepare('SELECT max(id) AS id FROM media').get() as { id: number | null };
+    const media = await writeMedia(directory, rng, seed, {
+      first: (lastMedia ?? 0) + 1,
+      bytes: options.mediaBytes,
+      fromMs: dayMs,
+      onProgress: options.onProgress,
+    });
+    insertMessages(db, rng, media, {
+      afterId: last.id ?? 0,
+      afterMs: Math.max(last.at ?? EPOCH_MS, dayMs),
+      count: options.messages,
+    });
+    db.close();
+    await setTime(dbPath, dayMs + 86_000_000);
+    await setTime(join(directory, 'media'), dayMs);
+    return {
+      chats: CHATS.length,
+      messages: options.messages,
+      mediaFiles: media.length,
+      bytes: mediaBytes(media),
+    };
+  } finally {
+    if (db.open) db.close();
+  }
+}
+
+const mediaBytes = (media: readonly MediaRow[]) => media.reduce((sum, m) => sum + m.size, 0);
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 const setTime = (path: string, ms: number) => utimes(path, ms / 1000, ms / 1000);

@@ -1,17 +1,20 @@
-// The standalone demo flow (docs/BACKUP.md "Demo", manual mode): sample history → backup
-// with a fresh manual key to a temporary directory store → restore elsewhere → byte-for-byte check.
-// The server flow (src/server/demo.ts) reuses generateSampleHistory and compareTrees the same way.
+// The standalone demo flow (docs/BACKUP.md "Demo", manual mode): sample history → snapshot with
+// a fresh manual key into a repository in a temporary directory store → a second day of messages
+// and media → a second snapshot, which uploads only what is new → restore of the latest elsewhere →
+// byte-for-byte check. The server flow (src/server/demo.ts) reuses the generator, the second day
+// and compareTrees the same way.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBackup, restoreBackup } from '../client/node/backup.ts';
 import { nodeCrypto } from '../client/node/node-crypto.ts';
+import { createSnapshot, restoreSnapshot } from '../client/node/repository-backup.ts';
+import { Repository } from '../client/repository/repository.ts';
 import { BackupKey } from '../format/key.ts';
 import { DirectoryBlobStore } from '../stores/blob/directory.ts';
 import { compareTrees, type TreeComparison } from './compare-trees.ts';
-import { generateSampleHistory, type SampleSummary } from './sample-history.ts';
+import { addSampleDay, generateSampleHistory, type SampleSummary } from './sample-history.ts';
 
-export type Phase = 'generate' | 'backup' | 'restore' | 'verify';
+export type Phase = 'generate' | 'backup' | 'second day' | 'restore' | 'verify';
 
 export interface DemoOptions {
   seed: number;
@@ -23,15 +26,35 @@ export interface DemoOptions {
   onProgress?: (phase: Phase, done: number, total: number) => void;
 }
 
+/** The second day: what it added to the history, and what its backup uploaded. */
+export interface SecondDay {
+  readonly added: SampleSummary;
+  readonly backupId: string;
+  /** Bytes of file content in the second snapshot, and of what its run uploaded. */
+  readonly plainBytes: number;
+  readonly uploadedBytes: number;
+}
+
 export interface DemoResult {
   readonly workDir: string;
   readonly sample: SampleSummary;
   readonly backupId: string;
-  /** Bytes of file content backed up, and of the encrypted backup. */
+  /** Bytes of file content backed up, and of what the first backup uploaded (encrypted). */
   readonly plainBytes: number;
   readonly backupBytes: number;
+  readonly secondDay: SecondDay;
   readonly seconds: Readonly<Record<Phase, number>>;
   readonly comparison: TreeComparison;
+}
+
+/** A day's new messages and media: about a tenth of the first day's media and messages. */
+export function secondDayOptions(options: DemoOptions) {
+  return {
+    seed: options.seed,
+    day: 1,
+    mediaBytes: Math.ceil(options.mediaBytes / 10),
+    messages: Math.ceil(options.messages / 10),
+  };
 }
 
 export async function runStandaloneDemo(options: DemoOptions): Promise<DemoResult> {
@@ -42,27 +65,40 @@ export async function runStandaloneDemo(options: DemoOptions): Promise<DemoResul
   const { seconds, timed, progress } = phaseClock(options.onProgress);
   // A fresh manual key, as `strongroom keygen` makes; it lives only for this run.
   const key = BackupKey.generate(nodeCrypto.randomBytes);
+  let repository: Repository | undefined;
   try {
     const sample = await timed('generate', () =>
       generateSampleHistory(source, { ...options, onProgress: progress('generate') }),
     );
-    const backup = await timed('backup', () =>
-      createBackup([source], { key, store, onProgress: progress('backup') }),
-    );
-    await timed('restore', () =>
-      restoreBackup({ key, store, id: backup.id, to: restored, onProgress: progress('restore') }),
-    );
+    repository = await Repository.openOrCreate(store, key, nodeCrypto);
+    const opened = repository;
+    const first = await timed('backup', () => createSnapshot(opened, [source]));
+    const second = await timed('second day', async () => {
+      const added = await addSampleDay(source, {
+        ...secondDayOptions(options),
+        onProgress: progress('second day'),
+      });
+      return { added, snapshot: await createSnapshot(opened, [source]) };
+    });
+    await timed('restore', () => restoreSnapshot(opened, { to: restored }));
     const comparison = await timed('verify', () => compareTrees(source, join(restored, 'chat-history')));
     return {
       workDir,
       sample,
-      backupId: backup.id,
-      plainBytes: backup.plan.contentBytes,
-      backupBytes: backup.size,
+      backupId: first.id,
+      plainBytes: first.size,
+      backupBytes: first.added,
+      secondDay: {
+        added: second.added,
+        backupId: second.snapshot.id,
+        plainBytes: second.snapshot.size,
+        uploadedBytes: second.snapshot.added,
+      },
       seconds,
       comparison,
     };
   } finally {
+    repository?.close();
     key.destroy();
     if (!options.keep) await rm(workDir, { recursive: true, force: true });
   }
@@ -73,7 +109,7 @@ export async function runStandaloneDemo(options: DemoOptions): Promise<DemoResul
  * records its seconds, `progress` forwards a phase's progress to the caller's listener.
  */
 export function phaseClock(onProgress: DemoOptions['onProgress']) {
-  const seconds: Record<Phase, number> = { generate: 0, backup: 0, restore: 0, verify: 0 };
+  const seconds: Record<Phase, number> = { generate: 0, backup: 0, 'second day': 0, restore: 0, verify: 0 };
   const timed = async <T>(phase: Phase, work: () => Promise<T>): Promise<T> => {
     const started = performance.now();
     const result = await work();

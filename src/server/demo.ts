@@ -1,8 +1,9 @@
 // The whole story for `strongroom demo` (docs/BACKUP.md "Demo"; docs/CHATD.md): on the
 // embedded server in a temporary directory, a phone joins an account, enables password backup and
-// backs up a generated chat history; the phone is lost; a new device joins, a wrong password costs
-// one guess, the right one recovers K, the backup is restored and verified byte for byte. Reuses
-// the standalone demo's generator and verifier (src/demo).
+// backs up a generated chat history; a day later it backs up again, uploading only the new messages
+// and media; the phone is lost; a new device joins, a wrong password costs one guess, the right
+// one recovers K, the latest backup is restored and verified byte for byte. Reuses the standalone
+// demo's generator, second day and verifier (src/demo).
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,8 +15,8 @@ import { DeviceSession } from '../client/node/chatd-session.ts';
 import { openNodeSocket } from '../client/node/chatd-socket.ts';
 import type { Argon2idParameters } from '../client/vault/client.ts';
 import { compareTrees } from '../demo/compare-trees.ts';
-import { generateSampleHistory } from '../demo/sample-history.ts';
-import { type DemoOptions, type DemoResult, phaseClock } from '../demo/standalone.ts';
+import { addSampleDay, generateSampleHistory } from '../demo/sample-history.ts';
+import { type DemoOptions, type DemoResult, phaseClock, secondDayOptions } from '../demo/standalone.ts';
 import { StrongroomError, WrongPasswordError } from '../errors.ts';
 import { EmbeddedServer } from './embedded.ts';
 
@@ -82,10 +83,18 @@ export async function runServerDemo(options: ServerDemoOptions): Promise<ServerD
     step(
       `password backup enabled: K is in the vault behind the password, ${DEMO_GUESS_LIMIT} guesses allowed`,
     );
-    const backup = await timed('backup', () =>
-      phone.createBackup([source], { onProgress: progress('backup') }),
-    );
+    const backup = await timed('backup', () => phone.createBackup([source]));
     step(`backed up ${backup.id} to the server's storage (ciphertext only)`);
+    const second = await timed('second day', async () => {
+      const added = await addSampleDay(source, {
+        ...secondDayOptions(options),
+        onProgress: progress('second day'),
+      });
+      return { added, snapshot: await phone.createBackup([source]) };
+    });
+    step(
+      `a day later: ${second.added.messages} new messages and ${second.added.mediaFiles} new media files; backed up ${second.snapshot.id}, uploading only what was new`,
+    );
     phone.close();
     step('the phone is lost');
 
@@ -116,8 +125,14 @@ export async function runServerDemo(options: ServerDemoOptions): Promise<ServerD
       workDir,
       sample,
       backupId: backup.id,
-      plainBytes: backup.contentBytes,
-      backupBytes: backup.size,
+      plainBytes: backup.size,
+      backupBytes: backup.added,
+      secondDay: {
+        added: second.added,
+        backupId: second.snapshot.id,
+        plainBytes: second.snapshot.size,
+        uploadedBytes: second.snapshot.added,
+      },
       seconds,
       comparison,
       story,

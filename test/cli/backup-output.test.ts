@@ -1,5 +1,5 @@
-// What `strongroom backup` prints for scripts and people (README "CLI"): --json with sizes as
-// numbers on `backup create` and `backup list` with a store, and S3 problems said as what they are
+// What `strongroom backup` prints for scripts and people (README "The CLI"): --json with sizes as
+// numbers on `backup create` and `backup list` with a store (a snapshot's fields), and S3 problems said as what they are
 // (no credentials, no bucket, unreachable), without the AWS SDK's Node-version notice. Against a
 // real local S3 server (s3rver).
 import assert from 'node:assert/strict';
@@ -35,16 +35,28 @@ describe('backup output', () => {
     const create = await runCli(['backup', 'create', source, '--key-file', keyFile, '--to', store, '--json']);
     assert.equal(create.code, 0, create.stderr);
     const created = JSON.parse(create.stdout);
-    assert.match(created.id, /^\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{8}$/);
-    assert.equal(created.contentBytes, 300_000);
-    assert.equal(typeof created.size, 'number');
-    assert.ok(created.size > 300_000, `${created.size}`);
-    assert.equal(created.store, store);
-    const list = await runCli(['backup', 'list', '--from', store, '--json']);
-    assert.equal(list.code, 0, list.stderr);
-    assert.deepEqual(JSON.parse(list.stdout), [
-      { id: created.id, size: created.size, created: created.created, location: store },
+    assert.deepEqual(Object.keys(created), [
+      'kind',
+      'id',
+      'created',
+      'files',
+      'size',
+      'added',
+      'paths',
+      'location',
     ]);
+    assert.equal(created.kind, 'snapshot');
+    assert.match(created.id, /^[0-9a-f]{32}$/);
+    assert.equal(created.files, 1);
+    assert.equal(created.size, 300_000);
+    assert.equal(typeof created.added, 'number');
+    assert.ok(created.added > 0, `${created.added}`);
+    assert.ok(!Number.isNaN(Date.parse(created.created)), created.created);
+    assert.deepEqual(created.paths, [source]);
+    assert.equal(created.location, store);
+    const list = await runCli(['backup', 'list', '--from', store, '--key-file', keyFile, '--json']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.deepEqual(JSON.parse(list.stdout), [created]);
     await mkdir(join(work, 'empty'));
     const empty = await runCli(['backup', 'list', '--from', join(work, 'empty'), '--json']);
     assert.equal(empty.code, 0, empty.stderr);

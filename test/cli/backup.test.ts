@@ -1,12 +1,19 @@
-// `strongroom backup create | list | restore` (README "CLI") against a directory store and a real
-// local S3 server (s3rver, started here): ids on stdout, listing, latest by default, --force, exit
-// codes, and that a damaged backup or a wrong key restores nothing.
+// `strongroom backup create | list | restore` (README "The CLI") against a directory store and a
+// real local S3 server (s3rver, started here): snapshot ids on stdout, listing, latest by default,
+// --force, exit codes, and that a damaged single-stream backup (made before repositories, here by
+// the same library) or a wrong key restores nothing. test/cli/repository.test.ts covers the
+// repository itself: deduplication, damage, interruption and concurrency.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createBackup } from '../../src/client/node/backup.ts';
+import { nodeCrypto } from '../../src/client/node/node-crypto.ts';
 import { compareTrees } from '../../src/demo/compare-trees.ts';
+import { BackupKey } from '../../src/format/key.ts';
+import type { BlobStore } from '../../src/stores/blob/blob-store.ts';
+import { DirectoryBlobStore } from '../../src/stores/blob/directory.ts';
 import { S3BlobStore } from '../../src/stores/blob/s3.ts';
 import { runCli, startCli } from '../helpers/cli.ts';
 import { eventually } from '../helpers/eventually.ts';
@@ -37,6 +44,16 @@ async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes;
 }
 
+/** A single-stream backup of `source` in `store`, as `backup create` made them before repositories. */
+async function streamBackup(store: BlobStore, compress = false): Promise<string> {
+  const key = BackupKey.parse(await readFile(keyFile, 'utf8'));
+  try {
+    return (await createBackup([source], { key, store, compress })).id;
+  } finally {
+    key.destroy();
+  }
+}
+
 describe('strongroom backup', () => {
   for (const [label, store, extra] of [
     ['a directory store', () => join(work, 'store'), () => [] as string[]],
@@ -49,14 +66,20 @@ describe('strongroom backup', () => {
       );
       assert.equal(create.code, 0, create.stderr);
       const id = create.stdout.trim();
-      assert.match(id, /^\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{8}$/);
+      assert.match(id, /^[0-9a-f]{32}$/);
+      assert.match(
+        create.stderr,
+        new RegExp(`^snapshot ${id}: 2 files, 2\\.7 MiB, [\\d.]+ [KM]iB uploaded to `, 'm'),
+      );
 
-      const list = await runCli(['backup', 'list', '--from', store(), ...extra()], { env: s3.env });
+      const list = await runCli(['backup', 'list', '--from', store(), '--key-file', keyFile, ...extra()], {
+        env: s3.env,
+      });
       assert.equal(list.code, 0, list.stderr);
       assert.match(
         list.stdout,
         new RegExp(
-          `^${id.replace('.', '\\.')}\\s+2\\.7 MiB\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\n$`,
+          `^${id}  \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC +2 files +2\\.7 MiB  \\+[\\d.]+ [KM]iB\\n$`,
         ),
       );
 
@@ -66,7 +89,7 @@ describe('strongroom backup', () => {
         { env: s3.env },
       );
       assert.equal(restore.code, 0, restore.stderr);
-      assert.match(restore.stderr, new RegExp(`restored backup ${id.replace('.', '\\.')}: 5 entries`));
+      assert.match(restore.stderr, new RegExp(`restored snapshot ${id} into `));
       assert.deepEqual((await compareTrees(source, join(to, 'chat'))).differences, []);
     });
   }
@@ -104,11 +127,9 @@ describe('strongroom backup', () => {
     assert.equal(await readFile(join(to, 'mine'), 'utf8'), 'keep');
   });
 
-  it('restores nothing from a damaged backup (exit 5) or with a wrong key (exit 6)', async () => {
+  it('restores nothing from a damaged single-stream backup (exit 5) or with a wrong key (exit 6)', async () => {
     const store = join(work, 'store-damaged');
-    const id = (
-      await runCli(['backup', 'create', source, '--key-file', keyFile, '--to', store])
-    ).stdout.trim();
+    const id = await streamBackup(new DirectoryBlobStore(store));
     const parent = join(work, 'damaged-dest');
     await mkdir(parent);
 
@@ -150,14 +171,9 @@ describe('strongroom backup', () => {
     ['a directory store', () => join(work, 'store-compressed'), () => [] as string[]],
     ['an S3 store', () => 's3://backups/compressed', () => ['--s3-endpoint', s3.endpoint]],
   ] as const) {
-    it(`a --compress backup with one flipped byte in ${label}: exit 5, nothing left behind`, async () => {
-      const create = await runCli(
-        ['backup', 'create', source, '--compress', '--key-file', keyFile, '--to', store(), ...extra()],
-        { env: s3.env },
-      );
-      assert.equal(create.code, 0, create.stderr);
-      const blobKey = `${create.stdout.trim()}.srb`;
+    it(`a compressed single-stream backup with one flipped byte in ${label}: exit 5, nothing left behind`, async () => {
       const blobs = label === 'an S3 store' ? new S3BlobStore(store(), { endpoint: s3.endpoint }) : null;
+      const blobKey = `${await streamBackup(blobs ?? new DirectoryBlobStore(store()), true)}.srb`;
       const blob = join(store(), blobKey);
       const parts: Uint8Array[] = [];
       for await (const part of blobs === null ? [await readFile(blob)] : blobs.get(blobKey)) parts.push(part);
@@ -194,7 +210,8 @@ describe('strongroom backup', () => {
     try {
       const big = join(work, 'big');
       await mkdir(big);
-      await writeFile(join(big, 'media.bin'), Buffer.alloc(96 * 2 ** 20, 3));
+      // Random: constant bytes would deduplicate to one chunk and restore too fast to catch midway.
+      await writeFile(join(big, 'media.bin'), nodeCrypto.randomBytes(96 * 2 ** 20));
       const args = ['--key-file', keyFile, '--s3-endpoint', server.endpoint];
       const create = await runCli(['backup', 'create', big, '--to', 's3://crashing', ...args], {
         env: s3.env,

@@ -1,5 +1,6 @@
 // `strongroom demo --standalone` (README "demo"), small: generates, backs up with a manual key,
-// restores and verifies; exit 0 and a summary that says every byte matched. The server flow (the
+// adds a second day and backs up again, restores and verifies; exit 0 and a summary that says how
+// little the second backup uploaded and that every byte matched. The server flow (the
 // default) is tested with the server, and here on a real terminal (tmux) for what a person sees.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -20,6 +21,17 @@ describe('strongroom demo', () => {
     ]);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /sample history: 6 chats, 2000 messages, \d+ media files/);
+    const mib = (value: string, unit: string) => Number(value) / (unit === 'K' ? 1024 : 1);
+    const day = /^second day: 200 new messages, \d+ new media files \(([\d.]+) ([KM])iB\)$/m.exec(run.stdout);
+    const second = /^backup [0-9a-f]{32}: [\d.]+ MiB backed up, ([\d.]+) ([KM])iB uploaded/m.exec(run.stdout);
+    assert.ok(day !== null && second !== null, run.stdout);
+    // Only the new media and the database's changed pages are uploaded, not the history again.
+    const uploaded = mib(second[1]!, second[2]!);
+    assert.ok(
+      uploaded < mib(day[1]!, day[2]!) + 1,
+      `the second day uploaded ${uploaded} MiB:\n${run.stdout}`,
+    );
+    assert.match(run.stdout, /^restored the latest backup in /m);
     assert.match(run.stdout, /verified \d+ entries, .* every byte matches/);
   });
 
@@ -38,6 +50,7 @@ describe('strongroom demo', () => {
       /^phone joined account demo-user with a code sent out of band$/,
       /^password backup enabled: K is in the vault behind the password, 10 guesses allowed$/,
       /^backed up \S+ to the server's storage \(ciphertext only\)$/,
+      /^a day later: 200 new messages and \d+ new media files; backed up [0-9a-f]{32}, uploading only what was new$/,
       /^the phone is lost$/,
       /^new phone joined the account with a fresh code; it holds no key$/,
       /^a wrong password cost one guess: 9 left$/,

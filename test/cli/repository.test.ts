@@ -1,23 +1,31 @@
-// `strongroom backup snapshot | snapshots | restore-snapshot | check` (src/cli/commands/backup-repository.ts;
-// docs/FORMAT.md §12) on a directory repository with the real content-defined chunker: a second
-// snapshot of an unchanged tree uploads almost nothing, a grown database only its end, a restore
-// is exact, check finds damage with exit 5, a wrong key is exit 6, and a run killed with SIGKILL
-// mid-upload leaves no snapshot and is resumed.
+// `strongroom backup create | list | restore | check | forget | prune` on repositories
+// (src/cli/commands/backup-repository.ts; docs/BACKUP.md "Repositories"; docs/FORMAT.md §12) in a
+// directory store and a real local S3 server (s3rver), with the real content-defined chunker: a
+// second snapshot of an unchanged tree uploads almost nothing, a grown database only its end, a
+// restore is exact, single-stream backups made before repositories still list and restore beside
+// the snapshots, check finds damage with exit 5, a wrong key is exit 6, a run killed with SIGKILL
+// mid-upload leaves no snapshot and is resumed, SIGINT exits 130 with no snapshot, and two runs at
+// once both land.
 import assert from 'node:assert/strict';
 import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createBackup } from '../../src/client/node/backup.ts';
 import { nodeCrypto } from '../../src/client/node/node-crypto.ts';
 import { compareTrees } from '../../src/demo/compare-trees.ts';
 import { ExitCode } from '../../src/errors.ts';
+import { BackupKey } from '../../src/format/key.ts';
+import { DirectoryBlobStore } from '../../src/stores/blob/directory.ts';
 import { runCli, startCli } from '../helpers/cli.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { type LocalS3, startLocalS3 } from '../stores/blob/s3rver.ts';
 
 const MiB = 1024 * 1024;
 let work: string;
 let source: string;
 let keyFile: string;
+let s3: LocalS3;
 
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'strongroom-cli-repository-'));
@@ -29,147 +37,288 @@ before(async () => {
   await writeFile(join(source, 'media', 'forwarded-a.jpg'), photo);
   keyFile = join(work, 'key.txt');
   await writeFile(keyFile, (await runCli(['keygen'])).stdout);
+  s3 = await startLocalS3(['backups']);
 });
-after(() => rm(work, { recursive: true, force: true }));
+after(async () => {
+  await s3.stop();
+  await rm(work, { recursive: true, force: true });
+});
 
-const snapshotJson = async (repo: string) => {
-  const result = await runCli(['backup', 'snapshot', source, '--to', repo, '--key-file', keyFile, '--json']);
+interface CreatedJson {
+  kind: string;
+  id: string;
+  created: string;
+  files: number;
+  size: number;
+  added: number;
+  location: string;
+}
+
+const withKey = (args: string[]) => runCli([...args, '--key-file', keyFile]);
+
+const createJson = async (paths: string[], repo: string): Promise<CreatedJson> => {
+  const result = await withKey(['backup', 'create', ...paths, '--to', repo, '--json']);
   assert.equal(result.code, 0, result.stderr);
-  return JSON.parse(result.stdout) as { id: string; added: number; files: number };
+  return JSON.parse(result.stdout) as CreatedJson;
 };
 
-describe('strongroom backup snapshot', () => {
-  it('deduplicates across files and snapshots, restores exactly, and lists snapshots', async () => {
+const listJson = async (repo: string) => {
+  const result = await withKey(['backup', 'list', '--from', repo, '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  return JSON.parse(result.stdout) as { kind: string; id: string }[];
+};
+
+const packsIn = async (repo: string) =>
+  (await readdir(repo).catch(() => [] as string[])).filter((name) => name.startsWith('repo.pack.'));
+
+describe('strongroom backup create into a repository', () => {
+  it('deduplicates across files and snapshots, lists snapshots, restores exactly and one path', async () => {
     const repo = join(work, 'repo');
-    const first = await snapshotJson(repo);
+    const first = await createJson([source], repo);
+    assert.equal(first.kind, 'snapshot');
+    assert.match(first.id, /^[0-9a-f]{32}$/);
     assert.equal(first.files, 3);
+    assert.equal(first.size, 16 * MiB);
+    assert.equal(first.location, repo);
     assert.ok(first.added < 14.5 * MiB, `first added ${first.added} (the forwarded photo is stored once)`);
-    const unchanged = await snapshotJson(repo);
+    const unchanged = await createJson([source], repo);
     assert.ok(unchanged.added < 1024, `unchanged snapshot added ${unchanged.added}`);
     await appendFile(join(source, 'messages.db'), nodeCrypto.randomBytes(100 * 1024));
-    const grown = await snapshotJson(repo);
+    const grown = await createJson([source], repo);
     // The database's last chunk or two are new (chunks are at most 8 MiB), the rest is found again.
     assert.ok(grown.added < 9 * MiB, `grown added ${grown.added}`);
-    const listed = await runCli(['backup', 'snapshots', '--from', repo, '--key-file', keyFile]);
+
+    const listed = await withKey(['backup', 'list', '--from', repo]);
     assert.equal(listed.code, 0, listed.stderr);
+    const lines = listed.stdout.trim().split('\n');
     assert.deepEqual(
-      listed.stdout
-        .trim()
-        .split('\n')
-        .map((line) => line.split(' ')[0]),
+      lines.map((line) => line.split(' ')[0]),
       [first.id, unchanged.id, grown.id],
     );
+    assert.match(
+      lines[0]!,
+      /^[0-9a-f]{32} {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC +3 files +16\.0 MiB {2}\+\d+\.\d MiB$/,
+    );
+    const withoutKey = await runCli(['backup', 'list', '--from', repo]);
+    assert.equal(withoutKey.code, ExitCode.usage, withoutKey.stderr);
+    assert.match(withoutKey.stderr, /^strongroom: error: no backup key given\nstrongroom: hint: /);
+
     const to = join(work, 'restored');
-    const restored = await runCli([
-      'backup',
-      'restore-snapshot',
-      '--from',
-      repo,
-      '--to',
-      to,
-      '--key-file',
-      keyFile,
-    ]);
+    const restored = await withKey(['backup', 'restore', '--from', repo, '--to', to]);
     assert.equal(restored.code, 0, restored.stderr);
+    assert.match(restored.stderr, new RegExp(`restored snapshot ${grown.id} into `));
     assert.deepEqual((await compareTrees(source, join(to, 'chat'))).differences, []);
-    const check = await runCli(['backup', 'check', '--from', repo, '--key-file', keyFile, '--read-data']);
-    assert.equal(check.code, 0, check.stderr);
-    assert.match(check.stderr, /0 problems/);
-    // A single-stream backup in the same store still lists and restores, and is pointed out.
-    const stream = await runCli([
-      'backup',
-      'create',
-      join(source, 'media'),
-      '--to',
-      repo,
-      '--key-file',
-      keyFile,
-    ]);
-    assert.equal(stream.code, 0, stream.stderr);
-    const both = await runCli(['backup', 'snapshots', '--from', repo, '--key-file', keyFile]);
-    assert.match(both.stderr, /and 1 single-stream backups/);
-    const old = await runCli(['backup', 'list', '--from', repo]);
-    assert.equal(old.stdout.trim().split('\n').length, 1, old.stdout);
-    const oldTo = join(work, 'restored-stream');
-    const oldRestore = await runCli([
+
+    const mediaTo = join(work, 'restored-media');
+    const media = await withKey([
       'backup',
       'restore',
+      first.id,
       '--from',
       repo,
       '--to',
-      oldTo,
-      '--key-file',
-      keyFile,
+      mediaTo,
+      '--path',
+      'chat/media',
     ]);
+    assert.equal(media.code, 0, media.stderr);
+    assert.deepEqual((await compareTrees(join(source, 'media'), join(mediaTo, 'media'))).differences, []);
+    assert.deepEqual(await readdir(mediaTo), ['media']);
+
+    const check = await withKey(['backup', 'check', '--from', repo, '--read-data']);
+    assert.equal(check.code, 0, check.stderr);
+    assert.match(check.stderr, /checked 3 snapshots, .*: 0 problems/);
+
+    const missing = await withKey([
+      'backup',
+      'restore',
+      '0'.repeat(32),
+      '--from',
+      repo,
+      '--to',
+      join(work, 'x'),
+    ]);
+    assert.equal(missing.code, ExitCode.failure, missing.stderr);
+    assert.match(missing.stderr, /^strongroom: error: no snapshot "0{32}"/m);
+  });
+
+  it('lists and restores a single-stream backup made before repositories, in the same store', async () => {
+    const repo = join(work, 'repo-mixed');
+    const key = BackupKey.parse(await readFile(keyFile, 'utf8'));
+    // What `backup create` made before repositories: one .srb stream, written by the same library.
+    const old = await createBackup([join(source, 'media')], { key, store: new DirectoryBlobStore(repo) });
+    key.destroy();
+    const onlyOld = await runCli(['backup', 'list', '--from', repo]);
+    assert.equal(onlyOld.code, 0, onlyOld.stderr);
+    assert.match(
+      onlyOld.stdout,
+      new RegExp(`^${old.id.replace('.', '\\.')}  .* UTC  single-stream backup +`),
+    );
+    const snapshot = await createJson([source], repo);
+    assert.deepEqual(
+      (await listJson(repo)).map((entry) => [entry.kind, entry.id]),
+      [
+        ['stream', old.id],
+        ['snapshot', snapshot.id],
+      ],
+    );
+    const oldTo = join(work, 'restored-stream');
+    const oldRestore = await withKey(['backup', 'restore', old.id, '--from', repo, '--to', oldTo]);
     assert.equal(oldRestore.code, 0, oldRestore.stderr);
+    assert.match(oldRestore.stderr, new RegExp(`restored backup ${old.id.replace('.', '\\.')}: `));
     assert.deepEqual((await compareTrees(join(source, 'media'), join(oldTo, 'media'))).differences, []);
+    const pathOfStream = await withKey([
+      'backup',
+      'restore',
+      old.id,
+      '--from',
+      repo,
+      '--to',
+      join(work, 'y'),
+      '--path',
+      'media',
+    ]);
+    assert.equal(pathOfStream.code, ExitCode.usage, pathOfStream.stderr);
+    // The latest of both kinds is the snapshot.
+    const latestTo = join(work, 'restored-latest');
+    const latest = await withKey(['backup', 'restore', '--from', repo, '--to', latestTo]);
+    assert.equal(latest.code, 0, latest.stderr);
+    assert.match(latest.stderr, new RegExp(`restored snapshot ${snapshot.id}`));
+  });
+
+  it('creates, lists and restores through an S3 store', async () => {
+    const repo = 's3://backups/repository';
+    const args = ['--s3-endpoint', s3.endpoint, '--key-file', keyFile];
+    const created = await runCli(['backup', 'create', source, '--to', repo, '--json', ...args], {
+      env: s3.env,
+    });
+    assert.equal(created.code, 0, created.stderr);
+    const { id, location } = JSON.parse(created.stdout) as CreatedJson;
+    assert.equal(location, repo);
+    const again = await runCli(['backup', 'create', source, '--to', repo, '--json', ...args], {
+      env: s3.env,
+    });
+    assert.ok((JSON.parse(again.stdout) as CreatedJson).added < 1024, again.stdout);
+    const listed = await runCli(['backup', 'list', '--from', repo, ...args], { env: s3.env });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.equal(listed.stdout.trim().split('\n')[0]!.split(' ')[0], id);
+    const to = join(work, 'restored-s3');
+    const restored = await runCli(['backup', 'restore', id, '--from', repo, '--to', to, ...args], {
+      env: s3.env,
+    });
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.deepEqual((await compareTrees(source, join(to, 'chat'))).differences, []);
+    const check = await runCli(['backup', 'check', '--from', repo, '--read-data', ...args], { env: s3.env });
+    assert.equal(check.code, 0, check.stderr);
   });
 
   it('a wrong key is exit 6; a damaged pack fails check --read-data and the restore with exit 5', async () => {
     const repo = join(work, 'repo-damaged');
-    await snapshotJson(repo);
+    await createJson([source], repo);
     const otherKey = join(work, 'other-key.txt');
     await writeFile(otherKey, (await runCli(['keygen'])).stdout);
-    const wrong = await runCli(['backup', 'snapshots', '--from', repo, '--key-file', otherKey]);
+    const wrong = await runCli(['backup', 'list', '--from', repo, '--key-file', otherKey]);
     assert.equal(wrong.code, ExitCode.wrongKey, wrong.stderr);
-    const pack = (await readdir(repo)).find((name) => name.startsWith('repo.pack.'))!;
+    const pack = (await packsIn(repo))[0]!;
     const bytes = await readFile(join(repo, pack));
     bytes[4096]! ^= 1;
     await writeFile(join(repo, pack), bytes);
-    const check = await runCli([
-      'backup',
-      'check',
-      '--from',
-      repo,
-      '--key-file',
-      keyFile,
-      '--read-data-subset',
-      '100%',
-    ]);
+    const check = await withKey(['backup', 'check', '--from', repo, '--read-data-subset', '100%']);
     assert.equal(check.code, ExitCode.damaged, check.stderr);
     const to = join(work, 'restored-damaged');
-    const restored = await runCli([
-      'backup',
-      'restore-snapshot',
-      '--from',
-      repo,
-      '--to',
-      to,
-      '--key-file',
-      keyFile,
-    ]);
+    const restored = await withKey(['backup', 'restore', '--from', repo, '--to', to]);
     assert.equal(restored.code, ExitCode.damaged, restored.stderr);
     assert.deepEqual(await readdir(to).catch(() => []), []);
   });
 
-  it('a run killed with SIGKILL after its first pack lists no snapshot; the next run uploads only the rest', async () => {
+  it('a run killed with SIGKILL mid-upload lists no snapshot; the next run reuses its packs', async () => {
     const big = join(work, 'big');
     await mkdir(big);
     await writeFile(join(big, 'video.mp4'), nodeCrypto.randomBytes(48 * MiB));
     const repo = join(work, 'repo-killed');
-    const run = startCli(['backup', 'snapshot', big, '--to', repo, '--key-file', keyFile, '--json']);
-    const packs = async () =>
-      (await readdir(repo).catch(() => [])).filter((name) => name.startsWith('repo.pack.'));
-    await eventually(packs, (names) => names.length >= 1, 'the first pack is stored', 300_000);
+    const run = startCli(['backup', 'create', big, '--to', repo, '--key-file', keyFile, '--json']);
+    await eventually(
+      () => packsIn(repo),
+      (names) => names.length >= 1,
+      'the first pack is stored',
+      300_000,
+    );
     run.child.kill('SIGKILL');
     const killed = await run.result;
     assert.equal(killed.signal, 'SIGKILL');
-    const stored = (await packs()).length;
-    // Whatever the kill interrupted, what is listed is whole: check reads every byte of it.
-    const check = await runCli(['backup', 'check', '--from', repo, '--key-file', keyFile, '--read-data']);
+    const stored = (await packsIn(repo)).length;
+    assert.deepEqual(await listJson(repo), []);
+    // The packs of the killed run are in no index yet: check reads them whole and finds them sound.
+    const check = await withKey(['backup', 'check', '--from', repo, '--read-data']);
     assert.equal(check.code, 0, check.stderr);
-    const resumed = await runCli(['backup', 'snapshot', big, '--to', repo, '--key-file', keyFile, '--json']);
-    assert.equal(resumed.code, 0, resumed.stderr);
-    const added = (JSON.parse(resumed.stdout) as { added: number }).added;
-    // Each pack kept holds at least 15 MiB of the file that is not uploaded again.
+    assert.match(check.stderr, /checked 0 snapshots, [1-9]\d* packs .*: 0 problems/);
+    const resumed = await createJson([big], repo);
+    // Each pack kept holds at least 15 MiB of the file that is not uploaded again (§12.8).
     const bound = 48 * MiB - 15 * MiB * Math.min(stored, 2) + 2 * MiB;
-    assert.ok(added < bound, `resumed run added ${added} with ${stored} packs kept`);
+    assert.ok(resumed.added < bound, `resumed run added ${resumed.added} with ${stored} packs kept`);
     const to = join(work, 'restored-killed');
-    assert.equal(
-      (await runCli(['backup', 'restore-snapshot', '--from', repo, '--to', to, '--key-file', keyFile])).code,
-      0,
-    );
+    assert.equal((await withKey(['backup', 'restore', '--from', repo, '--to', to])).code, 0);
     assert.deepEqual((await compareTrees(big, join(to, 'big'))).differences, []);
+    const after = await withKey(['backup', 'check', '--from', repo, '--read-data']);
+    assert.equal(after.code, 0, after.stderr);
+  });
+
+  it('SIGINT mid-upload exits 130 and leaves no snapshot and no partial blob', async () => {
+    const big = join(work, 'big-interrupted');
+    await mkdir(big);
+    await writeFile(join(big, 'video.mp4'), nodeCrypto.randomBytes(48 * MiB));
+    const repo = join(work, 'repo-interrupted');
+    const run = startCli(['backup', 'create', big, '--to', repo, '--key-file', keyFile]);
+    await eventually(
+      () => packsIn(repo),
+      (names) => names.length >= 1,
+      'the first pack is stored',
+      300_000,
+    );
+    run.child.kill('SIGINT');
+    const interrupted = await run.result;
+    assert.equal(interrupted.code, 130, interrupted.stderr);
+    assert.equal(interrupted.stdout, '');
+    assert.match(interrupted.stderr, /strongroom: interrupted \(SIGINT\)/);
+    const names = await readdir(repo);
+    assert.deepEqual(
+      names.filter((name) => !name.startsWith('repo.pack.') && name !== 'repo.config'),
+      [],
+      `left in the repository: ${names.join(', ')}`,
+    );
+    assert.deepEqual(await listJson(repo), []);
+  });
+
+  it('two runs at once into one repository: both snapshots are listed and check --read-data passes', async () => {
+    const repo = join(work, 'repo-concurrent');
+    const trees = ['one', 'two'].map((name) => join(work, `concurrent-${name}`));
+    for (const tree of trees) {
+      await mkdir(tree);
+      await writeFile(join(tree, 'shared.bin'), await readFile(join(source, 'messages.db')));
+      await writeFile(join(tree, 'own.bin'), nodeCrypto.randomBytes(6 * MiB));
+    }
+    // The repository exists already; the runs race on its packs, indexes and snapshots.
+    await createJson([join(source, 'media')], repo);
+    const runs = trees.map((tree) =>
+      startCli(['backup', 'create', tree, '--to', repo, '--key-file', keyFile]),
+    );
+    const results = await Promise.all(runs.map((run) => run.result));
+    for (const result of results) assert.equal(result.code, 0, result.stderr);
+    const ids = results.map((result) => result.stdout.trim());
+    const listed = (await listJson(repo)).map((entry) => entry.id);
+    for (const id of ids) assert.ok(listed.includes(id), `${id} is not in ${listed.join(', ')}`);
+    assert.equal(listed.length, 3);
+    const check = await withKey(['backup', 'check', '--from', repo, '--read-data']);
+    assert.equal(check.code, 0, check.stderr);
+    assert.match(check.stderr, /checked 3 snapshots, .*: 0 problems/);
+    for (const [i, tree] of trees.entries()) {
+      const to = join(work, `restored-concurrent-${i}`);
+      assert.equal((await withKey(['backup', 'restore', ids[i]!, '--from', repo, '--to', to])).code, 0);
+      assert.deepEqual(
+        (await compareTrees(tree, join(to, `concurrent-${['one', 'two'][i]}`))).differences,
+        [],
+      );
+    }
   });
 
   it('forget --keep-last 1 then prune frees the old data; the kept snapshot restores', async () => {
@@ -177,23 +326,21 @@ describe('strongroom backup snapshot', () => {
     const old = join(work, 'old');
     await mkdir(old);
     await writeFile(join(old, 'old.bin'), nodeCrypto.randomBytes(3 * MiB));
-    const run = (args: string[]) => runCli([...args, '--key-file', keyFile]);
-    assert.equal((await run(['backup', 'snapshot', old, '--to', repo])).code, 0);
-    const kept = await snapshotJson(repo);
-    const forget = await run(['backup', 'forget', '--from', repo, '--keep-last', '1']);
+    assert.equal((await withKey(['backup', 'create', old, '--to', repo])).code, 0);
+    const kept = await createJson([source], repo);
+    const forget = await withKey(['backup', 'forget', '--from', repo, '--keep-last', '1']);
     assert.equal(forget.code, 0, forget.stderr);
     assert.match(forget.stderr, /forgot 1 snapshots/);
-    const prune = await run(['backup', 'prune', '--from', repo]);
+    const prune = await withKey(['backup', 'prune', '--from', repo]);
     assert.equal(prune.code, 0, prune.stderr);
     assert.match(prune.stderr, /deleted 1 packs/);
-    const listed = await run(['backup', 'snapshots', '--from', repo, '--json']);
     assert.deepEqual(
-      (JSON.parse(listed.stdout) as { id: string }[]).map((s) => s.id),
+      (await listJson(repo)).map((s) => s.id),
       [kept.id],
     );
-    const check = await run(['backup', 'check', '--from', repo, '--read-data']);
+    const check = await withKey(['backup', 'check', '--from', repo, '--read-data']);
     assert.equal(check.code, 0, check.stderr);
-    const noPolicy = await run(['backup', 'forget', '--from', repo]);
+    const noPolicy = await withKey(['backup', 'forget', '--from', repo]);
     assert.equal(noPolicy.code, ExitCode.usage, noPolicy.stderr);
   });
 });

@@ -48,9 +48,13 @@ describe('whole flow through the CLI', () => {
     const created = await cli(['backup', 'create', '--device', dev('phone'), chat]);
     assert.equal(created.code, 0, created.stderr);
     const id = created.stdout.trim();
-    assert.match(id, /^\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{8}$/);
+    assert.match(id, /^[0-9a-f]{32}$/);
+    assert.match(created.stderr, new RegExp(`^snapshot ${id}: 2 files, .* uploaded to chatd:$`, 'm'));
     const listed = await cli(['backup', 'list', '--device', dev('phone')]);
-    assert.match(listed.stdout, new RegExp(`^${id} .* chatd:$`, 'm'));
+    assert.match(
+      listed.stdout,
+      new RegExp(`^${id}  \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC +2 files `, 'm'),
+    );
 
     const joined = await joinDevice(server, 'alice', dev('laptop'));
     assert.match(joined.stderr, /joined account alice: this device is active/);
@@ -95,21 +99,20 @@ describe('whole flow through the CLI', () => {
     const created = await cli(['backup', 'create', '--device', dev('phone'), chat, '--json']);
     assert.equal(created.code, 0, created.stderr);
     const backup = JSON.parse(created.stdout);
-    assert.equal(typeof backup.size, 'number');
-    assert.equal(backup.contentBytes, 6 * 10_000 + 400_000);
-    assert.equal(backup.store, 'chatd:');
+    assert.equal(backup.kind, 'snapshot');
+    assert.equal(backup.size, 6 * 10_000 + 400_000);
+    assert.equal(backup.files, 2);
+    // The same content as the first test's snapshot: only the new tree root and snapshot are new.
+    assert.ok(backup.added < 200_000, `${backup.added}`);
+    assert.equal(backup.location, 'chatd:');
     const listed = JSON.parse((await cli(['backup', 'list', '--device', dev('phone'), '--json'])).stdout);
-    assert.deepEqual(listed.at(-1), {
-      id: backup.id,
-      size: backup.size,
-      created: backup.created,
-      location: 'chatd:',
-    });
+    assert.deepEqual(listed.at(-1), backup);
+    assert.equal(listed.length, 2);
     const status = JSON.parse((await cli(['backup', 'status', '--device', dev('phone'), '--json'])).stdout);
-    assert.deepEqual(status.lastBackup, { id: backup.id, size: backup.size, created: backup.created });
+    assert.deepEqual(status.lastBackup, { id: backup.id, size: backup.added, created: backup.created });
     const info = JSON.parse((await cli(['account', 'info', '--device', dev('phone'), '--json'])).stdout);
     assert.equal(typeof info.usedBytes, 'number');
-    assert.ok(info.usedBytes >= 2 * backup.size, `${info.usedBytes}`);
+    assert.ok(info.usedBytes >= backup.size, `${info.usedBytes}`);
     const human = await cli(['account', 'info', '--device', dev('phone')]);
     assert.match(human.stdout, /^storage: \d+(\.\d)? [KM]iB of \d+(\.\d)? [MGT]iB$/m);
   });

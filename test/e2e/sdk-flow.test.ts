@@ -122,7 +122,10 @@ describe('whole flow through the SDK', () => {
     const ownStore = join(root, 'bob-store');
     const manualKey = await phone.enableManual({ store: ownStore });
     const backup = await phone.createBackup([chat]);
-    assert.ok(existsSync(join(ownStore, `${backup.id}.srb`)), 'the backup went to the chosen store');
+    assert.ok(
+      existsSync(join(ownStore, `repo.snapshot.${backup.id}`)),
+      'the snapshot went to the chosen store',
+    );
     assert.deepEqual(
       (await phone.listBackups()).map((e) => [e.id, e.location]),
       [[backup.id, ownStore]],

@@ -20,7 +20,20 @@ describe('server demo', () => {
     assert.equal(result.limit, 10);
     assert.equal(result.guessesLeft, 9, 'the wrong guess stays spent; the right one was refunded');
     assert.ok(steps.some((s) => /a wrong password cost one guess: 9 left/.test(s)));
-    assert.ok(result.backupBytes > result.plainBytes, 'ciphertext carries tags and a header');
+    assert.ok(result.backupBytes > result.plainBytes, 'ciphertext carries tags, headers and padding');
+    // The second day's backup uploads its new media and the changed pages of the database only.
+    const day = result.secondDay;
+    assert.ok(day.added.mediaFiles >= 1 && day.added.messages === 50, JSON.stringify(day.added));
+    assert.ok(day.plainBytes > result.plainBytes, 'the history grew');
+    assert.ok(
+      day.uploadedBytes < day.added.bytes + 1024 * 1024,
+      `the second backup uploaded ${day.uploadedBytes} for ${day.added.bytes} bytes of new media`,
+    );
+    assert.ok(
+      steps.some((s) =>
+        /^a day later: 50 new messages and \d+ new media files; backed up [0-9a-f]{32}/.test(s),
+      ),
+    );
     assert.equal(existsSync(result.workDir), false, 'the temporary directory is gone');
   });
 
@@ -29,6 +42,11 @@ describe('server demo', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /a wrong password cost one guess: 9 left/);
     assert.match(run.stdout, /verified \d+ entries, .* every byte matches/);
+    assert.match(run.stdout, /^second day: 50 new messages, \d+ new media files \([\d.]+ [KM]iB\)$/m);
+    assert.match(
+      run.stdout,
+      /^backup [0-9a-f]{32}: [\d.]+ MiB backed up, [\d.]+ [KM]iB uploaded \([\d.]+ % of the first backup's upload\)/m,
+    );
     assert.match(run.stdout, /the wrong password left 9, the right one was refunded: 9 left/);
   });
 });

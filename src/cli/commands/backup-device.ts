@@ -14,6 +14,7 @@ import type {
   SessionOptions,
   StatusReport,
 } from '../../client/node/chatd-session.ts';
+import { isSnapshotId } from '../../client/repository/repository.ts';
 import type { Argon2idParameters } from '../../client/vault/client.ts';
 import { StrongroomError, UsageError } from '../../errors.ts';
 import { BackupKey } from '../../format/key.ts';
@@ -21,7 +22,7 @@ import { NotificationKind } from '../../protocol/chatd/notification.ts';
 import { type PasswordSource, readNewPassword, readPassword } from '../password-prompt.ts';
 import { createProgress } from '../progress.ts';
 import { readLine } from './account.ts';
-import { reportProblems } from './backup-problems.ts';
+import { describeSnapshot, printBackupList, printJson, snapshotJson } from './backup-listing.ts';
 
 /**
  * Argon2id parameters from STRONGROOM_TEST_ARGON2ID ("memoryKiB,iterations,parallelism"), for tests
@@ -124,38 +125,18 @@ async function runEnable(options: EnableOptions): Promise<void> {
   );
 }
 
-/** Prints `value` as JSON on stdout: sizes are numbers of bytes (README "CLI"). */
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}
-
 export async function runDeviceCreate(
   paths: string[],
-  options: { device: string; compress?: boolean; s3Endpoint?: string; json?: boolean },
+  options: { device: string; s3Endpoint?: string; json?: boolean },
 ) {
   await withSession(
     options.device,
     async (session) => {
-      const progress = createProgress('backup');
-      try {
-        const result = await session.createBackup(paths, {
-          compress: options.compress,
-          onProgress: (done, total) => progress.update(done, total),
-        });
-        progress.stop();
-        if (options.json) {
-          printJson({
-            id: result.id,
-            size: result.size,
-            contentBytes: result.contentBytes,
-            created: result.created.toISOString(),
-            store: session.device.store,
-          });
-        } else process.stdout.write(`${result.id}\n`);
-        reportProblems(result);
-      } finally {
-        progress.stop();
-      }
+      const snapshot = await session.createBackup(paths);
+      const store = session.device.store;
+      if (options.json) printJson(snapshotJson(snapshot, store));
+      else process.stdout.write(`${snapshot.id}\n`);
+      process.stderr.write(`${describeSnapshot(snapshot, store)}\n`);
     },
     options.s3Endpoint,
   );
@@ -170,24 +151,26 @@ const utcText = (date: Date) =>
 export async function runDeviceList(options: { device: string; json?: boolean }): Promise<void> {
   await withSession(options.device, async (session) => {
     const entries = await session.listBackups();
-    if (options.json) {
-      printJson(
-        entries.map((e) => ({
-          id: e.id,
-          size: Number(e.size),
-          created: new Date(Number(e.createdAtMs)).toISOString(),
-          location: e.location,
-        })),
-      );
-      return;
-    }
-    if (entries.length === 0) process.stderr.write('the account has no backups\n');
-    for (const e of entries) {
-      const created = utcText(new Date(Number(e.createdAtMs)));
-      process.stdout.write(
-        `${e.id}  ${formatBytes(Number(e.size)).padStart(10)}  ${created}  ${e.location}\n`,
+    const streams = entries
+      .filter((e) => !isSnapshotId(e.id))
+      .map((e) => ({
+        id: e.id,
+        size: Number(e.size),
+        created: new Date(Number(e.createdAtMs)),
+        location: e.location,
+      }));
+    const snapshots = await session.listSnapshots();
+    if (snapshots === undefined) {
+      const count = entries.length - streams.length;
+      process.stderr.write(
+        `strongroom: warning: ${plural(count, 'snapshot')} in the account's storage can be listed only with the key: \`backup restore --device DIR\` recovers it\n`,
       );
     }
+    printBackupList(snapshots ?? [], streams, {
+      location: session.device.store,
+      json: options.json,
+      nothing: 'the account has no backups',
+    });
   });
 }
 
@@ -198,6 +181,7 @@ export interface DeviceRestoreOptions {
   passwordStdin?: boolean;
   passwordChangedElsewhere?: boolean;
   keyFile?: string;
+  path?: string;
   force?: boolean;
   s3Endpoint?: string;
 }
@@ -244,6 +228,7 @@ export async function runDeviceRestore(options: DeviceRestoreOptions): Promise<v
         const result = await session.restore({
           to: options.to,
           id: options.id,
+          path: options.path,
           password,
           passwordChangedElsewhere: options.passwordChangedElsewhere,
           key,
@@ -255,7 +240,9 @@ export async function runDeviceRestore(options: DeviceRestoreOptions): Promise<v
           for (const line of describeRecovery(result.recovery)) process.stderr.write(`${line}\n`);
         }
         process.stderr.write(
-          `restored backup ${result.id}: ${result.entries} entries, ${formatBytes(result.contentBytes)} into ${options.to}\n`,
+          result.kind === 'snapshot'
+            ? `restored snapshot ${result.id}${options.path === undefined ? '' : ` (${options.path})`} into ${options.to}\n`
+            : `restored backup ${result.id}: ${result.entries} entries, ${formatBytes(result.contentBytes)} into ${options.to}\n`,
         );
       } finally {
         progress.stop();

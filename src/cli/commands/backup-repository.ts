@@ -1,31 +1,47 @@
-// `strongroom backup snapshot | snapshots | restore-snapshot | check` (README "CLI"; docs/FORMAT.md
-// §12, docs/BACKUP.md "Repositories"): incremental, deduplicated snapshots in a repository kept in
-// a directory or S3 store, next to the single-stream backups of `backup create`.
+// `strongroom backup create | list | restore` with a key and a store, and `backup check | forget |
+// prune` (README "The CLI"; docs/BACKUP.md "Repositories"; docs/FORMAT.md §12): snapshots in the
+// repository kept in a directory or S3 store, next to the single-stream backups made before
+// repositories, which list and restore as they always did (docs/BACKUP.md "Older backups").
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { listBackups } from '../../client/backup/backups.ts';
 import { formatBytes } from '../../client/format-bytes.ts';
+import { restoreBackup } from '../../client/node/backup.ts';
 import { nodeCrypto } from '../../client/node/node-crypto.ts';
 import { createSnapshot, restoreSnapshot } from '../../client/node/repository-backup.ts';
 import { checkRepository } from '../../client/repository/check.ts';
 import { forgetSnapshots, pruneRepository } from '../../client/repository/prune.ts';
-import { Repository } from '../../client/repository/repository.ts';
-import { DamagedBackupError, UsageError } from '../../errors.ts';
-import { removeUnfinishedOnInterrupt } from '../interrupt.ts';
-import { printJson } from './backup-device.ts';
+import {
+  CONFIG_NAME,
+  isSnapshotId,
+  Repository,
+  type SnapshotInfo,
+} from '../../client/repository/repository.ts';
+import { DamagedBackupError, StrongroomError, UsageError } from '../../errors.ts';
+import type { BlobStore } from '../../stores/blob/blob-store.ts';
+import { createProgress } from '../progress.ts';
+import { describeSnapshot, printBackupList, printJson, snapshotJson } from './backup-listing.ts';
 import { type KeyOptions, resolveKey, resolveStore, type StoreOptions } from './options.ts';
 
 interface RepositoryOptions extends KeyOptions, StoreOptions {
   json?: boolean;
 }
+export interface StoreCreateOptions extends RepositoryOptions {
+  to?: string;
+}
+export interface StoreListOptions extends RepositoryOptions {
+  from?: string;
+}
+export interface StoreRestoreOptions extends KeyOptions, StoreOptions {
+  from?: string;
+  id?: string;
+  path?: string;
+  to: string;
+  force?: boolean;
+}
 
-async function openRepository(
-  spec: string | undefined,
-  flag: '--to' | '--from',
-  options: RepositoryOptions,
-  create: boolean,
-) {
-  const store = await resolveStore(spec, flag, options);
+/** Opens (or with `create`, makes on first use) the repository in `store` under the given key. */
+async function openRepository(store: BlobStore, options: KeyOptions, create: boolean): Promise<Repository> {
   const key = await resolveKey(options);
   try {
     return create
@@ -33,6 +49,124 @@ async function openRepository(
       : await Repository.open(store, key, nodeCrypto);
   } finally {
     key.destroy(); // the repository holds only keys derived from K
+  }
+}
+
+async function openExistingRepository(spec: string, options: RepositoryOptions): Promise<Repository> {
+  return openRepository(await resolveStore(spec, '--from', options), options, false);
+}
+
+/** True when `store` holds a repository (its config), so its snapshots need the key to be read. */
+async function holdsRepository(store: BlobStore): Promise<boolean> {
+  return (await store.list(CONFIG_NAME)).some((info) => info.name === CONFIG_NAME);
+}
+
+/**
+ * `backup create PATH... --to STORE`: a new snapshot; content the repository holds already, also
+ * from a run that was interrupted, is not uploaded again (docs/FORMAT.md §12.8).
+ */
+export async function runStoreCreate(paths: string[], options: StoreCreateOptions): Promise<void> {
+  const store = await resolveStore(options.to, '--to', options);
+  const repository = await openRepository(store, options, true);
+  try {
+    const snapshot = await createSnapshot(repository, paths);
+    if (options.json) printJson(snapshotJson(snapshot, store.location));
+    else process.stdout.write(`${snapshot.id}\n`);
+    process.stderr.write(`${describeSnapshot(snapshot, store.location)}\n`);
+  } finally {
+    repository.close();
+  }
+}
+
+/** `backup list --from STORE`: snapshots and single-stream backups, oldest first. */
+export async function runStoreList(options: StoreListOptions): Promise<void> {
+  const store = await resolveStore(options.from, '--from', options);
+  const streams = await listBackups(store, (name, reason) =>
+    process.stderr.write(`strongroom: warning: ignored '${name}' in ${store.location}: ${reason}\n`),
+  );
+  let snapshots: SnapshotInfo[] = [];
+  if (await holdsRepository(store)) {
+    const repository = await openRepository(store, options, false);
+    try {
+      snapshots = await repository.listSnapshots();
+    } finally {
+      repository.close();
+    }
+  }
+  printBackupList(snapshots, streams, {
+    location: store.location,
+    json: options.json,
+    nothing: `no backups in ${store.location}`,
+  });
+}
+
+/**
+ * `backup restore [ID] --from STORE --to DIR`: the snapshot or single-stream backup ID, else the
+ * latest of either kind; both write nothing into DIR unless everything verified.
+ */
+export async function runStoreRestore(options: StoreRestoreOptions): Promise<void> {
+  const store = await resolveStore(options.from, '--from', options);
+  let snapshotId = options.id !== undefined && isSnapshotId(options.id) ? options.id : undefined;
+  if (options.id === undefined && (await holdsRepository(store))) {
+    snapshotId = await latestIsSnapshot(store, options);
+  }
+  if (snapshotId !== undefined) {
+    const repository = await openRepository(store, options, false);
+    try {
+      const snapshot = await restoreSnapshot(repository, { ...options, id: snapshotId });
+      const what = options.path === undefined ? '' : ` (${options.path})`;
+      process.stderr.write(`restored snapshot ${snapshot.id}${what} into ${options.to}\n`);
+    } finally {
+      repository.close();
+    }
+    return;
+  }
+  if (options.path !== undefined) {
+    throw new UsageError('--path restores a path inside a snapshot; a single-stream backup restores whole');
+  }
+  await restoreStream(store, options);
+}
+
+/** The latest snapshot's id when it is newer than every single-stream backup in `store`. */
+async function latestIsSnapshot(store: BlobStore, options: KeyOptions): Promise<string | undefined> {
+  const repository = await openRepository(store, options, false);
+  let latest: SnapshotInfo | undefined;
+  try {
+    latest = (await repository.listSnapshots()).at(-1);
+  } finally {
+    repository.close();
+  }
+  const stream = (await listBackups(store)).at(-1);
+  if (latest === undefined) {
+    if (stream === undefined) throw new StrongroomError(`no backups in ${store.location}`);
+    return undefined;
+  }
+  return stream !== undefined && stream.created.toISOString() > latest.time ? undefined : latest.id;
+}
+
+async function restoreStream(store: BlobStore, options: StoreRestoreOptions): Promise<void> {
+  const key = await resolveKey(options);
+  const progress = createProgress('restore');
+  try {
+    const result = await restoreBackup({
+      key,
+      store,
+      id: options.id,
+      to: options.to,
+      force: options.force ?? false,
+      onProgress: (done, total) => progress.update(done, total),
+    });
+    progress.stop();
+    for (const path of result.changed)
+      process.stderr.write(
+        `strongroom: warning: '${path}' changed while it was being backed up; restored as stored\n`,
+      );
+    process.stderr.write(
+      `restored backup ${result.id}: ${result.entries} entries, ${formatBytes(result.contentBytes)} into ${options.to}\n`,
+    );
+  } finally {
+    progress.stop();
+    key.destroy();
   }
 }
 
@@ -45,98 +179,11 @@ function parseShare(text: string): number {
   return share;
 }
 
-export function registerRepositoryBackup(backup: Command): void {
+/** Adds `check`, `forget` and `prune` to the `backup` command that backup.ts made. */
+export function registerRepositoryMaintenance(backup: Command): void {
   const keyFile = ['--key-file <file>', 'file holding the backup key (else STRONGROOM_KEY)'] as const;
   const endpoint = ['--s3-endpoint <url>', 'S3 endpoint for s3:// stores (else AWS_ENDPOINT_URL)'] as const;
   const json = ['--json', 'machine-readable output on stdout (sizes in bytes)'] as const;
-
-  backup
-    .command('snapshot')
-    .description(
-      'back up PATH... as a new snapshot in a repository, uploading only content it does not hold; prints its id',
-    )
-    .argument('<paths...>', 'files and directories to back up, each kept under its base name')
-    .option(...keyFile)
-    .requiredOption('--to <store>', 'the repository: a directory or s3://bucket/prefix')
-    .option(...json)
-    .option(...endpoint)
-    .action(async (paths: string[], options: RepositoryOptions & { to: string }) => {
-      removeUnfinishedOnInterrupt();
-      const repository = await openRepository(options.to, '--to', options, true);
-      try {
-        const snapshot = await createSnapshot(repository, paths);
-        if (options.json) printJson(snapshot);
-        else process.stdout.write(`${snapshot.id}\n`);
-        process.stderr.write(
-          `snapshot ${snapshot.id}: ${snapshot.files} files, ${formatBytes(snapshot.size)}, ${formatBytes(snapshot.added)} uploaded\n`,
-        );
-      } finally {
-        repository.close();
-      }
-    });
-
-  backup
-    .command('snapshots')
-    .description("list a repository's snapshots: id, time, files, size, bytes added (oldest first)")
-    .option(...keyFile)
-    .requiredOption('--from <store>', 'the repository: a directory or s3://bucket/prefix')
-    .option(...json)
-    .option(...endpoint)
-    .action(async (options: RepositoryOptions & { from: string }) => {
-      const repository = await openRepository(options.from, '--from', options, false);
-      try {
-        const snapshots = await repository.listSnapshots();
-        // Single-stream backups may share the store; they are listed and restored by backup list/restore.
-        const streams = await listBackups(repository.store);
-        if (options.json) return printJson(snapshots);
-        if (snapshots.length === 0) process.stderr.write(`no snapshots in ${repository.store.location}\n`);
-        if (streams.length > 0) {
-          process.stderr.write(
-            `and ${streams.length} single-stream backups (see backup list, backup restore)\n`,
-          );
-        }
-        for (const s of snapshots) {
-          process.stdout.write(
-            `${s.id}  ${s.time}  ${String(s.files).padStart(7)} files  ${formatBytes(s.size).padStart(10)}  +${formatBytes(s.added)}\n`,
-          );
-        }
-      } finally {
-        repository.close();
-      }
-    });
-
-  backup
-    .command('restore-snapshot')
-    .description(
-      'restore a snapshot (the latest unless --id), or one path in it, into DIR; nothing is moved there unless it all verifies',
-    )
-    .option(...keyFile)
-    .requiredOption('--from <store>', 'the repository: a directory or s3://bucket/prefix')
-    .option('--id <id>', 'the snapshot (default: the latest)')
-    .option('--path <path>', 'only this path in the snapshot, e.g. chat/media')
-    .requiredOption('--to <dir>', 'directory to restore into (new or empty, unless --force)')
-    .option('--force', 'restore into a non-empty directory, replacing same-named entries')
-    .option(...endpoint)
-    .action(
-      async (
-        options: RepositoryOptions & {
-          from: string;
-          id?: string;
-          path?: string;
-          to: string;
-          force?: boolean;
-        },
-      ) => {
-        removeUnfinishedOnInterrupt();
-        const repository = await openRepository(options.from, '--from', options, false);
-        try {
-          const snapshot = await restoreSnapshot(repository, options);
-          process.stderr.write(`restored snapshot ${snapshot.id} into ${options.to}\n`);
-        } finally {
-          repository.close();
-        }
-      },
-    );
 
   backup
     .command('check')
@@ -157,7 +204,7 @@ export function registerRepositoryBackup(backup: Command): void {
           : options.readDataSubset !== undefined
             ? parseShare(options.readDataSubset)
             : 0;
-        const repository = await openRepository(options.from, '--from', options, false);
+        const repository = await openExistingRepository(options.from, options);
         try {
           const report = await checkRepository(repository, { readData });
           if (options.json) printJson(report);
@@ -185,7 +232,7 @@ export function registerRepositoryBackup(backup: Command): void {
       if (options.keepLast === undefined && options.keepDaily === undefined) {
         throw new UsageError('say what to keep: --keep-last N and/or --keep-daily D');
       }
-      const repository = await openRepository(options.from, '--from', options, false);
+      const repository = await openExistingRepository(options.from, options);
       try {
         const forgotten = await forgetSnapshots(repository, options);
         for (const id of forgotten) process.stdout.write(`${id}\n`);
@@ -202,7 +249,7 @@ export function registerRepositoryBackup(backup: Command): void {
     .requiredOption('--from <store>', 'the repository: a directory or s3://bucket/prefix')
     .option(...endpoint)
     .action(async (options: RepositoryOptions & { from: string }) => {
-      const repository = await openRepository(options.from, '--from', options, false);
+      const repository = await openExistingRepository(options.from, options);
       try {
         const report = await pruneRepository(repository, { owner: `${hostname()}:${process.pid}` });
         process.stderr.write(

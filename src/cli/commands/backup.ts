@@ -1,58 +1,25 @@
-// `strongroom backup create | list | restore` (README "The CLI"; docs/BACKUP.md). One function per
-// subcommand; each gets its key and store only through `backupKey` and `backupStore` below, which
-// is where another way of finding them (a device enrolled with the vault) plugs in.
+// `strongroom backup create | list | restore` (README "The CLI"; docs/BACKUP.md). With a key and a
+// store, create makes a snapshot in the store's repository and list/restore see both its snapshots
+// and the single-stream backups made before repositories (backup-repository.ts); with `--device`
+// the device's account and server do (backup-device.ts). Each gets its key and store only through
+// options.ts.
 import type { Command } from 'commander';
-import { listBackups } from '../../client/backup/backups.ts';
-import { formatBytes } from '../../client/format-bytes.ts';
-import { createBackup, restoreBackup } from '../../client/node/backup.ts';
-import type { BackupKey } from '../../format/key.ts';
-import type { BlobStore } from '../../stores/blob/blob-store.ts';
 import { removeUnfinishedOnInterrupt } from '../interrupt.ts';
-import { createProgress } from '../progress.ts';
+import { registerDeviceBackup, runDeviceCreate, runDeviceList, runDeviceRestore } from './backup-device.ts';
 import {
-  printJson,
-  registerDeviceBackup,
-  runDeviceCreate,
-  runDeviceList,
-  runDeviceRestore,
-} from './backup-device.ts';
-import { reportProblems } from './backup-problems.ts';
-import { registerRepositoryBackup } from './backup-repository.ts';
-import { type KeyOptions, resolveKey, resolveStore, type StoreOptions } from './options.ts';
-
-interface CreateOptions extends KeyOptions, StoreOptions {
-  to?: string;
-  compress?: boolean;
-  json?: boolean;
-  oneFileSystem?: boolean;
-}
-interface ListOptions extends StoreOptions {
-  from?: string;
-  json?: boolean;
-}
-interface RestoreOptions extends KeyOptions, StoreOptions {
-  from?: string;
-  id?: string;
-  to: string;
-  force?: boolean;
-}
-
-/** The key a backup subcommand works with. */
-function backupKey(options: KeyOptions): Promise<BackupKey> {
-  return resolveKey(options);
-}
-
-/** The store a backup subcommand works with; `flag` names the option it came from. */
-function backupStore(
-  spec: string | undefined,
-  flag: '--to' | '--from',
-  options: StoreOptions,
-): Promise<BlobStore> {
-  return resolveStore(spec, flag, options);
-}
+  registerRepositoryMaintenance,
+  runStoreCreate,
+  runStoreList,
+  runStoreRestore,
+  type StoreCreateOptions,
+  type StoreListOptions,
+  type StoreRestoreOptions,
+} from './backup-repository.ts';
 
 export function registerBackup(program: Command): void {
-  const backup = program.command('backup').description('back up paths to a store, list backups, restore one');
+  const backup = program
+    .command('backup')
+    .description('back up paths as snapshots in a repository, list them, restore one');
   const keyFile = ['--key-file <file>', 'file holding the backup key (else STRONGROOM_KEY)'] as const;
   const endpoint = ['--s3-endpoint <url>', 'S3 endpoint for s3:// stores (else AWS_ENDPOINT_URL)'] as const;
   const device = [
@@ -63,20 +30,23 @@ export function registerBackup(program: Command): void {
 
   backup
     .command('create')
-    .description('back up PATH... (files, directories, symlinks) as a new encrypted backup; prints its id')
+    .description(
+      'back up PATH... (files, directories, symlinks) as a new snapshot, uploading only what the repository lacks; prints its id',
+    )
     .argument('<paths...>', 'files and directories to back up, each kept under its base name')
     .option(...keyFile)
-    .option('--to <store>', 'where to store it: a directory or s3://bucket/prefix')
-    .option('--compress', 'deflate the archive before encryption (helps text, not media)')
+    .option('--to <store>', 'the repository (made on first use): a directory or s3://bucket/prefix')
     .option(...json)
-    .option('--one-file-system', 'do not back up what is mounted inside PATH (mount points stay, empty)')
     .option(...endpoint)
     .option(...device)
     .action(runCreate);
 
   backup
     .command('list')
-    .description('list the backups in a store: id, size, creation time (oldest first)')
+    .description(
+      'list the snapshots (id, time, files, size, bytes added) and the older single-stream backups in a store, oldest first',
+    )
+    .option(...keyFile)
     .option('--from <store>', 'a directory or s3://bucket/prefix')
     .option(...json)
     .option(...endpoint)
@@ -86,11 +56,13 @@ export function registerBackup(program: Command): void {
   backup
     .command('restore')
     .description(
-      'restore a backup (the latest unless --id) into DIR; nothing is written unless it all verifies',
+      'restore a snapshot or a single-stream backup (the latest unless ID), or one path in a snapshot, into DIR; nothing is written unless it all verifies',
     )
+    .argument('[id]', 'the snapshot or backup to restore (default: the latest)')
     .option(...keyFile)
     .option('--from <store>', 'a directory or s3://bucket/prefix')
-    .option('--id <id>', 'the backup to restore (default: the latest)')
+    .option('--id <id>', 'the same as ID')
+    .option('--path <path>', 'only this path in the snapshot, e.g. chat/media')
     .requiredOption('--to <dir>', 'directory to restore into (new or empty, unless --force)')
     .option('--force', 'restore into a non-empty directory, replacing same-named entries')
     .option(...endpoint)
@@ -106,102 +78,30 @@ export function registerBackup(program: Command): void {
     .action(runRestore);
 
   registerDeviceBackup(backup);
-  registerRepositoryBackup(backup);
+  registerRepositoryMaintenance(backup);
 }
 
-export async function runCreate(
-  paths: string[],
-  options: CreateOptions & { device?: string },
-): Promise<void> {
+async function runCreate(paths: string[], options: StoreCreateOptions & { device?: string }): Promise<void> {
   removeUnfinishedOnInterrupt();
   if (options.device !== undefined) return runDeviceCreate(paths, { ...options, device: options.device });
-  const store = await backupStore(options.to, '--to', options);
-  const key = await backupKey(options);
-  const progress = createProgress('backup');
-  const started = performance.now();
-  try {
-    const result = await createBackup(paths, {
-      key,
-      store,
-      compress: options.compress ?? false,
-      oneFileSystem: options.oneFileSystem ?? false,
-      onPlan: (plan) => {
-        for (const { path, reason } of plan.skipped)
-          process.stderr.write(`strongroom: warning: skipped '${path}' (${reason})\n`);
-      },
-      onProgress: (done, total) => progress.update(done, total),
-    });
-    progress.stop();
-    if (options.json) {
-      printJson({
-        id: result.id,
-        size: result.size,
-        contentBytes: result.plan.contentBytes,
-        created: result.created.toISOString(),
-        store: store.location,
-      });
-    } else process.stdout.write(`${result.id}\n`);
-    reportProblems(result);
-    if (process.stderr.isTTY) {
-      const seconds = (performance.now() - started) / 1000;
-      process.stderr.write(
-        `backed up ${result.plan.entries.length} entries (${formatBytes(result.plan.contentBytes)}) as ${formatBytes(result.size)} to ${store.location} in ${seconds.toFixed(1)} s\n`,
-      );
-    }
-  } finally {
-    progress.stop();
-    key.destroy();
-  }
+  return runStoreCreate(paths, options);
 }
 
-export async function runList(options: ListOptions & { device?: string }): Promise<void> {
+async function runList(options: StoreListOptions & { device?: string }): Promise<void> {
   if (options.device !== undefined) return runDeviceList({ device: options.device, json: options.json });
-  const store = await backupStore(options.from, '--from', options);
-  const backups = await listBackups(store, (name, reason) =>
-    process.stderr.write(`strongroom: warning: ignored '${name}' in ${store.location}: ${reason}\n`),
-  );
-  if (options.json) {
-    const location = store.location;
-    printJson(backups.map((b) => ({ id: b.id, size: b.size, created: b.created.toISOString(), location })));
-    return;
-  }
-  if (backups.length === 0) process.stderr.write(`no backups in ${store.location}\n`);
-  for (const backup of backups) {
-    const created = backup.created
-      .toISOString()
-      .replace('T', ' ')
-      .replace(/\.\d{3}Z$/, ' UTC');
-    process.stdout.write(`${backup.id}  ${formatBytes(backup.size).padStart(10)}  ${created}\n`);
-  }
+  return runStoreList(options);
 }
 
-export async function runRestore(
-  options: RestoreOptions & { device?: string; passwordStdin?: boolean; passwordChangedElsewhere?: boolean },
+async function runRestore(
+  id: string | undefined,
+  options: StoreRestoreOptions & {
+    device?: string;
+    passwordStdin?: boolean;
+    passwordChangedElsewhere?: boolean;
+  },
 ): Promise<void> {
   removeUnfinishedOnInterrupt();
-  if (options.device !== undefined) return runDeviceRestore({ ...options, device: options.device });
-  const store = await backupStore(options.from, '--from', options);
-  const key = await backupKey(options);
-  const progress = createProgress('restore');
-  try {
-    const result = await restoreBackup({
-      key,
-      store,
-      id: options.id,
-      to: options.to,
-      force: options.force ?? false,
-      onProgress: (done, total) => progress.update(done, total),
-    });
-    progress.stop();
-    for (const path of result.changed)
-      process.stderr.write(
-        `strongroom: warning: '${path}' changed while it was being backed up; restored as stored\n`,
-      );
-    process.stderr.write(
-      `restored backup ${result.id}: ${result.entries} entries, ${formatBytes(result.contentBytes)} into ${options.to}\n`,
-    );
-  } finally {
-    progress.stop();
-    key.destroy();
-  }
+  const chosen = { ...options, id: id ?? options.id };
+  if (options.device !== undefined) return runDeviceRestore({ ...chosen, device: options.device });
+  return runStoreRestore(chosen);
 }

@@ -1,6 +1,7 @@
 // `strongroom demo` (README "demo"): the main job on the embedded default. Generates a sample chat
-// history, backs it up with a fresh manual key to a temporary directory store, restores it
-// elsewhere and verifies every byte; exits 0 only if everything verified.
+// history, backs it up, adds a second day of messages and media and backs up again (uploading only
+// what is new), restores the latest backup elsewhere and verifies every byte; exits 0 only if
+// everything verified.
 import type { Command } from 'commander';
 import { formatBytes } from '../../client/format-bytes.ts';
 import { type Phase, runStandaloneDemo } from '../../demo/standalone.ts';
@@ -26,7 +27,9 @@ function positiveInteger(flag: string, text: string): number {
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('generate a sample chat history, back it up, restore it elsewhere and verify every byte')
+    .description(
+      'generate a sample chat history, back it up, add a day and back up again, restore it elsewhere and verify every byte',
+    )
     .option('--seed <n>', 'seed of the sample history (same seed, same bytes)', '1')
     .option('--media-mib <n>', 'approximate MiB of media files', '40')
     .option('--messages <n>', 'number of messages in the database', '20000')
@@ -64,11 +67,15 @@ async function runDemo(flags: DemoFlags): Promise<void> {
 
   const { sample, seconds, comparison } = result;
   const rate = (bytes: number, s: number) => `${formatBytes(bytes / Math.max(s, 0.001))}/s`;
+  const share = (part: number, whole: number) => `${((100 * part) / Math.max(whole, 1)).toFixed(1)} %`;
+  const day = result.secondDay;
   const lines = [
     `sample history: ${sample.chats} chats, ${sample.messages} messages, ${sample.mediaFiles} media files, ${formatBytes(result.plainBytes)}`,
     `generated in ${seconds.generate.toFixed(1)} s`,
     `backup ${result.backupId}: ${formatBytes(result.backupBytes)} encrypted, ${seconds.backup.toFixed(1)} s (${rate(result.plainBytes, seconds.backup)})`,
-    `restored in ${seconds.restore.toFixed(1)} s (${rate(result.backupBytes, seconds.restore)})`,
+    `second day: ${day.added.messages} new messages, ${day.added.mediaFiles} new media files (${formatBytes(day.added.bytes)})`,
+    `backup ${day.backupId}: ${formatBytes(day.plainBytes)} backed up, ${formatBytes(day.uploadedBytes)} uploaded (${share(day.uploadedBytes, result.backupBytes)} of the first backup's upload), ${seconds['second day'].toFixed(1)} s`,
+    `restored the latest backup in ${seconds.restore.toFixed(1)} s (${rate(day.plainBytes, seconds.restore)})`,
     `verified ${comparison.entries} entries, ${formatBytes(comparison.bytes)} in ${seconds.verify.toFixed(1)} s: ${
       comparison.differences.length === 0
         ? 'every byte matches'

@@ -1,6 +1,7 @@
 // The whole backup flow for one device through ChatD (docs/CHATD.md; docs/PROTOCOL.md §10 "Flows"): enable
-// password or manual-key backup, back up, list, restore on this or a new device, status, change the
-// password, disable. Used by the CLI (src/cli/commands/backup-device.ts) and the demo; K never
+// password or manual-key backup, back up (a snapshot in the repository in the device's store,
+// docs/BACKUP.md "Repositories"), list, restore on this or a new device (a snapshot, or a
+// single-stream backup made before repositories), status, change the password, disable. Used by the CLI (src/cli/commands/backup-device.ts) and the demo; K never
 // leaves the device but wrapped inside the vault's sealed registration.
 import { randomBytes } from 'node:crypto';
 import { LockedError, NoRecordError, TamperingError, UsageError, WrongKeyError } from '../../errors.ts';
@@ -17,12 +18,22 @@ import { ChatdBlobStore } from '../chatd/blob-store.ts';
 import { ChatdClient } from '../chatd/client.ts';
 import { ChatdVaultTransport } from '../chatd/vault-transport.ts';
 import { checkPasswordStrength } from '../password-strength.ts';
+import { LOCK_PREFIX } from '../repository/prune.ts';
+import {
+  CONFIG_NAME,
+  INDEX_PREFIX,
+  isSnapshotId,
+  PACK_PREFIX,
+  Repository,
+  SNAPSHOT_PREFIX,
+  type SnapshotInfo,
+} from '../repository/repository.ts';
 import { type Argon2idParameters, VaultClient, type VaultRecordStatus } from '../vault/client.ts';
-import type { SkippedEntry } from './archive-fs.ts';
-import { createBackup, type ProgressListener, restoreBackup } from './backup.ts';
+import { type ProgressListener, restoreBackup } from './backup.ts';
 import { CHATD_STORE, type DeviceDir } from './chatd-device.ts';
 import { openNodeSocket } from './chatd-socket.ts';
 import { nodeCrypto } from './node-crypto.ts';
+import { createSnapshot, restoreSnapshot } from './repository-backup.ts';
 
 /** Guesses a new record allows unless told otherwise (at most the fleet's limit). */
 export const DEFAULT_GUESS_LIMIT = 10;
@@ -34,7 +45,9 @@ export interface SessionOptions {
 }
 
 export interface RestoreReport {
+  readonly kind: 'snapshot' | 'stream';
   readonly id: string;
+  /** Files (a snapshot) or archive entries (a single-stream backup) restored. */
   readonly entries: number;
   readonly contentBytes: number;
   /** Set when K came from the vault: what the recovery revealed (docs/CHATD.md "What a device is told"). */
@@ -89,6 +102,27 @@ export interface StatusReport {
   readonly noRecord?: boolean;
   readonly lastBackup?: { id: string; size: number; created: string };
   readonly tampering?: string;
+}
+
+/** A snapshot's entry in ChatD's list: its id has the snapshot form, not a single stream's. */
+const isSnapshotEntry = (entry: BackupEntry) => isSnapshotId(entry.id);
+
+/** Deletes a repository, snapshots first so that none is ever listed without its data. */
+async function deleteRepository(store: BlobStore): Promise<void> {
+  for (const prefix of [SNAPSHOT_PREFIX, INDEX_PREFIX, PACK_PREFIX, LOCK_PREFIX, CONFIG_NAME]) {
+    for (const info of await store.list(prefix)) await store.delete(info.name);
+  }
+}
+
+/**
+ * A key recovered from the vault that does not open the backup means the backup was made under
+ * another key (an older enable) or the record was replaced, not a typing mistake: said as such.
+ */
+function vaultKeyMismatch(error: unknown, what: string): unknown {
+  if (!(error instanceof WrongKeyError)) return error;
+  return new WrongKeyError(`the key recovered from the vault does not open ${what}`, {
+    hints: ['the backup was made under another key (an older enable), or the vault record was replaced'],
+  });
 }
 
 function recordState(summary: VaultRecordStatus): DeviceRecordState {
@@ -239,51 +273,69 @@ export class DeviceSession {
     return key;
   }
 
-  /** Backs up `paths` to the device's store and lists the backup with ChatD. */
-  async createBackup(
-    paths: readonly string[],
-    options: { compress?: boolean; onProgress?: ProgressListener } = {},
-  ): Promise<{
-    id: string;
-    size: number;
-    created: Date;
-    contentBytes: number;
-    complete: boolean;
-    problems: readonly SkippedEntry[];
-  }> {
+  /**
+   * Backs up `paths` as a new snapshot in the repository in the device's store, made on first use:
+   * only content the repository lacks is uploaded, also after an interrupted run (docs/FORMAT.md
+   * §12.8).
+   */
+  async createBackup(paths: readonly string[]): Promise<SnapshotInfo> {
     const key = this.heldKey();
+    const repository = await this.openRepository(key, true).finally(() => key.destroy());
     try {
-      const store = await this.openStore(this.device.store);
-      const result = await createBackup(paths, {
-        key,
-        store,
-        compress: options.compress,
-        onProgress: options.onProgress,
-      });
-      await this.client.addBackup(
-        new BackupEntry({
-          id: result.id,
-          size: BigInt(result.size),
-          createdAtMs: BigInt(result.created.getTime()),
-          location: this.device.store,
-        }),
-      );
-      await this.device.update({
-        lastBackup: { id: result.id, size: result.size, created: result.created.toISOString() },
-      });
-      return {
-        id: result.id,
-        size: result.size,
-        created: result.created,
-        contentBytes: result.plan.contentBytes,
-        complete: result.complete,
-        problems: result.problems,
-      };
+      const snapshot = await createSnapshot(repository, paths);
+      await this.snapshotFinished(repository, snapshot);
+      return snapshot;
     } finally {
-      key.destroy();
+      repository.close();
     }
   }
 
+  /**
+   * What follows a committed snapshot, in one place: ChatD lists it among the account's backups
+   * (its size the bytes its run added to the store; docs/BACKUP.md "Listing") so that any device
+   * of the account finds it, and this device remembers it as its last backup.
+   */
+  private async snapshotFinished(_repository: Repository, snapshot: SnapshotInfo): Promise<void> {
+    await this.client.addBackup(
+      new BackupEntry({
+        id: snapshot.id,
+        size: BigInt(snapshot.added),
+        createdAtMs: BigInt(Date.parse(snapshot.time)),
+        location: this.device.store,
+      }),
+    );
+    await this.device.update({
+      lastBackup: { id: snapshot.id, size: snapshot.size, created: snapshot.time },
+    });
+  }
+
+  /** The repository in `location` (the device's store by default) under `key`; it keeps only keys derived from K. */
+  private async openRepository(
+    key: BackupKey,
+    create: boolean,
+    location = this.device.store,
+  ): Promise<Repository> {
+    const store = await this.openStore(location);
+    return create ? Repository.openOrCreate(store, key, nodeCrypto) : Repository.open(store, key, nodeCrypto);
+  }
+
+  /**
+   * The snapshots of the repository in the device's store, oldest first; undefined when this
+   * device holds no key to read them with (a new device, before its first restore).
+   */
+  async listSnapshots(): Promise<SnapshotInfo[] | undefined> {
+    if (!(await this.listBackups()).some((entry) => isSnapshotEntry(entry))) return [];
+    const key = this.device.backupKey();
+    if (key === undefined) return undefined;
+    const repository = await this.openRepository(key, false).finally(() => key.destroy());
+    try {
+      return await repository.listSnapshots();
+    } finally {
+      repository.close();
+    }
+  }
+
+  /** The account's backups as ChatD lists them: snapshots and older single-stream backups, oldest first. */
   listBackups(): Promise<readonly BackupEntry[]> {
     return this.client.listBackups();
   }
@@ -315,25 +367,21 @@ export class DeviceSession {
     try {
       destroyStreamSecrets(await Header.deserialize(header.subarray(0, filled)).open(nodeCrypto, key));
     } catch (error) {
-      if (fromVault && error instanceof WrongKeyError) {
-        throw new WrongKeyError(`the key recovered from the vault does not open backup ${id}`, {
-          hints: [
-            'the backup was made under another key (an older enable), or the vault record was replaced',
-          ],
-        });
-      }
-      throw error;
+      throw fromVault ? vaultKeyMismatch(error, `backup ${id}`) : error;
     }
   }
 
   /**
-   * Restores a backup (the latest unless `id`) into `to`. K comes from `password` (vault recovery,
-   * one guess spent and refunded if right), from `key`, or from this device. Nothing is written to
-   * `to` unless the whole backup verifies.
+   * Restores a snapshot or a single-stream backup (the latest of either unless `id`), or with
+   * `path` one path inside a snapshot, into `to`. K comes from `password` (vault recovery, one
+   * guess spent and refunded if right), from `key`, or from this device. Nothing is written to
+   * `to` unless all it restores verifies.
    */
   async restore(options: {
     to: string;
     id?: string;
+    /** Only this path inside the snapshot. */
+    path?: string;
     password?: string;
     /** With `password`: the user changed it on another device since this one last used it. */
     passwordChangedElsewhere?: boolean;
@@ -341,59 +389,100 @@ export class DeviceSession {
     force?: boolean;
     onProgress?: ProgressListener;
   }): Promise<RestoreReport> {
+    // ChatD's list says what there is, and where, before a guess is spent.
     const entry = await this.findEntry(options.id);
-    const store = await this.openStore(entry.location);
-    let key: BackupKey;
-    let recovery: RestoreReport['recovery'];
-    if (options.password !== undefined) {
-      const remembered = await this.device.recordMemory().get(this.recordId);
-      let recovered: Awaited<ReturnType<VaultClient['recover']>>;
-      try {
-        recovered = await this.vault.recover(this.recordId, options.password, {
-          passwordChangedElsewhere: options.passwordChangedElsewhere ?? false,
-        });
-      } catch (error) {
-        if (error instanceof LockedError)
-          await this.client.reportActivity(NotificationKind.locked).catch(() => {});
-        throw error;
-      }
-      key = recovered.key;
-      // The device's own count is a baseline only for the incarnation it saw (docs/CHATD.md).
-      const sameIncarnation = remembered !== undefined && !recovered.changedElsewhere;
-      recovery = {
-        failedGuessesSincePasswordSet: recovered.failedGuessesSinceLastSuccess,
-        failedGuessesSinceThisDevice: sameIncarnation
-          ? Math.max(0, recovered.failedGuessesSinceLastSuccess - recovered.failedGuessesAtPreviousSuccess)
-          : undefined,
-        guessesLeft: recovered.guessesLeft,
-        limit: recovered.limit,
-      };
-      await this.client.reportActivity(NotificationKind.recovered, recovered.failedGuessesSinceLastSuccess);
-    } else {
-      key = options.key ?? this.heldKey();
-    }
-    try {
-      await this.checkKey(store, entry.id, key, options.password !== undefined);
-      const result = await restoreBackup({
-        key,
-        store,
-        id: entry.id,
-        to: options.to,
-        force: options.force,
-        onProgress: options.onProgress,
+    const snapshot = isSnapshotEntry(entry);
+    if (!snapshot && options.path !== undefined) {
+      throw new UsageError(`backup ${entry.id} is a single-stream backup: --path needs a snapshot`, {
+        hints: ['a single-stream backup restores whole'],
       });
+    }
+    const { key, recovery } = await this.backupKeyFor(options);
+    const fromVault = options.password !== undefined;
+    try {
+      const report = snapshot
+        ? await this.restoreSnapshot(key, fromVault, entry, options)
+        : await this.restoreStream(key, fromVault, entry, options);
       // This device now holds K and continues the account's backups where they were kept.
       if (this.device.backupKey() === undefined) {
         await this.device.saveBackupKey(key);
-        await this.device.update({
-          mode: options.password !== undefined ? 'password' : 'manual',
-          store: entry.location,
-        });
+        await this.device.update({ mode: fromVault ? 'password' : 'manual', store: entry.location });
       }
-      return { id: entry.id, entries: result.entries, contentBytes: result.contentBytes, recovery };
+      return { ...report, recovery };
     } finally {
       key.destroy();
     }
+  }
+
+  /** K for a restore: recovered from the vault with `password`, or given, or held by this device. */
+  private async backupKeyFor(options: {
+    password?: string;
+    passwordChangedElsewhere?: boolean;
+    key?: BackupKey;
+  }): Promise<{ key: BackupKey; recovery?: RestoreReport['recovery'] }> {
+    if (options.password === undefined) return { key: options.key ?? this.heldKey() };
+    const remembered = await this.device.recordMemory().get(this.recordId);
+    let recovered: Awaited<ReturnType<VaultClient['recover']>>;
+    try {
+      recovered = await this.vault.recover(this.recordId, options.password, {
+        passwordChangedElsewhere: options.passwordChangedElsewhere ?? false,
+      });
+    } catch (error) {
+      if (error instanceof LockedError)
+        await this.client.reportActivity(NotificationKind.locked).catch(() => {});
+      throw error;
+    }
+    // The device's own count is a baseline only for the incarnation it saw (docs/CHATD.md).
+    const sameIncarnation = remembered !== undefined && !recovered.changedElsewhere;
+    const recovery = {
+      failedGuessesSincePasswordSet: recovered.failedGuessesSinceLastSuccess,
+      failedGuessesSinceThisDevice: sameIncarnation
+        ? Math.max(0, recovered.failedGuessesSinceLastSuccess - recovered.failedGuessesAtPreviousSuccess)
+        : undefined,
+      guessesLeft: recovered.guessesLeft,
+      limit: recovered.limit,
+    };
+    await this.client.reportActivity(NotificationKind.recovered, recovered.failedGuessesSinceLastSuccess);
+    return { key: recovered.key, recovery };
+  }
+
+  private async restoreSnapshot(
+    key: BackupKey,
+    fromVault: boolean,
+    entry: BackupEntry,
+    options: { to: string; path?: string; force?: boolean },
+  ): Promise<Omit<RestoreReport, 'recovery'>> {
+    let repository: Repository;
+    try {
+      repository = await this.openRepository(key, false, entry.location);
+    } catch (error) {
+      throw fromVault ? vaultKeyMismatch(error, `the repository in ${entry.location}`) : error;
+    }
+    try {
+      const snapshot = await restoreSnapshot(repository, { ...options, id: entry.id });
+      return { kind: 'snapshot', id: snapshot.id, entries: snapshot.files, contentBytes: snapshot.size };
+    } finally {
+      repository.close();
+    }
+  }
+
+  private async restoreStream(
+    key: BackupKey,
+    fromVault: boolean,
+    entry: BackupEntry,
+    options: { to: string; force?: boolean; onProgress?: ProgressListener },
+  ): Promise<Omit<RestoreReport, 'recovery'>> {
+    const store = await this.openStore(entry.location);
+    await this.checkKey(store, entry.id, key, fromVault);
+    const result = await restoreBackup({
+      key,
+      store,
+      id: entry.id,
+      to: options.to,
+      force: options.force,
+      onProgress: options.onProgress,
+    });
+    return { kind: 'stream', id: entry.id, entries: result.entries, contentBytes: result.contentBytes };
   }
 
   /** Mode, vault counters (advisory), last backup and any tampering warning. */
@@ -405,8 +494,7 @@ export class DeviceSession {
       store: this.device.store,
       holdsKey: this.device.holdsBackupKey(),
     };
-    const entries = await this.client.listBackups();
-    const last = entries.at(-1);
+    const last = (await this.client.listBackups()).at(-1);
     const lastBackup = last && {
       id: last.id,
       size: Number(last.size),
@@ -460,11 +548,17 @@ export class DeviceSession {
       key.destroy();
     }
     let deleted = 0;
+    const repositories = new Set<string>();
     for (const entry of await this.client.listBackups()) {
       const store = await this.openStore(entry.location);
-      await store.delete(`${entry.id}${BACKUP_SUFFIX}`).catch((error: unknown) => {
-        if (!(error instanceof BlobNotFoundError)) throw error;
-      });
+      if (isSnapshotEntry(entry)) {
+        if (!repositories.has(entry.location)) await deleteRepository(store);
+        repositories.add(entry.location);
+      } else {
+        await store.delete(`${entry.id}${BACKUP_SUFFIX}`).catch((error: unknown) => {
+          if (!(error instanceof BlobNotFoundError)) throw error;
+        });
+      }
       await this.client.removeBackup(entry.id);
       deleted++;
     }

@@ -103,9 +103,7 @@ export async function pruneRepository(
         throw new RepositoryBusyError(
           `pack ${info.name} is in no index yet: another run may still be writing`,
           {
-            hints: [
-              'wait for it to finish, or run backup snapshot once to adopt what an interrupted run left',
-            ],
+            hints: ['wait for it to finish, or run backup create once to adopt what an interrupted run left'],
           },
         );
       }

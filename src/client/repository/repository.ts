@@ -75,6 +75,14 @@ export async function readWhole(store: BlobStore, name: string): Promise<Uint8Ar
   return concatBytes(pieces);
 }
 
+/**
+ * True when `id` has a snapshot's form (32 lowercase hex digits, its random name); a single-stream
+ * backup's id starts with its time instead (docs/FORMAT.md §7), so the two never mix up.
+ */
+export function isSnapshotId(id: string): boolean {
+  return /^[0-9a-f]{32}$/.test(id);
+}
+
 /** Random lowercase hex for object names: 16 bytes, so concurrent writers never pick the same one. */
 function randomName(crypto: FormatCrypto): string {
   return toHex(crypto.randomBytes(16));
