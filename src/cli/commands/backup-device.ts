@@ -21,7 +21,7 @@ import { NotificationKind } from '../../protocol/chatd/notification.ts';
 import { type PasswordSource, readNewPassword, readPassword } from '../password-prompt.ts';
 import { createProgress } from '../progress.ts';
 import { readLine } from './account.ts';
-import { reportProblems } from './backup-problems.ts';
+import { reportProblems, reportRestored } from './backup-problems.ts';
 
 /**
  * Argon2id parameters from STRONGROOM_TEST_ARGON2ID ("memoryKiB,iterations,parallelism"), for tests
@@ -254,9 +254,7 @@ export async function runDeviceRestore(options: DeviceRestoreOptions): Promise<v
         if (result.recovery !== undefined) {
           for (const line of describeRecovery(result.recovery)) process.stderr.write(`${line}\n`);
         }
-        process.stderr.write(
-          `restored backup ${result.id}: ${result.entries} entries, ${formatBytes(result.contentBytes)} into ${options.to}\n`,
-        );
+        reportRestored(result, options.to);
       } finally {
         progress.stop();
       }

@@ -16,7 +16,7 @@ import {
   runDeviceList,
   runDeviceRestore,
 } from './backup-device.ts';
-import { reportProblems } from './backup-problems.ts';
+import { reportProblems, reportRestored } from './backup-problems.ts';
 import { registerRepositoryBackup } from './backup-repository.ts';
 import { type KeyOptions, resolveKey, resolveStore, type StoreOptions } from './options.ts';
 
@@ -193,13 +193,7 @@ export async function runRestore(
       onProgress: (done, total) => progress.update(done, total),
     });
     progress.stop();
-    for (const path of result.changed)
-      process.stderr.write(
-        `strongroom: warning: '${path}' changed while it was being backed up; restored as stored\n`,
-      );
-    process.stderr.write(
-      `restored backup ${result.id}: ${result.entries} entries, ${formatBytes(result.contentBytes)} into ${options.to}\n`,
-    );
+    reportRestored(result, options.to);
   } finally {
     progress.stop();
     key.destroy();

@@ -22,6 +22,7 @@ import type { SkippedEntry } from './archive-fs.ts';
 import { createBackup, type ProgressListener, restoreBackup } from './backup.ts';
 import { CHATD_STORE, type DeviceDir } from './chatd-device.ts';
 import { openNodeSocket } from './chatd-socket.ts';
+import type { ExtractSummary } from './extract.ts';
 import { nodeCrypto } from './node-crypto.ts';
 
 /** Guesses a new record allows unless told otherwise (at most the fleet's limit). */
@@ -33,10 +34,9 @@ export interface SessionOptions {
   readonly s3Endpoint?: string;
 }
 
-export interface RestoreReport {
+/** What a restore did: the extract's summary (entries left out, changed files) and, with a password, the recovery. */
+export interface RestoreReport extends ExtractSummary {
   readonly id: string;
-  readonly entries: number;
-  readonly contentBytes: number;
   /** Set when K came from the vault: what the recovery revealed (docs/CHATD.md "What a device is told"). */
   readonly recovery?: {
     /**
@@ -390,7 +390,15 @@ export class DeviceSession {
           store: entry.location,
         });
       }
-      return { id: entry.id, entries: result.entries, contentBytes: result.contentBytes, recovery };
+      return {
+        id: entry.id,
+        entries: result.entries,
+        contentBytes: result.contentBytes,
+        changed: result.changed,
+        problems: result.problems,
+        complete: result.complete,
+        recovery,
+      };
     } finally {
       key.destroy();
     }
