@@ -8,12 +8,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { CipherSuite } from '@hpke/core';
+import * as opaque from '@serenity-kit/opaque';
 import { sealRequest } from '../../src/client/vault/channel.ts';
 import { createNodeHpkeSuite } from '../../src/hsm-platform/hpke-node.ts';
 import { openNodeKeystore } from '../../src/hsm-platform/node-platform.ts';
 import { NvramFile } from '../../src/hsm-platform/nvram.ts';
 import { nodePrimitives } from '../../src/hsm-platform/primitives.ts';
 import { FLEET_CONFIG_AAD, FleetConfig, FleetMember } from '../../src/protocol/fleet.ts';
+import { fromBase64Url } from '../../src/protocol/vault/bytes.ts';
 import {
   type CoreResponse,
   deserializeCoreResponse,
@@ -21,7 +23,7 @@ import {
   serializeCoreRequest,
 } from '../../src/protocol/vault/core-rpc.ts';
 import { VaultOp } from '../../src/protocol/vault/frames.ts';
-import { StatusRequest } from '../../src/protocol/vault/requests.ts';
+import { RegisterStartRequest, RegistrationKind, StatusRequest } from '../../src/protocol/vault/requests.ts';
 import { Outcome, RefusalReason } from '../../src/protocol/vault/responses.ts';
 import { CoreStartError, InProcessPeer, type Platform } from '../../src/vault-host/core-adapter.ts';
 import { NodeConfig } from '../../src/vault-host/node-config.ts';
@@ -192,5 +194,37 @@ test('each request zeroes the response secret it derived once it has answered, r
       'the response secret is zeroed when its request returns',
     );
   }
+  peer.stop();
+});
+
+test('a keystore that fails mid-request fails the request: the host is not told the client was malformed', async () => {
+  // The token gone while the core seals a pending registration (a PKCS#11 token unplugged, say).
+  // The core must not turn that into a refusal the host would pass on to the client as final.
+  const real = platform(0);
+  const keystore = {
+    ...real.keystore,
+    open: real.keystore.open.bind(real.keystore),
+    secret: real.keystore.secret.bind(real.keystore),
+    seal: async () => {
+      throw new Error('the token is gone');
+    },
+  };
+  const peer = await InProcessPeer.start({ ...real, keystore }, mine.sealedConfig);
+  await opaque.ready;
+  const { registrationRequest } = opaque.client.startRegistration({ password: 'a password' });
+  const body = new RegisterStartRequest({
+    kind: RegistrationKind.create,
+    registrationRequest: fromBase64Url(registrationRequest),
+  }).serialize();
+  const request = await sealRequest(
+    mine.config.publicInfo(),
+    VaultOp.registerStart,
+    nodePrimitives.randomBytes(16),
+    body,
+  );
+  await assert.rejects(
+    peer.endorse(serializeCoreRequest({ type: 'answer', clientFrame: request.frame, current: undefined })),
+    /the token is gone/,
+  );
   peer.stop();
 });
