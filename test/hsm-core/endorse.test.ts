@@ -4,12 +4,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { errorFrame } from '../../src/hsm-core/channel.ts';
+import { PLACEHOLDER } from '../../src/hsm-core/transitions.ts';
 import { nodePrimitives } from '../../src/hsm-platform/primitives.ts';
 import { type CoreResponse, ProposeAction } from '../../src/protocol/vault/core-rpc.ts';
 import { ErrorCode, VaultOp } from '../../src/protocol/vault/frames.ts';
 import { Intent, TransitionKind } from '../../src/protocol/vault/intent.ts';
 import { type CertifiedState, RecordStatus } from '../../src/protocol/vault/record.ts';
-import { DeleteRequest, LoginFinishRequest, RegistrationKind } from '../../src/protocol/vault/requests.ts';
+import { DeleteRequest, LoginFinishRequest } from '../../src/protocol/vault/requests.ts';
 import { type LoginStartResult, RefusalReason } from '../../src/protocol/vault/responses.ts';
 import { startTestFleet, type TestFleet } from '../vault-host/helpers/fleet.ts';
 import { MaliciousHost, okResult } from './helpers/host.ts';
@@ -188,4 +189,26 @@ test('an unopenable client frame gets the unsealed error frame; a state of anoth
       reason: RefusalReason.wrongRecord,
     },
   );
+});
+
+test("a registration's to-state must be the table's in every clear field, and sealed: not the placeholder", async () => {
+  // The host's own create, proposed by node 0: its sealed part holds the registration, genuinely.
+  const recordId = nodePrimitives.randomBytes(16);
+  const frame = await (await host.registerOwn(recordId, undefined)).finish();
+  const proposed = await host.propose(frame.frame, undefined);
+  assert.equal(proposed.kind, TransitionKind.create);
+  const create = (to: typeof proposed.to) =>
+    new Intent({ kind: TransitionKind.create, from: undefined, to, evidence: proposed.evidence });
+  // The same sealed part under a clear field the table does not lead to (one guess fewer than
+  // registered): the sealed part opens and matches, so only the clear-field comparison refuses.
+  for (const r of await host.endorseAll(
+    create(proposed.to.with({ guessesLeft: proposed.to.guessesLeft - 1 })),
+  ))
+    assert.deepEqual(r, { type: 'refused', reason: RefusalReason.badTransition });
+  // The table's own state before it is sealed (the placeholder where the sealed part goes).
+  for (const r of await host.endorseAll(create(proposed.to.with({ sealed: PLACEHOLDER }))))
+    assert.deepEqual(r, { type: 'refused', reason: RefusalReason.badTransition });
+  // The proposal as it is: every core endorses it.
+  const created = await host.certify(create(proposed.to), { commit: false });
+  assert.equal(created.state.status, RecordStatus.active);
 });

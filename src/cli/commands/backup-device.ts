@@ -23,6 +23,7 @@ import { type PasswordSource, readNewPassword, readPassword } from '../password-
 import { createProgress } from '../progress.ts';
 import { readLine } from './account.ts';
 import { describeSnapshot, printBackupList, printJson, snapshotJson } from './backup-listing.ts';
+import { reportRestored } from './backup-problems.ts';
 
 /**
  * Argon2id parameters from STRONGROOM_TEST_ARGON2ID ("memoryKiB,iterations,parallelism"), for tests
@@ -239,11 +240,10 @@ export async function runDeviceRestore(options: DeviceRestoreOptions): Promise<v
         if (result.recovery !== undefined) {
           for (const line of describeRecovery(result.recovery)) process.stderr.write(`${line}\n`);
         }
-        process.stderr.write(
-          result.kind === 'snapshot'
-            ? `restored snapshot ${result.id}${options.path === undefined ? '' : ` (${options.path})`} into ${options.to}\n`
-            : `restored backup ${result.id}: ${result.entries} entries, ${formatBytes(result.contentBytes)} into ${options.to}\n`,
-        );
+        if (result.kind === 'snapshot') {
+          const what = options.path === undefined ? '' : ` (${options.path})`;
+          process.stderr.write(`restored snapshot ${result.id}${what} into ${options.to}\n`);
+        } else reportRestored(result, options.to);
       } finally {
         progress.stop();
       }

@@ -21,6 +21,7 @@ import { DamagedBackupError, StrongroomError, UsageError } from '../../errors.ts
 import type { BlobStore } from '../../stores/blob/blob-store.ts';
 import { createProgress } from '../progress.ts';
 import { describeSnapshot, printBackupList, printJson, snapshotJson } from './backup-listing.ts';
+import { reportRestored } from './backup-problems.ts';
 import { type KeyOptions, resolveKey, resolveStore, type StoreOptions } from './options.ts';
 
 interface RepositoryOptions extends KeyOptions, StoreOptions {
@@ -157,13 +158,7 @@ async function restoreStream(store: BlobStore, options: StoreRestoreOptions): Pr
       onProgress: (done, total) => progress.update(done, total),
     });
     progress.stop();
-    for (const path of result.changed)
-      process.stderr.write(
-        `strongroom: warning: '${path}' changed while it was being backed up; restored as stored\n`,
-      );
-    process.stderr.write(
-      `restored backup ${result.id}: ${result.entries} entries, ${formatBytes(result.contentBytes)} into ${options.to}\n`,
-    );
+    reportRestored(result, options.to);
   } finally {
     progress.stop();
     key.destroy();

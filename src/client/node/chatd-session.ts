@@ -32,6 +32,7 @@ import { type Argon2idParameters, VaultClient, type VaultRecordStatus } from '..
 import { type ProgressListener, restoreBackup } from './backup.ts';
 import { CHATD_STORE, type DeviceDir } from './chatd-device.ts';
 import { openNodeSocket } from './chatd-socket.ts';
+import type { ExtractSummary } from './extract.ts';
 import { nodeCrypto } from './node-crypto.ts';
 import { createSnapshot, restoreSnapshot } from './repository-backup.ts';
 
@@ -44,12 +45,20 @@ export interface SessionOptions {
   readonly s3Endpoint?: string;
 }
 
-export interface RestoreReport {
-  readonly kind: 'snapshot' | 'stream';
-  readonly id: string;
-  /** Files (a snapshot) or archive entries (a single-stream backup) restored. */
-  readonly entries: number;
-  readonly contentBytes: number;
+/**
+ * What a restore did: a snapshot's files and bytes, or a single-stream backup's extract summary
+ * (entries left out, changed files: docs/BACKUP.md "Incomplete restores"); with a password, the
+ * recovery.
+ */
+export type RestoreReport = RestoredContent & RestoredRecovery;
+
+/** What was restored from which backup. */
+type RestoredContent = { readonly id: string } & (
+  | { readonly kind: 'snapshot'; readonly entries: number; readonly contentBytes: number }
+  | ({ readonly kind: 'stream' } & ExtractSummary)
+);
+
+interface RestoredRecovery {
   /** Set when K came from the vault: what the recovery revealed (docs/CHATD.md "What a device is told"). */
   readonly recovery?: {
     /**
@@ -451,7 +460,7 @@ export class DeviceSession {
     fromVault: boolean,
     entry: BackupEntry,
     options: { to: string; path?: string; force?: boolean },
-  ): Promise<Omit<RestoreReport, 'recovery'>> {
+  ): Promise<RestoredContent> {
     let repository: Repository;
     try {
       repository = await this.openRepository(key, false, entry.location);
@@ -471,7 +480,7 @@ export class DeviceSession {
     fromVault: boolean,
     entry: BackupEntry,
     options: { to: string; force?: boolean; onProgress?: ProgressListener },
-  ): Promise<Omit<RestoreReport, 'recovery'>> {
+  ): Promise<RestoredContent> {
     const store = await this.openStore(entry.location);
     await this.checkKey(store, entry.id, key, fromVault);
     const result = await restoreBackup({
@@ -482,7 +491,7 @@ export class DeviceSession {
       force: options.force,
       onProgress: options.onProgress,
     });
-    return { kind: 'stream', id: entry.id, entries: result.entries, contentBytes: result.contentBytes };
+    return { kind: 'stream', ...result };
   }
 
   /** Mode, vault counters (advisory), last backup and any tampering warning. */
