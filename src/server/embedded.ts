@@ -36,6 +36,8 @@ export interface EmbeddedServerOptions {
   readonly logger?: Logger;
   readonly rateLimits?: Partial<RateLimits>;
   readonly quotaBytes?: number;
+  /** How long a record out of guesses stays before its lock (default DEFAULT_LOCK_GRACE_MS). */
+  readonly lockGraceMs?: number;
   /**
    * Vault nodes of the same fleet outside this process (e.g. `vault node` processes), listed before
    * the in-process ones: ChatD tries them first when they are in its region and fails over to the rest.
@@ -99,6 +101,7 @@ export class EmbeddedServer {
         // Each in-process host logs one line per request and counts it, as a `vault node` does.
         const nodeLog = logger.child({ node: member.name });
         const coordinator = running.coordinator(member.index, {
+          lockGraceMs: options.lockGraceMs,
           observer: {
             request: (event) => {
               logVaultRequest(nodeLog, event);

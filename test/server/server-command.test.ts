@@ -143,4 +143,15 @@ describe('strongroom server', () => {
     assert.equal(result.code, 2);
     assert.match(result.stderr, /listen address "nowhere" is not HOST:PORT/);
   });
+
+  it('refuses a --lock-grace that is not whole seconds up to an hour, from the flag or its variable', async () => {
+    for (const grace of ['5s', '1.5', '3601']) {
+      const result = await runCli(['server', '--data', tmpdir(), '--lock-grace', grace]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, /^strongroom: error: --lock-grace takes whole seconds from 0 to 3600/m);
+    }
+    const fromEnv = await runCli(['server', '--data', tmpdir()], { env: { STRONGROOM_LOCK_GRACE: 'soon' } });
+    assert.equal(fromEnv.code, 2, fromEnv.stderr);
+    assert.match(fromEnv.stderr, /--lock-grace takes whole seconds from 0 to 3600, got "soon"/);
+  });
 });

@@ -1,18 +1,30 @@
-// `strongroom server --data DIR [--listen HOST:PORT] [--dev-codes]` (docs/CHATD.md "Running it"): ChatD,
+// `strongroom server --data DIR [--listen HOST:PORT] [--lock-grace SECONDS] [--dev-codes]`
+// (docs/CHATD.md "Running it"): ChatD,
 // the 3-node vault fleet and blob storage in one process, all state under DIR. Prints one line
 // `listening on URL` on stdout when ready (and, with --dev-codes, one `code USER CODE` line per join
 // code); logs go to stderr. Stops cleanly on SIGINT or SIGTERM.
 import { type Command, Option } from 'commander';
+import { UsageError } from '../../errors.ts';
 import { parseListenAddress } from '../../listen-address.ts';
 import { serverLogger } from '../../observability/log.ts';
+import { DEFAULT_LOCK_GRACE_MS } from '../../vault-host/coordinator.ts';
 
 interface ServerOptions {
   data: string;
   listen: string;
+  lockGrace: string;
   devCodes?: boolean;
 }
 
+/** `--lock-grace`: whole seconds, at most an hour (docs/PROTOCOL.md §9 "Locking exhausted records"). */
+function lockGraceMs(text: string): number {
+  if (!/^\d{1,4}$/.test(text) || Number(text) > 3600)
+    throw new UsageError(`--lock-grace takes whole seconds from 0 to 3600, got ${JSON.stringify(text)}`);
+  return Number(text) * 1000;
+}
+
 async function runServer(options: ServerOptions): Promise<void> {
+  const graceMs = lockGraceMs(options.lockGrace);
   const { host, port } = parseListenAddress(
     options.listen,
     'for example 127.0.0.1:8470, or 127.0.0.1:0 for any free port',
@@ -31,6 +43,7 @@ async function runServer(options: ServerOptions): Promise<void> {
     host,
     port,
     logger,
+    lockGraceMs: graceMs,
     codeSender: options.devCodes ? new DevCodeSender(process.stdout) : undefined,
   });
   logger.warn(
@@ -56,6 +69,14 @@ export function registerServer(program: Command): void {
       new Option('--listen <host:port>', 'address for ChatD')
         .env('STRONGROOM_LISTEN')
         .default('127.0.0.1:8470'),
+    )
+    .addOption(
+      new Option(
+        '--lock-grace <seconds>',
+        'how long a record out of guesses stays before the vault locks it (its last login may still finish)',
+      )
+        .env('STRONGROOM_LOCK_GRACE')
+        .default(String(DEFAULT_LOCK_GRACE_MS / 1000)),
     )
     .option('--dev-codes', 'print join codes on stdout as `code USER CODE` (development only)')
     .action(runServer);
