@@ -4,7 +4,7 @@
 // is exact, check finds damage with exit 5, a wrong key is exit 6, and a run killed with SIGKILL
 // mid-upload leaves no snapshot and is resumed.
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -112,7 +112,10 @@ describe('strongroom backup snapshot', () => {
     await writeFile(otherKey, (await runCli(['keygen'])).stdout);
     const wrong = await runCli(['backup', 'snapshots', '--from', repo, '--key-file', otherKey]);
     assert.equal(wrong.code, ExitCode.wrongKey, wrong.stderr);
-    const pack = (await readdir(repo)).find((name) => name.startsWith('repo.pack.'))!;
+    // The largest pack holds the file chunks (trees fill small packs of their own: FORMAT.md §12.5).
+    const packNames = (await readdir(repo)).filter((name) => name.startsWith('repo.pack.'));
+    const sizes = await Promise.all(packNames.map(async (name) => (await stat(join(repo, name))).size));
+    const pack = packNames[sizes.indexOf(Math.max(...sizes))]!;
     const bytes = await readFile(join(repo, pack));
     bytes[4096]! ^= 1;
     await writeFile(join(repo, pack), bytes);
@@ -185,7 +188,7 @@ describe('strongroom backup snapshot', () => {
     assert.match(forget.stderr, /forgot 1 snapshots/);
     const prune = await run(['backup', 'prune', '--from', repo]);
     assert.equal(prune.code, 0, prune.stderr);
-    assert.match(prune.stderr, /deleted 1 packs/);
+    assert.match(prune.stderr, /deleted 2 packs/, "the old snapshot's chunk pack and tree pack");
     const listed = await run(['backup', 'snapshots', '--from', repo, '--json']);
     assert.deepEqual(
       (JSON.parse(listed.stdout) as { id: string }[]).map((s) => s.id),

@@ -13,6 +13,7 @@ import { Repository } from '../../client/repository/repository.ts';
 import { DamagedBackupError, UsageError } from '../../errors.ts';
 import { removeUnfinishedOnInterrupt } from '../interrupt.ts';
 import { printJson } from './backup-device.ts';
+import { reportProblems } from './backup-problems.ts';
 import { type KeyOptions, resolveKey, resolveStore, type StoreOptions } from './options.ts';
 
 interface RepositoryOptions extends KeyOptions, StoreOptions {
@@ -58,22 +59,38 @@ export function registerRepositoryBackup(backup: Command): void {
     .argument('<paths...>', 'files and directories to back up, each kept under its base name')
     .option(...keyFile)
     .requiredOption('--to <store>', 'the repository: a directory or s3://bucket/prefix')
+    .option(
+      '--parent <id>',
+      'the snapshot whose unchanged files are not read again (default: the latest of the same paths)',
+    )
+    .option('--one-file-system', 'do not walk into mount points of other file systems (they are kept, empty)')
     .option(...json)
     .option(...endpoint)
-    .action(async (paths: string[], options: RepositoryOptions & { to: string }) => {
-      removeUnfinishedOnInterrupt();
-      const repository = await openRepository(options.to, '--to', options, true);
-      try {
-        const snapshot = await createSnapshot(repository, paths);
-        if (options.json) printJson(snapshot);
-        else process.stdout.write(`${snapshot.id}\n`);
-        process.stderr.write(
-          `snapshot ${snapshot.id}: ${snapshot.files} files, ${formatBytes(snapshot.size)}, ${formatBytes(snapshot.added)} uploaded\n`,
-        );
-      } finally {
-        repository.close();
-      }
-    });
+    .action(
+      async (
+        paths: string[],
+        options: RepositoryOptions & { to: string; parent?: string; oneFileSystem?: boolean },
+      ) => {
+        removeUnfinishedOnInterrupt();
+        const repository = await openRepository(options.to, '--to', options, true);
+        try {
+          const snapshot = await createSnapshot(repository, paths, {
+            parent: options.parent,
+            oneFileSystem: options.oneFileSystem ?? false,
+          });
+          for (const { path, reason } of snapshot.skipped)
+            process.stderr.write(`strongroom: warning: skipped '${path}' (${reason})\n`);
+          if (options.json) printJson(snapshot);
+          else process.stdout.write(`${snapshot.id}\n`);
+          process.stderr.write(
+            `snapshot ${snapshot.id}: ${snapshot.files} files (${snapshot.filesRead} read), ${formatBytes(snapshot.size)}, ${formatBytes(snapshot.added)} uploaded\n`,
+          );
+          reportProblems(snapshot);
+        } finally {
+          repository.close();
+        }
+      },
+    );
 
   backup
     .command('snapshots')

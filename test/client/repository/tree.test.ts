@@ -33,6 +33,7 @@ import { compareTrees } from '../../../src/demo/compare-trees.ts';
 import { DamagedBackupError } from '../../../src/errors.ts';
 import { BackupKey } from '../../../src/format/key.ts';
 import { DirectoryBlobStore } from '../../../src/stores/blob/directory.ts';
+import { setMtimeNs } from '../../helpers/file-times.ts';
 
 const key = BackupKey.generate(nodeCrypto.randomBytes);
 let work: string;
@@ -46,12 +47,6 @@ before(async () => {
 after(() => execFileSync('rm', ['-rf', work])); // rm(1) copes with paths beyond PATH_MAX
 
 const open = () => Repository.openOrCreate(new DirectoryBlobStore(fresh('repo')), key, nodeCrypto);
-
-/** `ns` nanoseconds as decimal seconds for touch(1), e.g. -1.500000000. */
-function decimalSeconds(ns: bigint): string {
-  const magnitude = ns < 0n ? -ns : ns;
-  return `${ns < 0n ? '-' : ''}${magnitude / 1_000_000_000n}.${String(magnitude % 1_000_000_000n).padStart(9, '0')}`;
-}
 
 /** Snapshots `source` into a fresh repository and restores it into a fresh directory. */
 async function roundTrip(source: string) {
@@ -78,8 +73,7 @@ describe('snapshot trees keep what archive v2 keeps', () => {
     for (const [i, ns] of times.entries()) {
       const path = join(source, `f${i}`);
       await writeFile(path, `${i}`);
-      // Set exactly (touch takes nanoseconds), independent of the code under test.
-      execFileSync('touch', ['-m', '-d', `@${decimalSeconds(ns)}`, path]);
+      setMtimeNs(path, ns);
     }
     const { root } = await roundTrip(source);
     for (const [i, ns] of times.entries()) {
@@ -250,7 +244,7 @@ describe('tree objects', () => {
     const second = await createSnapshot(repository, [source], { parent: null });
     assert.equal(second.tree, first.tree);
     assert.equal(second.filesRead, 2, 'read again (no parent), yet the same trees');
-    execFileSync('touch', ['-m', '-d', '@1000000000', join(source, 'd', 'f')]);
+    setMtimeNs(join(source, 'd', 'f'), 1_000_000_000_000_000_000n);
     const third = await createSnapshot(repository, [source]);
     assert.notEqual(third.tree, first.tree, 'an mtime is part of the tree');
   });
