@@ -91,6 +91,9 @@ const SLASH = Buffer.from('/');
 const joinBytes = (...parts: Buffer[]): Buffer =>
   Buffer.concat(parts.flatMap((p, i) => (i === 0 ? [p] : [SLASH, p])));
 
+/** How many lstat calls a walk keeps in flight ahead of the entry it is at. */
+const LSTAT_AHEAD = 16;
+
 /** One step of `walkPaths`: an entry (its lstat with it), or the end of a directory's contents. */
 export type WalkStep =
   | {
@@ -128,6 +131,8 @@ export async function* walkPaths(
     name: Buffer,
     parentDev: bigint | null,
     topDev: bigint,
+    /** Its lstat, when the walk of its directory started it ahead. */
+    started?: Promise<BigIntStats>,
   ): AsyncGenerator<WalkStep> {
     if (path.length > MAX_PATH_BYTES) {
       listener.problem({
@@ -138,7 +143,7 @@ export async function* walkPaths(
     }
     let info: BigIntStats;
     try {
-      info = await lstat(source, { bigint: true });
+      info = await (started ?? lstat(source, { bigint: true }));
     } catch (error) {
       if (parentDev === null && (error as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new UsageError(`cannot back up '${display(source)}': no such file or directory`);
@@ -184,8 +189,21 @@ export async function* walkPaths(
       const entry: PlannedEntry = { ...common, type: 'directory' };
       yield { kind: 'entry', entry, name, info };
       if (outside !== null) listener.skipped({ path: display(source), reason: outside });
-      for (const child of names.sort(Buffer.compare)) {
-        yield* visit(joinBytes(source, child), joinBytes(path, child), child, info.dev, topDev);
+      // The children's lstat calls run LSTAT_AHEAD ahead of the one awaited, so the thread pool's
+      // round trips overlap rather than add up (a walk of unchanged files is little else).
+      const children = names.sort(Buffer.compare);
+      const stats: (Promise<BigIntStats> | undefined)[] = [];
+      const startStat = (i: number) => {
+        if (i >= children.length || stats[i] !== undefined) return;
+        stats[i] = lstat(joinBytes(source, children[i]!), { bigint: true });
+        stats[i]!.catch(() => {}); // awaited by its visit; a rejection meanwhile is not unhandled
+      };
+      for (let i = 0; i < children.length; i++) {
+        for (let ahead = i; ahead <= i + LSTAT_AHEAD; ahead++) startStat(ahead);
+        const child = children[i]!;
+        const stat = stats[i];
+        stats[i] = undefined;
+        yield* visit(joinBytes(source, child), joinBytes(path, child), child, info.dev, topDev, stat);
       }
       yield { kind: 'leave', entry };
     } else {

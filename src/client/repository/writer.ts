@@ -21,13 +21,34 @@ import {
 
 type BlobType = typeof ObjectType.chunk | typeof ObjectType.tree;
 
-/** A pack being filled: its sealed blobs so far and their entries. */
+/**
+ * A pack being filled: its sealed blobs so far, copied one after the other into `bytes` (grown by
+ * doubling), and their entries. One buffer rather than the pieces each seal returns: a pack of
+ * small files holds some 100,000 blobs, and a few typed arrays each would cost more memory than
+ * the blobs themselves (docs/BENCHMARKS.md "Many small files").
+ */
 interface OpenPack {
-  pieces: Uint8Array[];
+  bytes: Uint8Array;
   length: number;
   entries: PackEntry[];
 }
-const emptyPack = (): OpenPack => ({ pieces: [], length: 0, entries: [] });
+const emptyPack = (): OpenPack => ({ bytes: new Uint8Array(0), length: 0, entries: [] });
+
+/** Appends `pieces` to `pack`, growing its buffer as needed. */
+function append(pack: OpenPack, pieces: readonly Uint8Array[], length: number): void {
+  const needed = pack.length + length;
+  if (needed > pack.bytes.length) {
+    // Doubling up to the pack's target size, then just what the blob that closes the pack needs.
+    const capacity = Math.max(Math.min(Math.max(1 << 16, 2 * pack.bytes.length), PACK_TARGET_SIZE), needed);
+    const grown = new Uint8Array(capacity);
+    grown.set(pack.bytes.subarray(0, pack.length));
+    pack.bytes = grown;
+  }
+  for (const piece of pieces) {
+    pack.bytes.set(piece, pack.length);
+    pack.length += piece.length;
+  }
+}
 
 const STORED = new Uint8Array([0]); // compression byte: stored as is
 
@@ -91,8 +112,7 @@ export class RepositoryWriter {
     for (const piece of sealed) length += piece.length;
     const pack = this.open[type];
     pack.entries.push({ id, pack: '', type, offset: pack.length, length, plainLength: plain.length });
-    pack.pieces.push(...sealed);
-    pack.length += length;
+    append(pack, sealed, length);
     this.pending.add(id);
     if (pack.length >= PACK_TARGET_SIZE) await this.flushPack(type);
     return id;
@@ -121,7 +141,7 @@ export class RepositoryWriter {
     );
     const trailer = new Uint8Array(4);
     new DataView(trailer.buffer).setUint32(0, headerLength);
-    const pieces = [...pack.pieces, padding, ...header, trailer];
+    const pieces = [pack.bytes.subarray(0, pack.length), padding, ...header, trailer];
     this.uploadedBytes += await store.put(
       name,
       (async function* () {
