@@ -148,7 +148,8 @@ export class RepositoryWriter {
         yield* pieces;
       })(),
     );
-    this.runEntries.push(...entries);
+    // One by one: a pack of small files has more entries than a call may take arguments.
+    for (const entry of entries) this.runEntries.push(entry);
   }
 
   /**
