@@ -7,7 +7,7 @@
 // mid-upload leaves no snapshot and is resumed, SIGINT exits 130 with no snapshot, and two runs at
 // once both land.
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -219,7 +219,10 @@ describe('strongroom backup create into a repository', () => {
     await writeFile(otherKey, (await runCli(['keygen'])).stdout);
     const wrong = await runCli(['backup', 'list', '--from', repo, '--key-file', otherKey]);
     assert.equal(wrong.code, ExitCode.wrongKey, wrong.stderr);
-    const pack = (await packsIn(repo))[0]!;
+    // The largest pack holds the file chunks (trees fill small packs of their own: FORMAT.md §12.5).
+    const packNames = await packsIn(repo);
+    const sizes = await Promise.all(packNames.map(async (name) => (await stat(join(repo, name))).size));
+    const pack = packNames[sizes.indexOf(Math.max(...sizes))]!;
     const bytes = await readFile(join(repo, pack));
     bytes[4096]! ^= 1;
     await writeFile(join(repo, pack), bytes);
@@ -333,7 +336,7 @@ describe('strongroom backup create into a repository', () => {
     assert.match(forget.stderr, /forgot 1 snapshots/);
     const prune = await withKey(['backup', 'prune', '--from', repo]);
     assert.equal(prune.code, 0, prune.stderr);
-    assert.match(prune.stderr, /deleted 1 packs/);
+    assert.match(prune.stderr, /deleted 2 packs/, "the old snapshot's chunk pack and tree pack");
     assert.deepEqual(
       (await listJson(repo)).map((s) => s.id),
       [kept.id],

@@ -22,7 +22,7 @@ import { NotificationKind } from '../../protocol/chatd/notification.ts';
 import { type PasswordSource, readNewPassword, readPassword } from '../password-prompt.ts';
 import { createProgress } from '../progress.ts';
 import { readLine } from './account.ts';
-import { describeSnapshot, printBackupList, printJson, snapshotJson } from './backup-listing.ts';
+import { printBackupList, printJson, reportCreatedSnapshot } from './backup-listing.ts';
 import { reportRestored } from './backup-problems.ts';
 
 /**
@@ -128,16 +128,16 @@ async function runEnable(options: EnableOptions): Promise<void> {
 
 export async function runDeviceCreate(
   paths: string[],
-  options: { device: string; s3Endpoint?: string; json?: boolean },
+  options: { device: string; s3Endpoint?: string; json?: boolean; parent?: string; oneFileSystem?: boolean },
 ) {
   await withSession(
     options.device,
     async (session) => {
-      const snapshot = await session.createBackup(paths);
-      const store = session.device.store;
-      if (options.json) printJson(snapshotJson(snapshot, store));
-      else process.stdout.write(`${snapshot.id}\n`);
-      process.stderr.write(`${describeSnapshot(snapshot, store)}\n`);
+      const snapshot = await session.createBackup(paths, {
+        parent: options.parent,
+        oneFileSystem: options.oneFileSystem ?? false,
+      });
+      reportCreatedSnapshot(snapshot, session.device.store, options.json ?? false);
     },
     options.s3Endpoint,
   );

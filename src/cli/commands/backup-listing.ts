@@ -2,7 +2,9 @@
 // before repositories (README "The CLI"; docs/BACKUP.md "Listing"), the same with a key and store as
 // with `--device`: one line each, oldest first, or `--json` with sizes in bytes.
 import { formatBytes } from '../../client/format-bytes.ts';
+import type { CreatedSnapshot } from '../../client/node/repository-backup.ts';
 import type { SnapshotInfo } from '../../client/repository/repository.ts';
+import { reportProblems } from './backup-problems.ts';
 
 /** Prints `value` as JSON on stdout: sizes are numbers of bytes (README "The CLI"). */
 export function printJson(value: unknown): void {
@@ -26,10 +28,22 @@ export function snapshotJson(snapshot: SnapshotInfo, location: string) {
   return { kind: 'snapshot', id, created: time, files, size, added, paths, location };
 }
 
-/** The summary line of a new snapshot: what it holds and how much of it had to be uploaded. */
-export function describeSnapshot(snapshot: SnapshotInfo, location: string): string {
-  const files = `${snapshot.files} file${snapshot.files === 1 ? '' : 's'}`;
-  return `snapshot ${snapshot.id}: ${files}, ${formatBytes(snapshot.size)}, ${formatBytes(snapshot.added)} uploaded to ${location}`;
+/**
+ * What `backup create` prints of a new snapshot, with a key and store as with `--device`: what it
+ * left out by design, its id (or `--json`), a summary line saying how much had to be read and
+ * uploaded, and what it could not back up, which makes the outcome incomplete (exit 8, docs/BACKUP.md
+ * "Incomplete backups").
+ */
+export function reportCreatedSnapshot(snapshot: CreatedSnapshot, location: string, json: boolean): void {
+  for (const { path, reason } of snapshot.skipped)
+    process.stderr.write(`strongroom: warning: skipped '${path}' (${reason})\n`);
+  if (json) printJson(snapshotJson(snapshot, location));
+  else process.stdout.write(`${snapshot.id}\n`);
+  const files = `${snapshot.files} file${snapshot.files === 1 ? '' : 's'} (${snapshot.filesRead} read)`;
+  process.stderr.write(
+    `snapshot ${snapshot.id}: ${files}, ${formatBytes(snapshot.size)}, ${formatBytes(snapshot.added)} uploaded to ${location}\n`,
+  );
+  reportProblems(snapshot);
 }
 
 /** Prints snapshots and single-stream backups together, oldest first (`nothing` when there are none). */

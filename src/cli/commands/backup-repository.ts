@@ -20,7 +20,7 @@ import {
 import { DamagedBackupError, StrongroomError, UsageError } from '../../errors.ts';
 import type { BlobStore } from '../../stores/blob/blob-store.ts';
 import { createProgress } from '../progress.ts';
-import { describeSnapshot, printBackupList, printJson, snapshotJson } from './backup-listing.ts';
+import { printBackupList, printJson, reportCreatedSnapshot } from './backup-listing.ts';
 import { reportRestored } from './backup-problems.ts';
 import { type KeyOptions, resolveKey, resolveStore, type StoreOptions } from './options.ts';
 
@@ -29,6 +29,9 @@ interface RepositoryOptions extends KeyOptions, StoreOptions {
 }
 export interface StoreCreateOptions extends RepositoryOptions {
   to?: string;
+  /** The snapshot whose unchanged files are not read again (default: the latest of the same paths). */
+  parent?: string;
+  oneFileSystem?: boolean;
 }
 export interface StoreListOptions extends RepositoryOptions {
   from?: string;
@@ -70,10 +73,11 @@ export async function runStoreCreate(paths: string[], options: StoreCreateOption
   const store = await resolveStore(options.to, '--to', options);
   const repository = await openRepository(store, options, true);
   try {
-    const snapshot = await createSnapshot(repository, paths);
-    if (options.json) printJson(snapshotJson(snapshot, store.location));
-    else process.stdout.write(`${snapshot.id}\n`);
-    process.stderr.write(`${describeSnapshot(snapshot, store.location)}\n`);
+    const snapshot = await createSnapshot(repository, paths, {
+      parent: options.parent,
+      oneFileSystem: options.oneFileSystem ?? false,
+    });
+    reportCreatedSnapshot(snapshot, store.location, options.json ?? false);
   } finally {
     repository.close();
   }

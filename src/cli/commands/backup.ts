@@ -36,6 +36,11 @@ export function registerBackup(program: Command): void {
     .argument('<paths...>', 'files and directories to back up, each kept under its base name')
     .option(...keyFile)
     .option('--to <store>', 'the repository (made on first use): a directory or s3://bucket/prefix')
+    .option(
+      '--parent <id>',
+      'the snapshot whose unchanged files are not read again (default: the latest of the same paths)',
+    )
+    .option('--one-file-system', 'do not walk into mount points of other file systems (they are kept, empty)')
     .option(...json)
     .option(...endpoint)
     .option(...device)

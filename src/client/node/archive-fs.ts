@@ -10,7 +10,7 @@ import { basename, resolve } from 'node:path';
 import { messageOf, UsageError } from '../../errors.ts';
 import { MAX_PATH_BYTES, nameOf, type WriteEntry } from '../../format/archive.ts';
 
-interface PlannedEntry {
+export interface PlannedEntry {
   readonly type: 'file' | 'directory' | 'symlink';
   /** Path inside the archive: text, plus its bytes when they are not UTF-8. */
   readonly path: string;
@@ -73,7 +73,7 @@ const VIRTUAL_FILE_SYSTEMS = new Map<number, string>([
 ]);
 
 /** A short, path-free description of a file system error for a skipped entry. */
-function reasonOf(error: unknown): string {
+export function reasonOf(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   const words: Record<string, string> = {
     EACCES: 'permission denied',
@@ -91,25 +91,51 @@ const SLASH = Buffer.from('/');
 const joinBytes = (...parts: Buffer[]): Buffer =>
   Buffer.concat(parts.flatMap((p, i) => (i === 0 ? [p] : [SLASH, p])));
 
-/** Walks `paths` (lstat, no symlink followed) into an ArchivePlan, parents before children. */
-export async function planArchive(paths: readonly string[], options: PlanOptions = {}): Promise<ArchivePlan> {
-  const entries: PlannedEntry[] = [];
-  const skipped: SkippedEntry[] = [];
-  const problems: SkippedEntry[] = [];
-  const inodes = new Set<string>();
-  let contentBytes = 0;
+/** How many lstat calls a walk keeps in flight ahead of the entry it is at. */
+const LSTAT_AHEAD = 16;
+
+/** One step of `walkPaths`: an entry (its lstat with it), or the end of a directory's contents. */
+export type WalkStep =
+  | {
+      readonly kind: 'entry';
+      readonly entry: PlannedEntry;
+      readonly name: Buffer;
+      readonly info: BigIntStats;
+    }
+  | { readonly kind: 'leave'; readonly entry: PlannedEntry };
+
+/** Told about each entry a walk leaves out: by design (`skipped`) or because it failed (`problem`). */
+export interface WalkListener {
+  skipped(entry: SkippedEntry): void;
+  problem(entry: SkippedEntry): void;
+}
+
+/**
+ * Walks `paths` (lstat, no symlink followed) depth first, parents before children and each
+ * directory's names in byte order, yielding each entry as it is reached and a `leave` step once a
+ * directory's contents are done. Only the directories on the current path are held, so a walk of
+ * any number of entries takes little memory.
+ */
+export async function* walkPaths(
+  paths: readonly string[],
+  options: PlanOptions,
+  listener: WalkListener,
+): AsyncGenerator<WalkStep> {
   const topNames = new Set<string>();
   const display = (source: Buffer) => source.toString();
 
-  /** Adds `source` as archive path `path` (bytes); `parentDev` is the device of its directory. */
-  async function visit(
+  /** Walks `source` as archive path `path` (bytes); `parentDev` is the device of its directory. */
+  async function* visit(
     source: Buffer,
     path: Buffer,
+    name: Buffer,
     parentDev: bigint | null,
     topDev: bigint,
-  ): Promise<void> {
+    /** Its lstat, when the walk of its directory started it ahead. */
+    started?: Promise<BigIntStats>,
+  ): AsyncGenerator<WalkStep> {
     if (path.length > MAX_PATH_BYTES) {
-      problems.push({
+      listener.problem({
         path: display(source),
         reason: `its path in the backup is longer than ${MAX_PATH_BYTES} bytes`,
       });
@@ -117,18 +143,18 @@ export async function planArchive(paths: readonly string[], options: PlanOptions
     }
     let info: BigIntStats;
     try {
-      info = await lstat(source, { bigint: true });
+      info = await (started ?? lstat(source, { bigint: true }));
     } catch (error) {
       if (parentDev === null && (error as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new UsageError(`cannot back up '${display(source)}': no such file or directory`);
       }
-      problems.push({ path: display(source), reason: reasonOf(error) });
+      listener.problem({ path: display(source), reason: reasonOf(error) });
       return;
     }
-    const name = nameOf(path);
+    const text = nameOf(path);
     const common = {
-      path: name.text,
-      ...(name.raw === undefined ? {} : { rawPath: name.raw }),
+      path: text.text,
+      ...(text.raw === undefined ? {} : { rawPath: text.raw }),
       source,
       mode: Number(info.mode & 0o7777n),
       mtimeNs: info.mtimeNs,
@@ -138,11 +164,15 @@ export async function planArchive(paths: readonly string[], options: PlanOptions
     };
     if (info.isFile()) {
       const inode = info.nlink > 1n ? `${info.dev}:${info.ino}` : undefined;
-      entries.push({ ...common, type: 'file', size: Number(info.size), ...(inode && { inode }) });
-      if (inode === undefined || !inodes.has(inode)) contentBytes += Number(info.size);
-      if (inode !== undefined) inodes.add(inode);
+      const entry: PlannedEntry = {
+        ...common,
+        type: 'file',
+        size: Number(info.size),
+        ...(inode && { inode }),
+      };
+      yield { kind: 'entry', entry, name, info };
     } else if (info.isSymbolicLink()) {
-      entries.push({ ...common, type: 'symlink' });
+      yield { kind: 'entry', entry: { ...common, type: 'symlink' }, name, info };
     } else if (info.isDirectory()) {
       // A mount point is kept, as an empty directory, when what is mounted is left out.
       const outside =
@@ -153,16 +183,31 @@ export async function planArchive(paths: readonly string[], options: PlanOptions
       try {
         if (outside === null) names = await readdir(source, { encoding: 'buffer' });
       } catch (error) {
-        problems.push({ path: display(source), reason: reasonOf(error) });
+        listener.problem({ path: display(source), reason: reasonOf(error) });
         return;
       }
-      entries.push({ ...common, type: 'directory' });
-      if (outside !== null) skipped.push({ path: display(source), reason: outside });
-      for (const child of names.sort(Buffer.compare)) {
-        await visit(joinBytes(source, child), joinBytes(path, child), info.dev, topDev);
+      const entry: PlannedEntry = { ...common, type: 'directory' };
+      yield { kind: 'entry', entry, name, info };
+      if (outside !== null) listener.skipped({ path: display(source), reason: outside });
+      // The children's lstat calls run LSTAT_AHEAD ahead of the one awaited, so the thread pool's
+      // round trips overlap rather than add up (a walk of unchanged files is little else).
+      const children = names.sort(Buffer.compare);
+      const stats: (Promise<BigIntStats> | undefined)[] = [];
+      const startStat = (i: number) => {
+        if (i >= children.length || stats[i] !== undefined) return;
+        stats[i] = lstat(joinBytes(source, children[i]!), { bigint: true });
+        stats[i]!.catch(() => {}); // awaited by its visit; a rejection meanwhile is not unhandled
+      };
+      for (let i = 0; i < children.length; i++) {
+        for (let ahead = i; ahead <= i + LSTAT_AHEAD; ahead++) startStat(ahead);
+        const child = children[i]!;
+        const stat = stats[i];
+        stats[i] = undefined;
+        yield* visit(joinBytes(source, child), joinBytes(path, child), child, info.dev, topDev, stat);
       }
+      yield { kind: 'leave', entry };
     } else {
-      skipped.push({ path: display(source), reason: 'not a file, directory or symlink' });
+      listener.skipped({ path: display(source), reason: 'not a file, directory or symlink' });
     }
   }
 
@@ -193,8 +238,29 @@ export async function planArchive(paths: readonly string[], options: PlanOptions
         );
       }
       topNames.add(key);
-      await visit(top, topName, name === '' ? topDev : null, topDev);
+      yield* visit(top, topName, topName, name === '' ? topDev : null, topDev);
     }
+  }
+}
+
+/** Walks `paths` (see walkPaths) into an ArchivePlan. */
+export async function planArchive(paths: readonly string[], options: PlanOptions = {}): Promise<ArchivePlan> {
+  const entries: PlannedEntry[] = [];
+  const skipped: SkippedEntry[] = [];
+  const problems: SkippedEntry[] = [];
+  const inodes = new Set<string>();
+  let contentBytes = 0;
+  const listener = {
+    skipped: (s: SkippedEntry) => skipped.push(s),
+    problem: (p: SkippedEntry) => problems.push(p),
+  };
+  for await (const step of walkPaths(paths, options, listener)) {
+    if (step.kind === 'leave') continue;
+    const { entry } = step;
+    entries.push(entry);
+    if (entry.type !== 'file') continue;
+    if (entry.inode === undefined || !inodes.has(entry.inode)) contentBytes += entry.size;
+    if (entry.inode !== undefined) inodes.add(entry.inode);
   }
   return { entries, contentBytes, skipped, problems };
 }
@@ -280,7 +346,7 @@ export async function* readPlannedEntries(
  * sets `failure` when the file changed meanwhile: its size, mtime or ctime differ from `before`
  * (a write in place changes mtime and ctime even when the size stays), or a read failed.
  */
-function readChecked(
+export function readChecked(
   handle: FileHandle,
   before: BigIntStats,
   onBytes: ((bytes: number) => void) | undefined,

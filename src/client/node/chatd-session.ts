@@ -34,7 +34,12 @@ import { CHATD_STORE, type DeviceDir } from './chatd-device.ts';
 import { openNodeSocket } from './chatd-socket.ts';
 import type { ExtractSummary } from './extract.ts';
 import { nodeCrypto } from './node-crypto.ts';
-import { createSnapshot, restoreSnapshot } from './repository-backup.ts';
+import {
+  type CreatedSnapshot,
+  createSnapshot,
+  restoreSnapshot,
+  type SnapshotOptions,
+} from './repository-backup.ts';
 
 /** Guesses a new record allows unless told otherwise (at most the fleet's limit). */
 export const DEFAULT_GUESS_LIMIT = 10;
@@ -287,11 +292,14 @@ export class DeviceSession {
    * only content the repository lacks is uploaded, also after an interrupted run (docs/FORMAT.md
    * §12.8).
    */
-  async createBackup(paths: readonly string[]): Promise<SnapshotInfo> {
+  async createBackup(
+    paths: readonly string[],
+    options: Pick<SnapshotOptions, 'parent' | 'oneFileSystem'> = {},
+  ): Promise<CreatedSnapshot> {
     const key = this.heldKey();
     const repository = await this.openRepository(key, true).finally(() => key.destroy());
     try {
-      const snapshot = await createSnapshot(repository, paths);
+      const snapshot = await createSnapshot(repository, paths, options);
       await this.snapshotFinished(repository, snapshot);
       return snapshot;
     } finally {

@@ -1,21 +1,43 @@
 // Snapshots of paths on disk in a repository, and their restore (docs/BACKUP.md "Repositories";
 // docs/FORMAT.md §12): files are cut into content-defined chunks under the repository's gear seed,
 // each chunk and each directory's tree stored once, whatever file, directory or snapshot it is in.
-import { lstat, mkdir, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
+// The walk is archive-fs's (§6: exact name bytes, owners, hard links, mount points, what cannot be
+// read skipped by name); a file unchanged since the parent snapshot is not read (parent-snapshot.ts).
+import type { BigIntStats } from 'node:fs';
+import { type FileHandle, link, mkdir, open, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DamagedBackupError, StrongroomError, UsageError } from '../../errors.ts';
+import { MAX_PATH_BYTES } from '../../format/archive.ts';
 import { removeDeadTemporaries, temporaryName, trackTemporary } from '../../temporaries.ts';
 import { ContentDefinedChunker } from '../repository/chunker.ts';
 import { ObjectType } from '../repository/objects.ts';
 import { RepositoryReader } from '../repository/reader.ts';
 import type { Repository, SnapshotInfo } from '../repository/repository.ts';
-import { encodeTree, type Tree, type TreeEntry } from '../repository/tree.ts';
+import {
+  encodeTree,
+  nameBytesOf,
+  type Tree,
+  type TreeEntry,
+  targetBytesOf,
+  textFields,
+} from '../repository/tree.ts';
 import { RepositoryWriter } from '../repository/writer.ts';
-import { applyMetadata, applySymlinkMetadata } from './entry-metadata.ts';
+import {
+  type PlannedEntry,
+  type PlanOptions,
+  readChecked,
+  reasonOf,
+  type SkippedEntry,
+  walkPaths,
+} from './archive-fs.ts';
+import { applyMetadata, applySymlinkMetadata, writeSparseFile } from './entry-metadata.ts';
 import { checkDestination } from './extract.ts';
-import { readFileBlocks, writeNewFile } from './file-io.ts';
+import { chooseParent, type EntriesByName, nameKey, ParentSnapshot } from './parent-snapshot.ts';
 
-/** Cuts a byte stream into chunks (ContentDefinedChunker is the one repositories use, §12.12). */
+/**
+ * Cuts byte streams into chunks (ContentDefinedChunker is the one repositories use, §12.12). One
+ * chunker cuts every file of a run in turn: `finish` ends a file and readies it for the next.
+ */
 export interface Chunker {
   push(data: Uint8Array): Uint8Array[];
   finish(): Uint8Array | undefined;
@@ -25,78 +47,252 @@ export type ChunkerFactory = (gearSeed: Uint8Array) => Chunker;
 
 const defaultChunker: ChunkerFactory = (gearSeed) => new ContentDefinedChunker(gearSeed);
 
-export interface SnapshotOptions {
+export interface SnapshotOptions extends PlanOptions {
   /** The content-defined chunker with its default sizes unless a test says otherwise. */
   chunker?: ChunkerFactory;
-  /** Now, unless a test says otherwise. */
+  /**
+   * When the run starts: the snapshot's time, and what the next run's racy check measures against
+   * (§12.7 "Parent snapshot"). Now, unless a test says otherwise.
+   */
   time?: Date;
+  /**
+   * The snapshot whose unchanged files are not read again (an id); by default the latest snapshot
+   * of the same paths; null to read every file.
+   */
+  parent?: string | null;
+  /** Told the bytes of each block of file content read, as it is read (for progress). */
+  onBytes?: (bytes: number) => void;
 }
 
-/** Backs up `paths` (each under its base name) as a new snapshot; returns it, with the bytes uploaded. */
+/** A new snapshot, with what the run read and what it could not back up faithfully. */
+export interface CreatedSnapshot extends SnapshotInfo {
+  /** The parent snapshot compared against, if any. */
+  readonly parent: string | null;
+  /** Files whose contents were read and chunked. */
+  readonly filesRead: number;
+  /** Files not read: unchanged since the parent, or another name of a file read in this run. */
+  readonly filesReused: number;
+  /** Left out by design: sockets, FIFOs, devices, contents of virtual or (oneFileSystem) other file systems. */
+  readonly skipped: readonly SkippedEntry[];
+  /**
+   * Left out because they could not be read, or stored but changed while being read (docs/BACKUP.md
+   * "Incomplete backups"); empty when `complete`.
+   */
+  readonly problems: readonly SkippedEntry[];
+  readonly complete: boolean;
+}
+
+/** A directory being backed up: its entries so far, and the parent snapshot's entries for it. */
+interface OpenDirectory {
+  readonly walked: PlannedEntry & { readonly info: BigIntStats; readonly name: Buffer };
+  readonly children: TreeEntry[];
+  readonly parentEntries: EntriesByName | null;
+}
+
+/**
+ * Backs up `paths` (each under its base name) as a new snapshot. Trees are stored as their
+ * directories complete, so memory holds only the directories on the current path (docs/FORMAT.md
+ * §12.7). Entries that cannot be read are left out and listed in `problems`.
+ */
 export async function createSnapshot(
   repository: Repository,
   paths: readonly string[],
   options: SnapshotOptions = {},
-): Promise<SnapshotInfo> {
-  const names = new Set<string>();
-  for (const path of paths) {
-    const name = basename(resolve(path));
-    if (names.has(name)) throw new UsageError(`two paths have the base name ${JSON.stringify(name)}`);
-    names.add(name);
-  }
+): Promise<CreatedSnapshot> {
+  const time = (options.time ?? new Date()).toISOString();
+  const resolved = paths.map((path) => resolve(path));
   const writer = await RepositoryWriter.start(repository);
-  const totals = { files: 0, size: 0 };
-  const entries: TreeEntry[] = [];
-  for (const path of paths)
-    entries.push(await storeEntry(writer, resolve(path), basename(resolve(path)), options, totals));
-  const tree = await writer.add(ObjectType.tree, encodeTree({ entries: sortEntries(entries) }));
-  return writer.commit({
-    time: (options.time ?? new Date()).toISOString(),
-    paths: paths.map((path) => resolve(path)),
-    tree,
-    ...totals,
-  });
-}
+  const reader = RepositoryReader.withIndex(repository, writer.known);
+  const parentInfo = await chooseParent(repository, resolved, options.parent);
+  const parent = parentInfo === null ? null : await ParentSnapshot.open(reader, parentInfo);
+  const chunker = (options.chunker ?? defaultChunker)(repository.keys.gearSeed);
+  const skipped: SkippedEntry[] = [];
+  const problems: SkippedEntry[] = [];
+  const totals = { files: 0, size: 0, filesRead: 0, filesReused: 0 };
+  // The entry stored for the first name of each multiply linked file (`dev:ino`) in this run.
+  const linked = new Map<string, TreeEntry>();
+  const root: TreeEntry[] = [];
+  const rootParent = parent === null ? null : await parent.root();
+  const open: OpenDirectory[] = [];
+  const listener = {
+    skipped: (s: SkippedEntry) => skipped.push(s),
+    problem: (p: SkippedEntry) => problems.push(p),
+  };
 
-function sortEntries(entries: TreeEntry[]): TreeEntry[] {
-  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-
-async function storeEntry(
-  writer: RepositoryWriter,
-  path: string,
-  name: string,
-  options: SnapshotOptions,
-  totals: { files: number; size: number },
-): Promise<TreeEntry> {
-  const info = await lstat(path, { bigint: true });
-  const common = { name, mode: Number(info.mode & 0o7777n), mtimeNs: String(info.mtimeNs) };
-  if (info.isSymbolicLink()) return { ...common, kind: 'symlink', target: await readlink(path) };
-  if (info.isDirectory()) {
-    const children: TreeEntry[] = [];
-    for (const child of (await readdir(path)).sort()) {
-      children.push(await storeEntry(writer, join(path, child), child, options, totals));
+  for await (const step of walkPaths(resolved, options, listener)) {
+    const here = open.at(-1);
+    const siblings = here?.children ?? root;
+    const parentEntries = here === undefined ? rootParent : here.parentEntries;
+    if (step.kind === 'leave') {
+      const done = open.pop()!;
+      const tree = await writer.add(ObjectType.tree, encodeTree({ entries: done.children }));
+      (open.at(-1)?.children ?? root).push({
+        ...commonFields(done.walked, done.walked.name, done.walked.info),
+        kind: 'dir',
+        tree,
+      });
+      continue;
     }
-    return {
-      ...common,
-      kind: 'dir',
-      tree: await writer.add(ObjectType.tree, encodeTree({ entries: children })),
-    };
+    const { entry, name, info } = step;
+    const before = parentEntries?.get(nameKey(name));
+    if (entry.type === 'directory') {
+      const inside = parent === null ? null : await parent.inside(before);
+      open.push({ walked: { ...entry, info, name }, children: [], parentEntries: inside });
+    } else if (entry.type === 'symlink') {
+      const stored = await symlinkEntry(entry, name, info, listener);
+      if (stored !== null) siblings.push(stored);
+    } else {
+      const inode = `${info.dev}:${info.ino}`;
+      const first = entry.inode === undefined ? undefined : linked.get(inode);
+      // Another name of a file this run stored is that file; a file the parent has unchanged is
+      // reused only if every chunk is still indexed (a prune may have run since).
+      const unchanged = first === undefined ? (parent?.reusableContent(before, info) ?? null) : null;
+      let stored: TreeEntry | null;
+      if (first !== undefined) {
+        stored = fileEntry(entry, name, info, {
+          size: first.size!,
+          content: first.content!,
+          changed: first.changed === true,
+        });
+        totals.filesReused++;
+      } else if (unchanged?.every((id) => writer.known.has(id))) {
+        stored = fileEntry(entry, name, info, {
+          size: Number(info.size),
+          content: unchanged,
+          changed: false,
+        });
+        totals.filesReused++;
+      } else {
+        stored = await readFileEntry(writer, chunker, entry, name, listener, options.onBytes);
+        if (stored !== null) totals.filesRead++;
+      }
+      if (stored === null) continue;
+      siblings.push(stored);
+      totals.files++;
+      if (first === undefined) totals.size += stored.size!;
+      if (entry.inode !== undefined && first === undefined) linked.set(inode, stored);
+    }
   }
-  if (!info.isFile())
-    throw new UsageError(`${JSON.stringify(path)} is neither a file, a directory nor a symlink`);
-  const chunker = (options.chunker ?? defaultChunker)(writer.repository.keys.gearSeed);
-  const content: string[] = [];
-  let size = 0;
-  for await (const block of readFileBlocks(path)) {
-    size += block.length;
-    for (const chunk of chunker.push(block)) content.push(await writer.add(ObjectType.chunk, chunk));
+  const tree = await writer.add(ObjectType.tree, encodeTree({ entries: root }));
+  const snapshot = await writer.commit({
+    time,
+    paths: resolved,
+    tree,
+    files: totals.files,
+    size: totals.size,
+  });
+  return {
+    ...snapshot,
+    parent: parentInfo?.id ?? null,
+    filesRead: totals.filesRead,
+    filesReused: totals.filesReused,
+    skipped,
+    problems,
+    complete: problems.length === 0,
+  };
+}
+
+/** The fields every entry has (§12.7), from the walk's lstat. */
+function commonFields(entry: PlannedEntry, name: Buffer, info: BigIntStats) {
+  const { text, raw } = textFields(name);
+  return {
+    name: text,
+    ...(raw === undefined ? {} : { rawName: raw }),
+    mode: Number(info.mode & 0o7777n),
+    uid: Number(info.uid),
+    gid: Number(info.gid),
+    mtimeNs: String(entry.mtimeNs),
+  };
+}
+
+function fileEntry(
+  entry: PlannedEntry,
+  name: Buffer,
+  info: BigIntStats,
+  content: { size: number; content: readonly string[]; changed: boolean },
+): TreeEntry {
+  return {
+    ...commonFields(entry, name, info),
+    kind: 'file',
+    ctimeNs: String(info.ctimeNs),
+    inode: String(info.ino),
+    device: String(info.dev),
+    ...(info.nlink > 1n ? { links: Number(info.nlink) } : {}),
+    size: content.size,
+    content: content.content,
+    ...(content.changed ? { changed: true as const } : {}),
+  };
+}
+
+async function symlinkEntry(
+  entry: PlannedEntry,
+  name: Buffer,
+  info: BigIntStats,
+  listener: { problem(p: SkippedEntry): void },
+): Promise<TreeEntry | null> {
+  let target: Buffer;
+  try {
+    target = await readlink(entry.source, { encoding: 'buffer' });
+  } catch (error) {
+    listener.problem({ path: entry.source.toString(), reason: reasonOf(error) });
+    return null;
   }
-  const last = chunker.finish();
-  if (last !== undefined && last.length > 0) content.push(await writer.add(ObjectType.chunk, last));
-  totals.files++;
-  totals.size += size;
-  return { ...common, kind: 'file', size, content };
+  if (target.length > MAX_PATH_BYTES) {
+    listener.problem({
+      path: entry.source.toString(),
+      reason: `its target is longer than ${MAX_PATH_BYTES} bytes`,
+    });
+    return null;
+  }
+  const { text, raw } = textFields(target);
+  return {
+    ...commonFields(entry, name, info),
+    kind: 'symlink',
+    target: text,
+    ...(raw === undefined ? {} : { rawTarget: raw }),
+  };
+}
+
+/**
+ * Reads and chunks a file. Its entry takes the metadata of the open file (fstat before the read),
+ * and is marked changed, and reported, when the file changed while it was read (§6 "state").
+ */
+async function readFileEntry(
+  writer: RepositoryWriter,
+  chunker: Chunker,
+  entry: PlannedEntry,
+  name: Buffer,
+  listener: { problem(p: SkippedEntry): void },
+  onBytes: ((bytes: number) => void) | undefined,
+): Promise<TreeEntry | null> {
+  const path = entry.source.toString();
+  let handle: FileHandle;
+  let before: BigIntStats;
+  try {
+    handle = await open(entry.source, 'r');
+    before = await handle.stat({ bigint: true });
+  } catch (error) {
+    listener.problem({ path, reason: reasonOf(error) });
+    return null;
+  }
+  try {
+    const read = readChecked(handle, before, onBytes, (reason) => listener.problem({ path, reason }));
+    const content: string[] = [];
+    for await (const block of read.content) {
+      for (const chunk of chunker.push(block)) content.push(await writer.add(ObjectType.chunk, chunk));
+    }
+    const last = chunker.finish();
+    if (last !== undefined && last.length > 0) content.push(await writer.add(ObjectType.chunk, last));
+    const metadata = { ...entry, mtimeNs: before.mtimeNs };
+    return fileEntry(metadata, name, before, {
+      size: Number(before.size),
+      content,
+      changed: read.failure !== null,
+    });
+  } finally {
+    chunker.finish(); // a failed read leaves nothing of this file for the next
+    await handle.close();
+  }
 }
 
 export interface RestoreSnapshotOptions {
@@ -108,21 +304,28 @@ export interface RestoreSnapshotOptions {
   force?: boolean;
 }
 
+/** A restored snapshot, with the files it holds that changed while they were backed up. */
+export interface RestoredSnapshot extends SnapshotInfo {
+  /** Paths (in the snapshot) of files stored as read while they changed: restored as stored, maybe torn. */
+  readonly changed: readonly string[];
+}
+
 /**
  * Restores a snapshot (or one path in it) into `options.to`. Everything is restored into a
  * temporary directory beside it first and moved into place only once every blob has verified, so
- * a damaged repository leaves nothing behind (docs/BACKUP.md "Repositories").
+ * a damaged repository leaves nothing behind (docs/FORMAT.md §12.9).
  */
 export async function restoreSnapshot(
   repository: Repository,
   options: RestoreSnapshotOptions,
-): Promise<SnapshotInfo> {
+): Promise<RestoredSnapshot> {
   const target = resolve(options.to);
   await checkDestination(target, options.force ?? false);
   const snapshot =
     options.id === undefined ? await latestSnapshot(repository) : await repository.readSnapshot(options.id);
   const reader = await RepositoryReader.open(repository);
   let tree = await reader.tree(snapshot.tree);
+  let prefix = '';
   if (options.path !== undefined) {
     const parts = options.path.split('/').filter((part) => part !== '');
     const leaf = parts.pop();
@@ -130,6 +333,7 @@ export async function restoreSnapshot(
       const entry = tree.entries.find((candidate) => candidate.name === part);
       if (entry?.kind !== 'dir') throw new UsageError(`no directory ${JSON.stringify(part)} in the snapshot`);
       tree = await reader.tree(entry.tree!);
+      prefix += `${part}/`;
     }
     const entry = tree.entries.find((candidate) => candidate.name === leaf);
     if (entry === undefined) throw new UsageError(`no ${JSON.stringify(options.path)} in the snapshot`);
@@ -137,23 +341,26 @@ export async function restoreSnapshot(
   }
   const parent = dirname(target);
   await mkdir(parent, { recursive: true });
-  const prefix = `.${basename(target)}.strongroom-restore-`;
-  await removeDeadTemporaries(parent, prefix);
-  const staging = join(parent, temporaryName(prefix));
+  const temporaryPrefix = `.${basename(target)}.strongroom-restore-`;
+  await removeDeadTemporaries(parent, temporaryPrefix);
+  const staging = join(parent, temporaryName(temporaryPrefix));
   const untrack = trackTemporary(staging);
+  const state: RestoreState = { reader, linked: new Map(), changed: [] };
   try {
     await mkdir(staging, { mode: 0o700 });
-    await restoreTree(reader, tree, staging);
+    await restoreTree(state, tree, Buffer.from(staging), prefix);
     await mkdir(target, { recursive: true });
     for (const entry of tree.entries) {
-      if (options.force) await rm(join(target, entry.name), { recursive: true, force: true });
-      await rename(join(staging, entry.name), join(target, entry.name));
+      const name = Buffer.from(nameBytesOf(entry));
+      const into = Buffer.concat([Buffer.from(`${target}/`), name]);
+      if (options.force) await rm(into, { recursive: true, force: true });
+      await rename(Buffer.concat([Buffer.from(`${staging}/`), name]), into);
     }
   } finally {
     await rm(staging, { recursive: true, force: true });
     untrack();
   }
-  return snapshot;
+  return { ...snapshot, changed: state.changed };
 }
 
 async function latestSnapshot(repository: Repository): Promise<SnapshotInfo> {
@@ -163,32 +370,74 @@ async function latestSnapshot(repository: Repository): Promise<SnapshotInfo> {
   return latest;
 }
 
-async function restoreTree(reader: RepositoryReader, tree: Tree, directory: string): Promise<void> {
+interface RestoreState {
+  readonly reader: RepositoryReader;
+  /**
+   * The restored path of the first name of each multiply linked file (`device:inode`), with its
+   * chunk list: a later name of the same file becomes a hard link to it (§12.9).
+   */
+  readonly linked: Map<string, { path: Buffer; content: string }>;
+  readonly changed: string[];
+}
+
+/**
+ * Restores `tree`'s entries into `directory` (bytes: names need not be UTF-8), each file from
+ * blobs that verify before their bytes are written; directories get their metadata once their
+ * contents are written, since writing into one changes its mtime and a read-only mode would stop
+ * the writes. `at` is the tree's path in the snapshot, for messages.
+ */
+async function restoreTree(state: RestoreState, tree: Tree, directory: Buffer, at: string): Promise<void> {
   for (const entry of tree.entries) {
-    const path = join(directory, entry.name);
-    const metadata = { mode: entry.mode, mtimeNs: BigInt(entry.mtimeNs) };
-    const pathBytes = Buffer.from(path);
+    const path = Buffer.concat([directory, Buffer.from('/'), nameBytesOf(entry)]);
+    const metadata = { mode: entry.mode, mtimeNs: BigInt(entry.mtimeNs), uid: entry.uid, gid: entry.gid };
     if (entry.kind === 'symlink') {
-      await symlink(entry.target!, path);
-      await applySymlinkMetadata(pathBytes, metadata);
+      await symlink(Buffer.from(targetBytesOf(entry)), path);
+      await applySymlinkMetadata(path, metadata);
     } else if (entry.kind === 'dir') {
       await mkdir(path, { mode: 0o700 });
-      await restoreTree(reader, await reader.tree(entry.tree!), path);
-      await applyMetadata(pathBytes, metadata);
+      await restoreTree(state, await state.reader.tree(entry.tree!), path, `${at}${entry.name}/`);
+      await applyMetadata(path, metadata);
     } else {
-      const content = entry.content!;
-      const written = await writeNewFile(
-        path,
-        (async function* () {
-          for (const id of content) yield await reader.blob(id, ObjectType.chunk);
-        })(),
-      );
-      if (written !== entry.size) {
-        throw new DamagedBackupError(
-          `${JSON.stringify(entry.name)} restored ${written} bytes, its tree says ${entry.size}`,
-        );
-      }
-      await applyMetadata(pathBytes, metadata);
+      await restoreFile(state, entry, path, `${at}${entry.name}`);
+      await applyMetadata(path, metadata);
     }
   }
+}
+
+async function restoreFile(state: RestoreState, entry: TreeEntry, path: Buffer, at: string): Promise<void> {
+  const content = entry.content!;
+  const inode = `${entry.device}:${entry.inode}`;
+  const first = entry.links === undefined ? undefined : state.linked.get(inode);
+  if (first !== undefined) {
+    // One inode, one content: a name whose chunks differ cannot be a link to it.
+    if (first.content !== content.join()) {
+      throw new DamagedBackupError(
+        `${JSON.stringify(at)} is a hard link whose content differs from its file's`,
+      );
+    }
+    await link(first.path, path);
+    return;
+  }
+  const { reader } = state;
+  const size = entry.size!;
+  await writeSparseFile(
+    path,
+    (async function* () {
+      let written = 0;
+      for (const id of content) {
+        const chunk = await reader.blob(id, ObjectType.chunk);
+        written += chunk.length;
+        if (written > size) break;
+        yield chunk;
+      }
+      if (written !== size) {
+        throw new DamagedBackupError(
+          `${JSON.stringify(at)}'s chunks hold ${written} bytes, its tree says ${size}`,
+        );
+      }
+    })(),
+    size,
+  );
+  if (entry.links !== undefined) state.linked.set(inode, { path, content: content.join() });
+  if (entry.changed) state.changed.push(at);
 }

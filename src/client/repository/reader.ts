@@ -18,7 +18,12 @@ export class RepositoryReader {
   ) {}
 
   static async open(repository: Repository): Promise<RepositoryReader> {
-    return new RepositoryReader(repository, (await repository.loadIndex()).index);
+    return RepositoryReader.withIndex(repository, (await repository.loadIndex()).index);
+  }
+
+  /** A reader over an index already loaded (a writer's), so a backup does not load it twice. */
+  static withIndex(repository: Repository, index: RepositoryIndex): RepositoryReader {
+    return new RepositoryReader(repository, index);
   }
 
   /** The verified plaintext of blob `id` of `type`; DamagedBackupError when absent or not authentic. */

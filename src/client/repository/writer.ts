@@ -21,14 +21,48 @@ import {
 
 type BlobType = typeof ObjectType.chunk | typeof ObjectType.tree;
 
+/**
+ * A pack being filled: its sealed blobs so far, copied one after the other into `bytes` (grown by
+ * doubling), and their entries. One buffer rather than the pieces each seal returns: a pack of
+ * small files holds some 100,000 blobs, and a few typed arrays each would cost more memory than
+ * the blobs themselves (docs/BENCHMARKS.md "Many small files").
+ */
+interface OpenPack {
+  bytes: Uint8Array;
+  length: number;
+  entries: PackEntry[];
+}
+const emptyPack = (): OpenPack => ({ bytes: new Uint8Array(0), length: 0, entries: [] });
+
+/** Appends `pieces` to `pack`, growing its buffer as needed. */
+function append(pack: OpenPack, pieces: readonly Uint8Array[], length: number): void {
+  const needed = pack.length + length;
+  if (needed > pack.bytes.length) {
+    // Doubling up to the pack's target size, then just what the blob that closes the pack needs.
+    const capacity = Math.max(Math.min(Math.max(1 << 16, 2 * pack.bytes.length), PACK_TARGET_SIZE), needed);
+    const grown = new Uint8Array(capacity);
+    grown.set(pack.bytes.subarray(0, pack.length));
+    pack.bytes = grown;
+  }
+  for (const piece of pieces) {
+    pack.bytes.set(piece, pack.length);
+    pack.length += piece.length;
+  }
+}
+
 const STORED = new Uint8Array([0]); // compression byte: stored as is
 
 export class RepositoryWriter {
   /** Bytes of packs uploaded by this writer (what `added` reports). */
   uploadedBytes = 0;
-  private pieces: Uint8Array[] = [];
-  private packLength = 0;
-  private packEntries: PackEntry[] = [];
+  /**
+   * Chunks and trees fill packs of their own, so the trees a next backup compares against (its
+   * parent snapshot's, §12.7) sit in a few packs it reads, not spread through every data pack.
+   */
+  private readonly open: Record<BlobType, OpenPack> = {
+    [ObjectType.chunk]: emptyPack(),
+    [ObjectType.tree]: emptyPack(),
+  };
   /** Entries of the packs this run stored or adopted: its index. */
   private readonly runEntries: PackEntry[] = [];
   /** Ids added in this run but not yet in `known` through an index. */
@@ -36,7 +70,8 @@ export class RepositoryWriter {
 
   private constructor(
     readonly repository: Repository,
-    private readonly known: RepositoryIndex,
+    /** The blobs the repository's indexes and adopted packs hold (not those of this run's open packs). */
+    readonly known: RepositoryIndex,
   ) {}
 
   /**
@@ -75,20 +110,22 @@ export class RepositoryWriter {
     );
     let length = 0;
     for (const piece of sealed) length += piece.length;
-    this.packEntries.push({ id, pack: '', type, offset: this.packLength, length, plainLength: plain.length });
-    this.pieces.push(...sealed);
-    this.packLength += length;
+    const pack = this.open[type];
+    pack.entries.push({ id, pack: '', type, offset: pack.length, length, plainLength: plain.length });
+    append(pack, sealed, length);
     this.pending.add(id);
-    if (this.packLength >= PACK_TARGET_SIZE) await this.flushPack();
+    if (pack.length >= PACK_TARGET_SIZE) await this.flushPack(type);
     return id;
   }
 
-  /** Uploads the pack being filled: blobs || random padding || sealed header || header length(4). */
-  private async flushPack(): Promise<void> {
-    if (this.packEntries.length === 0) return;
+  /** Uploads the pack of `type` being filled: blobs || random padding || sealed header || header length(4). */
+  private async flushPack(type: BlobType): Promise<void> {
+    const pack = this.open[type];
+    if (pack.entries.length === 0) return;
+    this.open[type] = emptyPack();
     const { crypto, metadataAead, store } = this.repository;
     const name = this.repository.newName(PACK_PREFIX);
-    const entries = this.packEntries.map((entry) => ({ ...entry, pack: name }));
+    const entries = pack.entries.map((entry) => ({ ...entry, pack: name }));
     const header = await sealObject(
       metadataAead,
       crypto.randomBytes(NONCE_LENGTH),
@@ -98,23 +135,21 @@ export class RepositoryWriter {
     );
     let headerLength = 0;
     for (const piece of header) headerLength += piece.length;
-    const unpadded = this.packLength + headerLength + 4;
+    const unpadded = pack.length + headerLength + 4;
     const padding = crypto.randomBytes(
       (PACK_PADDING_UNIT - (unpadded % PACK_PADDING_UNIT)) % PACK_PADDING_UNIT,
     );
     const trailer = new Uint8Array(4);
     new DataView(trailer.buffer).setUint32(0, headerLength);
-    const pieces = [...this.pieces, padding, ...header, trailer];
-    this.pieces = [];
-    this.packEntries = [];
-    this.packLength = 0;
+    const pieces = [pack.bytes.subarray(0, pack.length), padding, ...header, trailer];
     this.uploadedBytes += await store.put(
       name,
       (async function* () {
         yield* pieces;
       })(),
     );
-    this.runEntries.push(...entries);
+    // One by one: a pack of small files has more entries than a call may take arguments.
+    for (const entry of entries) this.runEntries.push(entry);
   }
 
   /**
@@ -122,7 +157,8 @@ export class RepositoryWriter {
    * is listed only once everything it refers to is stored (§12.8).
    */
   async commit(snapshot: Omit<SnapshotBody, 'added'>): Promise<SnapshotInfo> {
-    await this.flushPack();
+    await this.flushPack(ObjectType.chunk);
+    await this.flushPack(ObjectType.tree);
     if (this.runEntries.length > 0) {
       const indexName = this.repository.newName(INDEX_PREFIX);
       this.uploadedBytes += await this.repository.putMetadata(

@@ -36,7 +36,8 @@ async function describeTree(root: string): Promise<string[]> {
       const sha = createHash('sha256')
         .update(await readFile(full))
         .digest('hex');
-      lines.push(`entry: file ${path} mode=${mode} size=${info.size} sha256=${sha}`);
+      const links = info.nlink > 1 ? ` links=${info.nlink}` : '';
+      lines.push(`entry: file ${path} mode=${mode} size=${info.size} sha256=${sha}${links}`);
     }
   }
   return lines;
@@ -49,6 +50,8 @@ const names = (await readdir(vectors, { withFileTypes: true }))
 describe('repository vectors', () => {
   it('covers success, wrong key and every kind of damage', () => {
     assert.deepEqual(names.sort(), [
+      'bad_name_encoding_tree',
+      'climbing_tree',
       'damaged_config',
       'damaged_pack',
       'dropped_pack',
@@ -56,6 +59,7 @@ describe('repository vectors', () => {
       'renamed_snapshot',
       'replayed_snapshot',
       'success',
+      'unsorted_tree',
       'wrong_key',
     ]);
   });

@@ -3,12 +3,13 @@
 // Each vector is a directory: the repository's objects as a directory store holds them, and
 // `vector.txt` (expect: success | wrong key | damaged; key; snapshot; for success one `entry:` line
 // per restored entry). The vectors are committed; test/client/repository/vectors.test.ts checks
-// them against both crypto implementations. Randomness is fixed here, so regenerating gives the
-// same bytes.
+// them against both crypto implementations. Randomness is fixed here, but trees keep the source
+// files' ctime, inode and device (§12.7), so regenerating gives other trees and packs, equally valid.
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
+  linkSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -24,7 +25,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeCrypto } from '../../../src/client/node/node-crypto.ts';
 import { createSnapshot } from '../../../src/client/node/repository-backup.ts';
+import { ObjectType } from '../../../src/client/repository/objects.ts';
 import { PACK_PREFIX, Repository, SNAPSHOT_PREFIX } from '../../../src/client/repository/repository.ts';
+import { RepositoryWriter } from '../../../src/client/repository/writer.ts';
 import type { FormatCrypto } from '../../../src/format/crypto.ts';
 import { BackupKey } from '../../../src/format/key.ts';
 import { DirectoryBlobStore } from '../../../src/stores/blob/directory.ts';
@@ -59,6 +62,7 @@ writeFileSync(join(source, 'messages.db'), bytesFrom('messages', 10_000)); // th
 writeFileSync(join(source, 'media', 'photo.jpg'), bytesFrom('photo', 5000));
 writeFileSync(join(source, 'media', 'forwarded.jpg'), bytesFrom('photo', 5000)); // same content: stored once
 symlinkSync('messages.db', join(source, 'latest'));
+linkSync(join(source, 'media', 'photo.jpg'), join(source, 'photo-link.jpg')); // a hard link: one inode
 for (const path of ['messages.db', 'media/photo.jpg', 'media/forwarded.jpg', 'media', '.']) {
   utimesSync(join(source, path), 1_700_000_000, 1_700_000_000);
 }
@@ -96,8 +100,9 @@ const entries = [
   'entry: symlink chat/latest target=messages.db',
   'entry: dir chat/media mode=0755',
   `entry: file chat/media/forwarded.jpg mode=0644 size=5000 sha256=${sha(bytesFrom('photo', 5000))}`,
-  `entry: file chat/media/photo.jpg mode=0644 size=5000 sha256=${sha(bytesFrom('photo', 5000))}`,
+  `entry: file chat/media/photo.jpg mode=0644 size=5000 sha256=${sha(bytesFrom('photo', 5000))} links=2`,
   `entry: file chat/messages.db mode=0644 size=10000 sha256=${sha(bytesFrom('messages', 10_000))}`,
+  `entry: file chat/photo-link.jpg mode=0644 size=5000 sha256=${sha(bytesFrom('photo', 5000))} links=2`,
 ];
 
 const base = await makeRepository('success', 'base');
@@ -107,7 +112,8 @@ describe(
     expect: 'success',
     key: keyText(key),
     snapshot: base.snapshot,
-    comment: 'one snapshot: a file of three chunks, one content in two files, a symlink',
+    comment:
+      'one snapshot: a file of three chunks, one content in two files, a symlink, a hard link (restored as one inode)',
   },
   entries,
 );
@@ -131,7 +137,7 @@ describe(flipped.path, {
   expect: 'damaged',
   key: keyText(key),
   snapshot: flipped.snapshot,
-  comment: 'byte 100 of the pack flipped (inside its first blob)',
+  comment: 'byte 100 of the first pack by name flipped (inside its first blob)',
 });
 
 const config = await makeRepository('damaged_config', 'base');
@@ -153,7 +159,7 @@ describe(dropped.path, {
   expect: 'damaged',
   key: keyText(key),
   snapshot: dropped.snapshot,
-  comment: 'the only pack deleted',
+  comment: 'the first pack by name deleted',
 });
 
 const replayed = await makeRepository('replayed_snapshot', 'base');
@@ -196,4 +202,51 @@ const renamed = await makeRepository('renamed_snapshot', 'base');
     comment: 'an authentic snapshot stored under another name',
   });
 }
+/**
+ * A repository whose one snapshot's root tree is `tree` (JSON): authentic, sealed under the right
+ * key, but breaking a rule of §12.7 that a reader must enforce.
+ */
+async function withRootTree(name: string, tree: unknown, comment: string) {
+  const path = join(dir, name);
+  rmSync(path, { recursive: true, force: true });
+  const repository = await Repository.openOrCreate(new DirectoryBlobStore(path), key, fixedRandom(name));
+  const writer = await RepositoryWriter.start(repository);
+  const root = await writer.add(ObjectType.tree, new TextEncoder().encode(JSON.stringify(tree)));
+  const snapshot = await writer.commit({
+    time: '2026-12-01T12:00:00.000Z',
+    paths: ['/chat'],
+    tree: root,
+    files: 1,
+    size: 0,
+  });
+  describe(path, { expect: 'damaged', key: keyText(key), snapshot: snapshot.id, comment });
+}
+const emptyFile = (fileName: string) => ({
+  name: fileName,
+  kind: 'file',
+  mode: 0o644,
+  uid: 0,
+  gid: 0,
+  mtimeNs: '0',
+  ctimeNs: '0',
+  inode: '1',
+  device: '1',
+  size: 0,
+  content: [],
+});
+await withRootTree(
+  'climbing_tree',
+  { entries: [emptyFile('..')] },
+  'an authentic root tree with an entry named "..": it would land outside the restore directory',
+);
+await withRootTree(
+  'unsorted_tree',
+  { entries: [emptyFile('b'), emptyFile('a')] },
+  'an authentic root tree whose names are not in byte order: not the one encoding of its directory',
+);
+await withRootTree(
+  'bad_name_encoding_tree',
+  { entries: [{ ...emptyFile('caf\ufffd'), rawName: '636166c3a9' }] },
+  'rawName given for bytes that are UTF-8 ("café"): a name has one encoding only',
+);
 rmSync(work, { recursive: true });
