@@ -7,6 +7,7 @@ import { listBackups } from '../../client/backup/backups.ts';
 import { formatBytes } from '../../client/format-bytes.ts';
 import { nodeCrypto } from '../../client/node/node-crypto.ts';
 import { createSnapshot, restoreSnapshot } from '../../client/node/repository-backup.ts';
+import { zstdCompression } from '../../client/node/zstd-compression.ts';
 import { checkRepository } from '../../client/repository/check.ts';
 import { forgetSnapshots, pruneRepository } from '../../client/repository/prune.ts';
 import { Repository } from '../../client/repository/repository.ts';
@@ -29,8 +30,8 @@ async function openRepository(
   const key = await resolveKey(options);
   try {
     return create
-      ? await Repository.openOrCreate(store, key, nodeCrypto)
-      : await Repository.open(store, key, nodeCrypto);
+      ? await Repository.openOrCreate(store, key, nodeCrypto, { compression: zstdCompression() })
+      : await Repository.open(store, key, nodeCrypto, { compression: zstdCompression() });
   } finally {
     key.destroy(); // the repository holds only keys derived from K
   }

@@ -5,6 +5,7 @@
 import { toHex } from '../../protocol/vault/bytes.ts';
 import { NONCE_LENGTH, ObjectType, sealObject } from './objects.ts';
 import {
+  BlobCompression,
   encodePackHeader,
   INDEX_PREFIX,
   indexBody,
@@ -21,7 +22,16 @@ import {
 
 type BlobType = typeof ObjectType.chunk | typeof ObjectType.tree;
 
-const STORED = new Uint8Array([0]); // compression byte: stored as is
+const STORED = new Uint8Array([BlobCompression.stored]);
+const ZSTD = new Uint8Array([BlobCompression.zstd]);
+
+/** A blob compressed and sealed, waiting for its place in the pack being filled. */
+interface SealedBlob {
+  readonly id: string;
+  readonly type: BlobType;
+  readonly plainLength: number;
+  readonly sealed: Uint8Array[];
+}
 
 export class RepositoryWriter {
   /** Bytes of packs uploaded by this writer (what `added` reports). */
@@ -33,11 +43,21 @@ export class RepositoryWriter {
   private readonly runEntries: PackEntry[] = [];
   /** Ids added in this run but not yet in `known` through an index. */
   private readonly pending = new Set<string>();
+  /** Blobs being sealed, oldest first: they take their place in the pack in this order. */
+  private readonly sealing: Promise<SealedBlob>[] = [];
+  /** The previous pack's upload, overlapping the filling of the next (one at a time). */
+  private uploading: Promise<void> | undefined;
 
   private constructor(
     readonly repository: Repository,
     private readonly known: RepositoryIndex,
-  ) {}
+  ) {
+    // Blobs compressed and sealed at once: as many as the platform's compression or AES-GCM can
+    // run side by side (worker threads), each costing up to one chunk of memory; 1 otherwise.
+    this.inFlight = Math.max(1, repository.compression?.inFlight ?? 1, repository.dataAead.inFlight ?? 1);
+  }
+
+  private readonly inFlight: number;
 
   /**
    * Starts a writer: loads the indexes, and adopts packs that no index lists (left by an interrupted
@@ -62,30 +82,61 @@ export class RepositoryWriter {
     return writer;
   }
 
-  /** Adds a blob unless the repository has it; returns its hex id. */
+  /**
+   * Adds a blob unless the repository has it; returns its hex id. The blob may still be sealing
+   * when this returns (fewer than `inFlight` of them): `commit` waits for all, and an error sealing
+   * or uploading one is thrown by a later `add` or by `commit`.
+   */
   async add(type: BlobType, plain: Uint8Array): Promise<string> {
     const id = toHex(await this.repository.blobId(plain));
     if (this.known.has(id) || this.pending.has(id)) return id;
-    const sealed = await sealObject(
-      this.repository.dataAead,
-      this.repository.crypto.randomBytes(NONCE_LENGTH),
-      type,
-      '',
-      [STORED, plain],
-    );
-    let length = 0;
-    for (const piece of sealed) length += piece.length;
-    this.packEntries.push({ id, pack: '', type, offset: this.packLength, length, plainLength: plain.length });
-    this.pieces.push(...sealed);
-    this.packLength += length;
     this.pending.add(id);
-    if (this.packLength >= PACK_TARGET_SIZE) await this.flushPack();
+    const sealing = this.seal(id, type, plain);
+    sealing.catch(() => {}); // awaited in turn by placeOldest; until then it must not count as unhandled
+    this.sealing.push(sealing);
+    while (this.sealing.length >= this.inFlight) await this.placeOldest();
     return id;
   }
 
-  /** Uploads the pack being filled: blobs || random padding || sealed header || header length(4). */
+  /** Compresses the blob when that makes it smaller (§12.5), else stores it as is; seals it. */
+  private async seal(id: string, type: BlobType, plain: Uint8Array): Promise<SealedBlob> {
+    const { compression, crypto, dataAead } = this.repository;
+    // Drawn before the first await, so nonces follow the order blobs were added in.
+    const nonce = crypto.randomBytes(NONCE_LENGTH);
+    let body = [STORED, plain];
+    if (compression !== undefined) {
+      const packed = await compression.compress(plain);
+      if (packed.length < plain.length) body = [ZSTD, packed];
+    }
+    return { id, type, plainLength: plain.length, sealed: await sealObject(dataAead, nonce, type, '', body) };
+  }
+
+  /** Puts the oldest sealed blob into the pack being filled; uploads the pack once full. */
+  private async placeOldest(): Promise<void> {
+    const blob = await this.sealing.shift()!;
+    let length = 0;
+    for (const piece of blob.sealed) length += piece.length;
+    this.packEntries.push({
+      id: blob.id,
+      pack: '',
+      type: blob.type,
+      offset: this.packLength,
+      length,
+      plainLength: blob.plainLength,
+    });
+    this.pieces.push(...blob.sealed);
+    this.packLength += length;
+    if (this.packLength >= PACK_TARGET_SIZE) await this.flushPack();
+  }
+
+  /**
+   * Starts uploading the pack being filled: blobs || random padding || sealed header || header
+   * length(4). Waits for the previous pack's upload first, so at most one is in flight and at most
+   * two packs are held in memory.
+   */
   private async flushPack(): Promise<void> {
     if (this.packEntries.length === 0) return;
+    await this.uploading;
     const { crypto, metadataAead, store } = this.repository;
     const name = this.repository.newName(PACK_PREFIX);
     const entries = this.packEntries.map((entry) => ({ ...entry, pack: name }));
@@ -108,13 +159,18 @@ export class RepositoryWriter {
     this.pieces = [];
     this.packEntries = [];
     this.packLength = 0;
-    this.uploadedBytes += await store.put(
-      name,
-      (async function* () {
-        yield* pieces;
-      })(),
-    );
-    this.runEntries.push(...entries);
+    this.uploading = store
+      .put(
+        name,
+        (async function* () {
+          yield* pieces;
+        })(),
+      )
+      .then((stored) => {
+        this.uploadedBytes += stored;
+        this.runEntries.push(...entries);
+      });
+    this.uploading.catch(() => {}); // awaited by the next flushPack or by commit
   }
 
   /**
@@ -122,7 +178,9 @@ export class RepositoryWriter {
    * is listed only once everything it refers to is stored (§12.8).
    */
   async commit(snapshot: Omit<SnapshotBody, 'added'>): Promise<SnapshotInfo> {
+    while (this.sealing.length > 0) await this.placeOldest();
     await this.flushPack();
+    await this.uploading;
     if (this.runEntries.length > 0) {
       const indexName = this.repository.newName(INDEX_PREFIX);
       this.uploadedBytes += await this.repository.putMetadata(
