@@ -198,7 +198,9 @@ export function registerRepositoryBackup(backup: Command): void {
 
   backup
     .command('prune')
-    .description('delete the packs no snapshot uses (takes a lock; refuses while another run is writing)')
+    .description(
+      'delete the packs no snapshot uses and rewrite those 20 % or more unused (takes a lock; refuses while another run is writing)',
+    )
     .option(...keyFile)
     .requiredOption('--from <store>', 'the repository: a directory or s3://bucket/prefix')
     .option(...endpoint)
@@ -207,7 +209,7 @@ export function registerRepositoryBackup(backup: Command): void {
       try {
         const report = await pruneRepository(repository, { owner: `${hostname()}:${process.pid}` });
         process.stderr.write(
-          `deleted ${report.packsDeleted} packs (${formatBytes(report.bytesFreed)}), kept ${report.packsKept}\n`,
+          `deleted ${report.packsDeleted} packs, ${report.packsRepacked} of them rewritten (${formatBytes(report.bytesFreed)} freed), kept ${report.packsKept}\n`,
         );
       } finally {
         repository.close();

@@ -159,10 +159,13 @@ export class Repository {
     return this.crypto.hmacSha256(this.keys.chunkIdKey, plain);
   }
 
-  /** Reads and opens every index; a blob listed twice keeps its first location. */
-  async loadIndex(): Promise<{ index: RepositoryIndex; indexedPacks: Set<string> }> {
+  /**
+   * Reads and opens every index; a blob listed twice keeps its first location in `index`.
+   * `indexedPacks` has every entry the indexes list, by pack (prune weighs each pack by them).
+   */
+  async loadIndex(): Promise<{ index: RepositoryIndex; indexedPacks: Map<string, PackEntry[]> }> {
     const index: RepositoryIndex = new Map();
-    const indexedPacks = new Set<string>();
+    const indexedPacks = new Map<string, PackEntry[]>();
     for (const info of await this.store.list(INDEX_PREFIX)) {
       const body = await openObject(
         this.metadataAead,
@@ -172,7 +175,9 @@ export class Repository {
         `index ${info.name}`,
       );
       for (const entry of parseIndexBody(body, info.name)) {
-        indexedPacks.add(entry.pack);
+        const listed = indexedPacks.get(entry.pack);
+        if (listed === undefined) indexedPacks.set(entry.pack, [entry]);
+        else listed.push(entry);
         if (!index.has(entry.id)) index.set(entry.id, entry);
       }
     }

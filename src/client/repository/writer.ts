@@ -98,6 +98,25 @@ export class RepositoryWriter {
     return id;
   }
 
+  /**
+   * A writer for prune's repacking (§12.14): it adopts nothing and takes blobs already sealed,
+   * copied from the packs being rewritten (a sealed blob is bound to its id, not to its pack).
+   */
+  static forRepacking(repository: Repository): RepositoryWriter {
+    return new RepositoryWriter(repository, new Map());
+  }
+
+  /** Puts a sealed blob, verified by the caller, into the pack being filled (prune's repacking). */
+  async addSealed(
+    blob: { id: string; type: BlobType; plainLength: number },
+    sealed: Uint8Array,
+  ): Promise<void> {
+    this.sealing.push(
+      Promise.resolve({ id: blob.id, type: blob.type, plainLength: blob.plainLength, sealed: [sealed] }),
+    );
+    while (this.sealing.length > 0) await this.placeOldest();
+  }
+
   /** Compresses the blob when that makes it smaller (§12.5), else stores it as is; seals it. */
   private async seal(id: string, type: BlobType, plain: Uint8Array): Promise<SealedBlob> {
     const { compression, crypto, dataAead } = this.repository;
@@ -173,14 +192,20 @@ export class RepositoryWriter {
     this.uploading.catch(() => {}); // awaited by the next flushPack or by commit
   }
 
+  /** Seals what is in flight and uploads the last pack; returns the entries of this run's packs. */
+  async finishPacks(): Promise<readonly PackEntry[]> {
+    while (this.sealing.length > 0) await this.placeOldest();
+    await this.flushPack();
+    await this.uploading;
+    return this.runEntries;
+  }
+
   /**
    * Uploads the last pack, then this run's index, then the snapshot: in that order, so a snapshot
    * is listed only once everything it refers to is stored (§12.8).
    */
   async commit(snapshot: Omit<SnapshotBody, 'added'>): Promise<SnapshotInfo> {
-    while (this.sealing.length > 0) await this.placeOldest();
-    await this.flushPack();
-    await this.uploading;
+    await this.finishPacks();
     if (this.runEntries.length > 0) {
       const indexName = this.repository.newName(INDEX_PREFIX);
       this.uploadedBytes += await this.repository.putMetadata(
