@@ -8,7 +8,9 @@ import { formatBytes } from '../../client/format-bytes.ts';
 import { nodeCrypto } from '../../client/node/node-crypto.ts';
 import { createSnapshot, restoreSnapshot } from '../../client/node/repository-backup.ts';
 import { zstdCompression } from '../../client/node/zstd-compression.ts';
+import { createWorkerZstdCompression } from '../../client/node/zstd-workers.ts';
 import { checkRepository } from '../../client/repository/check.ts';
+import type { ChunkCompression } from '../../client/repository/compression.ts';
 import { forgetSnapshots, pruneRepository } from '../../client/repository/prune.ts';
 import { Repository } from '../../client/repository/repository.ts';
 import { DamagedBackupError, UsageError } from '../../errors.ts';
@@ -25,13 +27,14 @@ async function openRepository(
   flag: '--to' | '--from',
   options: RepositoryOptions,
   create: boolean,
+  compression: ChunkCompression = zstdCompression(),
 ) {
   const store = await resolveStore(spec, flag, options);
   const key = await resolveKey(options);
   try {
     return create
-      ? await Repository.openOrCreate(store, key, nodeCrypto, { compression: zstdCompression() })
-      : await Repository.open(store, key, nodeCrypto, { compression: zstdCompression() });
+      ? await Repository.openOrCreate(store, key, nodeCrypto, { compression })
+      : await Repository.open(store, key, nodeCrypto, { compression });
   } finally {
     key.destroy(); // the repository holds only keys derived from K
   }
@@ -63,7 +66,9 @@ export function registerRepositoryBackup(backup: Command): void {
     .option(...endpoint)
     .action(async (paths: string[], options: RepositoryOptions & { to: string }) => {
       removeUnfinishedOnInterrupt();
-      const repository = await openRepository(options.to, '--to', options, true);
+      // Compressing is most of a first backup's work: it runs on one worker per core.
+      const compression = createWorkerZstdCompression();
+      const repository = await openRepository(options.to, '--to', options, true, compression);
       try {
         const snapshot = await createSnapshot(repository, paths);
         if (options.json) printJson(snapshot);
@@ -73,6 +78,7 @@ export function registerRepositoryBackup(backup: Command): void {
         );
       } finally {
         repository.close();
+        await compression.close();
       }
     });
 

@@ -155,7 +155,10 @@ export async function pruneRepository(
         // Opened before it is copied: a damaged blob stops the prune here, before anything is deleted.
         await repository.openBlob(entry.id, entry, bytes);
         // A copy, so the old pack's bytes are not held until the new pack is stored.
-        await writer.addSealed(entry, bytes.slice(entry.offset, entry.offset + entry.length));
+        await writer.addSealed(
+          entry,
+          new Uint8Array(bytes.subarray(entry.offset, entry.offset + entry.length)),
+        );
       }
     }
     const newEntries = await writer.finishPacks();
