@@ -28,7 +28,8 @@ import { ContentDefinedChunker } from '../src/client/repository/chunker.ts';
 import { fixed, median } from './stats.ts';
 
 const MiB = 2 ** 20;
-const ROUNDS = 3;
+/** STRONGROOM_BENCH_ROUNDS (default 3): alternated rounds of the tree's first, second backup and restore. */
+const ROUNDS = Number(process.env.STRONGROOM_BENCH_ROUNDS ?? 3);
 const TREE_MIB = Number(process.env.STRONGROOM_BENCH_TREE_MIB ?? 64);
 /** The one big file backed up for its peak RSS: STRONGROOM_BENCH_BIG_FILE_MIB (4096 for the 4 GiB). */
 const BIG_FILE_MIB = Number(process.env.STRONGROOM_BENCH_BIG_FILE_MIB ?? 256);
