@@ -4,6 +4,8 @@
 // a second backup with nothing changed (time, bytes added), restore, and a synthetic chat history
 // grown 1 % a day. Medians of alternated rounds. The tree is real files copied from /usr/lib:
 // STRONGROOM_BENCH_TREE_MIB (default 64) sets its size; use 1100 for the issue's ≥ 1 GB run.
+// Last, one generated file of random bytes (STRONGROOM_BENCH_BIG_FILE_MIB, default 256; 4096 for
+// the issue's 4 GiB) is backed up by each tool under GNU time for its peak RSS.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
@@ -17,6 +19,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync, inflateSync } from 'node:zlib';
@@ -25,19 +28,23 @@ import { ContentDefinedChunker } from '../src/client/repository/chunker.ts';
 import { fixed, median } from './stats.ts';
 
 const MiB = 2 ** 20;
-const ROUNDS = 3;
+/** STRONGROOM_BENCH_ROUNDS (default 3): alternated rounds of the tree's first, second backup and restore. */
+const ROUNDS = Number(process.env.STRONGROOM_BENCH_ROUNDS ?? 3);
 const TREE_MIB = Number(process.env.STRONGROOM_BENCH_TREE_MIB ?? 64);
+/** The one big file backed up for its peak RSS: STRONGROOM_BENCH_BIG_FILE_MIB (4096 for the issue's 4 GiB). */
+const BIG_FILE_MIB = Number(process.env.STRONGROOM_BENCH_BIG_FILE_MIB ?? 256);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = [`--import`, 'tsx', join(root, 'src/cli/main.ts')];
 
+/** Runs `command` under GNU time, which reports its peak resident set size (on stderr's last line). */
 function run(
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv = {},
-): Promise<{ seconds: number; stdout: string }> {
+): Promise<{ seconds: number; stdout: string; peakRssMiB: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(command, args, {
+    const child = spawn('/usr/bin/time', ['-f', 'peak-rss-kib %M', command, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
     });
@@ -52,7 +59,14 @@ function run(
     child.on('error', reject);
     child.on('close', (code) => {
       if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr.slice(-500)}`));
-      else resolve({ seconds: (performance.now() - started) / 1000, stdout });
+      else {
+        const peak = /peak-rss-kib (\d+)\s*$/.exec(stderr);
+        resolve({
+          seconds: (performance.now() - started) / 1000,
+          stdout,
+          peakRssMiB: Number(peak?.[1]) / 1024,
+        });
+      }
     });
   });
 }
@@ -183,7 +197,7 @@ function compressionFigures(data: Uint8Array): CodecFigure[] {
 interface Tool {
   name: string;
   init(repo: string): Promise<void>;
-  backup(repo: string, path: string): Promise<{ seconds: number; id: string }>;
+  backup(repo: string, path: string): Promise<{ seconds: number; id: string; peakRssMiB: number }>;
   restore(repo: string, id: string, out: string): Promise<number>;
 }
 
@@ -193,13 +207,17 @@ function restic(work: string): Tool {
     name: 'restic',
     init: async (repo) => void (await run('restic', ['init', '--repo', repo], env)),
     async backup(repo, path) {
-      const { seconds, stdout } = await run('restic', ['backup', '--repo', repo, '--json', path], env);
+      const { seconds, stdout, peakRssMiB } = await run(
+        'restic',
+        ['backup', '--repo', repo, '--json', path],
+        env,
+      );
       const summary = stdout
         .trim()
         .split('\n')
         .map((line) => JSON.parse(line) as { message_type: string; snapshot_id?: string })
         .find((m) => m.message_type === 'summary');
-      return { seconds, id: summary!.snapshot_id! };
+      return { seconds, id: summary!.snapshot_id!, peakRssMiB };
     },
     restore: async (repo, id, out) =>
       (await run('restic', ['restore', '--repo', repo, id, '--target', out], env)).seconds,
@@ -215,7 +233,7 @@ function strongroom(work: string): Tool {
       writeFileSync(keyFile, (await run(process.execPath, [...cli, 'keygen'])).stdout);
     },
     async backup(repo, path) {
-      const { seconds, stdout } = await run(process.execPath, [
+      const { seconds, stdout, peakRssMiB } = await run(process.execPath, [
         ...cli,
         'backup',
         'create',
@@ -226,7 +244,7 @@ function strongroom(work: string): Tool {
         keyFile,
         '--json',
       ]);
-      return { seconds, id: (JSON.parse(stdout) as { id: string }).id };
+      return { seconds, id: (JSON.parse(stdout) as { id: string }).id, peakRssMiB };
     },
     restore: async (repo, id, out) =>
       (
@@ -255,7 +273,18 @@ interface ToolFigures {
   restore: number[];
   growthAdded: number[];
   history: number;
+  bigFile?: { seconds: number; peakRssMiB: number };
 }
+
+const emptyFigures = (): ToolFigures => ({
+  first: [],
+  firstSize: 0,
+  second: [],
+  secondAdded: 0,
+  restore: [],
+  growthAdded: [],
+  history: 0,
+});
 
 /** Grows a synthetic chat history by `share` of its size: the database appended at its end, plus new media. */
 function growHistory(dir: string, share: number, day: number): void {
@@ -267,33 +296,26 @@ function growHistory(dir: string, share: number, day: number): void {
   writeFileSync(join(dir, 'media', `day-${day}.jpg`), randomBytes(growth - Math.round(growth / 2)));
 }
 
-async function measure(tool: Tool, work: string, tree: string): Promise<ToolFigures> {
-  const figures: ToolFigures = {
-    first: [],
-    firstSize: 0,
-    second: [],
-    secondAdded: 0,
-    restore: [],
-    growthAdded: [],
-    history: 0,
-  };
-  for (let r = 0; r < ROUNDS; r++) {
-    const repo = join(work, `${tool.name}-repo`);
-    rmSync(repo, { recursive: true, force: true });
-    await tool.init(repo);
-    const first = await tool.backup(repo, tree);
-    figures.first.push(first.seconds);
-    figures.firstSize = treeBytes(repo);
-    figures.second.push((await tool.backup(repo, tree)).seconds);
-    figures.secondAdded = treeBytes(repo) - figures.firstSize;
-    const out = join(work, `${tool.name}-out`);
-    rmSync(out, { recursive: true, force: true });
-    mkdirSync(out);
-    figures.restore.push(await tool.restore(repo, first.id, out));
-    rmSync(out, { recursive: true, force: true });
-    rmSync(repo, { recursive: true, force: true });
-  }
-  // The chat history: 7 days of 1 % growth, one backup a day.
+/** One round on the tree: first backup, second with nothing changed, restore of the first. */
+async function measureRound(tool: Tool, work: string, tree: string, figures: ToolFigures): Promise<void> {
+  const repo = join(work, `${tool.name}-repo`);
+  rmSync(repo, { recursive: true, force: true });
+  await tool.init(repo);
+  const first = await tool.backup(repo, tree);
+  figures.first.push(first.seconds);
+  figures.firstSize = treeBytes(repo);
+  figures.second.push((await tool.backup(repo, tree)).seconds);
+  figures.secondAdded = treeBytes(repo) - figures.firstSize;
+  const out = join(work, `${tool.name}-out`);
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out);
+  figures.restore.push(await tool.restore(repo, first.id, out));
+  rmSync(out, { recursive: true, force: true });
+  rmSync(repo, { recursive: true, force: true });
+}
+
+/** The chat history: 7 days of 1 % growth, one backup a day. */
+async function measureHistory(tool: Tool, work: string, figures: ToolFigures): Promise<void> {
   const history = join(work, `${tool.name}-history`);
   rmSync(history, { recursive: true, force: true });
   mkdirSync(history);
@@ -313,10 +335,19 @@ async function measure(tool: Tool, work: string, tree: string): Promise<ToolFigu
   figures.history = treeBytes(history);
   rmSync(history, { recursive: true, force: true });
   rmSync(repo, { recursive: true, force: true });
-  return figures;
+}
+
+/** A file of BIG_FILE_MIB random bytes (written 64 MiB at a time, so the bench itself stays small). */
+function writeBigFile(path: string): void {
+  writeFileSync(path, new Uint8Array(0));
+  for (let left = BIG_FILE_MIB; left > 0; left -= 64)
+    appendFileSync(path, randomBytes(Math.min(64, left) * MiB));
 }
 
 export default async function repositoryBench(): Promise<string> {
+  const loadStart = loadavg()
+    .map((load) => fixed(load, 1))
+    .join(' ');
   const work = `/dev/shm/strongroom-repository-bench-${process.pid}`;
   mkdirSync(work, { recursive: true });
   try {
@@ -339,32 +370,55 @@ export default async function repositoryBench(): Promise<string> {
       '',
     ];
     const tools = [restic(work), strongroom(work)];
-    const results = new Map<string, ToolFigures | string>();
-    for (const tool of tools) {
+    const results = new Map<string, ToolFigures | string>(tools.map((tool) => [tool.name, emptyFigures()]));
+    const attempt = async (tool: Tool, step: (figures: ToolFigures) => Promise<void>) => {
+      const figures = results.get(tool.name);
+      if (typeof figures !== 'object') return;
       try {
-        results.set(tool.name, await measure(tool, work, tree));
+        await step(figures);
       } catch (error) {
         results.set(
           tool.name,
           `not measured: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
         );
       }
+    };
+    // Rounds alternate between the tools, so that a change in the machine's load hits both.
+    for (let r = 0; r < ROUNDS; r++)
+      for (const tool of tools) await attempt(tool, (figures) => measureRound(tool, work, tree, figures));
+    for (const tool of tools) await attempt(tool, (figures) => measureHistory(tool, work, figures));
+    const bigDir = join(work, 'big');
+    mkdirSync(bigDir);
+    writeBigFile(join(bigDir, 'big.bin'));
+    for (const tool of tools) {
+      await attempt(tool, async (figures) => {
+        const repo = join(work, `${tool.name}-big-repo`);
+        await tool.init(repo);
+        const { seconds, peakRssMiB } = await tool.backup(repo, bigDir);
+        figures.bigFile = { seconds, peakRssMiB };
+        rmSync(repo, { recursive: true, force: true });
+      });
     }
+    rmSync(bigDir, { recursive: true, force: true });
     const reference = results.get('restic');
     lines.push(
-      '| | first backup s | store MiB | second backup s | second adds B | restore s | 1 % day adds (median) |',
+      `Load average at the start ${loadStart}, at the end ${loadavg()
+        .map((load) => fixed(load, 1))
+        .join(' ')} (1, 5, 15 minutes).`,
+      '',
+      `| | first backup s | store MiB | second backup s | second adds B | restore s | 1 % day adds (median) | ${BIG_FILE_MIB} MiB file: backup s, peak RSS MiB |`,
     );
-    lines.push('|---|---|---|---|---|---|---|');
+    lines.push('|---|---|---|---|---|---|---|---|');
     for (const [name, figures] of results) {
       if (typeof figures === 'string') {
-        lines.push(`| ${name} | ${figures} ||||||`);
+        lines.push(`| ${name} | ${figures} |||||||`);
         continue;
       }
       const ratio = (mine: number, theirs: number) =>
         typeof reference === 'object' && name !== 'restic' ? ` (${fixed(mine / theirs)}×)` : '';
       const ref = typeof reference === 'object' ? reference : figures;
       lines.push(
-        `| ${name} | ${fixed(median(figures.first))}${ratio(median(figures.first), median(ref.first))} | ${fixed(figures.firstSize / MiB, 1)}${ratio(figures.firstSize, ref.firstSize)} | ${fixed(median(figures.second))}${ratio(median(figures.second), median(ref.second))} | ${figures.secondAdded} | ${fixed(median(figures.restore))}${ratio(median(figures.restore), median(ref.restore))} | ${fixed(median(figures.growthAdded) / MiB, 2)} MiB of a ${fixed(figures.history / MiB, 0)} MiB history |`,
+        `| ${name} | ${fixed(median(figures.first))}${ratio(median(figures.first), median(ref.first))} | ${fixed(figures.firstSize / MiB, 1)}${ratio(figures.firstSize, ref.firstSize)} | ${fixed(median(figures.second))}${ratio(median(figures.second), median(ref.second))} | ${figures.secondAdded} | ${fixed(median(figures.restore))}${ratio(median(figures.restore), median(ref.restore))} | ${fixed(median(figures.growthAdded) / MiB, 2)} MiB of a ${fixed(figures.history / MiB, 0)} MiB history | ${figures.bigFile === undefined ? '–' : `${fixed(figures.bigFile.seconds)}, ${fixed(figures.bigFile.peakRssMiB, 0)}`} |`,
       );
     }
     lines.push(

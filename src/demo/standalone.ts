@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeCrypto } from '../client/node/node-crypto.ts';
 import { createSnapshot, restoreSnapshot } from '../client/node/repository-backup.ts';
+import { zstdCompression } from '../client/node/zstd-compression.ts';
 import { Repository } from '../client/repository/repository.ts';
 import { BackupKey } from '../format/key.ts';
 import { DirectoryBlobStore } from '../stores/blob/directory.ts';
@@ -70,7 +71,7 @@ export async function runStandaloneDemo(options: DemoOptions): Promise<DemoResul
     const sample = await timed('generate', () =>
       generateSampleHistory(source, { ...options, onProgress: progress('generate') }),
     );
-    repository = await Repository.openOrCreate(store, key, nodeCrypto);
+    repository = await Repository.openOrCreate(store, key, nodeCrypto, { compression: zstdCompression() });
     const opened = repository;
     const first = await timed('backup', () => createSnapshot(opened, [source]));
     const second = await timed('second day', async () => {

@@ -9,7 +9,10 @@ import { formatBytes } from '../../client/format-bytes.ts';
 import { restoreBackup } from '../../client/node/backup.ts';
 import { nodeCrypto } from '../../client/node/node-crypto.ts';
 import { createSnapshot, restoreSnapshot } from '../../client/node/repository-backup.ts';
+import { zstdCompression } from '../../client/node/zstd-compression.ts';
+import { createWorkerZstdCompression } from '../../client/node/zstd-workers.ts';
 import { checkRepository } from '../../client/repository/check.ts';
+import type { ChunkCompression } from '../../client/repository/compression.ts';
 import { forgetSnapshots, pruneRepository } from '../../client/repository/prune.ts';
 import {
   CONFIG_NAME,
@@ -44,13 +47,21 @@ export interface StoreRestoreOptions extends KeyOptions, StoreOptions {
   force?: boolean;
 }
 
-/** Opens (or with `create`, makes on first use) the repository in `store` under the given key. */
-async function openRepository(store: BlobStore, options: KeyOptions, create: boolean): Promise<Repository> {
+/**
+ * Opens (or with `create`, makes on first use) the repository in `store` under the given key, with
+ * libzstd compressing new blobs (docs/FORMAT.md §12.10).
+ */
+async function openRepository(
+  store: BlobStore,
+  options: KeyOptions,
+  create: boolean,
+  compression: ChunkCompression = zstdCompression(),
+): Promise<Repository> {
   const key = await resolveKey(options);
   try {
     return create
-      ? await Repository.openOrCreate(store, key, nodeCrypto)
-      : await Repository.open(store, key, nodeCrypto);
+      ? await Repository.openOrCreate(store, key, nodeCrypto, { compression })
+      : await Repository.open(store, key, nodeCrypto, { compression });
   } finally {
     key.destroy(); // the repository holds only keys derived from K
   }
@@ -71,7 +82,12 @@ async function holdsRepository(store: BlobStore): Promise<boolean> {
  */
 export async function runStoreCreate(paths: string[], options: StoreCreateOptions): Promise<void> {
   const store = await resolveStore(options.to, '--to', options);
-  const repository = await openRepository(store, options, true);
+  // Compressing is most of a first backup's work: it runs on one worker per core.
+  const compression = createWorkerZstdCompression();
+  const repository = await openRepository(store, options, true, compression).catch(async (error) => {
+    await compression.close();
+    throw error;
+  });
   try {
     const snapshot = await createSnapshot(repository, paths, {
       parent: options.parent,
@@ -80,6 +96,7 @@ export async function runStoreCreate(paths: string[], options: StoreCreateOption
     reportCreatedSnapshot(snapshot, store.location, options.json ?? false);
   } finally {
     repository.close();
+    await compression.close();
   }
 }
 

@@ -40,6 +40,7 @@ import {
   restoreSnapshot,
   type SnapshotOptions,
 } from './repository-backup.ts';
+import { zstdCompression } from './zstd-compression.ts';
 
 /** Guesses a new record allows unless told otherwise (at most the fleet's limit). */
 export const DEFAULT_GUESS_LIMIT = 10;
@@ -333,7 +334,10 @@ export class DeviceSession {
     location = this.device.store,
   ): Promise<Repository> {
     const store = await this.openStore(location);
-    return create ? Repository.openOrCreate(store, key, nodeCrypto) : Repository.open(store, key, nodeCrypto);
+    const options = { compression: zstdCompression() }; // libzstd for new blobs (docs/FORMAT.md §12.10)
+    return create
+      ? Repository.openOrCreate(store, key, nodeCrypto, options)
+      : Repository.open(store, key, nodeCrypto, options);
   }
 
   /**

@@ -8,14 +8,12 @@
 // slot (the caller keeps its buffers, and an open may be retried with another nonce). The worker's
 // output pieces come back transferred, with no copy at all.
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import type { Aead, FormatCrypto } from '../../format/crypto.ts';
 import { raiseMallocThreshold } from './malloc-threshold.ts';
 import { nodeCrypto, splitTag } from './node-crypto.ts';
+import { startWorkerPool } from './worker-pool.ts';
 
-// The worker's program, as plain JavaScript evaluated by the worker itself: it needs no module
-// loader, so the same code runs from source (tsx, whose hooks Node 20 does not give workers) and
-// compiled. Messages: {op:'key', keyId, key} (the worker zeroes the sent copy), {op:'forget',
+// The worker's program (plain JavaScript, see worker-pool.ts). Messages: {op:'key', keyId, key} (the worker zeroes the sent copy), {op:'forget',
 // keyId}, and {op:'seal'|'open', id, keyId, nonce, pieces, tag} (pieces: views of shared memory;
 // tag: the 16-byte tag for open) answered by {id, result} where result is the output pieces
 // (ciphertext..., tag for seal) or null when the tag does not verify. Each piece is encrypted
@@ -63,9 +61,7 @@ parentPort.on('message', (m) => {
 `;
 
 interface Answer {
-  readonly id: number;
   readonly result: Uint8Array[] | null;
-  readonly error?: string;
 }
 
 export interface WorkerCrypto extends FormatCrypto {
@@ -113,44 +109,11 @@ class SlotPool {
 export function createWorkerCrypto(threads = availableParallelism()): WorkerCrypto {
   // Each piece is encrypted whole, so its output is as large as it: keep such buffers mapped.
   raiseMallocThreshold();
-  const workers = Array.from(
-    { length: Math.max(1, threads) },
-    () => new Worker(WORKER_SOURCE, { eval: true }),
-  );
-  const waiting = new Map<
-    number,
-    { resolve: (result: Uint8Array[] | null) => void; reject: (e: Error) => void }
-  >();
-  let nextId = 0;
+  const pool = startWorkerPool<Answer>('AES-GCM', WORKER_SOURCE, threads);
   let nextKeyId = 0;
-  let turn = 0;
   const slots = new SlotPool();
-  // Workers keep the process alive only while an answer is owed, so a caller that never calls
-  // close() still exits, and one awaiting an answer is not cut short.
-  let closing = false;
-  const refresh = () => {
-    if (closing) return; // close() keeps them referenced until they have exited
-    for (const worker of workers) waiting.size > 0 ? worker.ref() : worker.unref();
-  };
-  const failAll = (error: Error) => {
-    for (const waiter of waiting.values()) waiter.reject(error);
-    waiting.clear();
-    refresh();
-  };
-  for (const worker of workers) {
-    worker.unref();
-    worker.on('message', (answer: Answer) => {
-      const waiter = waiting.get(answer.id)!;
-      waiting.delete(answer.id);
-      if (waiting.size === 0) refresh();
-      if (answer.error !== undefined) waiter.reject(new Error(`AES-GCM worker failed: ${answer.error}`));
-      else waiter.resolve(answer.result);
-    });
-    worker.on('error', failAll);
-    worker.on('exit', () => failAll(new Error('AES-GCM worker stopped')));
-  }
 
-  const inFlight = 2 * workers.length;
+  const inFlight = 2 * pool.size;
   return {
     inFlight,
     randomBytes: nodeCrypto.randomBytes,
@@ -161,27 +124,22 @@ export function createWorkerCrypto(threads = availableParallelism()): WorkerCryp
     async aes256Gcm(rawKey): Promise<Aead> {
       const keyId = nextKeyId++;
       // Each worker gets its own copy (structured clone), zeroed there once held by the worker.
-      for (const worker of workers) worker.postMessage({ op: 'key', keyId, key: rawKey });
-      const run = (op: 'seal' | 'open', nonce: Uint8Array, pieces: readonly Uint8Array[], tag?: Uint8Array) =>
-        new Promise<Uint8Array[] | null>((resolve, reject) => {
-          const id = nextId++;
-          const inPlace = pieces.every((piece) => piece.buffer instanceof SharedArrayBuffer);
-          const copy = inPlace ? null : slots.fill(pieces);
-          const release = () => copy !== null && slots.release(copy.slot);
-          waiting.set(id, {
-            resolve: (result) => {
-              release();
-              resolve(result);
-            },
-            reject: (error) => {
-              release();
-              reject(error);
-            },
-          });
-          if (waiting.size === 1) refresh();
-          const sent = copy === null ? pieces : [new Uint8Array(copy.slot, 0, copy.length)];
-          workers[turn++ % workers.length]!.postMessage({ op, id, keyId, nonce, pieces: sent, tag });
-        });
+      pool.broadcast({ op: 'key', keyId, key: rawKey });
+      const run = async (
+        op: 'seal' | 'open',
+        nonce: Uint8Array,
+        pieces: readonly Uint8Array[],
+        tag?: Uint8Array,
+      ): Promise<Uint8Array[] | null> => {
+        const inPlace = pieces.every((piece) => piece.buffer instanceof SharedArrayBuffer);
+        const copy = inPlace ? null : slots.fill(pieces);
+        const sent = copy === null ? pieces : [new Uint8Array(copy.slot, 0, copy.length)];
+        try {
+          return (await pool.request({ op, keyId, nonce, pieces: sent, tag })).result;
+        } finally {
+          if (copy !== null) slots.release(copy.slot);
+        }
+      };
       return {
         seal: async (nonce, plaintext) => (await run('seal', nonce, plaintext))!,
         open: async (nonce, sealed) => {
@@ -190,17 +148,13 @@ export function createWorkerCrypto(threads = availableParallelism()): WorkerCryp
         },
         inFlight,
         destroy() {
-          for (const worker of workers) worker.postMessage({ op: 'forget', keyId });
+          pool.broadcast({ op: 'forget', keyId });
         },
       };
     },
 
     async close() {
-      // An unreferenced worker's exit would not keep the process alive until terminate() settles.
-      closing = true;
-      for (const worker of workers) worker.ref();
-      await Promise.all(workers.map((worker) => worker.terminate()));
-      failAll(new Error('AES-GCM workers closed'));
+      await pool.close();
       slots.clear();
     },
   };

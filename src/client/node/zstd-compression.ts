@@ -1,27 +1,39 @@
-// Compression of repository chunks on Node (docs/ARCHITECTURE.md, "Compression"): Zstandard through
-// libzstd (zstd-napi). Its frames are read by the browser's decoder in src/client/repository/compression.ts.
-import { Compressor, Decompressor } from 'zstd-napi';
+// Compression of repository chunks on Node (docs/ARCHITECTURE.md, "Compression"; docs/FORMAT.md
+// §12.5): Zstandard through libzstd (zstd-napi). Its frames are read by the browser's decoder in
+// src/client/repository/compression.ts.
+
+import { Compressor } from 'zstd-napi';
+import binding from 'zstd-napi/binding.js';
 import { type ChunkCompression, checkPlainLength, damagedChunk } from '../repository/compression.ts';
 
-/** Level 3 is the default; docs/ARCHITECTURE.md, "Compression", gives the measurements behind it. */
+/** docs/ARCHITECTURE.md, "Compression", gives the measurements behind the default level. */
 export const DEFAULT_ZSTD_LEVEL = 3;
 
+/** A ChunkCompression whose `compress` answers at once (libzstd on this thread). */
+export interface SyncChunkCompression extends ChunkCompression {
+  compress(plain: Uint8Array): Uint8Array;
+}
+
 /** zstd at `level` (1..19). One compressor and decompressor context each, reused for every chunk. */
-export function zstdCompression(level = DEFAULT_ZSTD_LEVEL): ChunkCompression {
+export function zstdCompression(level = DEFAULT_ZSTD_LEVEL): SyncChunkCompression {
   const compressor = new Compressor();
   compressor.setParameters({ compressionLevel: level });
-  const decompressor = new Decompressor();
+  const decompressor = new binding.DCtx();
   return {
     compress: (plain) => compressor.compress(plain),
     decompress(packed, plainLength) {
       checkPlainLength(plainLength);
-      let plain: Uint8Array;
+      // Into a buffer of exactly the recorded length, never the size the frame claims: libzstd
+      // fails when the output would not fit, so a forged frame cannot make us allocate more
+      // (docs/FORMAT.md §12.5).
+      const plain = Buffer.allocUnsafe(plainLength);
+      let written: number;
       try {
-        plain = decompressor.decompress(packed);
+        written = decompressor.decompress(plain, packed);
       } catch (error) {
         throw damagedChunk(error);
       }
-      if (plain.length !== plainLength) throw damagedChunk();
+      if (written !== plainLength) throw damagedChunk();
       return plain;
     },
   };

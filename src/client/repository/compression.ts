@@ -3,16 +3,23 @@
 // compresses and decompresses with libzstd in src/client/node/zstd-compression.ts; each reads the
 // other's output, since both speak the Zstandard frame format (RFC 8878).
 import { Decompress } from 'fzstd';
-import { DamagedBackupError, UsageError } from '../../errors.ts';
+import { DamagedBackupError } from '../../errors.ts';
 
 /**
- * Compresses one chunk, and decompresses one back to the length recorded beside it. Chunks are
- * authenticated before they are decompressed, so damage here means a bug or a forged key; still,
- * `decompress` never returns anything but exactly `plainLength` bytes.
+ * Decompresses one chunk back to the length recorded beside it. Chunks are authenticated before
+ * they are decompressed, so damage here means a bug or a forged key; still, `decompress` never
+ * allocates more than `plainLength` bytes nor returns anything but exactly that many.
  */
-export interface ChunkCompression {
-  compress(plain: Uint8Array): Uint8Array;
+export interface ChunkDecompression {
   decompress(packed: Uint8Array, plainLength: number): Uint8Array;
+}
+
+/** Compresses one chunk, and decompresses one: what a platform that writes repositories has. */
+export interface ChunkCompression extends ChunkDecompression {
+  /** A Zstandard frame of `plain`; may be a promise when the work runs elsewhere (a worker thread). */
+  compress(plain: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  /** Chunks it compresses side by side (worker threads): the writer keeps that many in flight. 1 when absent. */
+  readonly inFlight?: number;
 }
 
 /** Thrown by `decompress` when a chunk does not decompress to its recorded length. */
@@ -35,10 +42,7 @@ export function checkPlainLength(plainLength: number): void {
 }
 
 /** The browser's zstd: decompresses only (a browser restores; it does not back up). */
-export const fzstdDecompression: ChunkCompression = {
-  compress() {
-    throw new UsageError('this platform only decompresses repository chunks');
-  },
+export const fzstdDecompression: ChunkDecompression = {
   decompress(packed, plainLength) {
     checkPlainLength(plainLength);
     // The streaming decoder hands out the output piece by piece, so output longer than recorded is

@@ -1,6 +1,7 @@
 // `backup forget` and `backup prune` of a repository (docs/FORMAT.md §12.14): forget deletes
 // snapshot objects a retention policy does not keep; prune, under a lock, deletes the packs no
-// remaining snapshot uses and replaces the indexes by one listing the packs that stay.
+// remaining snapshot uses, rewrites those mostly unused into new packs of their used blobs, and
+// replaces the indexes by one listing the packs that stay.
 import { DamagedBackupError, StrongroomError } from '../../errors.ts';
 import { ObjectType, openObject } from './objects.ts';
 import { RepositoryReader } from './reader.ts';
@@ -15,6 +16,7 @@ import {
   SNAPSHOT_PREFIX,
   type SnapshotInfo,
 } from './repository.ts';
+import { RepositoryWriter } from './writer.ts';
 
 export const LOCK_PREFIX = 'repo.lock.';
 /** A lock older than this is a dead run's and is ignored (§12.14). */
@@ -57,20 +59,24 @@ export async function forgetSnapshots(repository: Repository, policy: RetentionP
 }
 
 export interface PruneReport {
+  /** Packs deleted: those of which no blob was used, and those rewritten. */
   readonly packsDeleted: number;
+  /** Packs whose used blobs were copied into new packs before they were deleted. */
+  readonly packsRepacked: number;
+  /** Bytes of packs deleted, less the bytes of the new packs written. */
   readonly bytesFreed: number;
+  /** Packs of the repository afterwards, new ones included. */
   readonly packsKept: number;
 }
 
-/**
- * Deletes the packs no snapshot uses. Takes a lock first and refuses (RepositoryBusyError) while
- * another run's live lock or a recent pack no index lists shows a writer at work, since that
- * writer's snapshot may use blobs of packs that look unused now.
- */
+/** A pack is rewritten once at least this share of its blob bytes is unused (§12.14; restic's max-unused). */
+export const DEFAULT_MAX_UNUSED = 0.2;
+
 export async function pruneRepository(
   repository: Repository,
-  options: { owner: string; now?: () => Date },
+  options: { owner: string; now?: () => Date; maxUnused?: number },
 ): Promise<PruneReport> {
+  const maxUnused = options.maxUnused ?? DEFAULT_MAX_UNUSED;
   const now = options.now ?? (() => new Date());
   const { store } = repository;
   const lockName = repository.newName(LOCK_PREFIX);
@@ -118,17 +124,49 @@ export async function pruneRepository(
       }
     };
     for (const snapshot of await repository.listSnapshots()) await walk(snapshot.tree);
-    const usedPacks = new Set<string>();
+    // A used blob counts in the pack the index reads it from; its copies elsewhere are unused.
+    const liveByPack = new Map<string, PackEntry[]>();
     for (const id of used) {
       const location = reader.index.get(id);
       if (location === undefined)
         throw new DamagedBackupError(`blob ${id.slice(0, 16)}… is in no index; run backup check`);
-      usedPacks.add(location.pack);
+      const live = liveByPack.get(location.pack);
+      if (live === undefined) liveByPack.set(location.pack, [{ id, ...location }]);
+      else live.push({ id, ...location });
     }
-    const keptEntries: PackEntry[] = [];
+    const stored = new Set(packs.map((info) => info.name));
+    const keptPacks = new Set<string>();
+    const repacked = new Set<string>();
+    for (const [pack, live] of liveByPack) {
+      if (!stored.has(pack))
+        throw new DamagedBackupError(`pack ${pack} is in use but missing; run backup check`);
+      const total = indexedPacks.get(pack)!.reduce((sum, entry) => sum + entry.length, 0);
+      const unused = total - live.reduce((sum, entry) => sum + entry.length, 0);
+      if (unused / total >= maxUnused) repacked.add(pack);
+      else keptPacks.add(pack);
+    }
+    const writer = RepositoryWriter.forRepacking(repository);
+    for (const pack of repacked) {
+      const bytes = await readWhole(store, pack);
+      // In their order in the old pack, so that the chunks of a file stay together.
+      for (const entry of liveByPack.get(pack)!.sort((a, b) => a.offset - b.offset)) {
+        // Opened before it is copied: a damaged blob stops the prune here, before anything is deleted.
+        await repository.openBlob(entry.id, entry, bytes);
+        // A copy, so the old pack's bytes are not held until the new pack is stored.
+        await writer.addSealed(
+          entry,
+          new Uint8Array(bytes.subarray(entry.offset, entry.offset + entry.length)),
+        );
+      }
+    }
+    const newEntries = await writer.finishPacks();
+    const keptEntries: PackEntry[] = [...newEntries];
     for (const [id, location] of reader.index)
-      if (usedPacks.has(location.pack)) keptEntries.push({ id, ...location });
-    // The new index is stored before the old ones go, so every moment some index lists each kept pack.
+      if (keptPacks.has(location.pack)) keptEntries.push({ id, ...location });
+    // The order is what makes a crash at any point lose nothing (§12.14): the new packs are stored
+    // before the index that lists them, that index before the old indexes go, and the old indexes
+    // are gone before any pack they list is deleted. So at every moment each used blob is in a
+    // stored pack that some stored index lists.
     const oldIndexes = await store.list(INDEX_PREFIX);
     if (keptEntries.length > 0)
       await repository.putMetadata(
@@ -140,12 +178,17 @@ export async function pruneRepository(
     let bytesFreed = 0;
     let packsDeleted = 0;
     for (const info of packs) {
-      if (usedPacks.has(info.name)) continue;
+      if (keptPacks.has(info.name)) continue;
       await store.delete(info.name);
       bytesFreed += info.size;
       packsDeleted++;
     }
-    return { packsDeleted, bytesFreed, packsKept: usedPacks.size };
+    return {
+      packsDeleted,
+      packsRepacked: repacked.size,
+      bytesFreed: bytesFreed - writer.uploadedBytes,
+      packsKept: keptPacks.size + new Set(newEntries.map((entry) => entry.pack)).size,
+    };
   } finally {
     await store.delete(lockName);
   }

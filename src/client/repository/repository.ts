@@ -7,6 +7,7 @@ import { type Aead, concatBytes, constantTimeEqual, type FormatCrypto } from '..
 import type { BackupKey } from '../../format/key.ts';
 import { fromHex, toHex } from '../../protocol/vault/bytes.ts';
 import { BlobNotFoundError, type BlobStore } from '../../stores/blob/blob-store.ts';
+import { type ChunkCompression, type ChunkDecompression, fzstdDecompression } from './compression.ts';
 import {
   deriveRepositoryKeys,
   destroyRepositoryKeys,
@@ -66,6 +67,17 @@ export interface SnapshotInfo extends SnapshotBody {
   readonly id: string;
 }
 
+/** A blob body's first byte (§12.5): how its data is stored. */
+export const BlobCompression = { stored: 0, zstd: 1 } as const;
+
+export interface RepositoryOptions {
+  /**
+   * How this platform compresses blobs (libzstd on Node: zstdCompression). Without it the
+   * repository still reads compressed blobs (with fzstd) but writes every blob stored as is.
+   */
+  compression?: ChunkCompression;
+}
+
 /** The blobs a repository's indexes list, by hex id. */
 export type RepositoryIndex = Map<string, BlobLocation>;
 
@@ -96,12 +108,23 @@ export class Repository {
     readonly keys: RepositoryKeys,
     readonly dataAead: Aead,
     readonly metadataAead: Aead,
+    /** Compresses blobs for the writer; absent on a platform that only restores (§12.5). */
+    readonly compression: ChunkCompression | undefined,
   ) {}
 
+  private get decompression(): ChunkDecompression {
+    return this.compression ?? fzstdDecompression;
+  }
+
   /** Opens the repository in `store`, creating it (its config) when the store has none. */
-  static async openOrCreate(store: BlobStore, key: BackupKey, crypto: FormatCrypto): Promise<Repository> {
+  static async openOrCreate(
+    store: BlobStore,
+    key: BackupKey,
+    crypto: FormatCrypto,
+    options: RepositoryOptions = {},
+  ): Promise<Repository> {
     try {
-      return await Repository.open(store, key, crypto);
+      return await Repository.open(store, key, crypto, options);
     } catch (error) {
       if (!(error instanceof BlobNotFoundError)) throw error;
     }
@@ -116,11 +139,16 @@ export class Repository {
     );
     // Two first runs at once may both write a config; the last rename wins, so read back the one
     // that stays and use it (§12.8).
-    return Repository.open(store, key, crypto);
+    return Repository.open(store, key, crypto, options);
   }
 
   /** Opens an existing repository; WrongKeyError when `key` is not its key, BlobNotFoundError when none. */
-  static async open(store: BlobStore, key: BackupKey, crypto: FormatCrypto): Promise<Repository> {
+  static async open(
+    store: BlobStore,
+    key: BackupKey,
+    crypto: FormatCrypto,
+    options: RepositoryOptions = {},
+  ): Promise<Repository> {
     const config = await decodeConfig(crypto, await readWhole(store, CONFIG_NAME));
     const keys = await deriveRepositoryKeys(crypto, key, config.repositoryId);
     checkKey(config, keys.keyCheck);
@@ -130,6 +158,7 @@ export class Repository {
       keys,
       await crypto.aes256Gcm(keys.dataKey),
       await crypto.aes256Gcm(keys.metadataKey),
+      options.compression,
     );
   }
 
@@ -138,10 +167,13 @@ export class Repository {
     return this.crypto.hmacSha256(this.keys.chunkIdKey, plain);
   }
 
-  /** Reads and opens every index; a blob listed twice keeps its first location. */
-  async loadIndex(): Promise<{ index: RepositoryIndex; indexedPacks: Set<string> }> {
+  /**
+   * Reads and opens every index; a blob listed twice keeps its first location in `index`.
+   * `indexedPacks` has every entry the indexes list, by pack (prune weighs each pack by them).
+   */
+  async loadIndex(): Promise<{ index: RepositoryIndex; indexedPacks: Map<string, PackEntry[]> }> {
     const index: RepositoryIndex = new Map();
-    const indexedPacks = new Set<string>();
+    const indexedPacks = new Map<string, PackEntry[]>();
     for (const info of await this.store.list(INDEX_PREFIX)) {
       const body = await openObject(
         this.metadataAead,
@@ -151,7 +183,9 @@ export class Repository {
         `index ${info.name}`,
       );
       for (const entry of parseIndexBody(body, info.name)) {
-        indexedPacks.add(entry.pack);
+        const listed = indexedPacks.get(entry.pack);
+        if (listed === undefined) indexedPacks.set(entry.pack, [entry]);
+        else listed.push(entry);
         if (!index.has(entry.id)) index.set(entry.id, entry);
       }
     }
@@ -189,9 +223,18 @@ export class Repository {
     }
     const sealed = packBytes.subarray(location.offset, location.offset + location.length);
     const body = await openObject(this.dataAead, sealed, location.type, '', what);
-    // body = compression(1) || data; compression 0 (stored) is the only one this version writes.
-    if (body[0] !== 0) throw new DamagedBackupError(`${what} uses unknown compression ${body[0]}`);
-    const plain = body.subarray(1);
+    // body = compression(1) || data (§12.5). A zstd frame is decompressed into at most the index's
+    // plain length, so a frame claiming more cannot make the reader allocate it.
+    let plain: Uint8Array;
+    if (body[0] === BlobCompression.stored) plain = body.subarray(1);
+    else if (body[0] === BlobCompression.zstd) {
+      try {
+        plain = this.decompression.decompress(body.subarray(1), location.plainLength);
+      } catch (error) {
+        if (!(error instanceof DamagedBackupError)) throw error;
+        throw new DamagedBackupError(`${what} is damaged: ${error.message}`, { cause: error });
+      }
+    } else throw new DamagedBackupError(`${what} uses unknown compression ${body[0]}`);
     if (plain.length !== location.plainLength || !constantTimeEqual(await this.blobId(plain), fromHex(id))) {
       throw new DamagedBackupError(`${what} is not the blob the index names (swapped or forged)`);
     }

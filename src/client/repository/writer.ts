@@ -5,6 +5,7 @@
 import { toHex } from '../../protocol/vault/bytes.ts';
 import { NONCE_LENGTH, ObjectType, sealObject } from './objects.ts';
 import {
+  BlobCompression,
   encodePackHeader,
   INDEX_PREFIX,
   indexBody,
@@ -50,7 +51,16 @@ function append(pack: OpenPack, pieces: readonly Uint8Array[], length: number): 
   }
 }
 
-const STORED = new Uint8Array([0]); // compression byte: stored as is
+const STORED = new Uint8Array([BlobCompression.stored]);
+const ZSTD = new Uint8Array([BlobCompression.zstd]);
+
+/** A blob compressed and sealed, waiting for its place in the pack being filled. */
+interface SealedBlob {
+  readonly id: string;
+  readonly type: BlobType;
+  readonly plainLength: number;
+  readonly sealed: Uint8Array[];
+}
 
 export class RepositoryWriter {
   /** Bytes of packs uploaded by this writer (what `added` reports). */
@@ -67,12 +77,22 @@ export class RepositoryWriter {
   private readonly runEntries: PackEntry[] = [];
   /** Ids added in this run but not yet in `known` through an index. */
   private readonly pending = new Set<string>();
+  /** Blobs being sealed, oldest first: they take their place in the pack in this order. */
+  private readonly sealing: Promise<SealedBlob>[] = [];
+  /** The previous pack's upload, overlapping the filling of the next (one at a time). */
+  private uploading: Promise<void> | undefined;
 
   private constructor(
     readonly repository: Repository,
     /** The blobs the repository's indexes and adopted packs hold (not those of this run's open packs). */
     readonly known: RepositoryIndex,
-  ) {}
+  ) {
+    // Blobs compressed and sealed at once: as many as the platform's compression or AES-GCM can
+    // run side by side (worker threads), each costing up to one chunk of memory; 1 otherwise.
+    this.inFlight = Math.max(1, repository.compression?.inFlight ?? 1, repository.dataAead.inFlight ?? 1);
+  }
+
+  private readonly inFlight: number;
 
   /**
    * Starts a writer: loads the indexes, and adopts packs that no index lists (left by an interrupted
@@ -97,32 +117,82 @@ export class RepositoryWriter {
     return writer;
   }
 
-  /** Adds a blob unless the repository has it; returns its hex id. */
+  /**
+   * Adds a blob unless the repository has it; returns its hex id. The blob may still be sealing
+   * when this returns (fewer than `inFlight` of them): `commit` waits for all, and an error sealing
+   * or uploading one is thrown by a later `add` or by `commit`.
+   */
   async add(type: BlobType, plain: Uint8Array): Promise<string> {
     const id = toHex(await this.repository.blobId(plain));
     if (this.known.has(id) || this.pending.has(id)) return id;
-    const sealed = await sealObject(
-      this.repository.dataAead,
-      this.repository.crypto.randomBytes(NONCE_LENGTH),
-      type,
-      '',
-      [STORED, plain],
-    );
-    let length = 0;
-    for (const piece of sealed) length += piece.length;
-    const pack = this.open[type];
-    pack.entries.push({ id, pack: '', type, offset: pack.length, length, plainLength: plain.length });
-    append(pack, sealed, length);
     this.pending.add(id);
-    if (pack.length >= PACK_TARGET_SIZE) await this.flushPack(type);
+    const sealing = this.seal(id, type, plain);
+    sealing.catch(() => {}); // awaited in turn by placeOldest; until then it must not count as unhandled
+    this.sealing.push(sealing);
+    while (this.sealing.length >= this.inFlight) await this.placeOldest();
     return id;
   }
 
-  /** Uploads the pack of `type` being filled: blobs || random padding || sealed header || header length(4). */
+  /**
+   * A writer for prune's repacking (§12.14): it adopts nothing and takes blobs already sealed,
+   * copied from the packs being rewritten (a sealed blob is bound to its id, not to its pack).
+   */
+  static forRepacking(repository: Repository): RepositoryWriter {
+    return new RepositoryWriter(repository, new Map());
+  }
+
+  /** Puts a sealed blob, verified by the caller, into the pack being filled (prune's repacking). */
+  async addSealed(
+    blob: { id: string; type: BlobType; plainLength: number },
+    sealed: Uint8Array,
+  ): Promise<void> {
+    this.sealing.push(
+      Promise.resolve({ id: blob.id, type: blob.type, plainLength: blob.plainLength, sealed: [sealed] }),
+    );
+    while (this.sealing.length > 0) await this.placeOldest();
+  }
+
+  /** Compresses the blob when that makes it smaller (§12.5), else stores it as is; seals it. */
+  private async seal(id: string, type: BlobType, plain: Uint8Array): Promise<SealedBlob> {
+    const { compression, crypto, dataAead } = this.repository;
+    // Drawn before the first await, so nonces follow the order blobs were added in.
+    const nonce = crypto.randomBytes(NONCE_LENGTH);
+    let body = [STORED, plain];
+    if (compression !== undefined) {
+      const packed = await compression.compress(plain);
+      if (packed.length < plain.length) body = [ZSTD, packed];
+    }
+    return { id, type, plainLength: plain.length, sealed: await sealObject(dataAead, nonce, type, '', body) };
+  }
+
+  /** Puts the oldest sealed blob into the pack of its type being filled; uploads that pack once full. */
+  private async placeOldest(): Promise<void> {
+    const blob = await this.sealing.shift()!;
+    let length = 0;
+    for (const piece of blob.sealed) length += piece.length;
+    const pack = this.open[blob.type];
+    pack.entries.push({
+      id: blob.id,
+      pack: '',
+      type: blob.type,
+      offset: pack.length,
+      length,
+      plainLength: blob.plainLength,
+    });
+    append(pack, blob.sealed, length);
+    if (pack.length >= PACK_TARGET_SIZE) await this.flushPack(blob.type);
+  }
+
+  /**
+   * Starts uploading the pack of `type` being filled: blobs || random padding || sealed header || header
+   * length(4). Waits for the previous pack's upload first, so at most one is in flight and at most
+   * two packs are held in memory.
+   */
   private async flushPack(type: BlobType): Promise<void> {
     const pack = this.open[type];
     if (pack.entries.length === 0) return;
     this.open[type] = emptyPack();
+    await this.uploading;
     const { crypto, metadataAead, store } = this.repository;
     const name = this.repository.newName(PACK_PREFIX);
     const entries = pack.entries.map((entry) => ({ ...entry, pack: name }));
@@ -142,14 +212,28 @@ export class RepositoryWriter {
     const trailer = new Uint8Array(4);
     new DataView(trailer.buffer).setUint32(0, headerLength);
     const pieces = [pack.bytes.subarray(0, pack.length), padding, ...header, trailer];
-    this.uploadedBytes += await store.put(
-      name,
-      (async function* () {
-        yield* pieces;
-      })(),
-    );
-    // One by one: a pack of small files has more entries than a call may take arguments.
-    for (const entry of entries) this.runEntries.push(entry);
+    this.uploading = store
+      .put(
+        name,
+        (async function* () {
+          yield* pieces;
+        })(),
+      )
+      .then((stored) => {
+        this.uploadedBytes += stored;
+        // One by one: a pack of small files has more entries than a call may take arguments.
+        for (const entry of entries) this.runEntries.push(entry);
+      });
+    this.uploading.catch(() => {}); // awaited by the next flushPack or by commit
+  }
+
+  /** Seals what is in flight and uploads the last pack; returns the entries of this run's packs. */
+  async finishPacks(): Promise<readonly PackEntry[]> {
+    while (this.sealing.length > 0) await this.placeOldest();
+    await this.flushPack(ObjectType.chunk);
+    await this.flushPack(ObjectType.tree);
+    await this.uploading;
+    return this.runEntries;
   }
 
   /**
@@ -157,8 +241,7 @@ export class RepositoryWriter {
    * is listed only once everything it refers to is stored (§12.8).
    */
   async commit(snapshot: Omit<SnapshotBody, 'added'>): Promise<SnapshotInfo> {
-    await this.flushPack(ObjectType.chunk);
-    await this.flushPack(ObjectType.tree);
+    await this.finishPacks();
     if (this.runEntries.length > 0) {
       const indexName = this.repository.newName(INDEX_PREFIX);
       this.uploadedBytes += await this.repository.putMetadata(

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { zstdCompression } from '../../../src/client/node/zstd-compression.ts';
 import { fzstdDecompression } from '../../../src/client/repository/compression.ts';
-import { DamagedBackupError, UsageError } from '../../../src/errors.ts';
+import { DamagedBackupError } from '../../../src/errors.ts';
 
 /** Compressible, realistic input: this repository's own source, repeated. */
 /** Byte equality whatever the view class (libzstd returns Buffers, fzstd Uint8Arrays). */
@@ -83,7 +83,14 @@ describe('chunk compression', () => {
     }
   });
 
-  it('refuses to compress in the browser', () => {
-    assert.throws(() => fzstdDecompression.compress(text), UsageError);
+  it('never allocates what a frame claims: a bomb is damage on both decoders', () => {
+    // A frame of 64 MiB of zeros is a few KiB; recorded as a 1000-byte chunk it must fail at once,
+    // without either decoder producing the 64 MiB.
+    const bomb = zstdCompression().compress(new Uint8Array(64 * 1024 * 1024));
+    assert.ok(bomb.length < 64 * 1024, `the bomb is ${bomb.length} bytes`);
+    for (const decoder of [zstdCompression(), fzstdDecompression]) {
+      assert.throws(() => decoder.decompress(bomb, 1000), DamagedBackupError);
+    }
+    assert.throws(() => fzstdDecompression.decompress(bomb, 65 * 1024 * 1024), /is out of range/);
   });
 });

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { nodeCrypto } from '../../../src/client/node/node-crypto.ts';
 import { restoreSnapshot } from '../../../src/client/node/repository-backup.ts';
+import { zstdCompression } from '../../../src/client/node/zstd-compression.ts';
 import { Repository } from '../../../src/client/repository/repository.ts';
 import { DamagedBackupError, WrongKeyError } from '../../../src/errors.ts';
 import { BackupKey } from '../../../src/format/key.ts';
@@ -48,7 +49,7 @@ const names = (await readdir(vectors, { withFileTypes: true }))
   .map((e) => e.name);
 
 describe('repository vectors', () => {
-  it('covers success, wrong key and every kind of damage', () => {
+  it('covers success, wrong key and every kind of damage, compression included', () => {
     assert.deepEqual(names.sort(), [
       'bad_name_encoding_tree',
       'climbing_tree',
@@ -59,15 +60,19 @@ describe('repository vectors', () => {
       'renamed_snapshot',
       'replayed_snapshot',
       'success',
+      'unknown_compression',
       'unsorted_tree',
       'wrong_key',
+      'zstd_bomb',
+      'zstd_garbage',
     ]);
   });
 
   for (const name of names) {
-    for (const [cryptoName, crypto] of [
-      ['node', nodeCrypto],
-      ['webcrypto', webCrypto],
+    // Node's pair (node:crypto, libzstd) and the browser's (WebCrypto, fzstd when no compression is given).
+    for (const [cryptoName, crypto, compression] of [
+      ['node', nodeCrypto, zstdCompression()],
+      ['webcrypto', webCrypto, undefined],
     ] as const) {
       it(`${name} (${cryptoName})`, async () => {
         const text = await readFile(join(vectors, name, 'vector.txt'), 'utf8');
@@ -76,7 +81,9 @@ describe('repository vectors', () => {
         const expectedEntries = text.split('\n').filter((line) => line.startsWith('entry: '));
         const to = join(work, `${name}-${cryptoName}`);
         const restore = async () => {
-          const repository = await Repository.open(new DirectoryBlobStore(join(vectors, name)), key, crypto);
+          const repository = await Repository.open(new DirectoryBlobStore(join(vectors, name)), key, crypto, {
+            compression,
+          });
           await restoreSnapshot(repository, { id: field('snapshot'), to });
         };
         switch (field('expect')) {

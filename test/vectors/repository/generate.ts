@@ -25,8 +25,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeCrypto } from '../../../src/client/node/node-crypto.ts';
 import { createSnapshot } from '../../../src/client/node/repository-backup.ts';
-import { ObjectType } from '../../../src/client/repository/objects.ts';
-import { PACK_PREFIX, Repository, SNAPSHOT_PREFIX } from '../../../src/client/repository/repository.ts';
+import { zstdCompression } from '../../../src/client/node/zstd-compression.ts';
+import type { ChunkCompression } from '../../../src/client/repository/compression.ts';
+import { ObjectType, openObject, sealObject } from '../../../src/client/repository/objects.ts';
+import {
+  PACK_PREFIX,
+  type PackEntry,
+  Repository,
+  SNAPSHOT_PREFIX,
+} from '../../../src/client/repository/repository.ts';
 import { RepositoryWriter } from '../../../src/client/repository/writer.ts';
 import type { FormatCrypto } from '../../../src/format/crypto.ts';
 import { BackupKey } from '../../../src/format/key.ts';
@@ -58,7 +65,13 @@ const keyText = (k: BackupKey) => Buffer.from(k.exposeBytes()).toString('hex');
 const work = mkdtempSync(join(tmpdir(), 'strongroom-repo-vectors-'));
 const source = join(work, 'chat');
 mkdirSync(join(source, 'media'), { recursive: true });
-writeFileSync(join(source, 'messages.db'), bytesFrom('messages', 10_000)); // three 4 KiB chunks, the last short
+// Three 4 KiB chunks, the last short; text, so zstd makes each smaller and they are stored compressed.
+const messages = new TextEncoder().encode(
+  Array.from({ length: 400 }, (_, i) => `message ${i}: see you at ${i % 24}:00\n`)
+    .join('')
+    .slice(0, 10_000),
+);
+writeFileSync(join(source, 'messages.db'), messages);
 writeFileSync(join(source, 'media', 'photo.jpg'), bytesFrom('photo', 5000));
 writeFileSync(join(source, 'media', 'forwarded.jpg'), bytesFrom('photo', 5000)); // same content: stored once
 symlinkSync('messages.db', join(source, 'latest'));
@@ -74,15 +87,39 @@ execFileSync('chmod', [
 ]);
 execFileSync('chmod', ['0755', source, join(source, 'media')]);
 
-async function makeRepository(name: string, label: string): Promise<{ path: string; snapshot: string }> {
+async function makeRepository(
+  name: string,
+  label: string,
+  compression: ChunkCompression = zstdCompression(),
+): Promise<{ path: string; snapshot: string }> {
   const path = join(dir, name);
   rmSync(path, { recursive: true, force: true });
-  const repository = await Repository.openOrCreate(new DirectoryBlobStore(path), key, fixedRandom(label));
+  const repository = await Repository.openOrCreate(new DirectoryBlobStore(path), key, fixedRandom(label), {
+    compression,
+  });
   const snapshot = await createSnapshot(repository, [source], {
     chunker: () => fixedChunker(4096),
     time: new Date('2026-12-01T12:00:00Z'),
   });
   return { path, snapshot: snapshot.id };
+}
+
+/** zstd, except that the first chunk of messages.db is compressed by `forge` instead. */
+function forgingFirstChunk(forge: () => Uint8Array): ChunkCompression {
+  const zstd = zstdCompression();
+  const first = messages.subarray(0, 4096);
+  return {
+    compress: (plain) => (Buffer.from(plain).equals(first) ? forge() : zstd.compress(plain)),
+    decompress: zstd.decompress,
+  };
+}
+
+/** The first blob of the vector's only pack, and that pack's path and entries. */
+async function firstBlob(path: string): Promise<{ pack: string; entry: PackEntry }> {
+  const repository = await Repository.open(new DirectoryBlobStore(path), key, nodeCrypto);
+  const name = names(path, PACK_PREFIX)[0]!;
+  const entries = await repository.readPackHeader(name);
+  return { pack: join(path, name), entry: entries.find((entry) => entry.offset === 0)! };
 }
 
 function describe(path: string, fields: Record<string, string>, entries: string[] = []) {
@@ -101,7 +138,7 @@ const entries = [
   'entry: dir chat/media mode=0755',
   `entry: file chat/media/forwarded.jpg mode=0644 size=5000 sha256=${sha(bytesFrom('photo', 5000))}`,
   `entry: file chat/media/photo.jpg mode=0644 size=5000 sha256=${sha(bytesFrom('photo', 5000))} links=2`,
-  `entry: file chat/messages.db mode=0644 size=10000 sha256=${sha(bytesFrom('messages', 10_000))}`,
+  `entry: file chat/messages.db mode=0644 size=10000 sha256=${sha(messages)}`,
   `entry: file chat/photo-link.jpg mode=0644 size=5000 sha256=${sha(bytesFrom('photo', 5000))} links=2`,
 ];
 
@@ -113,7 +150,7 @@ describe(
     key: keyText(key),
     snapshot: base.snapshot,
     comment:
-      'one snapshot: a file of three chunks, one content in two files, a symlink, a hard link (restored as one inode)',
+      'one snapshot: a text file of three chunks stored zstd-compressed, one random content in two files stored as is, a symlink, a hard link (restored as one inode)',
   },
   entries,
 );
@@ -249,4 +286,56 @@ await withRootTree(
   { entries: [{ ...emptyFile('caf\ufffd'), rawName: '636166c3a9' }] },
   'rawName given for bytes that are UTF-8 ("café"): a name has one encoding only',
 );
+
+const unknownCompression = await makeRepository('unknown_compression', 'base');
+{
+  // Re-sealed under the right key with compression byte 2, which no version defines: authentic, and
+  // the same length, so the pack header and index still fit.
+  const { pack, entry } = await firstBlob(unknownCompression.path);
+  const repository = await Repository.open(new DirectoryBlobStore(unknownCompression.path), key, nodeCrypto);
+  const bytes = readFileSync(pack);
+  const body = await openObject(
+    repository.dataAead,
+    bytes.subarray(entry.offset, entry.offset + entry.length),
+    entry.type,
+    '',
+    'blob',
+  );
+  const changed = new Uint8Array(body);
+  changed[0] = 2;
+  const sealed = await sealObject(repository.dataAead, bytesFrom('reseal', 12), entry.type, '', [changed]);
+  bytes.set(Buffer.concat(sealed), entry.offset);
+  writeFileSync(pack, bytes);
+  describe(unknownCompression.path, {
+    expect: 'damaged',
+    key: keyText(key),
+    snapshot: unknownCompression.snapshot,
+    comment: 'an authentic blob whose compression byte is 2 (unknown)',
+  });
+}
+
+const bomb = await makeRepository(
+  'zstd_bomb',
+  'base',
+  forgingFirstChunk(() => zstdCompression().compress(new Uint8Array(1024 * 1024))),
+);
+describe(bomb.path, {
+  expect: 'damaged',
+  key: keyText(key),
+  snapshot: bomb.snapshot,
+  comment: 'an authentic blob recorded as 4096 bytes whose zstd frame holds 1 MiB of zeros',
+});
+
+const notZstd = await makeRepository(
+  'zstd_garbage',
+  'base',
+  forgingFirstChunk(() => bytesFrom('not a zstd frame', 100)),
+);
+describe(notZstd.path, {
+  expect: 'damaged',
+  key: keyText(key),
+  snapshot: notZstd.snapshot,
+  comment: 'an authentic blob with compression byte 1 whose data is not a zstd frame',
+});
+
 rmSync(work, { recursive: true });
