@@ -69,7 +69,7 @@ describe('strongroom backup', () => {
       assert.match(id, /^[0-9a-f]{32}$/);
       assert.match(
         create.stderr,
-        new RegExp(`^snapshot ${id}: 2 files, 2\\.7 MiB, [\\d.]+ [KM]iB uploaded to `, 'm'),
+        new RegExp(`^snapshot ${id}: 2 files \\(2 read\\), 2\\.7 MiB, [\\d.]+ [KM]iB uploaded to `, 'm'),
       );
 
       const list = await runCli(['backup', 'list', '--from', store(), '--key-file', keyFile, ...extra()], {

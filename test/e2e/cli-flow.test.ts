@@ -51,7 +51,10 @@ describe('whole flow through the CLI', () => {
     assert.equal(created.code, 0, created.stderr);
     const id = created.stdout.trim();
     assert.match(id, /^[0-9a-f]{32}$/);
-    assert.match(created.stderr, new RegExp(`^snapshot ${id}: 2 files, .* uploaded to chatd:$`, 'm'));
+    assert.match(
+      created.stderr,
+      new RegExp(`^snapshot ${id}: 2 files \\(2 read\\), .* uploaded to chatd:$`, 'm'),
+    );
     const listed = await cli(['backup', 'list', '--device', dev('phone')]);
     assert.match(
       listed.stdout,

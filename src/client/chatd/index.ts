@@ -15,7 +15,6 @@ export { DeviceIdentity } from './identity.ts';
 export {
   ChatdRetentionAccount,
   registerSnapshot,
-  snapshotEntryId,
   snapshotIdOfEntry,
   unregisterSnapshot,
 } from './snapshot-entries.ts';

@@ -1,23 +1,22 @@
 // Repository snapshots in the account's backup list (docs/PROTOCOL.md "ChatD: Backup list"; docs/CHATD.md
 // "Repositories in ChatD storage"): each snapshot made through ChatD is listed so the account's
 // other devices see it, and unlisted when it is forgotten. An entry tells ChatD nothing it does not
-// see already: the id is the snapshot object's name (random), the size what the run uploaded, the
-// time when it was made.
+// see already: the id is the snapshot's (the random part of its object's name), the size what the
+// run uploaded, the time when it was made.
 
 import { BackupEntry, MAX_BACKUP_ENTRIES } from '../../protocol/chatd/backups.ts';
 import { BlobNotFoundError } from '../../stores/blob/blob-store.ts';
-import { SNAPSHOT_PREFIX, type SnapshotInfo } from '../repository/repository.ts';
+import { isSnapshotId, type SnapshotInfo } from '../repository/repository.ts';
 import type { AccountUsage, RetentionAccount } from '../repository/retention.ts';
 import type { ChatdClient } from './client.ts';
 
-/** The backup-list id of snapshot `id`: the name of its object in the repository. */
-export function snapshotEntryId(snapshotId: string): string {
-  return SNAPSHOT_PREFIX + snapshotId;
-}
-
-/** The snapshot an entry lists, or undefined for a single-stream backup's entry. */
+/**
+ * The snapshot an entry lists, or undefined for a single-stream backup's entry: a snapshot is
+ * listed under its own id (32 hex digits, the random part of its object's name), which no
+ * single-stream backup's time-stamped id can be.
+ */
 export function snapshotIdOfEntry(entry: BackupEntry): string | undefined {
-  return entry.id.startsWith(SNAPSHOT_PREFIX) ? entry.id.slice(SNAPSHOT_PREFIX.length) : undefined;
+  return isSnapshotId(entry.id) ? entry.id : undefined;
 }
 
 /**
@@ -32,7 +31,7 @@ export async function registerSnapshot(
   location: string,
 ): Promise<BackupEntry> {
   const entry = new BackupEntry({
-    id: snapshotEntryId(snapshot.id),
+    id: snapshot.id,
     size: BigInt(snapshot.added),
     createdAtMs: BigInt(Date.parse(snapshot.time)),
     location,
@@ -44,7 +43,7 @@ export async function registerSnapshot(
 /** Drops snapshot `id` from the backup list; an entry already gone (another device's retention) is fine. */
 export async function unregisterSnapshot(client: ChatdClient, snapshotId: string): Promise<void> {
   try {
-    await client.removeBackup(snapshotEntryId(snapshotId));
+    await client.removeBackup(snapshotId);
   } catch (error) {
     if (!(error instanceof BlobNotFoundError)) throw error;
   }

@@ -4,11 +4,12 @@
 // single-stream backup made before repositories), status, change the password, disable. Used by the CLI (src/cli/commands/backup-device.ts) and the demo; K never
 // leaves the device but wrapped inside the vault's sealed registration.
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { LockedError, NoRecordError, TamperingError, UsageError, WrongKeyError } from '../../errors.ts';
 import { destroyStreamSecrets } from '../../format/derive.ts';
 import { HEADER_LENGTH, Header } from '../../format/header.ts';
 import { BackupKey } from '../../format/key.ts';
-import { BackupEntry } from '../../protocol/chatd/backups.ts';
+import type { BackupEntry } from '../../protocol/chatd/backups.ts';
 import { type Notification, NotificationKind } from '../../protocol/chatd/notification.ts';
 import { recordIdFor } from '../../protocol/chatd/record-id.ts';
 import { BlobNotFoundError, type BlobStore } from '../../stores/blob/blob-store.ts';
@@ -16,9 +17,11 @@ import { openBlobStore } from '../../stores/blob/open.ts';
 import { BACKUP_SUFFIX } from '../backup/backups.ts';
 import { ChatdBlobStore } from '../chatd/blob-store.ts';
 import { ChatdClient } from '../chatd/client.ts';
+import { ChatdQuotaError } from '../chatd/errors.ts';
+import { ChatdRetentionAccount, registerSnapshot } from '../chatd/snapshot-entries.ts';
 import { ChatdVaultTransport } from '../chatd/vault-transport.ts';
 import { checkPasswordStrength } from '../password-strength.ts';
-import { LOCK_PREFIX } from '../repository/prune.ts';
+import { LOCK_PREFIX, RepositoryBusyError } from '../repository/prune.ts';
 import {
   CONFIG_NAME,
   INDEX_PREFIX,
@@ -28,6 +31,8 @@ import {
   SNAPSHOT_PREFIX,
   type SnapshotInfo,
 } from '../repository/repository.ts';
+import { keepWithinQuota, UploadTracker } from '../repository/retention.ts';
+import { withWriterLock } from '../repository/writer-lock.ts';
 import { type Argon2idParameters, VaultClient, type VaultRecordStatus } from '../vault/client.ts';
 import { type ProgressListener, restoreBackup } from './backup.ts';
 import { CHATD_STORE, type DeviceDir } from './chatd-device.ts';
@@ -291,49 +296,57 @@ export class DeviceSession {
   /**
    * Backs up `paths` as a new snapshot in the repository in the device's store, made on first use:
    * only content the repository lacks is uploaded, also after an interrupted run (docs/FORMAT.md
-   * §12.8).
+   * §12.8). The run holds a writer's lock (§12.15), so another device's prune waits for it. In
+   * the account's storage behind ChatD, retention keeps the repository within the quota
+   * (docs/BACKUP.md "Repositories in ChatD storage"): after the snapshot, and once before a second
+   * try when the quota refused the run.
    */
   async createBackup(
     paths: readonly string[],
     options: Pick<SnapshotOptions, 'parent' | 'oneFileSystem'> = {},
   ): Promise<CreatedSnapshot> {
     const key = this.heldKey();
-    const repository = await this.openRepository(key, true).finally(() => key.destroy());
+    const store = await this.openStore(this.device.store);
+    // Only ChatD's storage has a quota to keep within; the tracker names the packs a refused run left.
+    const tracker = this.device.store === CHATD_STORE ? new UploadTracker(store) : undefined;
+    const repository = await this.openRepository(key, true, tracker ?? store).finally(() => key.destroy());
+    const owner = `${hostname()}:${process.pid}`;
+    const account = new ChatdRetentionAccount(this.client);
+    const run = () => withWriterLock(repository, owner, () => createSnapshot(repository, paths, options));
     try {
-      const snapshot = await createSnapshot(repository, paths, options);
-      await this.snapshotFinished(repository, snapshot);
+      let snapshot: CreatedSnapshot;
+      try {
+        snapshot = await run();
+      } catch (error) {
+        if (tracker === undefined || !(error instanceof ChatdQuotaError)) throw error;
+        await keepWithinQuota(repository, account, { abandonedPacks: tracker.storedPacks(), owner });
+        snapshot = await run(); // once: a second refusal goes to the user
+      }
+      await registerSnapshot(this.client, snapshot, this.device.store);
+      await this.device.update({
+        lastBackup: { id: snapshot.id, size: snapshot.size, created: snapshot.time },
+      });
+      if (tracker !== undefined) {
+        try {
+          await keepWithinQuota(repository, account, { justMade: snapshot.id, owner });
+        } catch (error) {
+          // Another device is writing or pruning: the snapshot just made is safe, the next run prunes.
+          if (!(error instanceof RepositoryBusyError)) throw error;
+        }
+      }
       return snapshot;
     } finally {
       repository.close();
     }
   }
 
-  /**
-   * What follows a committed snapshot, in one place: ChatD lists it among the account's backups
-   * (its size the bytes its run added to the store; docs/BACKUP.md "Listing") so that any device
-   * of the account finds it, and this device remembers it as its last backup.
-   */
-  private async snapshotFinished(_repository: Repository, snapshot: SnapshotInfo): Promise<void> {
-    await this.client.addBackup(
-      new BackupEntry({
-        id: snapshot.id,
-        size: BigInt(snapshot.added),
-        createdAtMs: BigInt(Date.parse(snapshot.time)),
-        location: this.device.store,
-      }),
-    );
-    await this.device.update({
-      lastBackup: { id: snapshot.id, size: snapshot.size, created: snapshot.time },
-    });
-  }
-
   /** The repository in `location` (the device's store by default) under `key`; it keeps only keys derived from K. */
   private async openRepository(
     key: BackupKey,
     create: boolean,
-    location = this.device.store,
+    location: string | BlobStore = this.device.store,
   ): Promise<Repository> {
-    const store = await this.openStore(location);
+    const store = typeof location === 'string' ? await this.openStore(location) : location;
     const options = { compression: zstdCompression() }; // libzstd for new blobs (docs/FORMAT.md §12.10)
     return create
       ? Repository.openOrCreate(store, key, nodeCrypto, options)

@@ -84,19 +84,13 @@ describe('parent snapshot', () => {
     const keyFile = join(work, `key-${counter++}`);
     await writeFile(keyFile, key.format(), { mode: 0o644 });
     const nobody = { uid: 65534, gid: 65534 };
-    const second = await runCli(
-      ['backup', 'snapshot', source, '--key-file', keyFile, '--to', repoDir],
-      nobody,
-    );
+    const second = await runCli(['backup', 'create', source, '--key-file', keyFile, '--to', repoDir], nobody);
     assert.equal(second.code, ExitCode.ok, second.stderr);
     assert.doesNotMatch(second.stderr, /could not back up|EACCES/);
     // The control: a file nobody cannot read, changed since, makes the same run fail to read it.
     await writeFile(join(source, 'a', 'f0'), 'changed');
     await chmod(join(source, 'a', 'f0'), 0o600);
-    const third = await runCli(
-      ['backup', 'snapshot', source, '--key-file', keyFile, '--to', repoDir],
-      nobody,
-    );
+    const third = await runCli(['backup', 'create', source, '--key-file', keyFile, '--to', repoDir], nobody);
     assert.equal(third.code, ExitCode.incomplete, third.stderr);
     assert.match(third.stderr, /could not back up '.*a\/f0': permission denied \(EACCES\)/);
     const reopened = await open(repoDir);

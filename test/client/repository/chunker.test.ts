@@ -106,8 +106,12 @@ describe('ContentDefinedChunker', () => {
   });
 
   it('changes only the chunks near an insertion, so the rest still deduplicates', () => {
-    const data = randomBytes(2_000_000);
-    const inserted = Buffer.concat([data.subarray(0, 5000), randomBytes(100), data.subarray(5000)]);
+    // Fixed input: how many chunks after an insertion differ before the cuts fall back in step is
+    // a matter of chance (normalized chunking cuts by distance from the last cut), usually one or
+    // two, now and then more; random input made this test fail one run in a few.
+    const input = vectorInput(2_000_100);
+    const data = input.subarray(0, 2_000_000);
+    const inserted = Buffer.concat([data.subarray(0, 5000), input.subarray(2_000_000), data.subarray(5000)]);
     const before = chunkAll(data, SMALL).map(digest);
     const after = chunkAll(inserted, SMALL).map(digest);
     const kept = new Set(before);

@@ -153,8 +153,10 @@ async function packBytes(directory: string): Promise<number> {
 const later = () => new Date(Date.now() + 2 * 60 * 60 * 1000);
 
 /**
- * A repository of four snapshots, the first two forgotten, in three packs: one only the forgotten
- * snapshots used (deleted by prune), one of which half is still used (rewritten), and one all used.
+ * A repository of four snapshots, the first two forgotten. Their chunks fill three packs: one only
+ * the forgotten snapshots used (deleted by prune), one of which half is still used (rewritten),
+ * and one all used; each snapshot's trees fill a small pack of their own (FORMAT.md §12.5), so the
+ * forgotten snapshots' two tree packs go too.
  */
 async function pruneable() {
   const directory = fresh('repo');
@@ -216,7 +218,7 @@ describe('prune repacking', () => {
     const before = await packBytes(directory);
     const report = await pruneRepository(repository, { owner: 'test', now: later });
     assert.equal(report.packsRepacked, 1);
-    assert.equal(report.packsDeleted, 2, 'the unused pack and the rewritten one');
+    assert.equal(report.packsDeleted, 4, 'the unused pack, the rewritten one and two tree packs');
     // gone.bin's 3 MiB and old.bin's 3 MiB are freed, less the padding of the new pack.
     const after = await packBytes(directory);
     assert.equal(report.bytesFreed, before - after);
@@ -244,7 +246,7 @@ describe('prune repacking', () => {
     const { directory, repository, kept } = await pruneable();
     const report = await pruneRepository(repository, { owner: 'test', now: later, maxUnused: 0.6 });
     assert.equal(report.packsRepacked, 0);
-    assert.equal(report.packsDeleted, 1, 'only the pack no snapshot uses');
+    assert.equal(report.packsDeleted, 3, 'only the packs no snapshot uses: one of chunks, two of trees');
     await assertNothingLost(directory, kept);
   });
 
@@ -281,8 +283,9 @@ describe('prune repacking', () => {
         `after failing at write ${failAt}: ${bytes} > ${cleanBytes}`,
       );
     }
-    // The lock, the new pack, the new index, the four snapshots' indexes, two old packs, the unlock.
-    assert.equal(failAt, 10, 'every write of the prune was made to fail once');
+    // The lock, the new pack, the new index, the four snapshots' indexes, four old packs (two of
+    // chunks, two of trees), the unlock.
+    assert.equal(failAt, 12, 'every write of the prune was made to fail once');
   });
 
   // A real process killed with SIGKILL (no finally, no unlock) once the store shows it reached a
@@ -330,8 +333,8 @@ describe('prune repacking', () => {
       await assertNothingLost(directory, kept);
       assert.equal(
         (await readdir(directory)).filter((name) => name.startsWith(PACK_PREFIX)).length,
-        3,
-        'the two packs all used, and the one holding the rewritten blobs',
+        5,
+        'the two packs all used, the one holding the rewritten blobs, and the kept snapshots’ tree packs',
       );
     });
   }
