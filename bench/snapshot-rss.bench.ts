@@ -1,7 +1,7 @@
 // Peak memory of a repository backup of many small files (docs/BENCHMARKS.md "Incremental
 // backups"; the issue's target: at most 256 MiB for 200,000 files): trees are stored as their
 // directories complete, so memory grows with the repository's index, not with the tree walked.
-// Measures `strongroom backup snapshot` (first, then unchanged second) and `restic backup` on the
+// Measures `strongroom backup create` (first, then unchanged second) and `restic backup` on the
 // same tree of STRONGROOM_BENCH_RSS_FILES (default 200,000) files of 100 random bytes, 1,000 per
 // directory, in /dev/shm; peak RSS is GNU time's %M (maximum resident set size) of the process.
 import { execFileSync, spawn } from 'node:child_process';
@@ -60,7 +60,7 @@ export default async function repositoryTreeRss(): Promise<string> {
       measured(process.execPath, [
         ...cli,
         'backup',
-        'snapshot',
+        'create',
         tree,
         '--to',
         repo,

@@ -60,18 +60,22 @@ const REPOSITORY_NAMES = [
   'ContentDefinedChunker',
   'DEFAULT_CHUNK_SIZES',
   'ObjectType',
+  'QuotaTooSmallError',
   'Repository',
   'RepositoryBusyError',
   'RepositoryReader',
   'RepositoryWriter',
+  'UploadTracker',
   'checkRepository',
   'encodeTree',
   'forgetSnapshots',
   'fzstdDecompression',
+  'keepWithinQuota',
   'keptSnapshots',
   'listSnapshot',
   'pruneRepository',
   'snapshotEntries',
+  'withWriterLock',
 ];
 
 /** Upper bound for a minified browser bundle that only encrypts and decrypts (it is ~8 KiB). */

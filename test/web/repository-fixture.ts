@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeCrypto } from '../../src/client/node/node-crypto.ts';
 import { createSnapshot } from '../../src/client/node/repository-backup.ts';
+import { zstdCompression } from '../../src/client/node/zstd-compression.ts';
 import { ContentDefinedChunker } from '../../src/client/repository/chunker.ts';
 import { ObjectType } from '../../src/client/repository/objects.ts';
 import { RepositoryReader } from '../../src/client/repository/reader.ts';
@@ -64,7 +65,10 @@ export async function makeSampleRepository(): Promise<SampleRepository> {
   }
   const folder = join(dir, 'repository');
   const key = BackupKey.generate(nodeCrypto.randomBytes);
-  const repository = await Repository.openOrCreate(new DirectoryBlobStore(folder), key, nodeCrypto);
+  // zstd as the CLI writes, so the page's tests read compressed blobs through fzstd too.
+  const repository = await Repository.openOrCreate(new DirectoryBlobStore(folder), key, nodeCrypto, {
+    compression: zstdCompression(),
+  });
   const chunker = (seed: Uint8Array) => new ContentDefinedChunker(seed, SIZES);
   try {
     const files = [await filesOf(dir, 'chat')];

@@ -13,7 +13,7 @@ export {
 } from './browse.ts';
 export { type CheckOptions, type CheckReport, checkRepository } from './check.ts';
 export { type ChunkSizes, ContentDefinedChunker, DEFAULT_CHUNK_SIZES } from './chunker.ts';
-export { type ChunkCompression, fzstdDecompression } from './compression.ts';
+export { type ChunkCompression, type ChunkDecompression, fzstdDecompression } from './compression.ts';
 export { ObjectType } from './objects.ts';
 export {
   forgetSnapshots,
@@ -24,6 +24,22 @@ export {
   type RetentionPolicy,
 } from './prune.ts';
 export { RepositoryReader } from './reader.ts';
-export { type BlobLocation, Repository, type SnapshotBody, type SnapshotInfo } from './repository.ts';
+export {
+  type BlobLocation,
+  Repository,
+  type RepositoryOptions,
+  type SnapshotBody,
+  type SnapshotInfo,
+} from './repository.ts';
+export {
+  type AccountUsage,
+  keepWithinQuota,
+  QuotaTooSmallError,
+  type RetentionAccount,
+  type RetentionOptions,
+  type RetentionReport,
+  UploadTracker,
+} from './retention.ts';
 export { encodeTree, type Tree, type TreeEntry } from './tree.ts';
 export { RepositoryWriter } from './writer.ts';
+export { withWriterLock } from './writer-lock.ts';
