@@ -16,7 +16,6 @@ import {
   type RequestEvent,
   VaultCoordinator,
 } from '../../src/vault-host/coordinator.ts';
-import type { EndorsementPeer } from '../../src/vault-host/peer.ts';
 import { VaultMetrics } from '../../src/vault-host/vault-metrics.ts';
 import { deadPeer, startTestFleet, type TestFleet } from './helpers/fleet.ts';
 

@@ -10,7 +10,6 @@ import { nodePrimitives } from '../../src/hsm-platform/primitives.ts';
 import { deserializeResponseFrame } from '../../src/protocol/vault/frames.ts';
 import { CertifiedState, NODE_MARK_PREFIX } from '../../src/protocol/vault/record.ts';
 import { VaultCoordinator } from '../../src/vault-host/coordinator.ts';
-import type { EndorsementPeer } from '../../src/vault-host/peer.ts';
 import { deadPeer, startTestFleet, type TestFleet } from './helpers/fleet.ts';
 
 let t: TestFleet;
