@@ -266,6 +266,37 @@ describe('strongroom backup create into a repository', () => {
     assert.equal(after.code, 0, after.stderr);
   });
 
+  it('a prune while backup create runs refuses, naming the writer, and the snapshot lands whole', async () => {
+    const big = join(work, 'big-pruned');
+    await mkdir(big);
+    await writeFile(join(big, 'video.mp4'), nodeCrypto.randomBytes(32 * MiB));
+    const repo = join(work, 'repo-pruned');
+    const run = startCli(['backup', 'create', big, '--to', repo, '--key-file', keyFile, '--json']);
+    // The writer's lock is stored before the run reads any file (docs/FORMAT.md §12.15).
+    await eventually(
+      () => readdir(repo).catch(() => [] as string[]),
+      (names) => names.some((name) => name.startsWith('repo.lock.')),
+      "the run's writer's lock is stored",
+      300_000,
+    );
+    // Paused (SIGSTOP) while the prune runs, so that it is still writing however fast this machine is.
+    run.child.kill('SIGSTOP');
+    const prune = await withKey(['backup', 'prune', '--from', repo]);
+    run.child.kill('SIGCONT');
+    assert.equal(prune.code, ExitCode.failure, prune.stderr);
+    assert.match(prune.stderr, /the repository is locked by ".+:\d+" until /);
+    const created = await run.result;
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal((await listJson(repo)).length, 1);
+    const check = await withKey(['backup', 'check', '--from', repo, '--read-data']);
+    assert.equal(check.code, 0, check.stderr);
+    assert.deepEqual(
+      (await readdir(repo)).filter((name) => name.startsWith('repo.lock.')),
+      [],
+      'the finished run removed its lock',
+    );
+  });
+
   it('SIGINT mid-upload exits 130 and leaves no snapshot and no partial blob', async () => {
     const big = join(work, 'big-interrupted');
     await mkdir(big);

@@ -20,8 +20,10 @@ import {
   Repository,
   type SnapshotInfo,
 } from '../../client/repository/repository.ts';
+import { withWriterLock } from '../../client/repository/writer-lock.ts';
 import { DamagedBackupError, StrongroomError, UsageError } from '../../errors.ts';
 import type { BlobStore } from '../../stores/blob/blob-store.ts';
+import { onInterrupt } from '../../temporaries.ts';
 import { createProgress } from '../progress.ts';
 import { printBackupList, printJson, reportCreatedSnapshot } from './backup-listing.ts';
 import { reportRestored } from './backup-problems.ts';
@@ -89,10 +91,18 @@ export async function runStoreCreate(paths: string[], options: StoreCreateOption
     throw error;
   });
   try {
-    const snapshot = await createSnapshot(repository, paths, {
-      parent: options.parent,
-      oneFileSystem: options.oneFileSystem ?? false,
-    });
+    // Under a writer's lock, so that a prune elsewhere does not delete packs this run relies on
+    // (docs/FORMAT.md §12.15).
+    const snapshot = await withWriterLock(
+      repository,
+      `${hostname()}:${process.pid}`,
+      () =>
+        createSnapshot(repository, paths, {
+          parent: options.parent,
+          oneFileSystem: options.oneFileSystem ?? false,
+        }),
+      { whileHeld: onInterrupt },
+    );
     reportCreatedSnapshot(snapshot, store.location, options.json ?? false);
   } finally {
     repository.close();

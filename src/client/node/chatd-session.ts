@@ -14,6 +14,7 @@ import { type Notification, NotificationKind } from '../../protocol/chatd/notifi
 import { recordIdFor } from '../../protocol/chatd/record-id.ts';
 import { BlobNotFoundError, type BlobStore } from '../../stores/blob/blob-store.ts';
 import { openBlobStore } from '../../stores/blob/open.ts';
+import { onInterrupt } from '../../temporaries.ts';
 import { BACKUP_SUFFIX } from '../backup/backups.ts';
 import { ChatdBlobStore } from '../chatd/blob-store.ts';
 import { ChatdClient } from '../chatd/client.ts';
@@ -312,7 +313,10 @@ export class DeviceSession {
     const repository = await this.openRepository(key, true, tracker ?? store).finally(() => key.destroy());
     const owner = `${hostname()}:${process.pid}`;
     const account = new ChatdRetentionAccount(this.client);
-    const run = () => withWriterLock(repository, owner, () => createSnapshot(repository, paths, options));
+    const run = () =>
+      withWriterLock(repository, owner, () => createSnapshot(repository, paths, options), {
+        whileHeld: onInterrupt,
+      });
     try {
       let snapshot: CreatedSnapshot;
       try {

@@ -13,6 +13,15 @@ interface LockBody {
   readonly writer?: boolean;
 }
 
+export interface WriterLockHooks {
+  readonly now?: () => Date;
+  /**
+   * Told how to remove the lock once it is stored (a CLI passes it to its Ctrl-C cleanup, so an
+   * interrupted run does not leave prunes refused until the lock expires); returns how to stop.
+   */
+  readonly whileHeld?: (release: () => Promise<void>) => () => void;
+}
+
 /**
  * Runs `write` (one snapshot run) under a writer's lock. Prune refuses while any live lock is
  * stored, so it refuses while `write` runs. A writer refuses in turn (RepositoryBusyError, `write`
@@ -25,8 +34,9 @@ export async function withWriterLock<T>(
   repository: Repository,
   owner: string,
   write: () => Promise<T>,
-  now: () => Date = () => new Date(),
+  hooks: WriterLockHooks = {},
 ): Promise<T> {
+  const now = hooks.now ?? (() => new Date());
   const name = repository.newName(LOCK_PREFIX);
   const body: LockBody = {
     owner,
@@ -34,6 +44,8 @@ export async function withWriterLock<T>(
     writer: true,
   };
   await repository.putMetadata(ObjectType.lock, name, body);
+  const release = () => repository.store.delete(name);
+  const unwatch = hooks.whileHeld?.(release);
   try {
     for (const info of await repository.store.list(LOCK_PREFIX)) {
       if (info.name === name) continue;
@@ -48,7 +60,8 @@ export async function withWriterLock<T>(
     }
     return await write();
   } finally {
-    await repository.store.delete(name);
+    unwatch?.();
+    await release();
   }
 }
 
