@@ -6,7 +6,7 @@
 // STRONGROOM_BENCH_TREE_MIB (default 64) sets its size; use 1100 for the issue's ≥ 1 GB run.
 // Last, one generated file of random bytes (STRONGROOM_BENCH_BIG_FILE_MIB, default 256; 4096 for
 // the issue's 4 GiB) is backed up by each tool under GNU time for its peak RSS.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   appendFileSync,
@@ -26,6 +26,7 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import { zstdCompression } from '../src/client/node/zstd-compression.ts';
 import { ContentDefinedChunker } from '../src/client/repository/chunker.ts';
 import { fixed, median } from './stats.ts';
+import { runUnderTime } from './timed-process.ts';
 
 const MiB = 2 ** 20;
 /** STRONGROOM_BENCH_ROUNDS (default 3): alternated rounds of the tree's first, second backup and restore. */
@@ -35,41 +36,6 @@ const TREE_MIB = Number(process.env.STRONGROOM_BENCH_TREE_MIB ?? 64);
 const BIG_FILE_MIB = Number(process.env.STRONGROOM_BENCH_BIG_FILE_MIB ?? 256);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = [`--import`, 'tsx', join(root, 'src/cli/main.ts')];
-
-/** Runs `command` under GNU time, which reports its peak resident set size (on stderr's last line). */
-function run(
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ seconds: number; stdout: string; peakRssMiB: number }> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn('/usr/bin/time', ['-f', 'peak-rss-kib %M', command, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr.slice(-500)}`));
-      else {
-        const peak = /peak-rss-kib (\d+)\s*$/.exec(stderr);
-        resolve({
-          seconds: (performance.now() - started) / 1000,
-          stdout,
-          peakRssMiB: Number(peak?.[1]) / 1024,
-        });
-      }
-    });
-  });
-}
 
 /** Bytes under `path` (regular files only), as a store's size on disk. */
 function treeBytes(path: string): number {
@@ -205,9 +171,9 @@ function restic(work: string): Tool {
   const env = { RESTIC_PASSWORD: 'bench', RESTIC_CACHE_DIR: join(work, 'restic-cache') };
   return {
     name: 'restic',
-    init: async (repo) => void (await run('restic', ['init', '--repo', repo], env)),
+    init: async (repo) => void (await runUnderTime('restic', ['init', '--repo', repo], env)),
     async backup(repo, path) {
-      const { seconds, stdout, peakRssMiB } = await run(
+      const { seconds, stdout, peakRssMiB } = await runUnderTime(
         'restic',
         ['backup', '--repo', repo, '--json', path],
         env,
@@ -220,7 +186,7 @@ function restic(work: string): Tool {
       return { seconds, id: summary!.snapshot_id!, peakRssMiB };
     },
     restore: async (repo, id, out) =>
-      (await run('restic', ['restore', '--repo', repo, id, '--target', out], env)).seconds,
+      (await runUnderTime('restic', ['restore', '--repo', repo, id, '--target', out], env)).seconds,
   };
 }
 
@@ -230,10 +196,10 @@ function strongroom(work: string): Tool {
   return {
     name: 'Strongroom',
     async init() {
-      writeFileSync(keyFile, (await run(process.execPath, [...cli, 'keygen'])).stdout);
+      writeFileSync(keyFile, (await runUnderTime(process.execPath, [...cli, 'keygen'])).stdout);
     },
     async backup(repo, path) {
-      const { seconds, stdout, peakRssMiB } = await run(process.execPath, [
+      const { seconds, stdout, peakRssMiB } = await runUnderTime(process.execPath, [
         ...cli,
         'backup',
         'create',
@@ -248,7 +214,7 @@ function strongroom(work: string): Tool {
     },
     restore: async (repo, id, out) =>
       (
-        await run(process.execPath, [
+        await runUnderTime(process.execPath, [
           ...cli,
           'backup',
           'restore',
