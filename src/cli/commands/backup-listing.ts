@@ -81,7 +81,7 @@ export function printBackupList(
     if (row.kind === 'snapshot') {
       const s = row.snapshot;
       process.stdout.write(
-        `${s.id}  ${when}  ${String(s.files).padStart(7)} files  ${formatBytes(s.size).padStart(10)}  +${formatBytes(s.added)}\n`,
+        `${s.id}  ${when}  ${String(s.files).padStart(7)} ${s.files === 1 ? 'file ' : 'files'}  ${formatBytes(s.size).padStart(10)}  +${formatBytes(s.added)}\n`,
       );
     } else {
       // Made by `backup create` before repositories: one encrypted stream, shown with its stored size.
