@@ -3,15 +3,15 @@
 // speed -evp aes-256-gcm -bytes 65536` in the same run; medians of several rounds, interleaved so
 // that the machine's noise hits every contender alike. Then the peak RSS of `strongroom backup
 // create` of a 4 GiB file, from /usr/bin/time -v.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { cryptStream, planCrypt } from '../src/cli/commands/crypt.ts';
 import { writeAllTo } from '../src/client/node/file-io.ts';
 import { nodeCrypto } from '../src/client/node/node-crypto.ts';
 import { BackupKey } from '../src/format/key.ts';
+import { buildCli } from './compiled-cli.ts';
 import { fixed, median } from './stats.ts';
 
 const GiB = 2 ** 30;
@@ -101,18 +101,6 @@ function opensslSpeed(elapsed: boolean): number {
   const match = /AES-256-GCM\s+([\d.]+)k\s*$/m.exec(text);
   if (match === null) throw new Error(`cannot read openssl speed output:\n${text}`);
   return Number(match[1]) * 1000; // openssl's "k" is 1000 bytes per second
-}
-
-/** Compiles the project into `dir` (tsc emits despite type errors elsewhere) and returns the CLI's path. */
-function buildCli(dir: string): string {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const tsc = `${root}/node_modules/typescript/bin/tsc`;
-  spawnSync(process.execPath, [tsc, '-p', `${root}/tsconfig.json`, '--outDir', `${dir}/build/dist`], {
-    stdio: 'ignore',
-  });
-  copyFileSync(`${root}/package.json`, `${dir}/build/package.json`);
-  symlinkSync(`${root}/node_modules`, `${dir}/build/node_modules`);
-  return `${dir}/build/dist/src/cli/main.js`;
 }
 
 export default async function (): Promise<string> {

@@ -21,10 +21,10 @@ import {
 } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { zstdCompression } from '../src/client/node/zstd-compression.ts';
 import { ContentDefinedChunker } from '../src/client/repository/chunker.ts';
+import { buildCli } from './compiled-cli.ts';
 import { fixed, median } from './stats.ts';
 import { runUnderTime } from './timed-process.ts';
 
@@ -34,8 +34,6 @@ const ROUNDS = Number(process.env.STRONGROOM_BENCH_ROUNDS ?? 3);
 const TREE_MIB = Number(process.env.STRONGROOM_BENCH_TREE_MIB ?? 64);
 /** The one big file backed up for its peak RSS: STRONGROOM_BENCH_BIG_FILE_MIB (4096 for the issue's 4 GiB). */
 const BIG_FILE_MIB = Number(process.env.STRONGROOM_BENCH_BIG_FILE_MIB ?? 256);
-const root = fileURLToPath(new URL('..', import.meta.url));
-const cli = [`--import`, 'tsx', join(root, 'src/cli/main.ts')];
 
 /** Bytes under `path` (regular files only), as a store's size on disk. */
 function treeBytes(path: string): number {
@@ -191,7 +189,8 @@ function restic(work: string): Tool {
 }
 
 /** Strongroom as users call it: `strongroom backup create PATH --to REPO --key-file K --json`. */
-function strongroom(work: string): Tool {
+function strongroom(work: string, cliPath: string): Tool {
+  const cli = [cliPath];
   const keyFile = join(work, 'key.txt');
   return {
     name: 'Strongroom',
@@ -335,7 +334,7 @@ export default async function repositoryBench(): Promise<string> {
       ),
       '',
     ];
-    const tools = [restic(work), strongroom(work)];
+    const tools = [restic(work), strongroom(work, buildCli(work))];
     const results = new Map<string, ToolFigures | string>(tools.map((tool) => [tool.name, emptyFigures()]));
     const attempt = async (tool: Tool, step: (figures: ToolFigures) => Promise<void>) => {
       const figures = results.get(tool.name);
@@ -389,7 +388,7 @@ export default async function repositoryBench(): Promise<string> {
     }
     lines.push(
       '',
-      `restic ${execFileSync('restic', ['version'], { encoding: 'utf8' }).split(' ')[1]}: \`restic init\`, \`backup --json\`, \`restore ID --target OUT\`, RESTIC_CACHE_DIR in the bench's directory. Strongroom: \`strongroom backup create PATH --to REPO --key-file K --json\` and \`backup restore --from REPO --id ID --to OUT --key-file K\` (node --import tsx src/cli/main.ts, start-up included). Store sizes are the bytes of the repository directory's files. The chat history: a 24 MiB database plus eight 5 MiB media files of random bytes, grown 1 % a day for 7 days (half appended to the database, half a new media file), one backup a day.`,
+      `restic ${execFileSync('restic', ['version'], { encoding: 'utf8' }).split(' ')[1]}: \`restic init\`, \`backup --json\`, \`restore ID --target OUT\`, RESTIC_CACHE_DIR in the bench's directory. Strongroom: \`strongroom backup create PATH --to REPO --key-file K --json\` and \`backup restore --from REPO --id ID --to OUT --key-file K\` (the compiled CLI, \`node dist/src/cli/main.js\`, as \`npx strongroom\` runs it, start-up included). Store sizes are the bytes of the repository directory's files. The chat history: a 24 MiB database plus eight 5 MiB media files of random bytes, grown 1 % a day for 7 days (half appended to the database, half a new media file), one backup a day.`,
     );
     return lines.join('\n');
   } finally {

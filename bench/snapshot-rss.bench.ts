@@ -8,18 +8,17 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { buildCli } from './compiled-cli.ts';
 import { fixed } from './stats.ts';
 import { runUnderTime } from './timed-process.ts';
 
 const FILES = Number(process.env.STRONGROOM_BENCH_RSS_FILES ?? 200_000);
 const PER_DIRECTORY = 1000;
-const root = fileURLToPath(new URL('..', import.meta.url));
-const cli = ['--import', 'tsx', join(root, 'src/cli/main.ts')];
 
 export default async function repositoryTreeRss(): Promise<string> {
   const work = mkdtempSync('/dev/shm/strongroom-bench-rss-');
   try {
+    const cli = [buildCli(work)];
     const tree = join(work, 'tree');
     for (let i = 0; i < FILES; i++) {
       const directory = join(tree, `d${Math.floor(i / PER_DIRECTORY)}`);

@@ -81,7 +81,12 @@ export async function writeSparseFile(
 ): Promise<number> {
   const handle = await open(path, 'wx', 0o600);
   // Two run buffers: one is written while the other fills, so the write overlaps the decryption.
-  const runs = [Buffer.allocUnsafe(RUN_BYTES), Buffer.allocUnsafe(RUN_BYTES)];
+  // A small file gets small ones: a restore of many small files would otherwise allocate 2 MiB
+  // per file, and that churn of memory outside V8's heap set off a full collection every few
+  // files (docs/BENCHMARKS.md, "Incremental backups"). Content longer than `size` still fits in
+  // runs of this length; it is refused at the end.
+  const runBytes = Math.min(RUN_BYTES, Math.max(HOLE_BLOCK, Math.ceil(size / HOLE_BLOCK) * HOLE_BLOCK));
+  const runs = [Buffer.allocUnsafe(runBytes), Buffer.allocUnsafe(runBytes)];
   let pending: Promise<unknown> = Promise.resolve();
   try {
     let run = runs[0]!;
@@ -111,7 +116,7 @@ export async function writeSparseFile(
         if (run.subarray(runLength - HOLE_BLOCK, runLength).equals(ZERO_BLOCK)) {
           runLength -= HOLE_BLOCK;
           await flush();
-        } else if (runLength === RUN_BYTES) {
+        } else if (runLength === runBytes) {
           await flush();
         }
       }

@@ -370,13 +370,18 @@ async function latestSnapshot(repository: Repository): Promise<SnapshotInfo> {
   return latest;
 }
 
+/** Files restored side by side within one directory (restoreTree). */
+const FILES_IN_FLIGHT = 4;
+/** Chunks of one file read and verified ahead of the one being written. */
+const BLOBS_AHEAD = 3;
+
 interface RestoreState {
   readonly reader: RepositoryReader;
   /**
    * The restored path of the first name of each multiply linked file (`device:inode`), with its
    * chunk list: a later name of the same file becomes a hard link to it (§12.9).
    */
-  readonly linked: Map<string, { path: Buffer; content: string }>;
+  readonly linked: Map<string, { path: Buffer; content: string; written: Promise<void> }>;
   readonly changed: string[];
 }
 
@@ -387,21 +392,42 @@ interface RestoreState {
  * the writes. `at` is the tree's path in the snapshot, for messages.
  */
 async function restoreTree(state: RestoreState, tree: Tree, directory: Buffer, at: string): Promise<void> {
-  for (const entry of tree.entries) {
-    const path = Buffer.concat([directory, Buffer.from('/'), nameBytesOf(entry)]);
-    const metadata = { mode: entry.mode, mtimeNs: BigInt(entry.mtimeNs), uid: entry.uid, gid: entry.gid };
-    if (entry.kind === 'symlink') {
-      await symlink(Buffer.from(targetBytesOf(entry)), path);
-      await applySymlinkMetadata(path, metadata);
-    } else if (entry.kind === 'dir') {
-      await mkdir(path, { mode: 0o700 });
-      await restoreTree(state, await state.reader.tree(entry.tree!), path, `${at}${entry.name}/`);
-      await applyMetadata(path, metadata);
-    } else {
-      await restoreFile(state, entry, path, `${at}${entry.name}`);
-      await applyMetadata(path, metadata);
+  // Files are restored a few at a time: each one's opens, writes and metadata calls wait on the
+  // file system, and the next file's blobs can verify meanwhile (docs/BENCHMARKS.md, "Incremental
+  // backups"). The files of this directory are done before a subdirectory starts, which bounds
+  // the memory to FILES_IN_FLIGHT files, and before the directory's own metadata is set.
+  const running = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  try {
+    for (const entry of tree.entries) {
+      if (failure !== undefined) break;
+      const path = Buffer.concat([directory, Buffer.from('/'), nameBytesOf(entry)]);
+      const metadata = { mode: entry.mode, mtimeNs: BigInt(entry.mtimeNs), uid: entry.uid, gid: entry.gid };
+      if (entry.kind === 'symlink') {
+        await symlink(Buffer.from(targetBytesOf(entry)), path);
+        await applySymlinkMetadata(path, metadata);
+      } else if (entry.kind === 'dir') {
+        await Promise.all(running);
+        if (failure !== undefined) break;
+        await mkdir(path, { mode: 0o700 });
+        await restoreTree(state, await state.reader.tree(entry.tree!), path, `${at}${entry.name}/`);
+        await applyMetadata(path, metadata);
+      } else {
+        const file: Promise<void> = restoreFile(state, entry, path, `${at}${entry.name}`)
+          .then(() => applyMetadata(path, metadata))
+          .catch((error: unknown) => {
+            failure ??= { error };
+          })
+          .finally(() => running.delete(file));
+        running.add(file);
+        if (running.size >= FILES_IN_FLIGHT) await Promise.race(running);
+      }
     }
+  } finally {
+    // Nothing may still write into the directory once this returns or throws.
+    await Promise.all(running);
   }
+  if (failure !== undefined) throw failure.error;
 }
 
 async function restoreFile(state: RestoreState, entry: TreeEntry, path: Buffer, at: string): Promise<void> {
@@ -415,17 +441,45 @@ async function restoreFile(state: RestoreState, entry: TreeEntry, path: Buffer, 
         `${JSON.stringify(at)} is a hard link whose content differs from its file's`,
       );
     }
+    await first.written; // the first name may still be being written beside this one
     await link(first.path, path);
     return;
   }
-  const { reader } = state;
+  const written = writeFileContent(state.reader, entry, path, at);
+  if (entry.links !== undefined) {
+    // Failure is reported by this call; the later names only wait for it.
+    state.linked.set(inode, { path, content: content.join(), written: written.catch(() => {}) });
+  }
+  await written;
+  if (entry.changed) state.changed.push(at);
+}
+
+/** Writes a file's chunks, each verified before its bytes are written, and checks its size. */
+async function writeFileContent(
+  reader: RepositoryReader,
+  entry: TreeEntry,
+  path: Buffer,
+  at: string,
+): Promise<void> {
+  const content = entry.content!;
   const size = entry.size!;
   await writeSparseFile(
     path,
     (async function* () {
       let written = 0;
-      for (const id of content) {
-        const chunk = await reader.blob(id, ObjectType.chunk);
+      // The next chunks are read and verified while this one is written (BLOBS_AHEAD of them,
+      // which decompress side by side when the repository's decompression runs on workers).
+      const ahead: Promise<Uint8Array>[] = [];
+      const fetch = (index: number) => {
+        if (index >= content.length) return;
+        const blob = reader.blob(content[index]!, ObjectType.chunk);
+        blob.catch(() => {}); // reported when its turn comes, or dropped with the file
+        ahead.push(blob);
+      };
+      for (let i = 0; i < Math.min(BLOBS_AHEAD, content.length); i++) fetch(i);
+      for (let index = 0; index < content.length; index++) {
+        const chunk = await ahead.shift()!;
+        fetch(index + BLOBS_AHEAD);
         written += chunk.length;
         if (written > size) break;
         yield chunk;
@@ -438,6 +492,4 @@ async function restoreFile(state: RestoreState, entry: TreeEntry, path: Buffer, 
     })(),
     size,
   );
-  if (entry.links !== undefined) state.linked.set(inode, { path, content: content.join() });
-  if (entry.changed) state.changed.push(at);
 }

@@ -9,9 +9,10 @@ import { type ChunkCompression, checkPlainLength, damagedChunk } from '../reposi
 /** docs/ARCHITECTURE.md, "Compression", gives the measurements behind the default level. */
 export const DEFAULT_ZSTD_LEVEL = 3;
 
-/** A ChunkCompression whose `compress` answers at once (libzstd on this thread). */
+/** A ChunkCompression that answers at once (libzstd on this thread). */
 export interface SyncChunkCompression extends ChunkCompression {
   compress(plain: Uint8Array): Uint8Array;
+  decompress(packed: Uint8Array, plainLength: number): Uint8Array;
 }
 
 /** zstd at `level` (1..19). One compressor and decompressor context each, reused for every chunk. */

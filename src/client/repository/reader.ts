@@ -7,10 +7,11 @@ import { ObjectType } from './objects.ts';
 import { type Repository, type RepositoryIndex, readWhole } from './repository.ts';
 import { decodeTree, type Tree } from './tree.ts';
 
-const CACHED_PACKS = 2;
+/** Packs kept: a few files restored side by side may each be in a pack of their own. */
+const CACHED_PACKS = 3;
 
 export class RepositoryReader {
-  private readonly packs = new Map<string, Uint8Array>();
+  private readonly packs = new Map<string, Promise<Uint8Array>>();
 
   private constructor(
     readonly repository: Repository,
@@ -39,20 +40,19 @@ export class RepositoryReader {
     return this.blob(id, ObjectType.tree).then((body) => decodeTree(body, `tree ${id.slice(0, 16)}…`));
   }
 
-  private async pack(name: string): Promise<Uint8Array> {
+  /** A pack's bytes; concurrent reads of one pack (files restored side by side) share one fetch. */
+  private pack(name: string): Promise<Uint8Array> {
     const cached = this.packs.get(name);
     if (cached !== undefined) return cached;
-    let bytes: Uint8Array;
-    try {
-      bytes = await readWhole(this.repository.store, name);
-    } catch (error) {
+    const fetched = readWhole(this.repository.store, name).catch((error: unknown) => {
+      if (this.packs.get(name) === fetched) this.packs.delete(name);
       if (error instanceof BlobNotFoundError) {
         throw new DamagedBackupError(`pack ${name} is listed in an index but missing from the store`);
       }
       throw error;
-    }
+    });
     if (this.packs.size >= CACHED_PACKS) this.packs.delete(this.packs.keys().next().value as string);
-    this.packs.set(name, bytes);
-    return bytes;
+    this.packs.set(name, fetched);
+    return fetched;
   }
 }

@@ -1,8 +1,8 @@
 // A blob store in a local directory (the embedded default; docs/ARCHITECTURE.md "Record store"). A blob is written
 // under a temporary name and renamed into place once complete, so readers never see half a blob.
 // Large stream buffers let file I/O overlap encryption (docs/BENCHMARKS.md "Backup stream").
-import { createReadStream, createWriteStream, type Stats } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { createWriteStream, type Stats } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { messageOf, UnavailableError } from '../../errors.ts';
@@ -20,6 +20,9 @@ import {
  * owner: a put removes those a killed run left (docs/BACKUP.md "Interrupted runs").
  */
 const TEMP_PREFIX = '.partial-';
+
+/** Blobs up to this size are read with one read into one buffer. */
+const WHOLE_READ_BYTES = 64 * 2 ** 20;
 
 export class DirectoryBlobStore implements BlobStore {
   readonly location: string;
@@ -58,9 +61,9 @@ export class DirectoryBlobStore implements BlobStore {
 
   async *get(name: string): AsyncGenerator<Uint8Array> {
     checkBlobName(name);
-    const input = createReadStream(join(this.location, name), { highWaterMark: 1 << 20 });
+    let handle: FileHandle;
     try {
-      yield* input;
+      handle = await open(join(this.location, name), 'r');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new BlobNotFoundError(`no backup named ${name} in ${this.location}`, {
@@ -68,8 +71,14 @@ export class DirectoryBlobStore implements BlobStore {
         });
       }
       throw error;
+    }
+    try {
+      // A pack (about 16 MiB, docs/FORMAT.md §12.5) is read in one piece, which its reader keeps
+      // whole anyway; a large single-stream backup is streamed in 1 MiB pieces.
+      if ((await handle.stat()).size <= WHOLE_READ_BYTES) yield await handle.readFile();
+      else yield* handle.createReadStream({ highWaterMark: 1 << 20, autoClose: false });
     } finally {
-      input.destroy();
+      await handle.close();
     }
   }
 
