@@ -240,3 +240,40 @@ test('enabling a record that is already active is refused, with what to do inste
       error.hints.length > 0,
   );
 });
+
+test('a record hidden between two steps of a flow is tampering to a device that saw it', async () => {
+  const recordId = nodePrimitives.randomBytes(16);
+  const key = nodePrimitives.randomBytes(32);
+  const memory = new InMemoryRecordMemory();
+  const coordinator = t.fleet.coordinator(0);
+  // The host hides the record just before the device's first frame of kind `op`, then stops; it
+  // puts the record back as it was (`hidden`) after each flow.
+  let hideBefore: VaultOp | undefined;
+  let hidden: Uint8Array | undefined;
+  const transport: VaultTransport = {
+    async exchange(frame) {
+      if (frame[5] === hideBefore) {
+        hideBefore = undefined;
+        hidden = await committedBytes(recordId);
+        await restore(recordId, undefined);
+      }
+      return coordinator.handle(frame);
+    },
+  };
+  const client = t.client({ transport, memory });
+  await client.enable(recordId, 'right', key, 5);
+  for (const [op, flow] of [
+    [VaultOp.loginStart, () => client.recover(recordId, 'right')],
+    [VaultOp.loginFinish, () => client.recover(recordId, 'right')],
+    [VaultOp.registerStart, () => client.changePassword(recordId, key, 'new')],
+  ] as const) {
+    hideBefore = op;
+    await assert.rejects(
+      flow(),
+      (error: unknown) =>
+        tamperingWithHints(error) && /no record this device has seen/.test((error as Error).message),
+      `hidden before ${VaultOp[op]}`,
+    );
+    await restore(recordId, hidden);
+  }
+});
