@@ -266,6 +266,7 @@ test('a record hidden between two steps of a flow is tampering to a device that 
     [VaultOp.loginStart, () => client.recover(recordId, 'right')],
     [VaultOp.loginFinish, () => client.recover(recordId, 'right')],
     [VaultOp.registerStart, () => client.changePassword(recordId, key, 'new')],
+    [VaultOp.delete, () => client.delete(recordId, key)],
   ] as const) {
     hideBefore = op;
     await assert.rejects(
@@ -276,4 +277,17 @@ test('a record hidden between two steps of a flow is tampering to a device that 
     );
     await restore(recordId, hidden);
   }
+});
+
+test('a delete with another K is refused, and the device still remembers the record', async () => {
+  const { client, memory } = device();
+  const recordId = nodePrimitives.randomBytes(16);
+  const key = nodePrimitives.randomBytes(32);
+  await client.enable(recordId, 'right', key, 3);
+  await assert.rejects(
+    client.delete(recordId, nodePrimitives.randomBytes(32)),
+    (error: unknown) => error instanceof StrongroomError && /refused/.test(error.message),
+  );
+  assert.equal((await memory.get(recordId))?.incarnation, 1n);
+  assert.equal((await client.status(recordId)).status, 'active');
 });
