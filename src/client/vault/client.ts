@@ -293,6 +293,9 @@ export class VaultClient {
         new DeleteRequest({ fromVersion: current.version, proofMac }).serialize(),
       );
       if (response.outcome === Outcome.stale) continue;
+      // "No record" for a record this device has seen is tampering, at every step of a flow
+      // (docs/PROTOCOL.md §10 "What a device remembers"), not NoRecordError from expectOk.
+      if (response.outcome === Outcome.noRecord) return this.#noRecord(recordId);
       expectOk(response);
       await this.#memory.forget(recordId);
       return;
