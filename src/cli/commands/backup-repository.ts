@@ -143,19 +143,13 @@ export async function runStoreRestore(options: StoreRestoreOptions): Promise<voi
     snapshotId = await latestIsSnapshot(store, options);
   }
   if (snapshotId !== undefined) {
-    // Decompressing is most of a restore's work: it runs on one worker per core.
-    const compression = createWorkerZstdCompression();
-    const repository = await openRepository(store, options, false, compression).catch(async (error) => {
-      await compression.close();
-      throw error;
-    });
+    const repository = await openRepository(store, options, false);
     try {
       const snapshot = await restoreSnapshot(repository, { ...options, id: snapshotId });
       const what = options.path === undefined ? '' : ` (${options.path})`;
       process.stderr.write(`restored snapshot ${snapshot.id}${what} into ${options.to}\n`);
     } finally {
       repository.close();
-      await compression.close();
     }
     return;
   }

@@ -467,8 +467,7 @@ async function writeFileContent(
     path,
     (async function* () {
       let written = 0;
-      // The next chunks are read and verified while this one is written (BLOBS_AHEAD of them,
-      // which decompress side by side when the repository's decompression runs on workers).
+      // The next chunks are read and verified while this one is written (BLOBS_AHEAD of them).
       const ahead: Promise<Uint8Array>[] = [];
       const fetch = (index: number) => {
         if (index >= content.length) return;

@@ -11,8 +11,7 @@ import { DamagedBackupError } from '../../errors.ts';
  * allocates more than `plainLength` bytes nor returns anything but exactly that many.
  */
 export interface ChunkDecompression {
-  /** May be a promise when the work runs elsewhere (a worker thread). */
-  decompress(packed: Uint8Array, plainLength: number): Uint8Array | Promise<Uint8Array>;
+  decompress(packed: Uint8Array, plainLength: number): Uint8Array;
 }
 
 /** Compresses one chunk, and decompresses one: what a platform that writes repositories has. */
@@ -43,7 +42,7 @@ export function checkPlainLength(plainLength: number): void {
 }
 
 /** The browser's zstd: decompresses only (a browser restores; it does not back up). */
-export const fzstdDecompression: { decompress(packed: Uint8Array, plainLength: number): Uint8Array } = {
+export const fzstdDecompression: ChunkDecompression = {
   decompress(packed, plainLength) {
     checkPlainLength(plainLength);
     // The streaming decoder hands out the output piece by piece, so output longer than recorded is

@@ -229,7 +229,7 @@ export class Repository {
     if (body[0] === BlobCompression.stored) plain = body.subarray(1);
     else if (body[0] === BlobCompression.zstd) {
       try {
-        plain = await this.decompression.decompress(body.subarray(1), location.plainLength);
+        plain = this.decompression.decompress(body.subarray(1), location.plainLength);
       } catch (error) {
         if (!(error instanceof DamagedBackupError)) throw error;
         throw new DamagedBackupError(`${what} is damaged: ${error.message}`, { cause: error });

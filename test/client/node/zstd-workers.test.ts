@@ -1,8 +1,7 @@
 // zstd on worker threads (src/client/node/zstd-workers.ts): its frames decode, with libzstd and
 // with the browser's fzstd, to exactly what went in; the caller's chunk is left intact whether it
-// is a Buffer, a view into a larger buffer or a whole Uint8Array; many compressions and
-// decompressions in flight all come back to their own caller; a frame that does not decompress to
-// its recorded length is damage; and a closed pool fails what is pending instead of hanging.
+// is a Buffer, a view into a larger buffer or a whole Uint8Array; many compressions in flight all
+// come back to their own caller; and a closed pool fails what is pending instead of hanging.
 // Whole snapshots through it: test/cli/repository.test.ts (the CLI's `backup snapshot`).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -11,7 +10,6 @@ import { after, describe, it } from 'node:test';
 import { zstdCompression } from '../../../src/client/node/zstd-compression.ts';
 import { createWorkerZstdCompression } from '../../../src/client/node/zstd-workers.ts';
 import { fzstdDecompression } from '../../../src/client/repository/compression.ts';
-import { DamagedBackupError } from '../../../src/errors.ts';
 
 const workers = createWorkerZstdCompression(3, 2);
 after(() => workers.close());
@@ -44,7 +42,7 @@ describe('zstd workers', () => {
       const before = Buffer.from(input);
       const packed = await workers.compress(input);
       assert.deepEqual(Buffer.from(input), before, 'the caller still has its bytes');
-      assert.deepEqual(Buffer.from(await workers.decompress(packed, input.length)), before);
+      assert.deepEqual(Buffer.from(workers.decompress(packed, input.length)), before);
       assert.deepEqual(Buffer.from(fzstdDecompression.decompress(packed, input.length)), before);
     }
     assert.ok((await workers.compress(text)).length < text.length / 4, 'text compresses well');
@@ -59,28 +57,9 @@ describe('zstd workers', () => {
     // All at least 64 KiB, the size from which blobs go to a worker.
     const inputs = Array.from({ length: 40 }, (_, i) => text.subarray(0, 65_536 + i * 997));
     const frames = await Promise.all(inputs.map((input) => workers.compress(input)));
-    // Decompressions in flight at once, too, each answered with its own plaintext.
-    const plains = await Promise.all(frames.map((frame, i) => workers.decompress(frame, inputs[i]!.length)));
-    plains.forEach((plain, i) => {
-      assert.deepEqual(Buffer.from(plain), Buffer.from(inputs[i]!));
+    frames.forEach((frame, i) => {
+      assert.deepEqual(Buffer.from(workers.decompress(frame, inputs[i]!.length)), Buffer.from(inputs[i]!));
     });
-  });
-
-  it('decompresses into exactly the recorded length, else the chunk is damaged', async () => {
-    const packed = await workers.compress(text);
-    const before = Buffer.from(packed);
-    assert.equal((await workers.decompress(packed, text.length)).length, text.length);
-    assert.deepEqual(Buffer.from(packed), before, 'the caller still has its frame');
-    // A frame longer than recorded must not be allowed to fill more memory, nor a shorter one pass.
-    await assert.rejects(workers.decompress(packed, text.length - 1), DamagedBackupError);
-    await assert.rejects(workers.decompress(packed, text.length + 1), DamagedBackupError);
-    const garbage = new Uint8Array(randomBytes(1000));
-    await assert.rejects(workers.decompress(garbage, 100_000), DamagedBackupError);
-    await assert.rejects(workers.decompress(garbage, 5000), DamagedBackupError); // a small one, on this thread
-    // A recorded length no chunk can have is refused before anything is allocated.
-    await assert.rejects(workers.decompress(packed, 65 * 1024 * 1024), DamagedBackupError);
-    // The workers still answer after refusing.
-    assert.deepEqual(Buffer.from(await workers.decompress(packed, text.length)), Buffer.from(text));
   });
 
   it('fails compressions pending when closed, rather than hanging', async () => {
