@@ -27,12 +27,14 @@ export const commandGroups: readonly CommandGroup[] = [
 ];
 
 /**
- * The groups a command line needs: those adding its first argument when that names a command,
- * else every group (no command, `help`, an option first, or an unknown command: help and
+ * The groups a command line needs: those adding its first argument when that names a command;
+ * none for `--version` (the program's own option, answered before any command is looked at);
+ * else every group (no command, `help`, another option first, or an unknown command: help and
  * "did you mean" suggestions must see every command).
  */
 export function groupsFor(args: readonly string[]): readonly CommandGroup[] {
   const first = args[0];
+  if (first === '--version' || first === '-V') return [];
   const named = commandGroups.filter((group) => first !== undefined && group.commands.includes(first));
   return named.length > 0 ? named : commandGroups;
 }

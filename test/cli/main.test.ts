@@ -1,11 +1,16 @@
 // The CLI's lazy command loading (src/cli/command-groups.ts): each group declares exactly the
-// top-level commands it registers, a named command loads only its groups, and help without a
-// command still lists every command.
+// top-level commands it registers, a named command loads only its groups, `--version` none (and
+// prints package.json's version), and help without a command still lists every command.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Command } from 'commander';
 import { commandGroups, groupsFor, registerGroups } from '../../src/cli/command-groups.ts';
 import { runCli } from '../helpers/cli.ts';
+
+const { version: packageVersion } = JSON.parse(
+  readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+) as { version: string };
 
 const namesOf = (program: Command) => program.commands.map((command) => command.name()).sort();
 
@@ -43,6 +48,16 @@ describe('command groups', () => {
       groupsFor(['encrypt', '-o', 'x']).map((group) => group.commands),
       [['encrypt', 'decrypt']],
     );
+  });
+
+  it('`--version` loads no group and still prints the version', async () => {
+    assert.deepEqual(groupsFor(['--version']), []);
+    assert.deepEqual(groupsFor(['-V']), []);
+    for (const flag of ['--version', '-V']) {
+      const version = await runCli([flag]);
+      assert.equal(version.code, 0);
+      assert.equal(version.stdout, `${packageVersion}\n`);
+    }
   });
 
   it('`strongroom --help` lists every command; an unknown one gets a suggestion', async () => {
