@@ -19,24 +19,35 @@ const DANA_SECOND = 'velvet harbour cinnamon drift';
 const ALICE_PASSWORD = 'gravel lantern wobble';
 const CAROL_PASSWORD = 'quiet amber fox river';
 
+/**
+ * A `strongroom server` of its own for one describe block, with a chat folder to back up. Every
+ * device here joins from 127.0.0.1, and ChatD sends 10 join codes per address at once, then one a
+ * minute (docs/CHATD.md "Rate limits"): each block stays well inside that budget, so no test
+ * depends on how fast the ones before it ran.
+ */
+function serverPerBlock(serverArgs: string[] = []) {
+  const fixture = {} as { root: string; chat: string; server: ServerProcess };
+  before(async () => {
+    fixture.root = mkdtempSync(join(tmpdir(), 'cli-flow-'));
+    fixture.chat = join(fixture.root, 'chat');
+    mkdirSync(fixture.chat);
+    writeFileSync(join(fixture.chat, 'messages.txt'), 'hello\n'.repeat(10_000));
+    writeFileSync(join(fixture.chat, 'voice.ogg'), randomBytes(400_000));
+    fixture.server = await ServerProcess.start(join(fixture.root, 'server'), serverArgs);
+  });
+  after(async () => {
+    await fixture.server.stop();
+    rmSync(fixture.root, { recursive: true, force: true });
+  });
+  return fixture;
+}
+
 describe('whole flow through the CLI', () => {
+  const fixture = serverPerBlock();
   let root: string;
   let server: ServerProcess;
   let chat: string;
-  before(async () => {
-    root = mkdtempSync(join(tmpdir(), 'cli-flow-'));
-    chat = join(root, 'chat');
-    mkdirSync(chat);
-    writeFileSync(join(chat, 'messages.txt'), 'hello\n'.repeat(10_000));
-    writeFileSync(join(chat, 'voice.ogg'), randomBytes(400_000));
-    // A grace long enough that `backup status` right after the last wrong guess still sees the
-    // record out of guesses, not yet locked, on a slow machine (docs/OPERATIONS.md "Settings").
-    server = await ServerProcess.start(join(root, 'server'), ['--lock-grace', '20']);
-  });
-  after(async () => {
-    await server.stop();
-    rmSync(root, { recursive: true, force: true });
-  });
+  before(() => ({ root, server, chat } = fixture));
   const dev = (name: string) => join(root, name);
 
   it('password mode: a new device restores after a wrong password costs one guess', async () => {
@@ -232,62 +243,6 @@ describe('whole flow through the CLI', () => {
     assert.equal(readFileSync(join(out, 'chat', 'messages.txt'), 'utf8'), 'hello\n'.repeat(10_000));
   });
 
-  it('a wrong join code is refused; a record out of guesses answers locked (exit 4)', async () => {
-    const badJoin = await joinDevice(server, 'carol', dev('carol-x'), (code) =>
-      code === '00000000' ? '11111111' : '00000000',
-    );
-    assert.equal(badJoin.code, 1);
-    assert.match(badJoin.stderr, /wrong join code \(2 tries left\)/);
-    assert.equal((await joinDevice(server, 'carol', dev('carol-phone'))).code, 0);
-    const enabled = await cli(
-      ['backup', 'enable', '--device', dev('carol-phone'), '--password-stdin', '--guess-limit', '1'],
-      `${CAROL_PASSWORD}\n`,
-    );
-    assert.equal(enabled.code, 0, enabled.stderr);
-    assert.equal((await cli(['backup', 'create', '--device', dev('carol-phone'), chat])).code, 0);
-    const out = join(root, 'carol-out');
-    const wrong = await cli(
-      ['backup', 'restore', '--device', dev('carol-phone'), '--to', out, '--password-stdin'],
-      'nope\n',
-    );
-    assert.equal(wrong.code, 3, wrong.stderr);
-    assert.match(
-      wrong.stderr,
-      /wrong password, and it was the last guess allowed: the next attempt, even with the right password, makes the vault destroy the backup key/,
-    );
-    const outOfGuesses = await cli(['backup', 'status', '--device', dev('carol-phone')]);
-    assert.match(outOfGuesses.stdout, /^vault record: out of guesses: all 1 were spent/m);
-    assert.match(outOfGuesses.stdout, /^this device holds the key: `backup password` sets a new password/m);
-    assert.doesNotMatch(outOfGuesses.stdout, /vault record: active/);
-    const locked = await cli(
-      ['backup', 'restore', '--device', dev('carol-phone'), '--to', out, '--password-stdin'],
-      `${CAROL_PASSWORD}\n`,
-    );
-    assert.equal(locked.code, 4, locked.stderr);
-    assert.equal(existsSync(out), false);
-    // The host locks the record after a grace period (docs/PROTOCOL.md section 9, step 4).
-    await eventually(
-      async () =>
-        JSON.parse((await cli(['backup', 'status', '--device', dev('carol-phone'), '--json'])).stdout),
-      (status) => status.vault.status === 'locked',
-      'the host locked the record',
-      120_000,
-    );
-    const human = await cli(['backup', 'status', '--device', dev('carol-phone')]);
-    assert.match(
-      human.stdout,
-      /^vault record: locked: its guesses ran out and the vault destroyed the backup key$/m,
-    );
-    // A locked record holds nothing to delete: disable goes through, and enable makes a new record.
-    const disabled = await cli(['backup', 'disable', '--device', dev('carol-phone')]);
-    assert.equal(disabled.code, 0, disabled.stderr);
-    const again = await cli(
-      ['backup', 'enable', '--device', dev('carol-phone'), '--password-stdin'],
-      `${CAROL_PASSWORD}\n`,
-    );
-    assert.equal(again.code, 0, again.stderr);
-  });
-
   it('a new device waits for approval when the account requires it, then may use the vault', async () => {
     assert.equal((await cli(['account', 'require-approval', '--device', dev('laptop'), 'on'])).code, 0);
     const joined = await joinDevice(server, 'alice', dev('tablet'));
@@ -309,53 +264,6 @@ describe('whole flow through the CLI', () => {
     const status = await cli(['backup', 'status', '--device', dev('tablet'), '--json']);
     assert.equal(status.code, 0, status.stderr);
     assert.equal(JSON.parse(status.stdout).vault.guessesLeft, 9);
-  });
-
-  it('a password changed on another device is reported before a guess is spent, and restores once confirmed', async () => {
-    await joinDevice(server, 'dana', dev('dana-phone'));
-    const enabled = await cli(
-      ['backup', 'enable', '--device', dev('dana-phone'), '--password-stdin'],
-      `${DANA_FIRST}\n`,
-    );
-    assert.equal(enabled.code, 0, enabled.stderr);
-    assert.equal((await cli(['backup', 'create', '--device', dev('dana-phone'), chat])).code, 0);
-    await joinDevice(server, 'dana', dev('dana-laptop'));
-    const restore = (to: string, password: string, extra: string[] = []) =>
-      cli(
-        [
-          'backup',
-          'restore',
-          '--device',
-          dev('dana-laptop'),
-          '--to',
-          join(root, to),
-          '--password-stdin',
-          ...extra,
-        ],
-        `${password}\n`,
-      );
-    assert.equal((await restore('dana-1', DANA_FIRST)).code, 0, 'the laptop now remembers the record');
-    const changed = await cli(
-      ['backup', 'password', '--device', dev('dana-phone'), '--password-stdin'],
-      `${DANA_SECOND}\n`,
-    );
-    assert.equal(changed.code, 0, changed.stderr);
-    const warned = await restore('dana-2', DANA_SECOND);
-    assert.equal(warned.code, 1, warned.stderr);
-    assert.match(warned.stderr, /registered again since this device last saw it/);
-    assert.match(warned.stderr, /--password-changed-elsewhere/);
-    assert.equal(existsSync(join(root, 'dana-2')), false);
-    const status = await cli(['backup', 'status', '--device', dev('dana-laptop'), '--json']);
-    assert.equal(status.code, 0, status.stderr);
-    assert.match(JSON.parse(status.stdout).tampering, /registered again/);
-    const confirmed = await restore('dana-2', DANA_SECOND, ['--password-changed-elsewhere']);
-    assert.equal(confirmed.code, 0, confirmed.stderr);
-    assert.match(
-      confirmed.stderr,
-      /^the vault counts 0 wrong passwords since the password was set/m,
-      'the warning spent no guess',
-    );
-    assert.equal((await compareTrees(chat, join(root, 'dana-2', 'chat'))).differences.length, 0);
   });
 
   it('disable asks on a terminal; the other devices are told and stop backing up', async () => {
@@ -409,5 +317,122 @@ describe('whole flow through the CLI', () => {
     const list = await cli(['backup', 'list', '--device', dev('phone')]);
     assert.equal(list.code, 7, list.stderr);
     assert.match(list.stderr, /cannot reach ChatD/);
+  });
+});
+
+describe('guesses and passwords through the CLI', () => {
+  // A grace long enough that `backup status` right after the last wrong guess still sees the
+  // record out of guesses, not yet locked, on a slow machine (docs/OPERATIONS.md "Settings").
+  const fixture = serverPerBlock(['--lock-grace', '20']);
+  let root: string;
+  let server: ServerProcess;
+  let chat: string;
+  before(() => ({ root, server, chat } = fixture));
+  const dev = (name: string) => join(root, name);
+
+  it('a wrong join code is refused; a record out of guesses answers locked (exit 4)', async () => {
+    const badJoin = await joinDevice(server, 'carol', dev('carol-x'), (code) =>
+      code === '00000000' ? '11111111' : '00000000',
+    );
+    assert.equal(badJoin.code, 1);
+    assert.match(badJoin.stderr, /wrong join code \(2 tries left\)/);
+    assert.equal((await joinDevice(server, 'carol', dev('carol-phone'))).code, 0);
+    const enabled = await cli(
+      ['backup', 'enable', '--device', dev('carol-phone'), '--password-stdin', '--guess-limit', '1'],
+      `${CAROL_PASSWORD}\n`,
+    );
+    assert.equal(enabled.code, 0, enabled.stderr);
+    assert.equal((await cli(['backup', 'create', '--device', dev('carol-phone'), chat])).code, 0);
+    const out = join(root, 'carol-out');
+    const wrong = await cli(
+      ['backup', 'restore', '--device', dev('carol-phone'), '--to', out, '--password-stdin'],
+      'nope\n',
+    );
+    assert.equal(wrong.code, 3, wrong.stderr);
+    assert.match(
+      wrong.stderr,
+      /wrong password, and it was the last guess allowed: the next attempt, even with the right password, makes the vault destroy the backup key/,
+    );
+    const outOfGuesses = await cli(['backup', 'status', '--device', dev('carol-phone')]);
+    assert.match(outOfGuesses.stdout, /^vault record: out of guesses: all 1 were spent/m);
+    assert.match(outOfGuesses.stdout, /^this device holds the key: `backup password` sets a new password/m);
+    assert.doesNotMatch(outOfGuesses.stdout, /vault record: active/);
+    const locked = await cli(
+      ['backup', 'restore', '--device', dev('carol-phone'), '--to', out, '--password-stdin'],
+      `${CAROL_PASSWORD}\n`,
+    );
+    assert.equal(locked.code, 4, locked.stderr);
+    assert.equal(existsSync(out), false);
+    // The host locks the record after a grace period (docs/PROTOCOL.md section 9, step 4). Polled
+    // every 2 s: each `backup status` spends the account's vault requests, which ChatD refills at
+    // one every 2 s (docs/CHATD.md "Rate limits"), and disable and enable below need some left.
+    await eventually(
+      async () =>
+        JSON.parse((await cli(['backup', 'status', '--device', dev('carol-phone'), '--json'])).stdout),
+      (status) => status.vault.status === 'locked',
+      'the host locked the record',
+      120_000,
+      2000,
+    );
+    const human = await cli(['backup', 'status', '--device', dev('carol-phone')]);
+    assert.match(
+      human.stdout,
+      /^vault record: locked: its guesses ran out and the vault destroyed the backup key$/m,
+    );
+    // A locked record holds nothing to delete: disable goes through, and enable makes a new record.
+    const disabled = await cli(['backup', 'disable', '--device', dev('carol-phone')]);
+    assert.equal(disabled.code, 0, disabled.stderr);
+    const again = await cli(
+      ['backup', 'enable', '--device', dev('carol-phone'), '--password-stdin'],
+      `${CAROL_PASSWORD}\n`,
+    );
+    assert.equal(again.code, 0, again.stderr);
+  });
+
+  it('a password changed on another device is reported before a guess is spent, and restores once confirmed', async () => {
+    await joinDevice(server, 'dana', dev('dana-phone'));
+    const enabled = await cli(
+      ['backup', 'enable', '--device', dev('dana-phone'), '--password-stdin'],
+      `${DANA_FIRST}\n`,
+    );
+    assert.equal(enabled.code, 0, enabled.stderr);
+    assert.equal((await cli(['backup', 'create', '--device', dev('dana-phone'), chat])).code, 0);
+    await joinDevice(server, 'dana', dev('dana-laptop'));
+    const restore = (to: string, password: string, extra: string[] = []) =>
+      cli(
+        [
+          'backup',
+          'restore',
+          '--device',
+          dev('dana-laptop'),
+          '--to',
+          join(root, to),
+          '--password-stdin',
+          ...extra,
+        ],
+        `${password}\n`,
+      );
+    assert.equal((await restore('dana-1', DANA_FIRST)).code, 0, 'the laptop now remembers the record');
+    const changed = await cli(
+      ['backup', 'password', '--device', dev('dana-phone'), '--password-stdin'],
+      `${DANA_SECOND}\n`,
+    );
+    assert.equal(changed.code, 0, changed.stderr);
+    const warned = await restore('dana-2', DANA_SECOND);
+    assert.equal(warned.code, 1, warned.stderr);
+    assert.match(warned.stderr, /registered again since this device last saw it/);
+    assert.match(warned.stderr, /--password-changed-elsewhere/);
+    assert.equal(existsSync(join(root, 'dana-2')), false);
+    const status = await cli(['backup', 'status', '--device', dev('dana-laptop'), '--json']);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(JSON.parse(status.stdout).tampering, /registered again/);
+    const confirmed = await restore('dana-2', DANA_SECOND, ['--password-changed-elsewhere']);
+    assert.equal(confirmed.code, 0, confirmed.stderr);
+    assert.match(
+      confirmed.stderr,
+      /^the vault counts 0 wrong passwords since the password was set/m,
+      'the warning spent no guess',
+    );
+    assert.equal((await compareTrees(chat, join(root, 'dana-2', 'chat'))).differences.length, 0);
   });
 });

@@ -114,7 +114,16 @@ export async function joinDevice(
   child.stderr.on('data', (d: Buffer) => err.push(d));
   const closed = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
   const escaped = user.replace(/[.+]/g, '\\$&');
-  const match = await server.waitFor(new RegExp(`^code ${escaped} (\\d+)$`, 'm'), from);
+  // A join refused before any code is sent (a rate limit, a dead server) ends the command: that is
+  // the failure to report, with what it printed, not a wait for a code that never comes.
+  const match = await Promise.race([
+    server.waitFor(new RegExp(`^code ${escaped} (\\d+)$`, 'm'), from),
+    closed.then((code) => {
+      throw new Error(
+        `account join exited ${code} before the server printed a code:\n${Buffer.concat(err).toString()}`,
+      );
+    }),
+  ]);
   child.stdin.end(`${typeCode(match[1]!)}\n`);
   const code = await closed;
   const stdoutBytes = Buffer.concat(out);

@@ -9,13 +9,14 @@ export async function eventually<T>(
   done: (value: T) => boolean,
   what: string,
   timeoutMs = 15_000,
+  pollMs = 100,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (done(value)) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await sleep(100);
+    await sleep(pollMs);
   }
 }
 
