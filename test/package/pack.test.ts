@@ -59,6 +59,7 @@ const CLIENT_NAMES = [
 const REPOSITORY_NAMES = [
   'ContentDefinedChunker',
   'DEFAULT_CHUNK_SIZES',
+  'LockLapsedError',
   'ObjectType',
   'QuotaTooSmallError',
   'Repository',

@@ -96,10 +96,11 @@ export async function runStoreCreate(paths: string[], options: StoreCreateOption
     const snapshot = await withWriterLock(
       repository,
       `${hostname()}:${process.pid}`,
-      () =>
+      (lock) =>
         createSnapshot(repository, paths, {
           parent: options.parent,
           oneFileSystem: options.oneFileSystem ?? false,
+          lock,
         }),
       { whileHeld: onInterrupt },
     );

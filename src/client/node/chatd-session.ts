@@ -22,7 +22,8 @@ import { ChatdQuotaError } from '../chatd/errors.ts';
 import { ChatdRetentionAccount, registerSnapshot } from '../chatd/snapshot-entries.ts';
 import { ChatdVaultTransport } from '../chatd/vault-transport.ts';
 import { checkPasswordStrength } from '../password-strength.ts';
-import { LOCK_PREFIX, RepositoryBusyError } from '../repository/prune.ts';
+import { LOCK_PREFIX } from '../repository/lock.ts';
+import { RepositoryBusyError } from '../repository/prune.ts';
 import {
   CONFIG_NAME,
   INDEX_PREFIX,
@@ -314,7 +315,7 @@ export class DeviceSession {
     const owner = `${hostname()}:${process.pid}`;
     const account = new ChatdRetentionAccount(this.client);
     const run = () =>
-      withWriterLock(repository, owner, () => createSnapshot(repository, paths, options), {
+      withWriterLock(repository, owner, (lock) => createSnapshot(repository, paths, { ...options, lock }), {
         whileHeld: onInterrupt,
       });
     try {

@@ -62,6 +62,11 @@ export interface SnapshotOptions extends PlanOptions {
   parent?: string | null;
   /** Told the bytes of each block of file content read, as it is read (for progress). */
   onBytes?: (bytes: number) => void;
+  /**
+   * The writer's lock the run holds (withWriterLock), checked before the snapshot is stored: a run
+   * whose lock lapsed may name blobs a prune has deleted meanwhile (docs/FORMAT.md §12.15).
+   */
+  lock?: { assertHeld(step: string): void };
 }
 
 /** A new snapshot, with what the run read and what it could not back up faithfully. */
@@ -174,6 +179,7 @@ export async function createSnapshot(
     }
   }
   const tree = await writer.add(ObjectType.tree, encodeTree({ entries: root }));
+  options.lock?.assertHeld('storing the snapshot');
   const snapshot = await writer.commit({
     time,
     paths: resolved,

@@ -3,14 +3,14 @@
 // remaining snapshot uses, rewrites those mostly unused into new packs of their used blobs, and
 // replaces the indexes by one listing the packs that stay.
 import { DamagedBackupError, StrongroomError } from '../../errors.ts';
-import { ObjectType, openObject } from './objects.ts';
+import { HeldLock, type LockOptions, liveLocks } from './lock.ts';
+import { ObjectType } from './objects.ts';
 import { RepositoryReader } from './reader.ts';
 import {
   INDEX_PREFIX,
   indexBody,
   PACK_PREFIX,
   type PackEntry,
-  parseJson,
   type Repository,
   readWhole,
   SNAPSHOT_PREFIX,
@@ -18,9 +18,6 @@ import {
 } from './repository.ts';
 import { RepositoryWriter } from './writer.ts';
 
-export const LOCK_PREFIX = 'repo.lock.';
-/** A lock older than this is a dead run's and is ignored (§12.14). */
-export const LOCK_LIFETIME_MS = 30 * 60 * 1000;
 /** A pack no index lists that is younger than this may be a running writer's (§12.14). */
 export const WRITER_GRACE_MS = 60 * 60 * 1000;
 
@@ -74,33 +71,18 @@ export const DEFAULT_MAX_UNUSED = 0.2;
 
 export async function pruneRepository(
   repository: Repository,
-  options: { owner: string; now?: () => Date; maxUnused?: number },
+  options: LockOptions & { owner: string; maxUnused?: number },
 ): Promise<PruneReport> {
   const maxUnused = options.maxUnused ?? DEFAULT_MAX_UNUSED;
   const now = options.now ?? (() => new Date());
   const { store } = repository;
-  const lockName = repository.newName(LOCK_PREFIX);
-  await repository.putMetadata(ObjectType.lock, lockName, {
-    owner: options.owner,
-    expires: new Date(now().getTime() + LOCK_LIFETIME_MS).toISOString(),
-  });
+  const lock = await HeldLock.store(repository, { owner: options.owner }, options);
   try {
-    for (const info of await store.list(LOCK_PREFIX)) {
-      if (info.name === lockName) continue;
-      const body = await openObject(
-        repository.metadataAead,
-        await readWhole(store, info.name),
-        ObjectType.lock,
-        info.name,
-        `lock ${info.name}`,
+    const other = (await liveLocks(repository, lock.name, now()))[0];
+    if (other !== undefined)
+      throw new RepositoryBusyError(
+        `the repository is locked by ${JSON.stringify(other.owner)} until ${other.expires}`,
       );
-      const lock = parseJson(body, `lock ${info.name}`) as { owner?: string; expires?: string };
-      if (new Date(lock.expires ?? 0).getTime() > now().getTime()) {
-        throw new RepositoryBusyError(
-          `the repository is locked by ${JSON.stringify(lock.owner)} until ${lock.expires}`,
-        );
-      }
-    }
     const reader = await RepositoryReader.open(repository);
     const { indexedPacks } = await repository.loadIndex();
     const packs = await store.list(PACK_PREFIX);
@@ -166,7 +148,9 @@ export async function pruneRepository(
     // The order is what makes a crash at any point lose nothing (§12.14): the new packs are stored
     // before the index that lists them, that index before the old indexes go, and the old indexes
     // are gone before any pack they list is deleted. So at every moment each used blob is in a
-    // stored pack that some stored index lists.
+    // stored pack that some stored index lists. Each old index is deleted only while the lock is
+    // known held: once it lapses a writer may start and rely on what the old indexes list. With
+    // them gone a writer sees only the new index, which lists no pack deleted below.
     const oldIndexes = await store.list(INDEX_PREFIX);
     if (keptEntries.length > 0)
       await repository.putMetadata(
@@ -174,7 +158,10 @@ export async function pruneRepository(
         repository.newName(INDEX_PREFIX),
         indexBody(keptEntries),
       );
-    for (const info of oldIndexes) await store.delete(info.name);
+    for (const info of oldIndexes) {
+      lock.assertHeld('deleting the old indexes');
+      await store.delete(info.name);
+    }
     let bytesFreed = 0;
     let packsDeleted = 0;
     for (const info of packs) {
@@ -190,6 +177,6 @@ export async function pruneRepository(
       packsKept: keptPacks.size + new Set(newEntries.map((entry) => entry.pack)).size,
     };
   } finally {
-    await store.delete(lockName);
+    await lock.release();
   }
 }

@@ -13,10 +13,10 @@ import { ChatdBlobStore } from '../../../src/client/chatd/blob-store.ts';
 import { nodeCrypto } from '../../../src/client/node/node-crypto.ts';
 import { createSnapshot, restoreSnapshot } from '../../../src/client/node/repository-backup.ts';
 import { checkRepository } from '../../../src/client/repository/check.ts';
+import { LOCK_PREFIX } from '../../../src/client/repository/lock.ts';
 import { ObjectType } from '../../../src/client/repository/objects.ts';
 import {
   forgetSnapshots,
-  LOCK_PREFIX,
   pruneRepository,
   RepositoryBusyError,
 } from '../../../src/client/repository/prune.ts';

@@ -1,6 +1,6 @@
-// A fixed-size chunker for these tests only, standing in until the content-defined one
-// (src/client/repository/chunker.ts) is merged: 256 KiB chunks, the seed unused. Fixed sizes are
-// enough for what these tests check (dedup of equal content at equal offsets, appends at the end).
+// A fixed-size chunker for tests only: 256 KiB chunks, the seed unused. Tests that count chunks
+// and packs, or check dedup of equal content at equal offsets, need boundaries they can predict;
+// the content-defined chunker (src/client/repository/chunker.ts) has tests of its own.
 import type { Chunker } from '../../../src/client/node/repository-backup.ts';
 
 export const FIXED_CHUNK_SIZE = 256 * 1024;

@@ -13,8 +13,9 @@ import { createSnapshot, restoreSnapshot } from '../../../src/client/node/reposi
 import { zstdCompression } from '../../../src/client/node/zstd-compression.ts';
 import { checkRepository } from '../../../src/client/repository/check.ts';
 import type { ChunkCompression } from '../../../src/client/repository/compression.ts';
+import { LOCK_PREFIX } from '../../../src/client/repository/lock.ts';
 import { openObject } from '../../../src/client/repository/objects.ts';
-import { forgetSnapshots, LOCK_PREFIX, pruneRepository } from '../../../src/client/repository/prune.ts';
+import { forgetSnapshots, pruneRepository } from '../../../src/client/repository/prune.ts';
 import {
   BlobCompression,
   PACK_PREFIX,
