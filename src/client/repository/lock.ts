@@ -42,7 +42,6 @@ export class HeldLock {
   private expires: number;
   private refreshing: Promise<void> = Promise.resolve();
   private readonly timer: ReturnType<typeof setInterval>;
-  private released = false;
 
   private constructor(
     private readonly repository: Repository,
@@ -91,7 +90,6 @@ export class HeldLock {
 
   /** Stops refreshing and deletes the lock. */
   async release(): Promise<void> {
-    this.released = true;
     clearInterval(this.timer);
     await this.refreshing;
     await this.repository.store.delete(this.current);
@@ -99,9 +97,9 @@ export class HeldLock {
 
   // A new object, then the old one deleted: no store need support overwriting, and at every moment
   // at least one of this run's locks is stored. A failed refresh is tried again at the next tick;
-  // assertHeld stops the run if they keep failing.
+  // assertHeld stops the run if they keep failing. One that was due as `release` began runs
+  // first: `release` then deletes the lock it stored.
   private async refresh(): Promise<void> {
-    if (this.released) return;
     const name = this.repository.newName(LOCK_PREFIX);
     const expires = this.now().getTime() + LOCK_LIFETIME_MS;
     try {

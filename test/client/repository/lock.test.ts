@@ -16,14 +16,21 @@ import {
   LOCK_LIFETIME_MS,
   LOCK_MARGIN_MS,
   LOCK_PREFIX,
+  LOCK_REFRESH_MS,
   LockLapsedError,
   liveLocks,
 } from '../../../src/client/repository/lock.ts';
-import { forgetSnapshots, pruneRepository } from '../../../src/client/repository/prune.ts';
+import { ObjectType } from '../../../src/client/repository/objects.ts';
+import {
+  forgetSnapshots,
+  pruneRepository,
+  RepositoryBusyError,
+} from '../../../src/client/repository/prune.ts';
 import { INDEX_PREFIX, PACK_PREFIX, Repository } from '../../../src/client/repository/repository.ts';
 import { withWriterLock } from '../../../src/client/repository/writer-lock.ts';
 import { UnavailableError } from '../../../src/errors.ts';
 import { BackupKey } from '../../../src/format/key.ts';
+import type { BlobInfo } from '../../../src/stores/blob/blob-store.ts';
 import { DirectoryBlobStore } from '../../../src/stores/blob/directory.ts';
 import { fixedChunker } from './fixed-chunker.ts';
 
@@ -163,5 +170,73 @@ describe('a lock held for a whole run', () => {
     );
     pruning.close();
     repository.close();
+  });
+
+  it("lets writers run side by side, ignores a dead run's expired lock and one deleted while listed, and refuses under a live prune's", async () => {
+    const directory = fresh('repo');
+    // Lists one lock more than is stored: a run that ended (or refreshed) between list and read.
+    const store = new (class extends DirectoryBlobStore {
+      override async list(prefix: string): Promise<BlobInfo[]> {
+        const listed = await super.list(prefix);
+        if (prefix !== LOCK_PREFIX) return listed;
+        return [...listed, { name: `${LOCK_PREFIX}${'cd'.repeat(16)}`, size: 60, modified: new Date() }];
+      }
+    })(directory);
+    const repository = await Repository.openOrCreate(store, key, nodeCrypto);
+    const source = await sourceWith('chat.db', 100_000);
+    await repository.putMetadata(ObjectType.lock, `${LOCK_PREFIX}${'ab'.repeat(16)}`, {
+      owner: 'crashed:1',
+      expires: new Date(Date.now() - 1000).toISOString(),
+    });
+    const inner = await withWriterLock(repository, 'phone', () =>
+      withWriterLock(repository, 'tablet', () => createSnapshot(repository, [source], { chunker })),
+    );
+    assert.deepEqual(
+      (await repository.listSnapshots()).map((s) => s.id),
+      [inner.id],
+    );
+    await pruneRepository(repository, { owner: 'laptop' });
+    await repository.putMetadata(ObjectType.lock, `${LOCK_PREFIX}${'ef'.repeat(16)}`, {
+      owner: 'laptop:2',
+      expires: new Date(Date.now() + 60_000).toISOString(),
+    });
+    let wrote = false;
+    await assert.rejects(
+      withWriterLock(repository, 'phone', async () => {
+        wrote = true;
+      }),
+      (error: unknown) => error instanceof RepositoryBusyError && /pruned by "laptop:2"/.test(error.message),
+    );
+    assert.equal(wrote, false);
+    repository.close();
+  });
+
+  it("fails when another run's lock cannot be read, rather than take it for deleted", async () => {
+    const directory = fresh('repo');
+    const store = new (class extends DirectoryBlobStore {
+      override async *get(name: string): AsyncGenerator<Uint8Array> {
+        if (name === `${LOCK_PREFIX}${'ab'.repeat(16)}`) throw new UnavailableError('connection lost');
+        yield* super.get(name);
+      }
+    })(directory);
+    const repository = await Repository.openOrCreate(store, key, nodeCrypto);
+    await repository.putMetadata(ObjectType.lock, `${LOCK_PREFIX}${'ab'.repeat(16)}`, {
+      owner: 'laptop:2',
+      expires: new Date(Date.now() + 60_000).toISOString(),
+    });
+    await assert.rejects(
+      pruneRepository(repository, { owner: 'phone' }),
+      (error: unknown) => error instanceof UnavailableError && /connection lost/.test(error.message),
+    );
+    assert.deepEqual(
+      await lockNames(directory),
+      [`${LOCK_PREFIX}${'ab'.repeat(16)}`],
+      'its own lock is deleted',
+    );
+    repository.close();
+  });
+
+  it('keeps the times the format fixes (§12.14): 30 minutes to expire, refreshed every 5, stopped at 10 left', () => {
+    assert.deepEqual([LOCK_LIFETIME_MS, LOCK_REFRESH_MS, LOCK_MARGIN_MS], [1_800_000, 300_000, 600_000]);
   });
 });
