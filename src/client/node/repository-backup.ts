@@ -32,6 +32,7 @@ import {
 } from './archive-fs.ts';
 import { applyMetadata, applySymlinkMetadata, writeSparseFile } from './entry-metadata.ts';
 import { checkDestination } from './extract.ts';
+import { FileReads, SMALL_FILE_BYTES } from './file-reads.ts';
 import { chooseParent, type EntriesByName, nameKey, ParentSnapshot } from './parent-snapshot.ts';
 
 /**
@@ -88,10 +89,18 @@ export interface CreatedSnapshot extends SnapshotInfo {
 }
 
 /** A directory being backed up: its entries so far, and the parent snapshot's entries for it. */
+/** An entry, or the read of a file still running; null for a file that could not be read. */
+type PendingEntry = TreeEntry | null | Promise<TreeEntry | null>;
+
 interface OpenDirectory {
   readonly walked: PlannedEntry & { readonly info: BigIntStats; readonly name: Buffer };
-  readonly children: TreeEntry[];
+  readonly children: PendingEntry[];
   readonly parentEntries: EntriesByName | null;
+}
+
+/** A directory's entries in walk order, once the reads of its files are done. */
+async function settledEntries(children: readonly PendingEntry[]): Promise<TreeEntry[]> {
+  return (await Promise.all(children)).filter((entry): entry is TreeEntry => entry !== null);
 }
 
 /**
@@ -110,13 +119,16 @@ export async function createSnapshot(
   const reader = RepositoryReader.withIndex(repository, writer.known);
   const parentInfo = await chooseParent(repository, resolved, options.parent);
   const parent = parentInfo === null ? null : await ParentSnapshot.open(reader, parentInfo);
-  const chunker = (options.chunker ?? defaultChunker)(repository.keys.gearSeed);
+  const makeChunker = () => (options.chunker ?? defaultChunker)(repository.keys.gearSeed);
+  const chunker = makeChunker();
+  const reads = new FileReads(makeChunker);
   const skipped: SkippedEntry[] = [];
   const problems: SkippedEntry[] = [];
   const totals = { files: 0, size: 0, filesRead: 0, filesReused: 0 };
-  // The entry stored for the first name of each multiply linked file (`dev:ino`) in this run.
-  const linked = new Map<string, TreeEntry>();
-  const root: TreeEntry[] = [];
+  // The entry stored for the first name of each multiply linked file (`dev:ino`) in this run, or
+  // its read still running (null once done when it could not be read).
+  const linked = new Map<string, PendingEntry>();
+  const root: PendingEntry[] = [];
   const rootParent = parent === null ? null : await parent.root();
   const open: OpenDirectory[] = [];
   const listener = {
@@ -124,69 +136,96 @@ export async function createSnapshot(
     problem: (p: SkippedEntry) => problems.push(p),
   };
 
-  for await (const step of walkPaths(resolved, options, listener)) {
-    const here = open.at(-1);
-    const siblings = here?.children ?? root;
-    const parentEntries = here === undefined ? rootParent : here.parentEntries;
-    if (step.kind === 'leave') {
-      const done = open.pop()!;
-      const tree = await writer.add(ObjectType.tree, encodeTree({ entries: done.children }));
-      (open.at(-1)?.children ?? root).push({
-        ...commonFields(done.walked, done.walked.name, done.walked.info),
-        kind: 'dir',
-        tree,
-      });
-      continue;
-    }
-    const { entry, name, info } = step;
-    const before = parentEntries?.get(nameKey(name));
-    if (entry.type === 'directory') {
-      const inside = parent === null ? null : await parent.inside(before);
-      open.push({ walked: { ...entry, info, name }, children: [], parentEntries: inside });
-    } else if (entry.type === 'symlink') {
-      const stored = await symlinkEntry(entry, name, info, listener);
-      if (stored !== null) siblings.push(stored);
-    } else {
-      const inode = `${info.dev}:${info.ino}`;
-      const first = entry.inode === undefined ? undefined : linked.get(inode);
-      // Another name of a file this run stored is that file; a file the parent has unchanged is
-      // reused only if every chunk is still indexed (a prune may have run since).
-      const unchanged = first === undefined ? (parent?.reusableContent(before, info) ?? null) : null;
-      let stored: TreeEntry | null;
-      if (first !== undefined) {
-        stored = fileEntry(entry, name, info, {
-          size: first.size!,
-          content: first.content!,
-          changed: first.changed === true,
+  let snapshot: SnapshotInfo;
+  try {
+    for await (const step of walkPaths(resolved, options, listener)) {
+      const here = open.at(-1);
+      const siblings = here?.children ?? root;
+      const parentEntries = here === undefined ? rootParent : here.parentEntries;
+      if (step.kind === 'leave') {
+        const done = open.pop()!;
+        const entries = await settledEntries(done.children);
+        const tree = await writer.add(ObjectType.tree, encodeTree({ entries }));
+        (open.at(-1)?.children ?? root).push({
+          ...commonFields(done.walked, done.walked.name, done.walked.info),
+          kind: 'dir',
+          tree,
         });
+        continue;
+      }
+      const { entry, name, info } = step;
+      const before = parentEntries?.get(nameKey(name));
+      if (entry.type === 'directory') {
+        const inside = parent === null ? null : await parent.inside(before);
+        open.push({ walked: { ...entry, info, name }, children: [], parentEntries: inside });
+        continue;
+      }
+      if (entry.type === 'symlink') {
+        const stored = await symlinkEntry(entry, name, info, listener);
+        if (stored !== null) siblings.push(stored);
+        continue;
+      }
+      const inode = `${info.dev}:${info.ino}`;
+      const first = entry.inode === undefined ? null : ((await linked.get(inode)) ?? null);
+      if (first !== null) {
+        // Another name of a file this run stored is that file.
+        siblings.push(
+          fileEntry(entry, name, info, {
+            size: first.size!,
+            content: first.content!,
+            changed: first.changed === true,
+          }),
+        );
         totals.filesReused++;
-      } else if (unchanged?.every((id) => writer.known.has(id))) {
+        totals.files++;
+        continue;
+      }
+      // A file the parent has unchanged is reused only if every chunk is still indexed (a prune
+      // may have run since).
+      const unchanged = parent?.reusableContent(before, info) ?? null;
+      let stored: PendingEntry;
+      if (unchanged?.every((id) => writer.known.has(id))) {
         stored = fileEntry(entry, name, info, {
           size: Number(info.size),
           content: unchanged,
           changed: false,
         });
         totals.filesReused++;
+        totals.files++;
+        totals.size += stored.size!;
       } else {
-        stored = await readFileEntry(writer, chunker, entry, name, listener, options.onBytes);
-        if (stored !== null) totals.filesRead++;
+        const read = async (fileChunker: Chunker) => {
+          const entryRead = await readFileEntry(writer, fileChunker, entry, name, listener, options.onBytes);
+          if (entryRead !== null) {
+            totals.filesRead++;
+            totals.files++;
+            totals.size += entryRead.size!;
+          }
+          return entryRead;
+        };
+        // Small files side by side (file-reads.ts); a large one alone, once they are done.
+        if (info.size <= BigInt(SMALL_FILE_BYTES)) stored = (await reads.start(read)).result;
+        else {
+          await reads.drain();
+          stored = await read(chunker);
+        }
       }
-      if (stored === null) continue;
       siblings.push(stored);
-      totals.files++;
-      if (first === undefined) totals.size += stored.size!;
-      if (entry.inode !== undefined && first === undefined) linked.set(inode, stored);
+      if (entry.inode !== undefined) linked.set(inode, stored);
     }
+    const tree = await writer.add(ObjectType.tree, encodeTree({ entries: await settledEntries(root) }));
+    options.lock?.assertHeld('storing the snapshot');
+    snapshot = await writer.commit({
+      time,
+      paths: resolved,
+      tree,
+      files: totals.files,
+      size: totals.size,
+    });
+  } catch (error) {
+    await reads.settle(); // no read left running (its file open) once the run has failed
+    throw error;
   }
-  const tree = await writer.add(ObjectType.tree, encodeTree({ entries: root }));
-  options.lock?.assertHeld('storing the snapshot');
-  const snapshot = await writer.commit({
-    time,
-    paths: resolved,
-    tree,
-    files: totals.files,
-    size: totals.size,
-  });
   return {
     ...snapshot,
     parent: parentInfo?.id ?? null,

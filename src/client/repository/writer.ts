@@ -81,6 +81,8 @@ export class RepositoryWriter {
   private readonly sealing: Promise<SealedBlob>[] = [];
   /** The previous pack's upload, overlapping the filling of the next (one at a time). */
   private uploading: Promise<void> | undefined;
+  /** The last `add` called: the next one runs after it. */
+  private adding: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly repository: Repository,
@@ -120,9 +122,20 @@ export class RepositoryWriter {
   /**
    * Adds a blob unless the repository has it; returns its hex id. The blob may still be sealing
    * when this returns (fewer than `inFlight` of them): `commit` waits for all, and an error sealing
-   * or uploading one is thrown by a later `add` or by `commit`.
+   * or uploading one is thrown by a later `add` or by `commit`. Calls may overlap (files read side
+   * by side): each runs once the one before has returned, so packs are filled and uploaded one at
+   * a time as when calls come one by one.
    */
-  async add(type: BlobType, plain: Uint8Array): Promise<string> {
+  add(type: BlobType, plain: Uint8Array): Promise<string> {
+    const added = this.adding.then(() => this.addInTurn(type, plain));
+    this.adding = added.then(
+      () => undefined,
+      () => undefined,
+    );
+    return added;
+  }
+
+  private async addInTurn(type: BlobType, plain: Uint8Array): Promise<string> {
     const id = toHex(await this.repository.blobId(plain));
     if (this.known.has(id) || this.pending.has(id)) return id;
     this.pending.add(id);
@@ -229,6 +242,7 @@ export class RepositoryWriter {
 
   /** Seals what is in flight and uploads the last pack; returns the entries of this run's packs. */
   async finishPacks(): Promise<readonly PackEntry[]> {
+    await this.adding;
     while (this.sealing.length > 0) await this.placeOldest();
     await this.flushPack(ObjectType.chunk);
     await this.flushPack(ObjectType.tree);
