@@ -7,6 +7,8 @@ import { formatBytes } from '../client/format-bytes.ts';
 import { onInterrupt } from '../temporaries.ts';
 
 export interface Progress {
+  /** Whether a bar is drawn (stderr is a terminal): work done only for the bar can be skipped. */
+  readonly shown: boolean;
   /** `done` of `total` bytes so far (total 0 when unknown). */
   update(done: number, total: number): void;
   /** Writes `line` on the bar's stream above the bar (or just the line when there is no bar). */
@@ -27,7 +29,7 @@ export interface ProgressOptions {
 export function createProgress(label: string, options: ProgressOptions = {}): Progress {
   const stream = options.stream ?? process.stderr;
   if (!stream.isTTY || (options.stdoutBusy && process.stdout.isTTY)) {
-    return { update() {}, note: (line) => void stream.write(`${line}\n`), stop() {} };
+    return { shown: false, update() {}, note: (line) => void stream.write(`${line}\n`), stop() {} };
   }
   const started = performance.now();
   const bar = new cliProgress.SingleBar(
@@ -68,6 +70,7 @@ export function createProgress(label: string, options: ProgressOptions = {}): Pr
     bar.update(done, payload(done, total));
   };
   return {
+    shown: true,
     update,
     note(line) {
       const wasRunning = running;

@@ -5,20 +5,24 @@
 // restore is exact, single-stream backups made before repositories still list and restore beside
 // the snapshots, check finds damage with exit 5, a wrong key is exit 6, a run killed with SIGKILL
 // mid-upload leaves no snapshot and is resumed, SIGINT exits 130 with no snapshot, and two runs at
-// once both land.
+// once both land; on a terminal a progress bar runs to the tree's whole size, also when nothing is
+// read, and is gone once the command ends.
 import assert from 'node:assert/strict';
 import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createBackup } from '../../src/client/node/backup.ts';
 import { nodeCrypto } from '../../src/client/node/node-crypto.ts';
+import { RACY_WINDOW_NS } from '../../src/client/node/parent-snapshot.ts';
 import { compareTrees } from '../../src/demo/compare-trees.ts';
 import { ExitCode } from '../../src/errors.ts';
 import { BackupKey } from '../../src/format/key.ts';
 import { DirectoryBlobStore } from '../../src/stores/blob/directory.ts';
 import { runCli, startCli } from '../helpers/cli.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { lastProgressBar, runCliInTerminal, screenAfterCli } from '../helpers/terminal.ts';
 import { type LocalS3, startLocalS3 } from '../stores/blob/s3rver.ts';
 
 const MiB = 1024 * 1024;
@@ -353,6 +357,41 @@ describe('strongroom backup create into a repository', () => {
         [],
       );
     }
+  });
+
+  it("on a terminal, backup create shows a bar up to the tree's size, also when nothing is read, and erases it", async () => {
+    const repo = join(work, 'repo-progress');
+    const tree = join(work, 'progress-chat');
+    await mkdir(tree);
+    for (const [name, size] of [
+      ['messages.db', 15 * MiB],
+      ['a.jpg', MiB / 2],
+      ['b.jpg', MiB / 2],
+    ] as const)
+      await writeFile(join(tree, name), nodeCrypto.randomBytes(size));
+    // Changed more than the racy window (2 s) before the first run, so the second reads nothing (§12.7).
+    await sleep(Number(RACY_WINDOW_NS / 1_000_000n) + 100);
+    const args = ['backup', 'create', tree, '--to', repo, '--key-file', keyFile];
+    const first = await runCliInTerminal(args, []);
+    assert.equal(first.code, 0, first.screen);
+    assert.deepEqual(lastProgressBar(first.screen, 'backup'), {
+      percent: '100',
+      done: '16.0 MiB',
+      total: '16.0 MiB',
+    });
+    assert.match(first.screen, /snapshot [0-9a-f]{32}: 3 files \(3 read\), 16\.0 MiB/);
+    const second = await runCliInTerminal(args, []);
+    assert.equal(second.code, 0, second.screen);
+    assert.deepEqual(lastProgressBar(second.screen, 'backup'), {
+      percent: '100',
+      done: '16.0 MiB',
+      total: '16.0 MiB',
+    });
+    assert.match(second.screen, /snapshot [0-9a-f]{32}: 3 files \(0 read\)/);
+    const { code, screen } = await screenAfterCli(args);
+    assert.equal(code, 0, screen);
+    assert.match(screen, /^snapshot [0-9a-f]{32}: 3 files \(0 read\)/m);
+    assert.doesNotMatch(screen, /\[[█░]+\]/, `a progress bar was left on the screen:\n${screen}`);
   });
 
   it('forget --keep-last 1 then prune frees the old data; the kept snapshot restores', async () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { compareTrees } from '../../src/demo/compare-trees.ts';
 import { eventually } from '../helpers/eventually.ts';
-import { runCliInTerminal } from '../helpers/terminal.ts';
+import { lastProgressBar, runCliInTerminal } from '../helpers/terminal.ts';
 import { cli, joinDevice, ServerProcess, TEST_ENV } from './helpers.ts';
 
 /** Passwords zxcvbn-ts scores 3 or more (docs/SECURITY.md "Password strength"). */
@@ -396,7 +396,17 @@ describe('guesses and passwords through the CLI', () => {
       `${DANA_FIRST}\n`,
     );
     assert.equal(enabled.code, 0, enabled.stderr);
-    assert.equal((await cli(['backup', 'create', '--device', dev('dana-phone'), chat])).code, 0);
+    // On a terminal, as a person backs up: the bar runs to the tree's size, then the report.
+    const created = await runCliInTerminal(['backup', 'create', '--device', dev('dana-phone'), chat], [], {
+      env: TEST_ENV,
+    });
+    assert.equal(created.code, 0, created.screen);
+    assert.deepEqual(lastProgressBar(created.screen, 'backup'), {
+      percent: '100',
+      done: '449.2 KiB',
+      total: '449.2 KiB',
+    });
+    assert.match(created.screen, /snapshot [0-9a-f]{32}: 2 files/);
     await joinDevice(server, 'dana', dev('dana-laptop'));
     const restore = (to: string, password: string, extra: string[] = []) =>
       cli(

@@ -96,3 +96,21 @@ export async function screenAfterCli(
     await tmux('kill-server').catch(() => {});
   }
 }
+
+/**
+ * The last progress bar labelled `label` drawn on `screen` (src/cli/progress.ts's format), as its
+ * percentage, done and total; throws when none was drawn.
+ */
+export function lastProgressBar(
+  screen: string,
+  label: string,
+): { percent: string; done: string; total: string } {
+  const bars = [
+    ...screen.matchAll(
+      new RegExp(`${label} +\\[[█░]+\\] (\\d+)% \\| ([\\d.]+ \\S+) / ([\\d.]+ \\S+) \\|`, 'g'),
+    ),
+  ];
+  const last = bars.at(-1);
+  if (last === undefined) throw new Error(`no ${label} progress bar was drawn; screen:\n${screen}`);
+  return { percent: last[1]!, done: last[2]!, total: last[3]! };
+}

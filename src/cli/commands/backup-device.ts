@@ -21,6 +21,7 @@ import { BackupKey } from '../../format/key.ts';
 import { NotificationKind } from '../../protocol/chatd/notification.ts';
 import { type PasswordSource, readNewPassword, readPassword } from '../password-prompt.ts';
 import { createProgress } from '../progress.ts';
+import { snapshotProgress } from '../snapshot-progress.ts';
 import { readLine } from './account.ts';
 import { printBackupList, printJson, reportCreatedSnapshot } from './backup-listing.ts';
 import { reportRestored } from './backup-problems.ts';
@@ -133,10 +134,11 @@ export async function runDeviceCreate(
   await withSession(
     options.device,
     async (session) => {
-      const snapshot = await session.createBackup(paths, {
-        parent: options.parent,
-        oneFileSystem: options.oneFileSystem ?? false,
-      });
+      const oneFileSystem = options.oneFileSystem ?? false;
+      const progress = snapshotProgress(paths, { oneFileSystem });
+      const snapshot = await session
+        .createBackup(paths, { parent: options.parent, oneFileSystem, ...progress.hooks })
+        .finally(() => progress.stop());
       reportCreatedSnapshot(snapshot, session.device.store, options.json ?? false);
     },
     options.s3Endpoint,

@@ -25,6 +25,7 @@ import { DamagedBackupError, StrongroomError, UsageError } from '../../errors.ts
 import type { BlobStore } from '../../stores/blob/blob-store.ts';
 import { onInterrupt } from '../../temporaries.ts';
 import { createProgress } from '../progress.ts';
+import { snapshotProgress } from '../snapshot-progress.ts';
 import { printBackupList, printJson, reportCreatedSnapshot } from './backup-listing.ts';
 import { reportRestored } from './backup-problems.ts';
 import { type KeyOptions, resolveKey, resolveStore, type StoreOptions } from './options.ts';
@@ -93,17 +94,15 @@ export async function runStoreCreate(paths: string[], options: StoreCreateOption
   try {
     // Under a writer's lock, so that a prune elsewhere does not delete packs this run relies on
     // (docs/FORMAT.md §12.15).
+    const oneFileSystem = options.oneFileSystem ?? false;
+    const progress = snapshotProgress(paths, { oneFileSystem });
     const snapshot = await withWriterLock(
       repository,
       `${hostname()}:${process.pid}`,
       (lock) =>
-        createSnapshot(repository, paths, {
-          parent: options.parent,
-          oneFileSystem: options.oneFileSystem ?? false,
-          lock,
-        }),
+        createSnapshot(repository, paths, { parent: options.parent, oneFileSystem, lock, ...progress.hooks }),
       { whileHeld: onInterrupt },
-    );
+    ).finally(() => progress.stop());
     reportCreatedSnapshot(snapshot, store.location, options.json ?? false);
   } finally {
     repository.close();

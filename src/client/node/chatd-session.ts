@@ -305,7 +305,7 @@ export class DeviceSession {
    */
   async createBackup(
     paths: readonly string[],
-    options: Pick<SnapshotOptions, 'parent' | 'oneFileSystem'> = {},
+    options: Pick<SnapshotOptions, 'parent' | 'oneFileSystem' | 'onBytes' | 'onReused'> = {},
   ): Promise<CreatedSnapshot> {
     const key = this.heldKey();
     const store = await this.openStore(this.device.store);

@@ -64,6 +64,11 @@ export interface SnapshotOptions extends PlanOptions {
   /** Told the bytes of each block of file content read, as it is read (for progress). */
   onBytes?: (bytes: number) => void;
   /**
+   * Told the size of each file not read: unchanged since the parent, or another name of a file
+   * read in this run (for progress: with onBytes, every file's size is told once).
+   */
+  onReused?: (bytes: number) => void;
+  /**
    * The writer's lock the run holds (withWriterLock), checked before the snapshot is stored: a run
    * whose lock lapsed may name blobs a prune has deleted meanwhile (docs/FORMAT.md §12.15).
    */
@@ -178,6 +183,7 @@ export async function createSnapshot(
         );
         totals.filesReused++;
         totals.files++;
+        options.onReused?.(first.size!);
         continue;
       }
       // A file the parent has unchanged is reused only if every chunk is still indexed (a prune
@@ -193,6 +199,7 @@ export async function createSnapshot(
         totals.filesReused++;
         totals.files++;
         totals.size += stored.size!;
+        options.onReused?.(stored.size!);
       } else {
         const read = async (fileChunker: Chunker) => {
           const entryRead = await readFileEntry(writer, fileChunker, entry, name, listener, options.onBytes);
