@@ -5,8 +5,8 @@
 // restore is exact, single-stream backups made before repositories still list and restore beside
 // the snapshots, check finds damage with exit 5, a wrong key is exit 6, a run killed with SIGKILL
 // mid-upload leaves no snapshot and is resumed, SIGINT exits 130 with no snapshot, and two runs at
-// once both land; on a terminal a progress bar runs to the tree's whole size, also when nothing is
-// read, and is gone once the command ends.
+// once both land; on a terminal the progress bars of create and restore run to the content's whole
+// size, also when nothing is read, and are gone once the command ends.
 import assert from 'node:assert/strict';
 import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -359,7 +359,7 @@ describe('strongroom backup create into a repository', () => {
     }
   });
 
-  it("on a terminal, backup create shows a bar up to the tree's size, also when nothing is read, and erases it", async () => {
+  it("on a terminal, backup create and restore show a bar up to the content's size, also when nothing is read, and erase it", async () => {
     const repo = join(work, 'repo-progress');
     const tree = join(work, 'progress-chat');
     await mkdir(tree);
@@ -392,6 +392,39 @@ describe('strongroom backup create into a repository', () => {
     assert.equal(code, 0, screen);
     assert.match(screen, /^snapshot [0-9a-f]{32}: 3 files \(0 read\)/m);
     assert.doesNotMatch(screen, /\[[█░]+\]/, `a progress bar was left on the screen:\n${screen}`);
+    // A restore's bar runs to the snapshot's size, or to the size of the path it restores.
+    const restoreArgs = (to: string, extra: string[] = []) => [
+      'backup',
+      'restore',
+      '--from',
+      repo,
+      '--to',
+      join(work, to),
+      '--key-file',
+      keyFile,
+      ...extra,
+    ];
+    const restored = await runCliInTerminal(restoreArgs('progress-out'), []);
+    assert.equal(restored.code, 0, restored.screen);
+    assert.deepEqual(lastProgressBar(restored.screen, 'restore'), {
+      percent: '100',
+      done: '16.0 MiB',
+      total: '16.0 MiB',
+    });
+    const onePath = await runCliInTerminal(
+      restoreArgs('progress-one', ['--path', 'progress-chat/a.jpg']),
+      [],
+    );
+    assert.equal(onePath.code, 0, onePath.screen);
+    assert.deepEqual(lastProgressBar(onePath.screen, 'restore'), {
+      percent: '100',
+      done: '512.0 KiB',
+      total: '512.0 KiB',
+    });
+    const whole = await screenAfterCli(restoreArgs('progress-again'));
+    assert.equal(whole.code, 0, whole.screen);
+    assert.match(whole.screen, /^restored snapshot [0-9a-f]{32} into /m);
+    assert.doesNotMatch(whole.screen, /\[[█░]+\]/, `a progress bar was left on the screen:\n${whole.screen}`);
   });
 
   it('forget --keep-last 1 then prune frees the old data; the kept snapshot restores', async () => {

@@ -144,11 +144,18 @@ export async function runStoreRestore(options: StoreRestoreOptions): Promise<voi
   }
   if (snapshotId !== undefined) {
     const repository = await openRepository(store, options, false);
+    const progress = createProgress('restore');
     try {
-      const snapshot = await restoreSnapshot(repository, { ...options, id: snapshotId });
+      const snapshot = await restoreSnapshot(repository, {
+        ...options,
+        id: snapshotId,
+        onProgress: (done, total) => progress.update(done, total),
+      });
+      progress.stop();
       const what = options.path === undefined ? '' : ` (${options.path})`;
       process.stderr.write(`restored snapshot ${snapshot.id}${what} into ${options.to}\n`);
     } finally {
+      progress.stop();
       repository.close();
     }
     return;

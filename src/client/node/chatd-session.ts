@@ -489,7 +489,7 @@ export class DeviceSession {
     key: BackupKey,
     fromVault: boolean,
     entry: BackupEntry,
-    options: { to: string; path?: string; force?: boolean },
+    options: { to: string; path?: string; force?: boolean; onProgress?: ProgressListener },
   ): Promise<RestoredContent> {
     let repository: Repository;
     try {

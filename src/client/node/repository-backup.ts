@@ -354,6 +354,11 @@ export interface RestoreSnapshotOptions {
   /** Only this path inside the snapshot ('a/b' under the base names it was given). */
   path?: string;
   force?: boolean;
+  /**
+   * Told the bytes written so far and the bytes to write: the snapshot's size, or for `path` the
+   * size of what is under it (for progress; hard links to a file restored count once).
+   */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** A restored snapshot, with the files it holds that changed while they were backed up. */
@@ -397,7 +402,20 @@ export async function restoreSnapshot(
   await removeDeadTemporaries(parent, temporaryPrefix);
   const staging = join(parent, temporaryName(temporaryPrefix));
   const untrack = trackTemporary(staging);
-  const state: RestoreState = { reader, linked: new Map(), changed: [] };
+  const total = options.path === undefined ? snapshot.size : await contentSize(reader, tree);
+  let done = 0;
+  const onProgress = options.onProgress;
+  const state: RestoreState = {
+    reader,
+    linked: new Map(),
+    changed: [],
+    onBytes:
+      onProgress &&
+      ((bytes) => {
+        done += bytes;
+        onProgress(done, total);
+      }),
+  };
   try {
     await mkdir(staging, { mode: 0o700 });
     await restoreTree(state, tree, Buffer.from(staging), prefix);
@@ -435,6 +453,22 @@ interface RestoreState {
    */
   readonly linked: Map<string, { path: Buffer; content: string; written: Promise<void> }>;
   readonly changed: string[];
+  /** Told the bytes of each chunk as it is written (for progress). */
+  readonly onBytes: ((bytes: number) => void) | undefined;
+}
+
+/** The bytes of the files under `tree`, a file with several names in it counted once, as a snapshot's `size` counts them. */
+async function contentSize(reader: RepositoryReader, tree: Tree, seen = new Set<string>()): Promise<number> {
+  let size = 0;
+  for (const entry of tree.entries) {
+    if (entry.kind === 'dir') size += await contentSize(reader, await reader.tree(entry.tree!), seen);
+    if (entry.kind !== 'file') continue;
+    const inode = `${entry.device}:${entry.inode}`;
+    if (entry.links !== undefined && seen.has(inode)) continue;
+    if (entry.links !== undefined) seen.add(inode);
+    size += entry.size!;
+  }
+  return size;
 }
 
 /**
@@ -497,7 +531,7 @@ async function restoreFile(state: RestoreState, entry: TreeEntry, path: Buffer, 
     await link(first.path, path);
     return;
   }
-  const written = writeFileContent(state.reader, entry, path, at);
+  const written = writeFileContent(state, entry, path, at);
   if (entry.links !== undefined) {
     // Failure is reported by this call; the later names only wait for it.
     state.linked.set(inode, { path, content: content.join(), written: written.catch(() => {}) });
@@ -508,11 +542,12 @@ async function restoreFile(state: RestoreState, entry: TreeEntry, path: Buffer, 
 
 /** Writes a file's chunks, each verified before its bytes are written, and checks its size. */
 async function writeFileContent(
-  reader: RepositoryReader,
+  state: RestoreState,
   entry: TreeEntry,
   path: Buffer,
   at: string,
 ): Promise<void> {
+  const { reader, onBytes } = state;
   const content = entry.content!;
   const size = entry.size!;
   await writeSparseFile(
@@ -534,6 +569,7 @@ async function writeFileContent(
         written += chunk.length;
         if (written > size) break;
         yield chunk;
+        onBytes?.(chunk.length);
       }
       if (written !== size) {
         throw new DamagedBackupError(
