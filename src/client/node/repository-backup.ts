@@ -93,10 +93,10 @@ export interface CreatedSnapshot extends SnapshotInfo {
   readonly complete: boolean;
 }
 
-/** A directory being backed up: its entries so far, and the parent snapshot's entries for it. */
 /** An entry, or the read of a file still running; null for a file that could not be read. */
 type PendingEntry = TreeEntry | null | Promise<TreeEntry | null>;
 
+/** A directory being backed up: its entries so far, and the parent snapshot's entries for it. */
 interface OpenDirectory {
   readonly walked: PlannedEntry & { readonly info: BigIntStats; readonly name: Buffer };
   readonly children: PendingEntry[];

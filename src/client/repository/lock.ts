@@ -39,18 +39,18 @@ export interface LockOptions {
 
 /** A lock this run stored and keeps refreshing until `release`. */
 export class HeldLock {
-  private expires: number;
   private refreshing: Promise<void> = Promise.resolve();
   private readonly timer: ReturnType<typeof setInterval>;
 
   private constructor(
     private readonly repository: Repository,
     private readonly body: Omit<LockBody, 'expires'>,
+    /** The name of the lock object stored last, and when it expires (ms). */
     private current: string,
+    private expires: number,
     private readonly now: () => Date,
     refreshMs: number,
   ) {
-    this.expires = now().getTime() + LOCK_LIFETIME_MS;
     this.timer = setInterval(() => {
       this.refreshing = this.refreshing.then(() => this.refresh());
     }, refreshMs);
@@ -71,7 +71,7 @@ export class HeldLock {
       ...body,
       expires: new Date(expires).toISOString(),
     });
-    return new HeldLock(repository, body, name, now, options.refreshMs ?? LOCK_REFRESH_MS);
+    return new HeldLock(repository, body, name, expires, now, options.refreshMs ?? LOCK_REFRESH_MS);
   }
 
   /** The name of the lock object stored last. */
