@@ -30,19 +30,22 @@ import {
 import {
   describeFailure,
   element,
+  focusFolder,
   formatSnapshotTime,
   hideListing,
   hideOutcome,
   hideProgress,
   hideSnapshots,
   type ListedFile,
+  offerDownload,
   renderListing,
   renderSnapshots,
-  selectBoxes,
+  selectAll,
   sentence,
   shortId,
   showBusy,
   showFieldError,
+  showFolder,
   showOutcome,
   showProgress,
   updateSelection,
@@ -124,10 +127,11 @@ function setBusy(controller: AbortController | null): void {
   element<HTMLButtonElement>('open-button').disabled = controller !== null;
   element<HTMLButtonElement>('close-button').disabled = controller !== null;
   element<HTMLButtonElement>('close-repository').disabled = controller !== null;
-  for (const button of document.querySelectorAll<HTMLButtonElement>('button.save'))
-    button.disabled = controller !== null;
-  for (const box of [...selectBoxes(), element<HTMLInputElement>('select-all')])
-    box.disabled = controller !== null;
+  // Moving between folders is held too: the pass saves the selection it started with.
+  for (const control of document.querySelectorAll<HTMLButtonElement | HTMLInputElement>(
+    'button.save, #listing button.folder-link, #breadcrumb button, #entries input.select, #select-all',
+  ))
+    control.disabled = controller !== null;
   if (controller === null) updateSelection(null);
   else element<HTMLButtonElement>('save-selected').disabled = true;
   cancelButton.hidden = controller === null;
@@ -280,6 +284,7 @@ async function openSnapshot(button: HTMLButtonElement): Promise<void> {
     { kind: 'archive', entries: listing.entries },
     title,
     `Verified: every folder of ${title} authenticated; each file's chunks are verified as it is saved.`,
+    `Snapshot ${shortId(snapshot.id)}`,
   );
   opened = {
     source: 'repository',
@@ -312,7 +317,7 @@ async function save(button: HTMLButtonElement): Promise<void> {
         await pickerSink(listed.name)
       : blobSink((url) => {
           state.urls.push(url);
-          offerDownload(button, url, listed.name);
+          offerDownload(Number(button.dataset.index), url, listed.name);
         });
   } catch (error) {
     showOutcome(describeFailure(error, 'save', state.source), 'error');
@@ -404,15 +409,11 @@ function offerZip(url: string, name: string): void {
   link.click();
 }
 
-/** Replaces a Save button by a link to the verified file, and follows it once. */
-function offerDownload(button: HTMLButtonElement, url: string, name: string): void {
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = name;
-  link.className = 'download';
-  link.textContent = `Download ${name}`;
-  button.replaceWith(link);
-  link.click();
+/** Shows another folder of the listing (docs/WEB.md "Browsing folders"); the selection stays. */
+function moveTo(folder: string | undefined): void {
+  if (folder === undefined || running !== null || !showFolder(folder)) return;
+  updateSelection(null);
+  focusFolder();
 }
 
 function showNewKey(): void {
@@ -476,17 +477,21 @@ function start(): void {
     if (button !== null) void openSnapshot(button);
   });
   element('entries').addEventListener('click', (event) => {
-    const button = (event.target as Element).closest<HTMLButtonElement>('button.save');
-    if (button !== null) void save(button);
+    const button = (event.target as Element).closest<HTMLButtonElement>('button.save, button.folder-link');
+    if (button === null) return;
+    if (button.classList.contains('save')) void save(button);
+    else moveTo(button.dataset.folder);
+  });
+  element('breadcrumb').addEventListener('click', (event) => {
+    const button = (event.target as Element).closest<HTMLButtonElement>('button.crumb');
+    if (button !== null) moveTo(button.dataset.folder);
   });
   element('entries').addEventListener('change', (event) => {
     const box = event.target as HTMLInputElement;
     if (box.classList.contains('select')) updateSelection(box);
   });
   element<HTMLInputElement>('select-all').addEventListener('change', (event) => {
-    const all = event.target as HTMLInputElement;
-    for (const box of selectBoxes()) box.checked = all.checked;
-    updateSelection(null);
+    selectAll((event.target as HTMLInputElement).checked);
   });
   element('save-selected').addEventListener('click', () => void saveSelection());
   element('new-key-button').addEventListener('click', showNewKey);

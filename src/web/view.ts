@@ -5,6 +5,7 @@
 import { formatBytes } from '../client/format-bytes.ts';
 import { DamagedBackupError, messageOf, StrongroomError, WrongKeyError } from '../errors.ts';
 import type { ArchiveEntry } from '../format/archive.ts';
+import { FolderIndex } from './folders.ts';
 import { type BackupContents, NotABackupError, UnreadableFileError } from './open-backup.ts';
 import { NotARepositoryError, type OpenedRepository } from './open-repository.ts';
 
@@ -150,63 +151,186 @@ export interface ListedFile {
 }
 
 /**
- * Fills the listing of a verified backup. Each file row gets a Save button whose data-index is the
- * index of its ListedFile in the returned array; in an archive, each file and directory row also
- * gets a Select checkbox whose data-path is the entry's path (a directory's selects what it holds).
+ * The archive or snapshot on screen, browsed one folder at a time (docs/WEB.md "Browsing
+ * folders"): the folder index with the selection, and the download links already offered, so
+ * that coming back to a folder shows them again.
+ */
+interface Browsing {
+  readonly index: FolderIndex;
+  readonly rootName: string;
+  /** Each file's index in `files` by path: a Save button's data-index. */
+  readonly fileIndex: ReadonlyMap<string, number>;
+  readonly offered: Map<number, HTMLAnchorElement>;
+}
+
+let browsing: Browsing | null = null;
+
+/**
+ * Fills the listing of a verified backup or snapshot and returns its files; each Save button's
+ * data-index is the index of its ListedFile there. A single file (strongroom encrypt) is one row;
+ * an archive shows its top folder, each folder row opening that folder, each file and directory
+ * row with a Select checkbox whose data-path is the entry's path. `rootName` names the top folder
+ * in the breadcrumb.
  */
 export function renderListing(
   contents: BackupContents,
   backupName: string,
   verified = 'Verified: the whole backup authenticated, to its final chunk.',
+  rootName = backupName,
 ): ListedFile[] {
   const files: ListedFile[] = [];
-  const rows: HTMLTableRowElement[] = [];
-  const saveButton = (file: ListedFile) => {
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.className = 'save';
-    button.dataset.index = String(files.length);
-    button.textContent = 'Save';
-    button.setAttribute('aria-label', `Save ${file.path ?? file.name}`);
-    files.push(file);
-    return button;
-  };
   let summary: string;
   const archive = contents.kind === 'archive';
+  browsing = null;
   if (contents.kind === 'single') {
     const name = backupName.replace(/\.srb$/i, '') || 'decrypted';
-    const file = { name, path: null };
-    rows.push(row(['', name, 'file', sizeCell(contents.size), '—', saveButton(file)]));
+    files.push({ name, path: null });
+    element('entries').replaceChildren(
+      row(['', name, 'file', sizeCell(contents.size), '—', saveButton(0, name)]),
+    );
     summary = `${verified} It holds one file (made with strongroom encrypt), ${formatBytes(contents.size)}.`;
   } else {
     const counts = { file: 0, directory: 0, symlink: 0, hardlink: 0 };
+    const fileIndex = new Map<string, number>();
     let bytes = 0;
     for (const entry of contents.entries) {
       counts[entry.type]++;
-      let kind = KIND_LABELS[entry.type];
-      let size: HTMLTableCellElement | string = '';
-      let action: HTMLElement | string = '';
-      let select: HTMLElement | string = '';
-      if (entry.type === 'symlink' || entry.type === 'hardlink') kind = `${kind} → ${entry.target}`;
-      if (entry.type === 'file') {
-        bytes += entry.size;
-        size = sizeCell(entry.size);
-        action = saveButton({ name: entry.path.slice(entry.path.lastIndexOf('/') + 1), path: entry.path });
-      }
-      if (entry.type === 'file' || entry.type === 'directory') select = selectBox(entry.path);
-      rows.push(row([select, entry.path, kind, size, formatTime(entry.mtimeNs), action]));
+      if (entry.type !== 'file') continue;
+      bytes += entry.size;
+      fileIndex.set(entry.path, files.length);
+      files.push({ name: entry.path.slice(entry.path.lastIndexOf('/') + 1), path: entry.path });
     }
     summary =
       `${verified} ${count(contents.entries.length, 'entry', 'entries')}: ` +
       `${count(counts.file, 'file', 'files')} (${formatBytes(bytes)}), ${count(counts.directory, 'directory', 'directories')}, ` +
       `${count(counts.symlink, 'symbolic link', 'symbolic links')}.`;
+    browsing = {
+      index: new FolderIndex(contents.entries),
+      rootName,
+      fileIndex,
+      offered: new Map(),
+    };
+    showFolder('');
   }
   element('listing-summary').textContent = summary;
-  element('entries').replaceChildren(...rows);
   element('selection-bar').hidden = !archive;
+  element('breadcrumb').hidden = !archive;
+  element('folder-summary').hidden = !archive;
   element('listing').classList.toggle('single', !archive);
   element('listing').hidden = false;
   return files;
+}
+
+/**
+ * Shows the folder at `path` of the listing on screen: its folders first, then its files and
+ * links, each group by name, under a breadcrumb from the top folder. Returns false (and changes
+ * nothing) if the listing has no such folder.
+ */
+export function showFolder(path: string): boolean {
+  const state = browsing;
+  if (state === null || !state.index.has(path)) return false;
+  const items = state.index.items(path);
+  const rows = items.map((item) => {
+    if (item.kind === 'folder') {
+      const totals = state.index.totals(item.path);
+      const size = sizeCell(totals.bytes);
+      size.title = `${count(totals.files, 'file', 'files')}, ${size.title}`;
+      const tr = row([
+        folderBox(state.index, item.path),
+        folderButton(item.name, item.path),
+        KIND_LABELS.directory,
+        size,
+        item.entry === null ? '—' : formatTime(item.entry.mtimeNs),
+        '',
+      ]);
+      tr.classList.add('folder');
+      return tr;
+    }
+    const entry = item.entry;
+    if (entry.type === 'file') {
+      const index = state.fileIndex.get(entry.path)!;
+      return row([
+        entryBox(state.index, entry.path),
+        item.name,
+        KIND_LABELS.file,
+        sizeCell(entry.size),
+        formatTime(entry.mtimeNs),
+        state.offered.get(index) ?? saveButton(index, entry.path),
+      ]);
+    }
+    const kind =
+      entry.type === 'symlink' || entry.type === 'hardlink'
+        ? `${KIND_LABELS[entry.type]} → ${entry.target}`
+        : KIND_LABELS[entry.type];
+    return row(['', item.name, kind, '', formatTime(entry.mtimeNs), '']);
+  });
+  element('entries').replaceChildren(...rows);
+  renderBreadcrumb(state, path);
+  const folders = items.filter((item) => item.kind === 'folder').length;
+  const files = items.filter((item) => item.entry?.type === 'file' && item.kind === 'entry').length;
+  const links = items.length - folders - files;
+  element('folder-summary').textContent =
+    items.length === 0
+      ? 'This folder is empty.'
+      : `In this folder: ${count(folders, 'folder', 'folders')}, ${count(files, 'file', 'files')}` +
+        (links === 0 ? '.' : `, ${count(links, 'link', 'links')}.`);
+  return true;
+}
+
+function renderBreadcrumb(state: Browsing, path: string): void {
+  const trail = state.index.trail(path);
+  const items = trail.map((folder, i) => {
+    const item = document.createElement('li');
+    const name = folder === '' ? state.rootName : folder.slice(folder.lastIndexOf('/') + 1);
+    if (i === trail.length - 1) {
+      // The folder shown is text, not a control; focus lands here after moving, to announce it.
+      const current = document.createElement('span');
+      current.className = 'current';
+      current.tabIndex = -1;
+      current.setAttribute('aria-current', 'location');
+      current.dataset.folder = folder;
+      current.textContent = name;
+      item.append(current);
+    } else {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'crumb';
+      button.dataset.folder = folder;
+      button.textContent = name;
+      button.setAttribute(
+        'aria-label',
+        folder === '' ? `Go to the top folder, ${name}` : `Go to folder ${folder}`,
+      );
+      item.append(button);
+    }
+    return item;
+  });
+  element('breadcrumb-list').replaceChildren(...items);
+}
+
+/** Moves focus to the folder's name in the breadcrumb, after the user moved to it. */
+export function focusFolder(): void {
+  element('breadcrumb-list').querySelector<HTMLElement>('[aria-current]')?.focus();
+}
+
+function saveButton(index: number, label: string): HTMLButtonElement {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'save';
+  button.dataset.index = String(index);
+  button.textContent = 'Save';
+  button.setAttribute('aria-label', `Save ${label}`);
+  return button;
+}
+
+function folderButton(name: string, path: string): HTMLButtonElement {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'folder-link';
+  button.dataset.folder = path;
+  button.textContent = `${name}/`;
+  button.setAttribute('aria-label', `Open folder ${path}`);
+  return button;
 }
 
 function selectBox(path: string): HTMLInputElement {
@@ -215,6 +339,23 @@ function selectBox(path: string): HTMLInputElement {
   box.className = 'select';
   box.dataset.path = path;
   box.setAttribute('aria-label', `Select ${path}`);
+  return box;
+}
+
+function entryBox(index: FolderIndex, path: string): HTMLInputElement {
+  const box = selectBox(path);
+  box.checked = index.isSelected(path);
+  return box;
+}
+
+/** A folder's box stands for its whole subtree: mixed when only part of it is selected. */
+function folderBox(index: FolderIndex, path: string): HTMLInputElement | string {
+  const state = index.folderState(path);
+  if (!index.hasSelectable(path)) return '';
+  const box = selectBox(path);
+  box.dataset.folder = 'true';
+  box.checked = state === 'all';
+  box.indeterminate = state === 'some';
   return box;
 }
 
@@ -244,38 +385,66 @@ function row(cells: (string | HTMLElement)[]): HTMLTableRowElement {
 }
 
 export function hideListing(): void {
+  browsing = null;
   element('listing').hidden = true;
   element('entries').replaceChildren();
+  element('breadcrumb-list').replaceChildren();
+  element('folder-summary').textContent = '';
   element('zip-link').replaceChildren();
-  element<HTMLInputElement>('select-all').checked = false;
-}
-
-/** Each Select checkbox of the listing. */
-export function selectBoxes(): HTMLInputElement[] {
-  return Array.from(element('entries').querySelectorAll<HTMLInputElement>('input.select'));
+  const all = element<HTMLInputElement>('select-all');
+  all.checked = false;
+  all.indeterminate = false;
 }
 
 /**
- * Follows a click on a Select checkbox: a directory's box sets every box under it, and the Select
- * all box and the Save selected button follow. Returns the selected paths.
+ * Replaces file `index`'s Save button by the link to its verified copy, kept for when its folder
+ * is shown again, and follows the link once.
+ */
+export function offerDownload(index: number, url: string, name: string): void {
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  link.className = 'download';
+  link.textContent = `Download ${name}`;
+  browsing?.offered.set(index, link);
+  element('entries').querySelector(`button.save[data-index="${index}"]`)?.replaceWith(link);
+  link.click();
+}
+
+/**
+ * Follows a click on a Select checkbox (null: none, just redraw): a folder's box selects or
+ * clears everything under it, in folders not shown too; the boxes shown, the Select all box and
+ * the Save selected button follow. Returns the selected paths, in listing order.
  */
 export function updateSelection(changed: HTMLInputElement | null): string[] {
-  const boxes = selectBoxes();
+  const state = browsing;
   const changedPath = changed?.dataset.path;
-  if (changed !== null && changedPath !== undefined) {
-    for (const box of boxes) {
-      if (box.dataset.path?.startsWith(`${changedPath}/`)) box.checked = changed.checked;
-    }
+  if (state !== null && changed !== null && changedPath !== undefined) {
+    if (changed.dataset.folder === 'true') state.index.setFolder(changedPath, changed.checked);
+    else state.index.setEntry(changedPath, changed.checked);
   }
-  const selected = boxes.filter((box) => box.checked).map((box) => box.dataset.path ?? '');
+  for (const box of element('entries').querySelectorAll<HTMLInputElement>('input.select')) {
+    const path = box.dataset.path ?? '';
+    const shown = box.dataset.folder === 'true' ? state?.index.folderState(path) : undefined;
+    box.checked = shown === undefined ? (state?.index.isSelected(path) ?? false) : shown === 'all';
+    box.indeterminate = shown === 'some';
+  }
+  const selected = state?.index.selection() ?? [];
   const all = element<HTMLInputElement>('select-all');
-  all.checked = boxes.length > 0 && selected.length === boxes.length;
-  all.indeterminate = selected.length > 0 && selected.length < boxes.length;
+  const whole = state?.index.allState() ?? 'none';
+  all.checked = whole === 'all';
+  all.indeterminate = whole === 'some';
   const button = element<HTMLButtonElement>('save-selected');
   button.disabled = selected.length === 0;
   button.textContent =
     selected.length === 0 ? 'Save selected' : `Save ${count(selected.length, 'entry', 'entries')}`;
   return selected;
+}
+
+/** Selects or clears every file and directory of the listing, in every folder (Select all). */
+export function selectAll(on: boolean): string[] {
+  browsing?.index.setAll(on);
+  return updateSelection(null);
 }
 
 /** A snapshot time (ISO 8601 UTC) as "YYYY-MM-DD HH:MM:SS", like file times. */

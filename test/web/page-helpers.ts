@@ -1,6 +1,7 @@
 // What the page tests share (page.test.ts, repository-page.test.ts): a tab on the page that records
 // its requests, the replaced save and folder dialogs, the layout measure and the origin-private
 // folder listing.
+import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -90,10 +91,15 @@ export function layout(page: Page) {
           right: box.right,
         };
       });
+    // Lines of text only: a folder's name is a button, whose own box would count as one more top.
     const paths = Array.from(document.querySelectorAll<HTMLElement>('#entries td.path')).map((cell) => {
-      const range = document.createRange();
-      range.selectNodeContents(cell);
-      const tops = new Set(Array.from(range.getClientRects(), (rect) => Math.round(rect.top)));
+      const tops = new Set<number>();
+      const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+      for (let text = walker.nextNode(); text !== null; text = walker.nextNode()) {
+        const range = document.createRange();
+        range.selectNodeContents(text);
+        for (const rect of range.getClientRects()) tops.add(Math.round(rect.top));
+      }
       return { text: cell.textContent ?? '', lines: tops.size };
     });
     return {
@@ -136,4 +142,47 @@ export function privateFolderDigests(page: Page, folder: string): Promise<Record
 /** Fails unless every URL is the page's own origin's or a blob: URL it made. */
 export function requestsElsewhere(requests: readonly string[], origin: string): string[] {
   return requests.filter((url) => !url.startsWith(`${origin}/`) && !url.startsWith('blob:'));
+}
+
+/** The folder the listing shows ('' for the top), from the breadcrumb. */
+export async function shownFolder(page: Page): Promise<string> {
+  return (await page.getAttribute('#breadcrumb-list [aria-current]', 'data-folder')) ?? '';
+}
+
+/**
+ * Shows `folder` of the listing as a user would: up through the breadcrumb to the nearest folder
+ * above both, then down by clicking each folder's name.
+ */
+export async function goToFolder(page: Page, folder: string): Promise<void> {
+  const current = await shownFolder(page);
+  if (current === folder) return;
+  const trail = (path: string) =>
+    path === '' ? [''] : ['', ...path.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/'))];
+  const wanted = trail(folder);
+  const common = trail(current).filter((step, i) => wanted[i] === step);
+  const meet = common[common.length - 1]!;
+  if (meet !== current) await page.click(`#breadcrumb button.crumb[data-folder=${JSON.stringify(meet)}]`);
+  for (const step of wanted.slice(common.length)) {
+    await page.click(`#entries button.folder-link[data-folder=${JSON.stringify(step)}]`);
+  }
+  assert.equal(await shownFolder(page), folder);
+}
+
+/** Visits every folder of the listing from the top and returns `rowsOf` each, by folder path. */
+export async function listedFolders<T>(
+  page: Page,
+  rowsOf: (page: Page) => Promise<T>,
+): Promise<Record<string, T>> {
+  const out: Record<string, T> = {};
+  const pending = [''];
+  for (let folder = pending.shift(); folder !== undefined; folder = pending.shift()) {
+    await goToFolder(page, folder);
+    out[folder] = await rowsOf(page);
+    pending.push(
+      ...(await page.$$eval('#entries button.folder-link', (buttons) =>
+        buttons.map((button) => (button as HTMLElement).dataset.folder ?? ''),
+      )),
+    );
+  }
+  return out;
 }

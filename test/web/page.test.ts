@@ -15,7 +15,9 @@ import { serveWeb, type WebServer } from '../../src/web/serve.ts';
 import { type Browser, buildPage, launchChromium } from './browser.ts';
 import { CHUNK_SIZE, damagedCopy, makeSampleBackup, type SampleBackup, sha256 } from './fixtures.ts';
 import {
+  goToFolder,
   layout,
+  listedFolders,
   openPage as openTab,
   type PageOptions,
   pngWidth,
@@ -55,7 +57,7 @@ async function open(page: Page, file: string, keyText: string): Promise<void> {
   await page.waitForSelector('#listing:not([hidden]), #outcome:not([hidden]), #key-error:not([hidden])');
 }
 
-/** The listing as rows of cell texts (sizes as exact byte counts). */
+/** The folder shown as rows of cell texts (sizes as exact byte counts). */
 function listedRows(page: Page): Promise<string[][]> {
   return page.$$eval('#entries tr', (rows) =>
     (rows as HTMLTableRowElement[]).map((row) =>
@@ -64,15 +66,46 @@ function listedRows(page: Page): Promise<string[][]> {
   );
 }
 
-function expectedRows(): string[][] {
-  return sample.entries.map((entry) => [
-    '',
-    entry.path,
-    entry.kind === 'symbolic link' ? 'symbolic link → media/photo.bin' : entry.kind,
-    entry.size === undefined ? '' : String(entry.size),
-    entry.modified,
-    entry.kind === 'file' ? 'Save' : '',
-  ]);
+/** The whole listing, folder by folder as the page shows it (docs/WEB.md "Browsing folders"). */
+const listedListing = (page: Page) => listedFolders(page, listedRows);
+
+/**
+ * What each folder of the sample shows: its folders first (named with a slash, sized by the files
+ * under them), then its other entries, each group by name.
+ */
+function expectedRows(): Record<string, string[][]> {
+  const parent = (path: string) => path.slice(0, Math.max(0, path.lastIndexOf('/')));
+  const name = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+  const bytesUnder = (dir: string) =>
+    sample.entries
+      .filter((entry) => entry.path.startsWith(`${dir}/`))
+      .reduce((sum, entry) => sum + (entry.size ?? 0), 0);
+  const folders: Record<string, string[][]> = { '': [] };
+  for (const entry of sample.entries) if (entry.kind === 'directory') folders[entry.path] = [];
+  const byName = (a: { path: string }, b: { path: string }) => (name(a.path) < name(b.path) ? -1 : 1);
+  const dirs = sample.entries.filter((entry) => entry.kind === 'directory').sort(byName);
+  const others = sample.entries.filter((entry) => entry.kind !== 'directory').sort(byName);
+  for (const entry of dirs) {
+    folders[parent(entry.path)]!.push([
+      '',
+      `${name(entry.path)}/`,
+      'directory',
+      String(bytesUnder(entry.path)),
+      entry.modified,
+      '',
+    ]);
+  }
+  for (const entry of others) {
+    folders[parent(entry.path)]!.push([
+      '',
+      name(entry.path),
+      entry.kind === 'symbolic link' ? 'symbolic link → media/photo.bin' : entry.kind,
+      entry.size === undefined ? '' : String(entry.size),
+      entry.modified,
+      entry.kind === 'file' ? 'Save' : '',
+    ]);
+  }
+  return folders;
 }
 
 /** The key as a person might paste it: upper case, dashes between groups. */
@@ -83,7 +116,7 @@ const digestOf = (path: string) => sample.entries.find((entry) => entry.path ===
 async function assertNothingOffered(page: Page): Promise<void> {
   assert.equal(await page.isHidden('#listing'), true);
   assert.equal(await page.locator('#entries tr').count(), 0);
-  assert.equal(await page.locator('a.download, button.save').count(), 0);
+  assert.equal(await page.locator('a.download, button.save, button.folder-link').count(), 0);
 }
 
 describe('the backup opener page in Chromium', () => {
@@ -94,8 +127,9 @@ describe('the backup opener page in Chromium', () => {
       (await page.textContent('#listing-summary')) ?? '',
       /^Verified: .* 6 entries: 3 files \(.*\), 2 directories, 1 symbolic link\.$/,
     );
-    assert.deepEqual(await listedRows(page), expectedRows());
+    assert.deepEqual(await listedListing(page), expectedRows());
 
+    await goToFolder(page, 'chat/media');
     const download = page.waitForEvent('download');
     await page.click('button[aria-label="Save chat/media/photo.bin"]');
     const saved = await download;
@@ -112,6 +146,7 @@ describe('the backup opener page in Chromium', () => {
   test('saves through the file system API when the browser has it (constant memory)', async () => {
     const { page } = await openPage({ saving: 'picker' });
     await open(page, sample.file, sample.key.format());
+    await goToFolder(page, 'chat');
     await page.click('button[aria-label="Save chat/messages.txt"]');
     await page.waitForSelector('#outcome:not([hidden])');
     assert.equal(await page.textContent('#outcome-title'), 'Saved');
@@ -153,7 +188,7 @@ describe('the backup opener page in Chromium', () => {
     // The page recovers: the intact backup then opens.
     await open(page, sample.file, sample.key.format());
     assert.equal(await page.isHidden('#outcome'), true);
-    assert.deepEqual(await listedRows(page), expectedRows());
+    assert.deepEqual(await listedListing(page), expectedRows());
     await page.close();
   });
 
@@ -165,6 +200,7 @@ describe('the backup opener page in Chromium', () => {
       const { page } = await openPage({ saving });
       await open(page, copy, sample.key.format());
       await damagedCopy(sample.file, -2, copy);
+      await goToFolder(page, 'chat/media');
       await page.click('button[aria-label="Save chat/media/photo.bin"]');
       await page.waitForSelector('#outcome:not([hidden])');
       // Chromium notices that the chosen file changed on disk and refuses to read it further.
@@ -213,7 +249,7 @@ describe('the backup opener page in Chromium', () => {
     await page.keyboard.type(sample.key.format());
     await page.keyboard.press('Enter');
     await page.waitForSelector('#listing:not([hidden])');
-    assert.deepEqual(await listedRows(page), expectedRows());
+    assert.deepEqual(await listedListing(page), expectedRows());
     await page.close();
   });
 
@@ -229,36 +265,57 @@ describe('the backup opener page in Chromium', () => {
         'the key is masked by default',
       );
       await open(page, sample.file, sample.key.format());
+      await goToFolder(page, 'chat');
       await page.click('input[aria-label="Select chat/media"]');
-      const shown = await layout(page);
-      assert.equal(shown.viewportWidth, viewport.width);
-      assert.ok(
-        shown.scrollWidth <= shown.viewportWidth,
-        `the page scrolls sideways: ${shown.scrollWidth} px wide in a ${shown.viewportWidth} px window`,
-      );
-      const names = shown.controls.map((control) => control.name);
-      for (const entry of sample.entries.filter((e) => e.kind !== 'symbolic link')) {
-        assert.ok(names.includes(`Select ${entry.path}`), `Select ${entry.path} is shown`);
-        if (entry.kind === 'file')
-          assert.ok(names.includes(`Save ${entry.path}`), `Save ${entry.path} is shown`);
-      }
-      for (const control of shown.controls) {
-        assert.ok(
-          control.left >= 0 && control.right <= shown.viewportWidth,
-          `${control.name} is cut off: ${control.left}..${control.right} of ${shown.viewportWidth} px`,
-        );
-      }
-      // Every sample path is short enough for one line at either size: none is broken up.
-      assert.equal(shown.paths.length, sample.entries.length);
-      for (const path of shown.paths)
-        assert.equal(path.lines, 1, `${path.text} is drawn on ${path.lines} lines`);
-
       await mkdir(SCREENSHOTS, { recursive: true });
-      const file = join(SCREENSHOTS, `listing-${size}.png`);
-      const png = await page.screenshot({ path: file, fullPage: true });
-      // A full-page screenshot is as wide as the page's content: wider would mean overflow.
-      assert.equal(pngWidth(png), viewport.width);
-      t.diagnostic(`screenshot: ${file}`);
+      // Each folder in turn, the deepest with its breadcrumb the longest.
+      let pathsDrawn = 0;
+      for (const folder of ['', 'chat', 'chat/media']) {
+        await goToFolder(page, folder);
+        const shown = await layout(page);
+        assert.equal(shown.viewportWidth, viewport.width);
+        assert.ok(
+          shown.scrollWidth <= shown.viewportWidth,
+          `${folder}: the page scrolls sideways: ${shown.scrollWidth} px wide in a ${shown.viewportWidth} px window`,
+        );
+        const names = shown.controls.map((control) => control.name);
+        const here = sample.entries.filter(
+          (e) => e.path.slice(0, Math.max(0, e.path.lastIndexOf('/'))) === folder,
+        );
+        assert.ok(here.length > 0, folder);
+        for (const entry of here.filter((e) => e.kind !== 'symbolic link')) {
+          assert.ok(names.includes(`Select ${entry.path}`), `Select ${entry.path} is shown`);
+          if (entry.kind === 'file')
+            assert.ok(names.includes(`Save ${entry.path}`), `Save ${entry.path} is shown`);
+          else assert.ok(names.includes(`Open folder ${entry.path}`), `Open folder ${entry.path} is shown`);
+        }
+        if (folder !== '')
+          assert.ok(
+            names.some((name) => name?.startsWith('Go to the top folder')),
+            `${folder}: the breadcrumb leads back up`,
+          );
+        for (const control of shown.controls) {
+          assert.ok(
+            control.left >= 0 && control.right <= shown.viewportWidth,
+            `${folder}: ${control.name} is cut off: ${control.left}..${control.right} of ${shown.viewportWidth} px`,
+          );
+        }
+        // Every sample name is short enough for one line at either size: none is broken up.
+        assert.equal(shown.paths.length, here.length, folder);
+        pathsDrawn += shown.paths.length;
+        for (const path of shown.paths)
+          assert.equal(path.lines, 1, `${path.text} is drawn on ${path.lines} lines`);
+
+        const file = join(
+          SCREENSHOTS,
+          `listing-${size}${folder === '' ? '' : `-${folder.replaceAll('/', '-')}`}.png`,
+        );
+        const png = await page.screenshot({ path: file, fullPage: true });
+        // A full-page screenshot is as wide as the page's content: wider would mean overflow.
+        assert.equal(pngWidth(png), viewport.width);
+        t.diagnostic(`screenshot: ${file}`);
+      }
+      assert.equal(pathsDrawn, sample.entries.length, 'every entry is drawn in its folder');
       await page.close();
     });
   }
@@ -322,11 +379,13 @@ describe('the backup opener page in Chromium', () => {
   test('saves a selected folder as one zip in one pass when the browser cannot write folders', async () => {
     const { page } = await openPage();
     await open(page, sample.file, sample.key.format());
+    await goToFolder(page, 'chat');
     await page.click('input[aria-label="Select chat/media"]');
-    // Selecting a directory selects what it holds.
+    assert.equal(await page.isChecked('input[aria-label="Select chat/messages.txt"]'), false);
+    // Selecting a directory selects what it holds, shown once inside it.
+    await goToFolder(page, 'chat/media');
     assert.equal(await page.isChecked('input[aria-label="Select chat/media/photo.bin"]'), true);
     assert.equal(await page.isChecked('input[aria-label="Select chat/media/empty.bin"]'), true);
-    assert.equal(await page.isChecked('input[aria-label="Select chat/messages.txt"]'), false);
     assert.equal(await page.textContent('#save-selected'), 'Save 3 entries');
     const download = page.waitForEvent('download');
     await page.click('#save-selected');
@@ -434,7 +493,7 @@ describe('the backup opener page in Chromium', () => {
   test('works from file:// under its own Content-Security-Policy', async () => {
     const { page, console } = await openPage({ url: pathToFileURL(join(built, 'index.html')).href });
     await open(page, sample.file, sample.key.format());
-    assert.deepEqual(await listedRows(page), expectedRows());
+    assert.deepEqual(await listedListing(page), expectedRows());
     assert.deepEqual(console, []);
     await page.close();
   });

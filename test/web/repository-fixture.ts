@@ -135,3 +135,50 @@ export async function damagedRepository(
   }
   return into;
 }
+
+/** A deeper tree, like a real home folder: a long-named project five folders down, a folder of many photos. */
+export interface DeepRepository {
+  readonly dir: string;
+  readonly folder: string;
+  readonly key: BackupKey;
+  readonly snapshot: SnapshotInfo;
+  /** Every file of the snapshot, by path. */
+  readonly files: ReadonlyMap<string, RepositoryFile>;
+  /** The project's folder, whose name is long for a phone's breadcrumb. */
+  readonly project: string;
+  /** How many files the photos folder holds. */
+  readonly photos: number;
+}
+
+export async function makeDeepRepository(photos = 400): Promise<DeepRepository> {
+  const dir = await mkdtemp(join(tmpdir(), 'strongroom-web-deep-'));
+  const project = 'home/ann/projects/a-project-with-a-rather-long-folder-name-for-phone-screens';
+  const contents: Record<string, Uint8Array> = {
+    'home/ann/notes.txt': new TextEncoder().encode('notes\n'.repeat(100)),
+    [`${project}/README.md`]: new TextEncoder().encode('# project\n'),
+    [`${project}/src/main.ts`]: new TextEncoder().encode('console.log("hi");\n'.repeat(50)),
+    [`${project}/src/lib/deep.bin`]: randomBytes(30_000),
+    [`${project}/src/lib/empty.txt`]: new Uint8Array(0),
+  };
+  for (let i = 0; i < photos; i++) {
+    contents[`home/ann/photos/img-${String(i).padStart(4, '0')}.jpg`] = randomBytes(64 + (i % 7));
+  }
+  for (const [path, bytes] of Object.entries(contents)) {
+    await mkdir(join(dir, path, '..'), { recursive: true });
+    await writeFile(join(dir, path), bytes);
+  }
+  const folder = join(dir, 'repository');
+  const key = BackupKey.generate(nodeCrypto.randomBytes);
+  const repository = await Repository.openOrCreate(new DirectoryBlobStore(folder), key, nodeCrypto, {
+    compression: zstdCompression(),
+  });
+  try {
+    const snapshot = await createSnapshot(repository, [join(dir, 'home')], {
+      chunker: (seed) => new ContentDefinedChunker(seed, SIZES),
+      time: DAY_ONE,
+    });
+    return { dir, folder, key, snapshot, files: await filesOf(dir, 'home'), project, photos };
+  } finally {
+    repository.close();
+  }
+}

@@ -4,7 +4,7 @@
 // that is no repository each told apart, at phone and desktop sizes.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -14,7 +14,9 @@ import { serveWeb, type WebServer } from '../../src/web/serve.ts';
 import { type Browser, buildPage, launchChromium } from './browser.ts';
 import { sha256 } from './fixtures.ts';
 import {
+  goToFolder,
   layout,
+  listedFolders,
   openPage as openTab,
   type PageOptions,
   pngWidth,
@@ -24,6 +26,7 @@ import {
 } from './page-helpers.ts';
 import {
   damagedRepository,
+  makeDeepRepository,
   makeSampleRepository,
   placeOf,
   type SampleRepository,
@@ -82,11 +85,11 @@ function snapshotRows(page: Page): Promise<string[][]> {
   );
 }
 
-/** The listing as path, kind and size in bytes. */
+/** The folder shown as name, kind, size in bytes and modification time. */
 function listedRows(page: Page): Promise<string[][]> {
   return page.$$eval('#entries tr', (rows) =>
     (rows as HTMLTableRowElement[]).map((row) =>
-      Array.from(row.querySelectorAll('td.path, td.kind, td.size'), (cell) =>
+      Array.from(row.querySelectorAll('td.path, td.kind, td.size, td.modified'), (cell) =>
         (cell as HTMLElement).dataset.bytes === undefined
           ? (cell.textContent ?? '')
           : (cell as HTMLElement).dataset.bytes!,
@@ -95,17 +98,63 @@ function listedRows(page: Page): Promise<string[][]> {
   );
 }
 
-function expectedListing(index: number): string[][] {
+/** The whole snapshot, folder by folder as the page shows it (docs/WEB.md "Browsing folders"). */
+const listedListing = (page: Page) => listedFolders(page, listedRows);
+
+const DIRECTORIES = ['chat', 'chat/media'];
+const parentOf = (path: string) => path.slice(0, Math.max(0, path.lastIndexOf('/')));
+const nameOf = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+
+/**
+ * What each folder of snapshot `index` shows: its folders first (sized by the files under them),
+ * then its files, each group by name, with their times as the page shows them.
+ */
+async function expectedListing(index: number): Promise<Record<string, string[][]>> {
   const files = sample.files[index]!;
-  const paths = ['chat', 'chat/media', ...[...files.keys()].sort()].sort();
-  return paths.map((path) => {
-    const file = files.get(path);
-    return file === undefined ? [path, 'directory', ''] : [path, 'file', String(file.size)];
-  });
+  const listing: Record<string, string[][]> = { '': [] };
+  for (const dir of DIRECTORIES) listing[dir] = [];
+  for (const dir of DIRECTORIES) {
+    const under = [...files.values()].filter((file) => file.path.startsWith(`${dir}/`));
+    const bytes = under.reduce((sum, file) => sum + file.size, 0);
+    listing[parentOf(dir)]!.push([`${nameOf(dir)}/`, 'directory', String(bytes), await modified(index, dir)]);
+  }
+  for (const path of [...files.keys()].sort((a, b) => (nameOf(a) < nameOf(b) ? -1 : 1))) {
+    listing[parentOf(path)]!.push([
+      nameOf(path),
+      'file',
+      String(files.get(path)!.size),
+      await modified(index, path),
+    ]);
+  }
+  return listing;
+}
+
+/**
+ * An entry's time as the page shows it: day one's in the first snapshot; in the second, the tree
+ * on disk still is as it was backed up (day two wrote some files, and so a folder, at that time).
+ */
+async function modified(index: number, path: string): Promise<string> {
+  const time =
+    index === 0 ? sample.snapshots[0]!.time : (await stat(join(sample.dir, path))).mtime.toISOString();
+  return time.slice(0, 19).replace('T', ' ');
+}
+
+/** The breadcrumb's folder names, the top folder first. */
+function crumbs(page: Page): Promise<string[]> {
+  return page.$$eval('#breadcrumb-list li', (items) => items.map((item) => item.textContent ?? ''));
+}
+
+/** How the Select box of `path` shows in the folder on screen. */
+function boxState(page: Page, path: string): Promise<{ checked: boolean; indeterminate: boolean }> {
+  return page.$eval(`input[aria-label=${JSON.stringify(`Select ${path}`)}]`, (box) => ({
+    checked: (box as HTMLInputElement).checked,
+    indeterminate: (box as HTMLInputElement).indeterminate,
+  }));
 }
 
 /** Saves the listed file `path` through its Save button as a download; returns its SHA-256. */
 async function download(page: Page, path: string): Promise<string> {
+  await goToFolder(page, parentOf(path));
   const started = page.waitForEvent('download');
   await page.click(`button[aria-label="Save ${path}"]`);
   const saved = await started;
@@ -151,7 +200,10 @@ const digest = (index: number, path: string) => sample.files[index]!.get(path)!.
 async function assertNothingListed(page: Page): Promise<void> {
   assert.equal(await page.isHidden('#listing'), true);
   assert.equal(await page.locator('#entries tr').count(), 0);
-  assert.equal(await page.locator('a.download, button.save:not(.open-snapshot)').count(), 0);
+  assert.equal(
+    await page.locator('a.download, button.save:not(.open-snapshot), button.folder-link').count(),
+    0,
+  );
 }
 
 describe('the page opening a repository in Chromium', () => {
@@ -177,7 +229,7 @@ describe('the page opening a repository in Chromium', () => {
     assert.deepEqual([time(0), time(1)], ['2026-03-04 05:06:07', '2026-03-05 05:06:07']);
 
     await openSnapshot(page, 0);
-    assert.deepEqual(await listedRows(page), expectedListing(0));
+    assert.deepEqual(await listedListing(page), await expectedListing(0));
     assert.match(
       (await page.textContent('#listing-heading')) ?? '',
       /^Snapshot [0-9a-f]{8}, 2026-03-04 05:06:07 UTC$/,
@@ -188,10 +240,16 @@ describe('the page opening a repository in Chromium', () => {
     await page.click('#close-button');
     assert.equal(await page.isHidden('#listing'), true);
     await openSnapshot(page, 1);
-    assert.deepEqual(await listedRows(page), expectedListing(1));
+    assert.deepEqual(await listedListing(page), await expectedListing(1));
     assert.equal(await download(page, 'chat/messages.txt'), digest(1, 'chat/messages.txt'));
     assert.notEqual(digest(0, 'chat/messages.txt'), digest(1, 'chat/messages.txt'));
     assert.equal(await download(page, 'chat/media/second.bin'), digest(1, 'chat/media/second.bin'));
+    // Back in chat, the verified copy of messages.txt is still offered where its Save button was.
+    await goToFolder(page, 'chat');
+    assert.deepEqual(await page.$$eval('#entries a.download', (links) => links.map((a) => a.textContent)), [
+      'Download messages.txt',
+    ]);
+    assert.equal(await page.locator('button[aria-label="Save chat/messages.txt"]').count(), 0);
 
     assert.deepEqual(requestsElsewhere(requests, new URL(server.url).origin), []);
     assert.deepEqual(console, []);
@@ -202,6 +260,8 @@ describe('the page opening a repository in Chromium', () => {
     const { page } = await openPage();
     await openFolder(page, sample.folder, sample.key.format());
     await openSnapshot(page, 1);
+    // The folder is picked inside its parent folder, as a user browsing to it would.
+    await goToFolder(page, 'chat');
     await page.click('input[aria-label="Select chat/media"]');
     assert.equal(await page.textContent('#save-selected'), 'Save 4 entries');
     const started = page.waitForEvent('download');
@@ -219,6 +279,139 @@ describe('the page opening a repository in Chromium', () => {
     for (const path of names)
       assert.equal(sha256(execFileSync('unzip', ['-p', zip, path])), digest(1, path), path);
     await page.close();
+  });
+
+  test('browses folder by folder: enters a nested folder and goes back up by the breadcrumb', async () => {
+    const { page, console } = await openPage();
+    await openFolder(page, sample.folder, sample.key.format());
+    await openSnapshot(page, 1);
+    const expected = await expectedListing(1);
+    const top = `Snapshot ${sample.snapshots[1]!.id.slice(0, 8)}`;
+    // The top folder shows only what is directly in it.
+    assert.deepEqual(await listedRows(page), expected['']);
+    assert.deepEqual(await crumbs(page), [top]);
+    assert.equal(await page.textContent('#folder-summary'), 'In this folder: 1 folder, 0 files.');
+    await page.click('button[aria-label="Open folder chat"]');
+    assert.deepEqual(await listedRows(page), expected.chat);
+    await page.click('button[aria-label="Open folder chat/media"]');
+    assert.deepEqual(await listedRows(page), expected['chat/media']);
+    assert.deepEqual(await crumbs(page), [top, 'chat', 'media']);
+    assert.equal(await page.textContent('#folder-summary'), 'In this folder: 0 folders, 3 files.');
+    // Focus follows to the folder's name in the breadcrumb, for keyboard and screen reader users.
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-current')), 'location');
+    // Up one level, then to the top, through the breadcrumb.
+    await page.click('#breadcrumb button[aria-label="Go to folder chat"]');
+    assert.deepEqual(await crumbs(page), [top, 'chat']);
+    assert.deepEqual(await listedRows(page), expected.chat);
+    await page.click(`#breadcrumb button[aria-label="Go to the top folder, ${top}"]`);
+    assert.deepEqual(await crumbs(page), [top]);
+    assert.deepEqual(await listedRows(page), expected['']);
+    // Another snapshot opens at its top folder.
+    await goToFolder(page, 'chat/media');
+    await openSnapshot(page, 0);
+    assert.deepEqual(await crumbs(page), [`Snapshot ${sample.snapshots[0]!.id.slice(0, 8)}`]);
+    assert.deepEqual(console, []);
+    await page.close();
+  });
+
+  test('a selection spans folders: a folder ticked in a subfolder and a file elsewhere save together into a picked folder', async () => {
+    const { page, folder, readFolder } = await openPage({ saving: 'picker' });
+    await copyIntoPrivateFolder(page, sample.folder, readFolder);
+    await openPickedFolder(page, sample.key.format());
+    await openSnapshot(page, 1);
+    await goToFolder(page, 'chat');
+    await page.click('input[aria-label="Select chat/media"]');
+    assert.equal(await page.textContent('#save-selected'), 'Save 4 entries');
+    // Inside the folder, everything it holds is ticked; one file is then left out.
+    await goToFolder(page, 'chat/media');
+    for (const name of ['empty.bin', 'photo.bin', 'second.bin'])
+      assert.equal(await page.isChecked(`input[aria-label="Select chat/media/${name}"]`), true, name);
+    await page.click('input[aria-label="Select chat/media/second.bin"]');
+    // On the way back up, the folders above show a partial selection.
+    await goToFolder(page, 'chat');
+    assert.deepEqual(await boxState(page, 'chat/media'), { checked: false, indeterminate: true });
+    await page.click('input[aria-label="Select chat/messages.txt"]');
+    await goToFolder(page, '');
+    assert.deepEqual(await boxState(page, 'chat'), { checked: false, indeterminate: true });
+    assert.equal(
+      await page.evaluate(() => (document.getElementById('select-all') as HTMLInputElement).indeterminate),
+      true,
+    );
+    // chat/media, its two files still ticked, and chat/messages.txt.
+    assert.equal(await page.textContent('#save-selected'), 'Save 4 entries');
+    await page.click('#save-selected');
+    await page.waitForSelector('#outcome:not([hidden])');
+    assert.equal(
+      await page.textContent('#outcome-title'),
+      'Saved',
+      (await page.textContent('#outcome-message')) ?? '',
+    );
+    assert.deepEqual(await privateFolderDigests(page, folder), {
+      'chat/': 'directory',
+      'chat/media/': 'directory',
+      'chat/media/empty.bin': digest(1, 'chat/media/empty.bin'),
+      'chat/media/photo.bin': digest(1, 'chat/media/photo.bin'),
+      'chat/messages.txt': digest(1, 'chat/messages.txt'),
+    });
+    await page.close();
+  });
+
+  test('a deep tree with a folder of hundreds of files: one folder at a time, a deep folder saved as a zip, on a phone', async (t) => {
+    const deep = await makeDeepRepository();
+    try {
+      const { page } = await openPage({ viewport: { width: 390, height: 844 } });
+      await openFolder(page, deep.folder, deep.key.format());
+      await page.click('button.open-snapshot');
+      await page.waitForSelector('#listing:not([hidden])');
+      assert.equal(await page.locator('#entries tr').count(), 1, 'the top folder holds only home');
+      await goToFolder(page, 'home/ann');
+      assert.deepEqual(
+        (await listedRows(page)).map((row) => row[0]),
+        ['photos/', 'projects/', 'notes.txt'],
+        'folders first, then files',
+      );
+      await goToFolder(page, 'home/ann/photos');
+      assert.equal(await page.locator('#entries tr').count(), deep.photos);
+      assert.equal(await page.locator('#entries button.save').count(), deep.photos);
+      const lib = `${deep.project}/src/lib`;
+      await goToFolder(page, lib);
+      assert.deepEqual(await crumbs(page), [`Snapshot ${deep.snapshot.id.slice(0, 8)}`, ...lib.split('/')]);
+      const shown = await layout(page);
+      assert.ok(shown.scrollWidth <= shown.viewportWidth, `${shown.scrollWidth} px wide`);
+      for (const control of shown.controls) {
+        assert.ok(
+          control.left >= 0 && control.right <= shown.viewportWidth,
+          `${control.name} is cut off: ${control.left}..${control.right}`,
+        );
+      }
+      await mkdir(SCREENSHOTS, { recursive: true });
+      const file = join(SCREENSHOTS, 'repository-deep-folder-phone.png');
+      assert.equal(pngWidth(await page.screenshot({ path: file, fullPage: true })), 390);
+      t.diagnostic(`screenshot: ${file}`);
+      // Up to the project through the breadcrumb; its src folder is ticked there and saved.
+      await page.click(`#breadcrumb button[aria-label="Go to folder ${deep.project}"]`);
+      await page.click(`input[aria-label="Select ${deep.project}/src"]`);
+      assert.equal(await page.textContent('#save-selected'), 'Save 5 entries');
+      const started = page.waitForEvent('download');
+      await page.click('#save-selected');
+      const zip = await (await started).path();
+      assert.equal(await page.textContent('#outcome-title'), 'Saved');
+      assert.match(execFileSync('unzip', ['-t', zip], { encoding: 'utf8' }), /No errors detected/);
+      const names = [
+        `${deep.project}/src/lib/deep.bin`,
+        `${deep.project}/src/lib/empty.txt`,
+        `${deep.project}/src/main.ts`,
+      ];
+      assert.deepEqual(
+        execFileSync('unzip', ['-Z1', zip], { encoding: 'utf8' }).trim().split('\n').sort(),
+        [`${deep.project}/src/`, `${deep.project}/src/lib/`, ...names].sort(),
+      );
+      for (const path of names)
+        assert.equal(sha256(execFileSync('unzip', ['-p', zip, path])), deep.files.get(path)!.sha256, path);
+      await page.close();
+    } finally {
+      await rm(deep.dir, { recursive: true, force: true });
+    }
   });
 
   test('opens a folder chosen with the folder dialog and restores the whole snapshot into a picked folder', async () => {
@@ -282,6 +475,7 @@ describe('the page opening a repository in Chromium', () => {
     await openFolder(page, folder, sample.key.format());
     // photo.bin did not change on day two: the newer snapshot uses the same damaged chunk.
     await openSnapshot(page, 1);
+    await goToFolder(page, 'chat/media');
     await page.click('button[aria-label="Save chat/media/photo.bin"]');
     await page.waitForSelector('#outcome:not([hidden])');
     assert.equal(await page.textContent('#outcome-title'), 'Damaged repository');
@@ -312,7 +506,7 @@ describe('the page opening a repository in Chromium', () => {
     );
     await assertNothingListed(page);
     await openSnapshot(page, 1);
-    assert.deepEqual(await listedRows(page), expectedListing(1));
+    assert.deepEqual(await listedListing(page), await expectedListing(1));
     await page.close();
   });
 
@@ -335,8 +529,14 @@ describe('the page opening a repository in Chromium', () => {
       const { page } = await openPage({ viewport });
       await openFolder(page, sample.folder, sample.key.format());
       await mkdir(SCREENSHOTS, { recursive: true });
-      for (const stage of ['snapshots', 'listing'] as const) {
-        if (stage === 'listing') await openSnapshot(page, 1);
+      // The snapshot list, then each folder of the newer snapshot: the deepest has the longest breadcrumb.
+      const stages = [
+        ['snapshots', null],
+        ...['', 'chat', 'chat/media'].map((f) => [`listing-${f}`, f]),
+      ] as const;
+      for (const [stage, folder] of stages as readonly (readonly [string, string | null])[]) {
+        if (folder === '') await openSnapshot(page, 1);
+        if (folder !== null) await goToFolder(page, folder);
         const shown = await layout(page);
         assert.ok(
           shown.scrollWidth <= shown.viewportWidth,
@@ -350,13 +550,22 @@ describe('the page opening a repository in Chromium', () => {
           );
         }
         assert.equal(names.filter((name) => name?.startsWith('Open snapshot')).length, 2, stage);
-        if (stage === 'listing') {
-          for (const path of sample.files[1]!.keys())
-            assert.ok(names.includes(`Save ${path}`), `Save ${path} is shown`);
+        if (folder !== null) {
+          const files = [...sample.files[1]!.keys()].filter((path) => parentOf(path) === folder);
+          const dirs = DIRECTORIES.filter((path) => parentOf(path) === folder);
+          for (const path of files) assert.ok(names.includes(`Save ${path}`), `Save ${path} is shown`);
+          for (const path of [...files, ...dirs])
+            assert.ok(names.includes(`Select ${path}`), `Select ${path} is shown`);
+          for (const path of dirs)
+            assert.ok(names.includes(`Open folder ${path}`), `Open folder ${path} is shown`);
+          assert.equal(shown.paths.length, files.length + dirs.length, stage);
           for (const path of shown.paths)
             assert.equal(path.lines, 1, `${path.text} is drawn on ${path.lines} lines`);
         }
-        const file = join(SCREENSHOTS, `repository-${stage}-${size}.png`);
+        const file = join(
+          SCREENSHOTS,
+          `repository-${stage.replaceAll('/', '-').replace(/-$/, '')}-${size}.png`,
+        );
         assert.equal(pngWidth(await page.screenshot({ path: file, fullPage: true })), viewport.width);
         t.diagnostic(`screenshot: ${file}`);
       }
