@@ -1,8 +1,9 @@
-// The progress bar of `backup create --device` on a real
+// The progress bars of `backup create --device` and `backup restore --device` on a real
 // pseudo-terminal (test/helpers/terminal.ts), through a real ChatD with a small quota (the embedded
 // server in this process, real sockets; the CLI in its own processes): a bar ends at exactly the
 // size of what its run does, also when the quota refused a first try and retention made room for
-// a second (docs/BACKUP.md "Repositories in ChatD storage").
+// a second (docs/BACKUP.md "Repositories in ChatD storage"), and a restore typed on the terminal
+// with the password runs its bar to the snapshot's size.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ChatdBlobStore } from '../../src/client/chatd/blob-store.ts';
 import { ChatdClient } from '../../src/client/chatd/client.ts';
+import { formatBytes } from '../../src/client/format-bytes.ts';
 import { DeviceDir } from '../../src/client/node/chatd-device.ts';
 import { openNodeSocket } from '../../src/client/node/chatd-socket.ts';
 import { compareTrees } from '../../src/demo/compare-trees.ts';
@@ -20,6 +22,8 @@ import { cli, TEST_ENV } from './helpers.ts';
 
 const MiB = 1024 * 1024;
 const QUOTA = 4 * MiB;
+/** A password zxcvbn-ts scores 3 or more (docs/SECURITY.md "Password strength"). */
+const PASSWORD = 'copper meadow lantern tide';
 
 describe('progress bars of backup create and restore --device on a terminal', () => {
   let root: string;
@@ -124,5 +128,35 @@ describe('progress bars of backup create and restore --device on a terminal', ()
     const restored = await cli(['backup', 'restore', '--device', phone, '--to', out]);
     assert.equal(restored.code, 0, restored.stderr);
     assert.deepEqual((await compareTrees(chat, join(out, 'erin-chat'))).differences, []);
+  });
+
+  it('restore on a new device, the password typed on the terminal, runs its bar to the snapshot size', async () => {
+    const phone = await newDevice('fred', 'fred-phone');
+    const enabled = await cli(['backup', 'enable', '--device', phone, '--password-stdin'], `${PASSWORD}\n`);
+    assert.equal(enabled.code, 0, enabled.stderr);
+    const chat = join(root, 'fred-chat');
+    mkdirSync(chat);
+    writeFileSync(join(chat, 'photo.jpg'), randomBytes(MiB));
+    writeFileSync(join(chat, 'voice.ogg'), randomBytes(MiB / 2));
+    const created = await cli(['backup', 'create', '--device', phone, chat, '--json']);
+    assert.equal(created.code, 0, created.stderr);
+    const snapshot = JSON.parse(created.stdout);
+    assert.equal(snapshot.size, 1.5 * MiB);
+    const tablet = await newDevice('fred', 'fred-tablet');
+    const out = join(root, 'fred-out');
+    const restored = await inTerminal(
+      ['backup', 'restore', '--device', tablet, '--to', out],
+      [{ prompt: /backup password: /, line: PASSWORD }],
+    );
+    assert.equal(restored.code, 0, restored.screen);
+    assert.ok(!restored.screen.includes('copper'), `the terminal echoed the password:\n${restored.screen}`);
+    const size = formatBytes(snapshot.size);
+    assert.deepEqual(lastProgressBar(restored.screen, 'restore'), {
+      percent: '100',
+      done: size,
+      total: size,
+    });
+    assert.match(restored.screen, new RegExp(`restored snapshot ${snapshot.id} into `));
+    assert.deepEqual((await compareTrees(chat, join(out, 'fred-chat'))).differences, []);
   });
 });
