@@ -1,7 +1,9 @@
 // The progress bar of `backup create` into a repository (README "CLI"): the bytes of the files
 // done, read or found unchanged since the parent snapshot, of the bytes of every file a second
 // walk of the same paths finds alongside (as restic's scanner does), so an incremental run that
-// reads little still moves to its end. The walk runs only when the bar is drawn.
+// reads little still moves to its end. The walk runs only when the bar is drawn. A run that starts
+// over (a retry after the account's quota refused it: docs/BACKUP.md "Repositories in ChatD
+// storage") tells every file's size again, so its count starts again from zero, on a new bar.
 import { resolve } from 'node:path';
 import { type PlanOptions, walkPaths } from '../client/node/archive-fs.ts';
 import type { SnapshotOptions } from '../client/node/repository-backup.ts';
@@ -10,12 +12,14 @@ import { createProgress } from './progress.ts';
 export interface SnapshotProgress {
   /** To pass to createSnapshot. */
   readonly hooks: Required<Pick<SnapshotOptions, 'onBytes' | 'onReused'>>;
+  /** The run starts over: erases the bar; the next bytes start a new one from zero, same total. */
+  restart(): void;
   /** Erases the bar and ends the walk. */
   stop(): void;
 }
 
 export function snapshotProgress(paths: readonly string[], options: PlanOptions): SnapshotProgress {
-  const progress = createProgress('backup');
+  let progress = createProgress('backup');
   let done = 0;
   let total = 0;
   let stopped = false;
@@ -39,6 +43,12 @@ export function snapshotProgress(paths: readonly string[], options: PlanOptions)
   }
   return {
     hooks: { onBytes: advance, onReused: advance },
+    restart() {
+      progress.stop();
+      // A new bar, so its rate and ETA are the new run's, not the first run's too.
+      progress = createProgress('backup');
+      done = 0;
+    },
     stop() {
       stopped = true;
       progress.stop();

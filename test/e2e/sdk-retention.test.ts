@@ -2,10 +2,12 @@
 // server, real sockets) with a small quota: retention keeps the repository within it without being
 // asked (docs/BACKUP.md "Repositories in ChatD storage"): the oldest snapshots leave both the
 // repository and the account's backup list, the newest always restores, and the usage ChatD
-// reports never passes the quota.
+// reports never passes the quota. A run that needs more room than the newest snapshot's run
+// uploaded is refused, makes room for at least what it had uploaded, and tries again until it fits,
+// or says the quota is too small once only the newest snapshot is left.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +15,7 @@ import { ChatdClient } from '../../src/client/chatd/client.ts';
 import { DeviceDir } from '../../src/client/node/chatd-device.ts';
 import { DeviceSession } from '../../src/client/node/chatd-session.ts';
 import { openNodeSocket } from '../../src/client/node/chatd-socket.ts';
+import { QuotaTooSmallError } from '../../src/client/repository/retention.ts';
 import { compareTrees } from '../../src/demo/compare-trees.ts';
 import { EmbeddedServer } from '../../src/server/embedded.ts';
 
@@ -38,11 +41,12 @@ describe('backups through ChatD within a small quota', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  it('forgets the oldest snapshots by itself, keeps the newest restorable, and never passes the quota', async () => {
+  /** A device of a new account `user`, its backups in the account's storage behind ChatD. */
+  async function newDevice(user: string): Promise<DeviceSession> {
     const fleetPub = readFileSync(server.fleetPubPath, 'utf8');
-    const device = await DeviceDir.create(join(root, 'phone'), {
+    const device = await DeviceDir.create(join(root, `${user}-phone`), {
       server: server.url,
-      userId: 'dana',
+      userId: user,
       fleetPub,
     });
     const joining = await ChatdClient.connect({
@@ -51,10 +55,15 @@ describe('backups through ChatD within a small quota', () => {
       openSocket: openNodeSocket,
     });
     await joining.requestJoinCode();
-    await joining.submitJoinCode(codes.get('dana')!);
+    await joining.submitJoinCode(codes.get(user)!);
     joining.close();
-    const phone = await DeviceSession.open(device);
-    await phone.enableManual(); // the account's storage behind ChatD
+    const session = await DeviceSession.open(device);
+    await session.enableManual(); // the account's storage behind ChatD
+    return session;
+  }
+
+  it('forgets the oldest snapshots by itself, keeps the newest restorable, and never passes the quota', async () => {
+    const phone = await newDevice('dana');
     const chat = join(root, 'chat');
     mkdirSync(join(chat, 'media'), { recursive: true });
     const made: string[] = [];
@@ -79,6 +88,71 @@ describe('backups through ChatD within a small quota', () => {
     assert.equal(report.id, made.at(-1));
     const comparison = await compareTrees(chat, join(out, 'chat'));
     assert.equal(comparison.differences.length, 0, comparison.differences.join('\n'));
+    phone.close();
+  });
+
+  /**
+   * Six days of 512 KiB of new messages each, yesterday's gone: retention keeps the newest five or
+   * so, filling the quota but for room for a day like the last (about 600 KiB).
+   */
+  async function smallDays(phone: DeviceSession, chat: string): Promise<string[]> {
+    mkdirSync(chat, { recursive: true });
+    for (let day = 0; day < 6; day++) {
+      writeFileSync(join(chat, 'messages.db'), randomBytes(MiB / 2));
+      await phone.createBackup([chat]);
+    }
+    return (await phone.listSnapshots())!.map((s) => s.id);
+  }
+
+  it('a run needing more room than the last one made is refused, forgets enough, and succeeds on a retry', async () => {
+    const phone = await newDevice('emma');
+    const chat = join(root, 'emma-chat');
+    const kept = await smallDays(phone, chat);
+    // A 1.25 MiB video passes the quota, and room for a day like the last is far from enough for
+    // it; forgetting the oldest days is.
+    writeFileSync(join(chat, 'video.mp4'), randomBytes(1.25 * MiB));
+    const retries: string[][] = [];
+    const snapshot = await phone.createBackup([chat], {
+      onRetry: (retention) => retries.push(retention.forgotten),
+    });
+    assert.equal(retries.length, 1, `${retries.length} retries`);
+    const forgotten = retries[0]!;
+    assert.ok(forgotten.length >= 1, 'the retry had room made for it');
+    assert.deepEqual(forgotten, kept.slice(0, forgotten.length), 'the oldest are forgotten first');
+    const after = (await phone.listSnapshots())!.map((s) => s.id);
+    assert.equal(after.at(-1), snapshot.id);
+    assert.ok(after.includes(kept.at(-1)!), 'the snapshot newest before the run is never forgotten');
+    const info = await phone.client.accountInfo();
+    assert.ok(Number(info.usedBytes) <= QUOTA, `${info.usedBytes} bytes used of ${QUOTA}`);
+    const out = join(root, 'emma-restored');
+    assert.equal((await phone.restore({ to: out })).id, snapshot.id);
+    assert.deepEqual((await compareTrees(chat, join(out, 'emma-chat'))).differences, []);
+    phone.close();
+  });
+
+  it('a run that cannot fit even with only the newest snapshot left says how much is missing', async () => {
+    const phone = await newDevice('finn');
+    const chat = join(root, 'finn-chat');
+    const kept = await smallDays(phone, chat);
+    writeFileSync(join(chat, 'video.mp4'), randomBytes(5 * MiB));
+    await assert.rejects(
+      phone.createBackup([chat]),
+      (error) => error instanceof QuotaTooSmallError && error.missingBytes > 0,
+    );
+    // Retention forgot what it could; the newest snapshot stays, restorable, and the quota holds.
+    assert.deepEqual(
+      (await phone.listSnapshots())!.map((s) => s.id),
+      [kept.at(-1)],
+    );
+    const info = await phone.client.accountInfo();
+    assert.ok(Number(info.usedBytes) <= QUOTA, `${info.usedBytes} bytes used of ${QUOTA}`);
+    const out = join(root, 'finn-restored');
+    assert.equal((await phone.restore({ to: out })).id, kept.at(-1));
+    assert.deepEqual(
+      readFileSync(join(out, 'finn-chat', 'messages.db')),
+      readFileSync(join(chat, 'messages.db')),
+    );
+    assert.deepEqual(readdirSync(join(out, 'finn-chat')), ['messages.db'], 'the video is in no snapshot');
     phone.close();
   });
 });

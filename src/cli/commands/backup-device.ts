@@ -137,7 +137,18 @@ export async function runDeviceCreate(
       const oneFileSystem = options.oneFileSystem ?? false;
       const progress = snapshotProgress(paths, { oneFileSystem });
       const snapshot = await session
-        .createBackup(paths, { parent: options.parent, oneFileSystem, ...progress.hooks })
+        .createBackup(paths, {
+          parent: options.parent,
+          oneFileSystem,
+          ...progress.hooks,
+          // docs/BACKUP.md "Repositories in ChatD storage": retention made room and the run starts over.
+          onRetry: (retention) => {
+            progress.restart();
+            process.stderr.write(
+              `the account's quota refused the upload: forgot ${plural(retention.forgotten.length, 'old snapshot')}, ${formatBytes(retention.bytesFreed)} freed; backing up again\n`,
+            );
+          },
+        })
         .finally(() => progress.stop());
       reportCreatedSnapshot(snapshot, session.device.store, options.json ?? false);
     },

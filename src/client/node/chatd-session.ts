@@ -33,7 +33,7 @@ import {
   SNAPSHOT_PREFIX,
   type SnapshotInfo,
 } from '../repository/repository.ts';
-import { keepWithinQuota, UploadTracker } from '../repository/retention.ts';
+import { keepWithinQuota, type RetentionReport, UploadTracker } from '../repository/retention.ts';
 import { withWriterLock } from '../repository/writer-lock.ts';
 import { type Argon2idParameters, VaultClient, type VaultRecordStatus } from '../vault/client.ts';
 import { type ProgressListener, restoreBackup } from './backup.ts';
@@ -300,12 +300,16 @@ export class DeviceSession {
    * only content the repository lacks is uploaded, also after an interrupted run (docs/FORMAT.md
    * §12.8). The run holds a writer's lock (§12.15), so another device's prune waits for it. In
    * the account's storage behind ChatD, retention keeps the repository within the quota
-   * (docs/BACKUP.md "Repositories in ChatD storage"): after the snapshot, and once before a second
-   * try when the quota refused the run.
+   * (docs/BACKUP.md "Repositories in ChatD storage"): after the snapshot, and before each new try
+   * when the quota refused a run, with room for at least what the refused run had uploaded; it
+   * tries again for as long as retention finds a snapshot to forget. `onRetry` is told before
+   * each new try, whose onBytes and onReused count its files from the start again.
    */
   async createBackup(
     paths: readonly string[],
-    options: Pick<SnapshotOptions, 'parent' | 'oneFileSystem' | 'onBytes' | 'onReused'> = {},
+    options: Pick<SnapshotOptions, 'parent' | 'oneFileSystem' | 'onBytes' | 'onReused'> & {
+      onRetry?: (retention: RetentionReport) => void;
+    } = {},
   ): Promise<CreatedSnapshot> {
     const key = this.heldKey();
     const store = await this.openStore(this.device.store);
@@ -314,18 +318,40 @@ export class DeviceSession {
     const repository = await this.openRepository(key, true, tracker ?? store).finally(() => key.destroy());
     const owner = `${hostname()}:${process.pid}`;
     const account = new ChatdRetentionAccount(this.client);
+    const { onRetry, ...snapshotOptions } = options;
     const run = () =>
-      withWriterLock(repository, owner, (lock) => createSnapshot(repository, paths, { ...options, lock }), {
-        whileHeld: onInterrupt,
-      });
+      withWriterLock(
+        repository,
+        owner,
+        (lock) => createSnapshot(repository, paths, { ...snapshotOptions, lock }),
+        {
+          whileHeld: onInterrupt,
+        },
+      );
     try {
-      let snapshot: CreatedSnapshot;
-      try {
-        snapshot = await run();
-      } catch (error) {
-        if (tracker === undefined || !(error instanceof ChatdQuotaError)) throw error;
-        await keepWithinQuota(repository, account, { abandonedPacks: tracker.storedPacks(), owner });
-        snapshot = await run(); // once: a second refusal goes to the user
+      let snapshot: CreatedSnapshot | undefined;
+      for (let refusals = 0; snapshot === undefined; ) {
+        const mark = tracker?.mark();
+        try {
+          snapshot = await run();
+        } catch (error) {
+          if (tracker === undefined || mark === undefined || !(error instanceof ChatdQuotaError)) throw error;
+          refusals++;
+          // A new try uploads again at least what this one had (its packs are deleted as
+          // abandoned), however little the newest snapshot's run uploaded, the default room: room
+          // for that means forgetting a snapshot, unless another device's upload that held room
+          // meanwhile has ended (docs/BACKUP.md "Repositories in ChatD storage").
+          const { packs, bytes } = tracker.abandonedSince(mark);
+          const retention = await keepWithinQuota(repository, account, {
+            abandonedPacks: packs,
+            roomBytes: bytes,
+            owner,
+          });
+          // Past the first new try, each needs a snapshot forgotten before it, so the tries end:
+          // at the latest, keepWithinQuota throws QuotaTooSmallError once only the newest is left.
+          if (refusals > 1 && retention.forgotten.length === 0) throw error;
+          onRetry?.(retention);
+        }
       }
       await registerSnapshot(this.client, snapshot, this.device.store);
       await this.device.update({

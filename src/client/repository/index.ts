@@ -33,12 +33,14 @@ export {
   type SnapshotInfo,
 } from './repository.ts';
 export {
+  type AbandonedUploads,
   type AccountUsage,
   keepWithinQuota,
   QuotaTooSmallError,
   type RetentionAccount,
   type RetentionOptions,
   type RetentionReport,
+  type UploadMark,
   UploadTracker,
 } from './retention.ts';
 export { encodeTree, type Tree, type TreeEntry } from './tree.ts';

@@ -5,7 +5,13 @@
 import { StrongroomError } from '../../errors.ts';
 import { type BlobInfo, BlobNotFoundError, type BlobStore } from '../../stores/blob/blob-store.ts';
 import { type PruneReport, pruneRepository } from './prune.ts';
-import { PACK_PREFIX, type Repository, SNAPSHOT_PREFIX, type SnapshotInfo } from './repository.ts';
+import {
+  INDEX_PREFIX,
+  PACK_PREFIX,
+  type Repository,
+  SNAPSHOT_PREFIX,
+  type SnapshotInfo,
+} from './repository.ts';
 
 /** What retention needs of the account that holds the repository (ChatD: ChatdRepositoryAccount). */
 export interface RetentionAccount {
@@ -152,12 +158,32 @@ async function deleteIfPresent(store: BlobStore, name: string): Promise<void> {
   }
 }
 
+/** Where a run began, as an UploadTracker counts: what `abandonedSince` measures from. */
+export interface UploadMark {
+  readonly puts: number;
+  readonly failedBytes: number;
+}
+
+/** What a run refused by the quota left behind, for keepWithinQuota before it runs again. */
+export interface AbandonedUploads {
+  /** The packs it stored: `abandonedPacks`. */
+  readonly packs: readonly string[];
+  /**
+   * At least what running it again uploads anew, for `roomBytes`: the packs it stored (deleted
+   * as abandoned, so stored again) unless it stored the index naming them, and what it had handed
+   * over of the upload the quota refused (its content follows in a retry just the same).
+   */
+  readonly bytes: number;
+}
+
 /**
  * A BlobStore that remembers the packs stored through it, so a run that failed on the quota can
- * name its own packs to keepWithinQuota (`abandonedPacks`) and no other writer's.
+ * name its own packs to keepWithinQuota (`abandonedPacks`) and no other writer's, and say how much
+ * room a retry needs at least (`roomBytes`; docs/BACKUP.md "Repositories in ChatD storage").
  */
 export class UploadTracker implements BlobStore {
-  private readonly packs: string[] = [];
+  private readonly stored: { readonly name: string; readonly size: number }[] = [];
+  private failedBytes = 0;
 
   constructor(private readonly inner: BlobStore) {}
 
@@ -166,8 +192,21 @@ export class UploadTracker implements BlobStore {
   }
 
   async put(name: string, data: AsyncIterable<Uint8Array>): Promise<number> {
-    const size = await this.inner.put(name, data);
-    if (name.startsWith(PACK_PREFIX)) this.packs.push(name);
+    let taken = 0;
+    const counted = (async function* () {
+      for await (const piece of data) {
+        taken += piece.length;
+        yield piece;
+      }
+    })();
+    let size: number;
+    try {
+      size = await this.inner.put(name, counted);
+    } catch (error) {
+      this.failedBytes += taken;
+      throw error;
+    }
+    this.stored.push({ name, size });
     return size;
   }
 
@@ -185,6 +224,25 @@ export class UploadTracker implements BlobStore {
 
   /** The packs stored through this tracker so far, in order. */
   storedPacks(): readonly string[] {
-    return [...this.packs];
+    return this.stored.filter((put) => put.name.startsWith(PACK_PREFIX)).map((put) => put.name);
+  }
+
+  /** Taken when a run begins, for `abandonedSince` when it fails. */
+  mark(): UploadMark {
+    return { puts: this.stored.length, failedBytes: this.failedBytes };
+  }
+
+  /** What the run begun at `mark` left behind, once it failed on the quota. */
+  abandonedSince(mark: UploadMark): AbandonedUploads {
+    const since = this.stored.slice(mark.puts);
+    const packs = since.filter((put) => put.name.startsWith(PACK_PREFIX));
+    // A run stores its index only after all its packs, naming each (docs/FORMAT.md §12.8): then
+    // they stay, and a retry finds their blobs stored.
+    const indexed = since.some((put) => put.name.startsWith(INDEX_PREFIX));
+    const packBytes = indexed ? 0 : packs.reduce((sum, put) => sum + put.size, 0);
+    return {
+      packs: packs.map((put) => put.name),
+      bytes: packBytes + this.failedBytes - mark.failedBytes,
+    };
   }
 }

@@ -192,12 +192,18 @@ describe('retention within the account quota', () => {
       // A day with a 20 MiB video: 16 MiB of it land in a first pack, the rest passes the quota.
       await writeFile(join(source, 'video.mp4'), nodeCrypto.randomBytes(20 * MiB));
       const storedBefore = tracker.storedPacks().length;
+      const mark = tracker.mark();
       await assert.rejects(createSnapshot(repository, [source], { time: day(4) }), ChatdQuotaError);
       const abandoned = tracker.storedPacks().slice(storedBefore);
       assert.equal(abandoned.length, 1);
-      const room = 21 * MiB;
+      // What a retry uploads again: the stored pack, and the pack of the video's last 4 MiB that
+      // the quota refused; far more than the 2 MiB the newest snapshot's run uploaded.
+      const left = tracker.abandonedSince(mark);
+      const room = left.bytes;
+      assert.deepEqual(left.packs, abandoned);
+      assert.ok(room >= 20 * MiB && room < 21 * MiB, `${room} bytes of room`);
       const report = await keepWithinQuota(repository, account, {
-        abandonedPacks: abandoned,
+        abandonedPacks: left.packs,
         roomBytes: room,
         owner: 'flora',
       });
