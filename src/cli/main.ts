@@ -1,6 +1,7 @@
 // The `strongroom` command line (README "CLI"). Each command group lives in ./commands and is listed
 // in ./command-groups.ts, which imports only the groups a command line needs; this file owns error
 // reporting and exit codes (src/errors.ts); ./interrupt.ts those of a SIGINT or SIGTERM.
+import './heap-growth.ts';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, messageOf, StrongroomError } from '../errors.ts';
 import { groupsFor, registerGroups } from './command-groups.ts';

@@ -73,8 +73,11 @@ export class ContentDefinedChunker {
   readonly #maskSmall: number;
   /** Used from `average` on: two bits fewer, so cuts come sooner (normalized chunking, level 2). */
   readonly #maskLarge: number;
-  /** The bytes of the current chunk received in earlier `push` calls. */
-  readonly #pending: Uint8Array;
+  /**
+   * The bytes of the current chunk received in earlier `push` calls. Grown as a chunk needs, up to
+   * `max`: a chunker reading small files (several side by side) then holds no more than they are.
+   */
+  #pending = new Uint8Array(0);
   #pendingLength = 0;
   /** The rolling gear hash of the current chunk, as int32. */
   #hash = 0;
@@ -88,7 +91,6 @@ export class ContentDefinedChunker {
     const bits = Math.round(Math.log2(sizes.average));
     this.#maskSmall = topBits(Math.min(31, bits + 2));
     this.#maskLarge = topBits(Math.max(1, bits - 2));
-    this.#pending = new Uint8Array(sizes.max);
   }
 
   /** The chunks that `data` completes, in order; each is a fresh copy the caller owns. */
@@ -98,6 +100,7 @@ export class ContentDefinedChunker {
     while (start < data.length) {
       const cut = this.#findCut(data, start);
       if (cut < 0) {
+        this.#reserve(this.#pendingLength + data.length - start);
         this.#pending.set(data.subarray(start), this.#pendingLength);
         this.#pendingLength += data.length - start;
         break;
@@ -111,6 +114,14 @@ export class ContentDefinedChunker {
       start = cut;
     }
     return chunks;
+  }
+
+  /** Makes room for `length` bytes of pending chunk (at most `max`: #findCut cuts there). */
+  #reserve(length: number): void {
+    if (length <= this.#pending.length) return;
+    const grown = new Uint8Array(Math.min(this.#max, Math.max(length, 2 * this.#pending.length)));
+    grown.set(this.#pending.subarray(0, this.#pendingLength));
+    this.#pending = grown;
   }
 
   /** The last, possibly short, chunk, or undefined if the stream ended on a boundary (or was empty). */

@@ -170,8 +170,8 @@ export interface AbandonedUploads {
   readonly packs: readonly string[];
   /**
    * At least what running it again uploads anew, for `roomBytes`: the packs it stored (deleted
-   * as abandoned, so stored again) unless it stored the index naming them, and what it had handed
-   * over of the upload the quota refused (its content follows in a retry just the same).
+   * as abandoned, so stored again) unless it stored the index naming them, and the whole of the
+   * upload the quota refused (its content follows in a retry just the same).
    */
   readonly bytes: number;
 }
@@ -192,17 +192,32 @@ export class UploadTracker implements BlobStore {
   }
 
   async put(name: string, data: AsyncIterable<Uint8Array>): Promise<number> {
+    const source = data[Symbol.asyncIterator]();
     let taken = 0;
-    const counted = (async function* () {
-      for await (const piece of data) {
-        taken += piece.length;
-        yield piece;
-      }
-    })();
+    // The store may stop reading part of the way (a refusal arrives while the object is sent); the
+    // source is then left open, so that what it did not take is counted below.
+    const counted: AsyncIterable<Uint8Array> = {
+      [Symbol.asyncIterator]: () => ({
+        async next() {
+          const next = await source.next();
+          if (next.done !== true) taken += next.value.length;
+          return next;
+        },
+        async return() {
+          return { done: true, value: undefined };
+        },
+      }),
+    };
     let size: number;
     try {
       size = await this.inner.put(name, counted);
     } catch (error) {
+      // A retry stores the whole object again, not just what was sent of it. The objects of a
+      // repository are written from memory (packs, indexes, snapshots), so counting the rest
+      // reads nothing.
+      for (let next = await source.next(); next.done !== true; next = await source.next()) {
+        taken += next.value.length;
+      }
       this.failedBytes += taken;
       throw error;
     }

@@ -23,31 +23,83 @@ import {
 type BlobType = typeof ObjectType.chunk | typeof ObjectType.tree;
 
 /**
- * A pack being filled: its sealed blobs so far, copied one after the other into `bytes` (grown by
- * doubling), and their entries. One buffer rather than the pieces each seal returns: a pack of
- * small files holds some 100,000 blobs, and a few typed arrays each would cost more memory than
- * the blobs themselves (docs/BENCHMARKS.md "Many small files").
+ * A pack being filled: its sealed blobs so far, as pieces in order, and their entries. Large pieces
+ * (a chunk's ciphertext) are kept as they are; small ones (nonces, tags, the blobs of small files)
+ * are copied into runs, each a view into one of a few buffers. A pack of small files holds some
+ * 100,000 blobs, and a few typed arrays each would cost more memory than the blobs themselves
+ * (docs/BENCHMARKS.md "Many small files"); a pack of large chunks would, copied into one buffer,
+ * cost two of its own size in garbage while it grows (docs/BENCHMARKS.md "Peak memory").
  */
 interface OpenPack {
-  bytes: Uint8Array;
+  readonly pieces: Uint8Array[];
   length: number;
-  entries: PackEntry[];
+  readonly entries: PackEntry[];
+  /** The buffer small pieces are copied into, and how much of it holds bytes of this pack. */
+  runBuffer: Uint8Array;
+  runEnd: number;
+  /** Where in `runBuffer` the run not yet in `pieces` begins. */
+  runStart: number;
 }
-const emptyPack = (): OpenPack => ({ bytes: new Uint8Array(0), length: 0, entries: [] });
+const emptyPack = (): OpenPack => ({
+  pieces: [],
+  length: 0,
+  entries: [],
+  runBuffer: new Uint8Array(0),
+  runEnd: 0,
+  runStart: 0,
+});
 
-/** Appends `pieces` to `pack`, growing its buffer as needed. */
-function append(pack: OpenPack, pieces: readonly Uint8Array[], length: number): void {
-  const needed = pack.length + length;
-  if (needed > pack.bytes.length) {
-    // Doubling up to the pack's target size, then just what the blob that closes the pack needs.
-    const capacity = Math.max(Math.min(Math.max(1 << 16, 2 * pack.bytes.length), PACK_TARGET_SIZE), needed);
-    const grown = new Uint8Array(capacity);
-    grown.set(pack.bytes.subarray(0, pack.length));
-    pack.bytes = grown;
-  }
+/** Pieces at least this long join a pack without a copy. */
+const KEPT_PIECE_BYTES = 64 * 1024;
+/** The first buffer of small pieces; each next one is twice as large, up to RUN_BUFFER_MAX. */
+const RUN_BUFFER_MIN = 64 * 1024;
+const RUN_BUFFER_MAX = 1024 * 1024;
+
+/** Ends the run of small pieces being copied, so that what follows it comes after it. */
+function closeRun(pack: OpenPack): void {
+  if (pack.runEnd > pack.runStart) pack.pieces.push(pack.runBuffer.subarray(pack.runStart, pack.runEnd));
+  pack.runStart = pack.runEnd;
+}
+
+/** Appends `pieces` to `pack`. */
+function append(pack: OpenPack, pieces: readonly Uint8Array[]): void {
   for (const piece of pieces) {
-    pack.bytes.set(piece, pack.length);
     pack.length += piece.length;
+    if (piece.length >= KEPT_PIECE_BYTES) {
+      closeRun(pack);
+      pack.pieces.push(piece);
+      continue;
+    }
+    if (pack.runEnd + piece.length > pack.runBuffer.length) {
+      // A new buffer rather than a grown one: the views already in `pieces` keep the old one.
+      closeRun(pack);
+      const size = Math.min(Math.max(RUN_BUFFER_MIN, 2 * pack.runBuffer.length), RUN_BUFFER_MAX);
+      pack.runBuffer = new Uint8Array(Math.max(size, piece.length));
+      pack.runStart = pack.runEnd = 0;
+    }
+    pack.runBuffer.set(piece, pack.runEnd);
+    pack.runEnd += piece.length;
+  }
+}
+
+/** Blobs after which a run's index is continued in a new index object (§12.6). */
+export const INDEX_PART_BLOBS = 50_000;
+
+/**
+ * `entries` (each pack's entries next to each other, as a writer collects them) in parts of whole
+ * packs: a part ends at the first pack boundary once it holds `partBlobs` blobs.
+ */
+export function* indexParts(
+  entries: readonly PackEntry[],
+  partBlobs = INDEX_PART_BLOBS,
+): Generator<readonly PackEntry[]> {
+  let start = 0;
+  for (let end = 1; end <= entries.length; end++) {
+    const boundary = end === entries.length || entries[end]!.pack !== entries[end - 1]!.pack;
+    if (boundary && (end - start >= partBlobs || end === entries.length)) {
+      yield entries.slice(start, end);
+      start = end;
+    }
   }
 }
 
@@ -192,7 +244,7 @@ export class RepositoryWriter {
       length,
       plainLength: blob.plainLength,
     });
-    append(pack, blob.sealed, length);
+    append(pack, blob.sealed);
     if (pack.length >= PACK_TARGET_SIZE) await this.flushPack(blob.type);
   }
 
@@ -224,7 +276,8 @@ export class RepositoryWriter {
     );
     const trailer = new Uint8Array(4);
     new DataView(trailer.buffer).setUint32(0, headerLength);
-    const pieces = [pack.bytes.subarray(0, pack.length), padding, ...header, trailer];
+    closeRun(pack);
+    const pieces = [...pack.pieces, padding, ...header, trailer];
     this.uploading = store
       .put(
         name,
@@ -252,16 +305,17 @@ export class RepositoryWriter {
 
   /**
    * Uploads the last pack, then this run's index, then the snapshot: in that order, so a snapshot
-   * is listed only once everything it refers to is stored (§12.8).
+   * is listed only once everything it refers to is stored (§12.8). The index is written in parts of
+   * whole packs, each begun after INDEX_PART_BLOBS blobs (§12.6), one at a time: the text of an
+   * index of 200,000 blobs would take some 70 MiB to build, encode and seal at once.
    */
   async commit(snapshot: Omit<SnapshotBody, 'added'>): Promise<SnapshotInfo> {
     await this.finishPacks();
-    if (this.runEntries.length > 0) {
-      const indexName = this.repository.newName(INDEX_PREFIX);
+    for (const part of indexParts(this.runEntries)) {
       this.uploadedBytes += await this.repository.putMetadata(
         ObjectType.index,
-        indexName,
-        indexBody(this.runEntries),
+        this.repository.newName(INDEX_PREFIX),
+        indexBody(part),
       );
     }
     const name = this.repository.newName(SNAPSHOT_PREFIX);
