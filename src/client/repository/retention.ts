@@ -81,6 +81,12 @@ export interface RetentionOptions {
 }
 
 export interface RetentionReport {
+  /**
+   * Only with `justMade`: the room for a next run is short, and no forgetting can make it (what
+   * would otherwise be thrown); the snapshot just made is stored all the same. Undefined when the
+   * room fits.
+   */
+  readonly roomShort: QuotaTooSmallError | undefined;
   /** Snapshot ids forgotten, oldest first. */
   readonly forgotten: string[];
   readonly packsDeleted: number;
@@ -93,9 +99,10 @@ export interface RetentionReport {
 
 /**
  * Forgets the oldest snapshots, one at a time, and prunes after each, until the account's usage plus
- * `roomBytes` fits its quota and its list of backups can take one more. Never forgets the newest snapshot nor `justMade`. Throws
- * QuotaTooSmallError when nothing is left to forget and it still does not fit, and
- * RepositoryBusyError (from prune) while another writer is at work: snapshots forgotten by then
+ * `roomBytes` fits its quota and its list of backups can take one more. Never forgets the newest
+ * snapshot nor `justMade`. When nothing is left to forget and it still does not fit, it throws
+ * QuotaTooSmallError, or with `justMade` returns it as `roomShort` (the snapshot is stored; only
+ * the next run may not fit). It throws RepositoryBusyError (from prune) while another writer is at work: snapshots forgotten by then
  * stay forgotten, and their space is freed by the next run's prune.
  */
 export async function keepWithinQuota(
@@ -116,9 +123,14 @@ export async function keepWithinQuota(
     const { quotaBytes, usedBytes, entriesLeft } = await account.usage();
     const report = { forgotten, packsDeleted, bytesFreed, quotaBytes, usedBytes, roomBytes };
     // Room for the next run's objects, and for its entry in the list of backups.
-    if (usedBytes + roomBytes <= quotaBytes && entriesLeft >= 1) return report;
+    if (usedBytes + roomBytes <= quotaBytes && entriesLeft >= 1) return { ...report, roomShort: undefined };
     const oldest: SnapshotInfo | undefined = candidates.shift();
-    if (oldest === undefined) throw new QuotaTooSmallError(quotaBytes, usedBytes, roomBytes);
+    if (oldest === undefined) {
+      const error = new QuotaTooSmallError(quotaBytes, usedBytes, roomBytes);
+      // After a snapshot, a short room is news for the next run, not this run's failure.
+      if (options.justMade === undefined) throw error;
+      return { ...report, roomShort: error };
+    }
     await deleteIfPresent(repository.store, SNAPSHOT_PREFIX + oldest.id);
     await account.snapshotForgotten(oldest.id);
     forgotten.push(oldest.id);
