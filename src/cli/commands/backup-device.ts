@@ -142,6 +142,14 @@ export async function runDeviceCreate(
           parent: options.parent,
           oneFileSystem,
           ...progress.hooks,
+          // docs/BACKUP.md "Repositories in ChatD storage": the refused run is measured, uploading
+          // nothing, before retention forgets anything for it; its bar counts from zero.
+          onMeasure: () => {
+            progress.restart();
+            process.stderr.write(
+              "the account's quota refused the upload: measuring what the backup needs (reading it again, uploading nothing)\n",
+            );
+          },
           // docs/BACKUP.md "Repositories in ChatD storage": retention made room and the run starts over.
           onRetry: (retention) => {
             progress.restart();

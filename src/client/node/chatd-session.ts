@@ -35,6 +35,7 @@ import {
 } from '../repository/repository.ts';
 import {
   keepWithinQuota,
+  measureUpload,
   type QuotaTooSmallError,
   type RetentionReport,
   UploadTracker,
@@ -317,14 +318,17 @@ export class DeviceSession {
    * §12.8). The run holds a writer's lock (§12.15), so another device's prune waits for it. In
    * the account's storage behind ChatD, retention keeps the repository within the quota
    * (docs/BACKUP.md "Repositories in ChatD storage"): before each new try when the quota refused a
-   * run, with room for at least what the refused run had uploaded, and after the snapshot, for a
-   * next run like it. It tries again for as long as retention finds a snapshot to forget. `onRetry`
-   * is told before each new try, whose onBytes and onReused count its files from the start again.
+   * run, with room for what that run measures it uploads in all (QuotaTooSmallError at once, with
+   * nothing forgotten, when forgetting cannot make that room), and after the snapshot, for a next
+   * run like it. It tries again for as long as retention finds a snapshot to forget. `onMeasure`
+   * is told before each measuring run and `onRetry` before each new try; onBytes and onReused count
+   * the files of each from the start again.
    * A stored snapshot is a success: `roomShort` says when the room for a next run is short.
    */
   async createBackup(
     paths: readonly string[],
     options: Pick<SnapshotOptions, 'parent' | 'oneFileSystem' | 'onBytes' | 'onReused'> & {
+      onMeasure?: () => void;
       onRetry?: (retention: RetentionReport) => void;
     } = {},
   ): Promise<DeviceSnapshot> {
@@ -335,7 +339,7 @@ export class DeviceSession {
     const repository = await this.openRepository(key, true, tracker ?? store).finally(() => key.destroy());
     const owner = `${hostname()}:${process.pid}`;
     const account = new ChatdRetentionAccount(this.client);
-    const { onRetry, ...snapshotOptions } = options;
+    const { onMeasure, onRetry, ...snapshotOptions } = options;
     const run = () =>
       withWriterLock(
         repository,
@@ -354,14 +358,28 @@ export class DeviceSession {
         } catch (error) {
           if (tracker === undefined || mark === undefined || !(error instanceof ChatdQuotaError)) throw error;
           refusals++;
-          // A new try uploads again at least what this one had (its packs are deleted as
-          // abandoned), however little the newest snapshot's run uploaded, the default room: room
-          // for that means forgetting a snapshot, unless another device's upload that held room
-          // meanwhile has ended (docs/BACKUP.md "Repositories in ChatD storage").
           const { packs, bytes } = tracker.abandonedSince(mark);
+          // What the refused run had uploaded is no measure of what it needs: it stopped part way.
+          // Run it again uploading nothing, to learn what it uploads in all, so that retention
+          // forgets nothing when even forgetting every old snapshot cannot make that room, and
+          // otherwise just enough (docs/BACKUP.md "Repositories in ChatD storage").
+          onMeasure?.();
+          const measure = (lock?: SnapshotOptions['lock']) =>
+            measureUpload(repository, packs, (view) =>
+              createSnapshot(view, paths, { ...snapshotOptions, lock }),
+            );
+          // Under a writer's lock like any run, so that another device's prune does not delete
+          // what the measuring run reads (docs/FORMAT.md §12.15); without one when the full
+          // account has no room even for the lock (a prune meanwhile can then only fail it).
+          const measured = await withWriterLock(repository, owner, measure, { whileHeld: onInterrupt }).catch(
+            (lockError: unknown) => {
+              if (!(lockError instanceof ChatdQuotaError)) throw lockError;
+              return measure();
+            },
+          );
           const retention = await keepWithinQuota(repository, account, {
             abandonedPacks: packs,
-            roomBytes: bytes,
+            roomBytes: Math.max(bytes, measured),
             owner,
           });
           // Past the first new try, each needs a snapshot forgotten before it, so the tries end:

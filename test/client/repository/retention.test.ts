@@ -130,6 +130,39 @@ describe('retention within the account quota', () => {
     repository.close();
   });
 
+  it('forgets nothing when even forgetting every older snapshot cannot make the room', async () => {
+    const { client, repository, source, account } = await setUp('ivan');
+    const made: SnapshotInfo[] = [];
+    for (let n = 1; n <= 3; n++) {
+      await writeFile(join(source, 'today.db'), nodeCrypto.randomBytes(600_000));
+      made.push(await createSnapshot(repository, [source], { time: day(n) }));
+      await registerSnapshot(client, made.at(-1)!, 'chatd:');
+    }
+    const used = Number((await client.accountInfo()).usedBytes);
+    // The newest keeps its 600 kB whatever is forgotten: 2.5 MiB more cannot fit in 3 MiB, so
+    // forgetting the two older would destroy them in vain (docs/BACKUP.md "Repositories in ChatD storage").
+    const room = 2.5 * MiB;
+    const error = await keepWithinQuota(repository, account, { roomBytes: room, owner: 'ivan' }).then(
+      () => assert.fail('the room cannot be made'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof QuotaTooSmallError, String(error));
+    assert.ok(error.usedBytes >= 600_000 && error.usedBytes < used, `${error.usedBytes} of ${used} kept`);
+    assert.equal(error.missingBytes, error.usedBytes + room - QUOTA);
+    assert.deepEqual(
+      await listedSnapshots(client),
+      made.map((s) => s.id),
+    );
+    for (const snapshot of made)
+      assert.ok((await repository.listSnapshots()).some((s) => s.id === snapshot.id));
+    // Room that forgetting can make is made: the oldest go, the newest stays.
+    const report = await keepWithinQuota(repository, account, { roomBytes: 2 * MiB, owner: 'ivan' });
+    assert.deepEqual(report.forgotten, [made[0]!.id, made[1]!.id]);
+    assert.equal(report.roomShort, undefined);
+    await assertRestores(repository, source, made[2]!);
+    repository.close();
+  });
+
   it("forgets the oldest snapshot when the account's list of backups is full", async () => {
     const { client, repository, source, account } = await setUp('hana');
     // Single-stream backups fill the list but two places; they go straight into ChatD's own
