@@ -109,6 +109,12 @@ describe('progress bars of backup create and restore --device on a terminal', ()
       done: '1.0 MiB',
       total: '1.0 MiB',
     });
+    // Measured first, uploading nothing, so retention knows the room to make before it forgets
+    // (docs/BACKUP.md "Repositories in ChatD storage").
+    assert.match(
+      retried.screen,
+      /the account's quota refused the upload: measuring what the backup needs \(reading it again, uploading nothing\)/,
+    );
     assert.match(
       retried.screen,
       /the account's quota refused the upload: forgot 1 old snapshot, [\d.]+ [KM]iB freed; backing up again/,

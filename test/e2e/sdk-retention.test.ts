@@ -3,8 +3,9 @@
 // asked (docs/BACKUP.md "Repositories in ChatD storage"): the oldest snapshots leave both the
 // repository and the account's backup list, the newest always restores, and the usage ChatD
 // reports never passes the quota. A run that needs more room than the newest snapshot's run
-// uploaded is refused, makes room for at least what it had uploaded, and tries again until it fits,
-// or says the quota is too small once only the newest snapshot is left.
+// uploaded is refused, is measured, makes room for what it needs, and tries again; a run that can
+// never fit beside the newest snapshot says the quota is too small and forgets nothing. A stored
+// snapshot whose next run cannot fit is a success that says the room is short.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,15 +43,15 @@ describe('backups through ChatD within a small quota', () => {
   });
 
   /** A device of a new account `user`, its backups in the account's storage behind ChatD. */
-  async function newDevice(user: string): Promise<DeviceSession> {
-    const fleetPub = readFileSync(server.fleetPubPath, 'utf8');
+  async function newDevice(user: string, on = server): Promise<DeviceSession> {
+    const fleetPub = readFileSync(on.fleetPubPath, 'utf8');
     const device = await DeviceDir.create(join(root, `${user}-phone`), {
-      server: server.url,
+      server: on.url,
       userId: user,
       fleetPub,
     });
     const joining = await ChatdClient.connect({
-      url: server.url,
+      url: on.url,
       identity: device.identity(),
       openSocket: openNodeSocket,
     });
@@ -91,6 +92,9 @@ describe('backups through ChatD within a small quota', () => {
     phone.close();
   });
 
+  /** Each day's messages.db by snapshot id, to check what a snapshot restores. */
+  const messagesOf = new Map<string, Buffer>();
+
   /**
    * Six days of 512 KiB of new messages each, yesterday's gone: retention keeps the newest five or
    * so, filling the quota but for room for a day like the last (about 600 KiB).
@@ -98,8 +102,11 @@ describe('backups through ChatD within a small quota', () => {
   async function smallDays(phone: DeviceSession, chat: string): Promise<string[]> {
     mkdirSync(chat, { recursive: true });
     for (let day = 0; day < 6; day++) {
-      writeFileSync(join(chat, 'messages.db'), randomBytes(MiB / 2));
-      await phone.createBackup([chat]);
+      const messages = randomBytes(MiB / 2);
+      writeFileSync(join(chat, 'messages.db'), messages);
+      const snapshot = await phone.createBackup([chat]);
+      assert.equal(snapshot.roomShort, undefined, 'a day like the last fits');
+      messagesOf.set(snapshot.id, messages);
     }
     return (await phone.listSnapshots())!.map((s) => s.id);
   }
@@ -130,29 +137,130 @@ describe('backups through ChatD within a small quota', () => {
     phone.close();
   });
 
-  it('a run that cannot fit even with only the newest snapshot left says how much is missing', async () => {
+  it('a run that cannot fit even with only the newest snapshot left forgets nothing and says how much is missing', async () => {
     const phone = await newDevice('finn');
     const chat = join(root, 'finn-chat');
     const kept = await smallDays(phone, chat);
-    writeFileSync(join(chat, 'video.mp4'), randomBytes(5 * MiB));
+    const usedBefore = Number((await phone.client.accountInfo()).usedBytes);
+    // 3.6 MiB is less than the 4 MiB quota, but the newest snapshot's 512 KiB stay whatever is
+    // forgotten: the run can never fit, and forgetting the older days would destroy them in vain
+    // (docs/BACKUP.md "Repositories in ChatD storage").
+    writeFileSync(join(chat, 'video.mp4'), randomBytes(3.6 * MiB));
+    const retries: string[][] = [];
     await assert.rejects(
-      phone.createBackup([chat]),
-      (error) => error instanceof QuotaTooSmallError && error.missingBytes > 0,
+      phone.createBackup([chat], { onRetry: (retention) => retries.push(retention.forgotten) }),
+      (error) =>
+        error instanceof QuotaTooSmallError &&
+        error.missingBytes > 0 &&
+        error.message.includes(`${error.missingBytes} bytes are missing`),
     );
-    // Retention forgot what it could; the newest snapshot stays, restorable, and the quota holds.
+    assert.deepEqual(retries, [], 'no new try');
+    // Every old snapshot is still listed, in the repository and in ChatD's backup list, and restores.
     assert.deepEqual(
       (await phone.listSnapshots())!.map((s) => s.id),
-      [kept.at(-1)],
+      kept,
+    );
+    assert.deepEqual(
+      (await phone.listBackups()).map((entry) => entry.id),
+      kept,
+    );
+    // What the refused run uploaded is deleted again: the account uses no more than before.
+    const info = await phone.client.accountInfo();
+    assert.ok(Number(info.usedBytes) <= usedBefore, `${info.usedBytes} bytes used, ${usedBefore} before`);
+    for (const id of kept) {
+      const out = join(root, `finn-restored-${id}`);
+      assert.equal((await phone.restore({ to: out, id })).id, id);
+      assert.deepEqual(readFileSync(join(out, 'finn-chat', 'messages.db')), messagesOf.get(id));
+      assert.deepEqual(readdirSync(join(out, 'finn-chat')), ['messages.db'], 'the video is in no snapshot');
+    }
+    phone.close();
+  });
+
+  it('a run of several packs that cannot fit is found out before the first old snapshot goes', async () => {
+    // Packs of 16 MiB (docs/FORMAT.md §12.5) under a 40 MiB quota: the quota refuses the run's
+    // second pack, so what it had uploaded by then is far less than it needs in all. Only the
+    // measured size shows, before anything is forgotten, that it cannot fit beside the newest
+    // snapshot (docs/BACKUP.md "Repositories in ChatD storage").
+    const big = await EmbeddedServer.start({
+      dataDir: join(root, 'big-server'),
+      quotaBytes: 40 * MiB,
+      codeSender: { send: async (user, code) => void codes.set(user, code) },
+    });
+    try {
+      const phone = await newDevice('ines', big);
+      const chat = join(root, 'ines-chat');
+      mkdirSync(chat);
+      const made = new Map<string, Buffer>();
+      for (let day = 0; day < 4; day++) {
+        const messages = randomBytes(4 * MiB);
+        writeFileSync(join(chat, 'messages.db'), messages);
+        made.set((await phone.createBackup([chat])).id, messages);
+      }
+      const kept = (await phone.listSnapshots())!.map((s) => s.id);
+      assert.deepEqual(kept, [...made.keys()], 'four days of 4 MiB fit in 40 MiB');
+      const usedBefore = Number((await phone.client.accountInfo()).usedBytes);
+      // 37 MiB beside the newest day's 4 MiB pass the quota, whatever is forgotten.
+      writeFileSync(join(chat, 'video.mp4'), randomBytes(37 * MiB));
+      const retries: string[][] = [];
+      await assert.rejects(
+        phone.createBackup([chat], { onRetry: (retention) => retries.push(retention.forgotten) }),
+        (error) => error instanceof QuotaTooSmallError && error.missingBytes > 0,
+      );
+      assert.deepEqual(retries, [], 'no new try');
+      assert.deepEqual(
+        (await phone.listSnapshots())!.map((s) => s.id),
+        kept,
+      );
+      assert.deepEqual(
+        (await phone.listBackups()).map((entry) => entry.id),
+        kept,
+      );
+      const info = await phone.client.accountInfo();
+      assert.ok(Number(info.usedBytes) <= usedBefore, `${info.usedBytes} bytes used, ${usedBefore} before`);
+      for (const id of kept) {
+        const out = join(root, `ines-restored-${id}`);
+        assert.equal((await phone.restore({ to: out, id })).id, id);
+        assert.deepEqual(readFileSync(join(out, 'ines-chat', 'messages.db')), made.get(id));
+      }
+      phone.close();
+    } finally {
+      await big.close();
+    }
+  });
+
+  it('a stored snapshot whose next run cannot fit is a success that says the room is short, and forgets nothing for it', async () => {
+    const phone = await newDevice('gwen');
+    const chat = join(root, 'gwen-chat');
+    const kept = await smallDays(phone, chat);
+    // A 2.5 MiB video fits once the oldest days are forgotten; a next run like it (2.5 MiB more)
+    // cannot fit beside it, whatever else is forgotten.
+    writeFileSync(join(chat, 'video.mp4'), randomBytes(2.5 * MiB));
+    const retries: string[][] = [];
+    const snapshot = await phone.createBackup([chat], {
+      onRetry: (retention) => retries.push(retention.forgotten),
+    });
+    assert.equal(retries.length, 1, `${retries.length} retries`);
+    const forgotten = retries[0]!;
+    assert.ok(snapshot.roomShort instanceof QuotaTooSmallError, String(snapshot.roomShort));
+    assert.ok(snapshot.roomShort.missingBytes > 0, `${snapshot.roomShort.missingBytes} bytes missing`);
+    assert.equal(snapshot.roomShort.roomBytes, snapshot.added, 'room for a day like today');
+    // The snapshot is stored and listed; the days the retry needed forgotten are gone, and no
+    // more: forgetting the rest could not have made the room for a next run.
+    const stillKept = kept.filter((id) => !forgotten.includes(id));
+    assert.ok(stillKept.length >= 1, 'an older day is left to forget in vain');
+    assert.deepEqual(
+      (await phone.listSnapshots())!.map((s) => s.id),
+      [...stillKept, snapshot.id],
+    );
+    assert.deepEqual(
+      (await phone.listBackups()).map((entry) => entry.id),
+      [...stillKept, snapshot.id],
     );
     const info = await phone.client.accountInfo();
     assert.ok(Number(info.usedBytes) <= QUOTA, `${info.usedBytes} bytes used of ${QUOTA}`);
-    const out = join(root, 'finn-restored');
-    assert.equal((await phone.restore({ to: out })).id, kept.at(-1));
-    assert.deepEqual(
-      readFileSync(join(out, 'finn-chat', 'messages.db')),
-      readFileSync(join(chat, 'messages.db')),
-    );
-    assert.deepEqual(readdirSync(join(out, 'finn-chat')), ['messages.db'], 'the video is in no snapshot');
+    const out = join(root, 'gwen-restored');
+    assert.equal((await phone.restore({ to: out })).id, snapshot.id);
+    assert.deepEqual((await compareTrees(chat, join(out, 'gwen-chat'))).differences, []);
     phone.close();
   });
 });

@@ -74,7 +74,9 @@ const REPOSITORY_NAMES = [
   'keepWithinQuota',
   'keptSnapshots',
   'listSnapshot',
+  'measureUpload',
   'pruneRepository',
+  'retainedBytes',
   'snapshotEntries',
   'withWriterLock',
 ];

@@ -15,6 +15,7 @@ import type {
   StatusReport,
 } from '../../client/node/chatd-session.ts';
 import { isSnapshotId } from '../../client/repository/repository.ts';
+import type { QuotaTooSmallError } from '../../client/repository/retention.ts';
 import type { Argon2idParameters } from '../../client/vault/client.ts';
 import { StrongroomError, UsageError } from '../../errors.ts';
 import { BackupKey } from '../../format/key.ts';
@@ -141,6 +142,14 @@ export async function runDeviceCreate(
           parent: options.parent,
           oneFileSystem,
           ...progress.hooks,
+          // docs/BACKUP.md "Repositories in ChatD storage": the refused run is measured, uploading
+          // nothing, before retention forgets anything for it; its bar counts from zero.
+          onMeasure: () => {
+            progress.restart();
+            process.stderr.write(
+              "the account's quota refused the upload: measuring what the backup needs (reading it again, uploading nothing)\n",
+            );
+          },
           // docs/BACKUP.md "Repositories in ChatD storage": retention made room and the run starts over.
           onRetry: (retention) => {
             progress.restart();
@@ -151,9 +160,22 @@ export async function runDeviceCreate(
         })
         .finally(() => progress.stop());
       reportCreatedSnapshot(snapshot, session.device.store, options.json ?? false);
+      // The snapshot is stored and registered: a short room for the next run is a warning, and
+      // the run still exits 0 (docs/BACKUP.md "Repositories in ChatD storage").
+      if (snapshot.roomShort !== undefined)
+        process.stderr.write(`${roomShortWarning(snapshot.id, snapshot.roomShort)}\n`);
     },
     options.s3Endpoint,
   );
+}
+
+/** The warning line of a stored snapshot whose next run has too little room (docs/BACKUP.md). */
+export function roomShortWarning(id: string, short: QuotaTooSmallError): string {
+  return short.missingBytes > 0
+    ? `strongroom: warning: snapshot ${id} is stored, but a next backup like it will not fit the account's quota: ` +
+        `${formatBytes(short.missingBytes)} missing even with only this snapshot kept; back up less, or move the repository to a larger store`
+    : `strongroom: warning: snapshot ${id} is stored, but the account's list of backups is full: ` +
+        'remove single-stream backups (`backup list` shows them) before the next backup';
 }
 
 const utcText = (date: Date) =>

@@ -33,7 +33,13 @@ import {
   SNAPSHOT_PREFIX,
   type SnapshotInfo,
 } from '../repository/repository.ts';
-import { keepWithinQuota, type RetentionReport, UploadTracker } from '../repository/retention.ts';
+import {
+  keepWithinQuota,
+  measureUpload,
+  type QuotaTooSmallError,
+  type RetentionReport,
+  UploadTracker,
+} from '../repository/retention.ts';
 import { withWriterLock } from '../repository/writer-lock.ts';
 import { type Argon2idParameters, VaultClient, type VaultRecordStatus } from '../vault/client.ts';
 import { type ProgressListener, restoreBackup } from './backup.ts';
@@ -154,6 +160,17 @@ function recordState(summary: VaultRecordStatus): DeviceRecordState {
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const isZero = (bytes: Uint8Array) => bytes.every((b) => b === 0);
+
+/** A snapshot `DeviceSession.createBackup` stored and registered. */
+export interface DeviceSnapshot extends CreatedSnapshot {
+  /**
+   * The room retention keeps for a next run like this one is short even with every older snapshot
+   * forgotten (docs/BACKUP.md "Repositories in ChatD storage"): the error that says by how much
+   * (`missingBytes`; 0 when the account's list of backups is full). Undefined when the room fits,
+   * and in a store without a quota.
+   */
+  readonly roomShort: QuotaTooSmallError | undefined;
+}
 
 export class DeviceSession {
   private constructor(
@@ -300,17 +317,21 @@ export class DeviceSession {
    * only content the repository lacks is uploaded, also after an interrupted run (docs/FORMAT.md
    * §12.8). The run holds a writer's lock (§12.15), so another device's prune waits for it. In
    * the account's storage behind ChatD, retention keeps the repository within the quota
-   * (docs/BACKUP.md "Repositories in ChatD storage"): after the snapshot, and before each new try
-   * when the quota refused a run, with room for at least what the refused run had uploaded; it
-   * tries again for as long as retention finds a snapshot to forget. `onRetry` is told before
-   * each new try, whose onBytes and onReused count its files from the start again.
+   * (docs/BACKUP.md "Repositories in ChatD storage"): before each new try when the quota refused a
+   * run, with room for what that run measures it uploads in all (QuotaTooSmallError at once, with
+   * nothing forgotten, when forgetting cannot make that room), and after the snapshot, for a next
+   * run like it. It tries again for as long as retention finds a snapshot to forget. `onMeasure`
+   * is told before each measuring run and `onRetry` before each new try; onBytes and onReused count
+   * the files of each from the start again.
+   * A stored snapshot is a success: `roomShort` says when the room for a next run is short.
    */
   async createBackup(
     paths: readonly string[],
     options: Pick<SnapshotOptions, 'parent' | 'oneFileSystem' | 'onBytes' | 'onReused'> & {
+      onMeasure?: () => void;
       onRetry?: (retention: RetentionReport) => void;
     } = {},
-  ): Promise<CreatedSnapshot> {
+  ): Promise<DeviceSnapshot> {
     const key = this.heldKey();
     const store = await this.openStore(this.device.store);
     // Only ChatD's storage has a quota to keep within; the tracker names the packs a refused run left.
@@ -318,7 +339,7 @@ export class DeviceSession {
     const repository = await this.openRepository(key, true, tracker ?? store).finally(() => key.destroy());
     const owner = `${hostname()}:${process.pid}`;
     const account = new ChatdRetentionAccount(this.client);
-    const { onRetry, ...snapshotOptions } = options;
+    const { onMeasure, onRetry, ...snapshotOptions } = options;
     const run = () =>
       withWriterLock(
         repository,
@@ -337,14 +358,28 @@ export class DeviceSession {
         } catch (error) {
           if (tracker === undefined || mark === undefined || !(error instanceof ChatdQuotaError)) throw error;
           refusals++;
-          // A new try uploads again at least what this one had (its packs are deleted as
-          // abandoned), however little the newest snapshot's run uploaded, the default room: room
-          // for that means forgetting a snapshot, unless another device's upload that held room
-          // meanwhile has ended (docs/BACKUP.md "Repositories in ChatD storage").
           const { packs, bytes } = tracker.abandonedSince(mark);
+          // What the refused run had uploaded is no measure of what it needs: it stopped part way.
+          // Run it again uploading nothing, to learn what it uploads in all, so that retention
+          // forgets nothing when even forgetting every old snapshot cannot make that room, and
+          // otherwise just enough (docs/BACKUP.md "Repositories in ChatD storage").
+          onMeasure?.();
+          const measure = (lock?: SnapshotOptions['lock']) =>
+            measureUpload(repository, packs, (view) =>
+              createSnapshot(view, paths, { ...snapshotOptions, lock }),
+            );
+          // Under a writer's lock like any run, so that another device's prune does not delete
+          // what the measuring run reads (docs/FORMAT.md §12.15); without one when the full
+          // account has no room even for the lock (a prune meanwhile can then only fail it).
+          const measured = await withWriterLock(repository, owner, measure, { whileHeld: onInterrupt }).catch(
+            (lockError: unknown) => {
+              if (!(lockError instanceof ChatdQuotaError)) throw lockError;
+              return measure();
+            },
+          );
           const retention = await keepWithinQuota(repository, account, {
             abandonedPacks: packs,
-            roomBytes: bytes,
+            roomBytes: Math.max(bytes, measured),
             owner,
           });
           // Past the first new try, each needs a snapshot forgotten before it, so the tries end:
@@ -357,15 +392,19 @@ export class DeviceSession {
       await this.device.update({
         lastBackup: { id: snapshot.id, size: snapshot.size, created: snapshot.time },
       });
+      let roomShort: QuotaTooSmallError | undefined;
       if (tracker !== undefined) {
         try {
-          await keepWithinQuota(repository, account, { justMade: snapshot.id, owner });
+          // With justMade, a room too short for a next run is returned, not thrown: the snapshot
+          // is stored and registered (docs/BACKUP.md "Repositories in ChatD storage").
+          roomShort = (await keepWithinQuota(repository, account, { justMade: snapshot.id, owner }))
+            .roomShort;
         } catch (error) {
           // Another device is writing or pruning: the snapshot just made is safe, the next run prunes.
           if (!(error instanceof RepositoryBusyError)) throw error;
         }
       }
-      return snapshot;
+      return { ...snapshot, roomShort };
     } finally {
       repository.close();
     }

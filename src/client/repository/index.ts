@@ -36,10 +36,12 @@ export {
   type AbandonedUploads,
   type AccountUsage,
   keepWithinQuota,
+  measureUpload,
   QuotaTooSmallError,
   type RetentionAccount,
   type RetentionOptions,
   type RetentionReport,
+  retainedBytes,
   type UploadMark,
   UploadTracker,
 } from './retention.ts';

@@ -162,6 +162,14 @@ export class Repository {
     );
   }
 
+  /**
+   * The same repository reached through `store` (a view over this one's store, e.g. measureUpload's,
+   * which stores nothing). It shares this repository's keys: close this one, not the view.
+   */
+  through(store: BlobStore): Repository {
+    return new Repository(store, this.crypto, this.keys, this.dataAead, this.metadataAead, this.compression);
+  }
+
   /** The keyed id of a blob's plaintext (§12.2): HMAC-SHA256 under the chunk-id key. */
   async blobId(plain: Uint8Array): Promise<Uint8Array> {
     return this.crypto.hmacSha256(this.keys.chunkIdKey, plain);

@@ -5,6 +5,7 @@
 import { StrongroomError } from '../../errors.ts';
 import { type BlobInfo, BlobNotFoundError, type BlobStore } from '../../stores/blob/blob-store.ts';
 import { type PruneReport, pruneRepository } from './prune.ts';
+import { RepositoryReader } from './reader.ts';
 import {
   INDEX_PREFIX,
   PACK_PREFIX,
@@ -34,7 +35,9 @@ export interface AccountUsage {
 /**
  * Even with every snapshot but the newest (and the one just made) forgotten, the repository does not
  * fit: `missingBytes` more quota would be needed, or (`missingBytes` 0) the account's list of
- * backups is full of entries that are not this repository's snapshots.
+ * backups is full of entries that are not this repository's snapshots. Thrown before anything is
+ * forgotten when the account's usage shows that forgetting cannot make the room (docs/BACKUP.md
+ * "Repositories in ChatD storage"); `usedBytes` is then the least the account would still use.
  */
 export class QuotaTooSmallError extends StrongroomError {
   readonly missingBytes: number;
@@ -46,8 +49,8 @@ export class QuotaTooSmallError extends StrongroomError {
     const missingBytes = Math.max(0, usedBytes + roomBytes - quotaBytes);
     super(
       missingBytes > 0
-        ? `the account's storage is too small for this repository: it uses ${usedBytes} of ${quotaBytes} bytes ` +
-            `with only the newest snapshots left, and a next run needs about ${roomBytes} more; ${missingBytes} bytes are missing`
+        ? `the account's storage is too small for this repository: with only the newest snapshots left it would use ` +
+            `at least ${usedBytes} of ${quotaBytes} bytes, and a next run needs about ${roomBytes} more; ${missingBytes} bytes are missing`
         : "the account's list of backups is full, and only the newest snapshots of this repository are in it",
       {
         hints: [
@@ -81,6 +84,12 @@ export interface RetentionOptions {
 }
 
 export interface RetentionReport {
+  /**
+   * Only with `justMade`: the room for a next run is short, and no forgetting can make it (what
+   * would otherwise be thrown); the snapshot just made is stored all the same. Undefined when the
+   * room fits.
+   */
+  readonly roomShort: QuotaTooSmallError | undefined;
   /** Snapshot ids forgotten, oldest first. */
   readonly forgotten: string[];
   readonly packsDeleted: number;
@@ -93,10 +102,14 @@ export interface RetentionReport {
 
 /**
  * Forgets the oldest snapshots, one at a time, and prunes after each, until the account's usage plus
- * `roomBytes` fits its quota and its list of backups can take one more. Never forgets the newest snapshot nor `justMade`. Throws
- * QuotaTooSmallError when nothing is left to forget and it still does not fit, and
- * RepositoryBusyError (from prune) while another writer is at work: snapshots forgotten by then
- * stay forgotten, and their space is freed by the next run's prune.
+ * `roomBytes` fits its quota and its list of backups can take one more. Never forgets the newest
+ * snapshot nor `justMade`. Before forgetting the first, it checks that forgetting can make the
+ * room at all: the account's usage less everything the snapshots it may forget could free
+ * (`retainedBytes`), plus `roomBytes`, must fit the quota; otherwise it forgets nothing
+ * (docs/BACKUP.md "Repositories in ChatD storage"). When the room cannot be made it throws
+ * QuotaTooSmallError, or with `justMade` returns it as `roomShort` (the snapshot is stored; only
+ * the next run may not fit). It throws RepositoryBusyError (from prune) while another writer is at
+ * work: snapshots forgotten by then stay forgotten, and their space is freed by the next run's prune.
  */
 export async function keepWithinQuota(
   repository: Repository,
@@ -111,20 +124,117 @@ export async function keepWithinQuota(
   const newest = snapshots.at(-1);
   const roomBytes = options.roomBytes ?? newest?.added ?? 0;
   // Oldest first; the newest and the one just made stay whatever the quota says.
-  const candidates = snapshots.filter((s) => s !== newest && s.id !== options.justMade);
+  const kept = snapshots.filter((s) => s === newest || s.id === options.justMade);
+  const candidates = snapshots.filter((s) => !kept.includes(s));
+  let checked = false;
   for (;;) {
     const { quotaBytes, usedBytes, entriesLeft } = await account.usage();
     const report = { forgotten, packsDeleted, bytesFreed, quotaBytes, usedBytes, roomBytes };
     // Room for the next run's objects, and for its entry in the list of backups.
-    if (usedBytes + roomBytes <= quotaBytes && entriesLeft >= 1) return report;
+    if (usedBytes + roomBytes <= quotaBytes && entriesLeft >= 1) return { ...report, roomShort: undefined };
+    const short = (error: QuotaTooSmallError): RetentionReport => {
+      // After a snapshot, a short room is news for the next run, not this run's failure.
+      if (options.justMade === undefined) throw error;
+      return { ...report, roomShort: error };
+    };
+    if (!checked && candidates.length > 0) {
+      // Forget nothing in vain: if even forgetting every candidate cannot make the room, say so
+      // before the first is forgotten (docs/BACKUP.md "Repositories in ChatD storage").
+      checked = true;
+      const retained = await retainedBytes(repository, usedBytes, kept);
+      if (retained + roomBytes > quotaBytes || entriesLeft + candidates.length < 1)
+        return short(new QuotaTooSmallError(quotaBytes, retained, roomBytes));
+    }
     const oldest: SnapshotInfo | undefined = candidates.shift();
-    if (oldest === undefined) throw new QuotaTooSmallError(quotaBytes, usedBytes, roomBytes);
+    if (oldest === undefined) return short(new QuotaTooSmallError(quotaBytes, usedBytes, roomBytes));
     await deleteIfPresent(repository.store, SNAPSHOT_PREFIX + oldest.id);
     await account.snapshotForgotten(oldest.id);
     forgotten.push(oldest.id);
     const pruned: PruneReport = await pruneRepository(repository, { owner: options.owner, now: options.now });
     packsDeleted += pruned.packsDeleted;
     bytesFreed += pruned.bytesFreed;
+  }
+}
+
+/**
+ * The least the account uses whatever retention forgets, `kept` aside: `usedBytes` less an upper
+ * bound of what forgetting every other snapshot and pruning can free. That bound is every pack,
+ * index and forgettable snapshot object of the repository, less the bytes of the blobs the kept
+ * snapshots use (they stay in some pack whatever prune repacks). What is not the repository's (a
+ * single-stream backup, another writer's lock) stays too. Reads the kept snapshots' trees.
+ */
+export async function retainedBytes(
+  repository: Repository,
+  usedBytes: number,
+  kept: readonly SnapshotInfo[],
+): Promise<number> {
+  const { store } = repository;
+  const keptNames = new Set(kept.map((s) => SNAPSHOT_PREFIX + s.id));
+  let freeable = 0;
+  for (const prefix of [PACK_PREFIX, INDEX_PREFIX, SNAPSHOT_PREFIX])
+    for (const info of await store.list(prefix)) if (!keptNames.has(info.name)) freeable += info.size;
+  const reader = await RepositoryReader.open(repository);
+  const used = new Set<string>();
+  const walk = async (treeId: string): Promise<void> => {
+    if (used.has(treeId)) return;
+    used.add(treeId);
+    for (const entry of (await reader.tree(treeId)).entries) {
+      if (entry.kind === 'dir') await walk(entry.tree!);
+      for (const id of entry.content ?? []) used.add(id);
+    }
+  };
+  for (const snapshot of kept) await walk(snapshot.tree);
+  let keptBlobBytes = 0;
+  for (const id of used) keptBlobBytes += reader.index.get(id)?.length ?? 0;
+  return Math.max(0, usedBytes - Math.max(0, freeable - keptBlobBytes));
+}
+
+/**
+ * Runs `run` (a snapshot, say) against a view of `repository` that uploads nothing, and returns
+ * the bytes it would have uploaded: the room a run refused by the quota needs at least, measured
+ * before retention forgets anything for it (docs/BACKUP.md "Repositories in ChatD storage"). The
+ * packs in `hidden` (the refused run's, about to be deleted) are not seen, so their blobs count
+ * as uploaded again. Reads what the run reads; the blobs it would upload are only counted.
+ */
+export async function measureUpload(
+  repository: Repository,
+  hidden: readonly string[],
+  run: (view: Repository) => Promise<unknown>,
+): Promise<number> {
+  const store = new MeasuringStore(repository.store, new Set(hidden));
+  await run(repository.through(store));
+  return store.bytes;
+}
+
+/** Reads from `inner`; counts and drops what is put (so a put blob cannot be read back). */
+class MeasuringStore implements BlobStore {
+  bytes = 0;
+  constructor(
+    private readonly inner: BlobStore,
+    private readonly hidden: ReadonlySet<string>,
+  ) {}
+
+  get location(): string {
+    return this.inner.location;
+  }
+
+  async put(_name: string, data: AsyncIterable<Uint8Array>): Promise<number> {
+    let size = 0;
+    for await (const piece of data) size += piece.length;
+    this.bytes += size;
+    return size;
+  }
+
+  get(name: string): AsyncIterable<Uint8Array> {
+    return this.inner.get(name);
+  }
+
+  async list(...args: Parameters<BlobStore['list']>): Promise<BlobInfo[]> {
+    return (await this.inner.list(...args)).filter((info) => !this.hidden.has(info.name));
+  }
+
+  async delete(): Promise<void> {
+    throw new StrongroomError('a measuring run deletes nothing');
   }
 }
 

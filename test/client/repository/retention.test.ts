@@ -113,11 +113,12 @@ describe('retention within the account quota', () => {
     await writeFile(join(source, 'messages.db'), nodeCrypto.randomBytes(1_800_000));
     const snapshot = await createSnapshot(repository, [source], { time: day(1) });
     await registerSnapshot(client, snapshot, 'chatd:');
-    const error = await keepWithinQuota(repository, account, { justMade: snapshot.id, owner: 'edgar' }).then(
-      () => assert.fail('retention should not fit'),
-      (e: unknown) => e,
-    );
+    // After a snapshot (justMade) the short room is reported, not thrown: the snapshot is stored
+    // (docs/BACKUP.md "Repositories in ChatD storage").
+    const report = await keepWithinQuota(repository, account, { justMade: snapshot.id, owner: 'edgar' });
+    const error = report.roomShort;
     assert.ok(error instanceof QuotaTooSmallError, String(error));
+    assert.deepEqual(report.forgotten, []);
     const used = Number((await client.accountInfo()).usedBytes);
     assert.equal(error.usedBytes, used);
     assert.equal(error.roomBytes, snapshot.added);
@@ -126,6 +127,39 @@ describe('retention within the account quota', () => {
     // Nothing was forgotten: the one snapshot is still listed and restores.
     assert.deepEqual(await listedSnapshots(client), [snapshot.id]);
     await assertRestores(repository, source, snapshot);
+    repository.close();
+  });
+
+  it('forgets nothing when even forgetting every older snapshot cannot make the room', async () => {
+    const { client, repository, source, account } = await setUp('ivan');
+    const made: SnapshotInfo[] = [];
+    for (let n = 1; n <= 3; n++) {
+      await writeFile(join(source, 'today.db'), nodeCrypto.randomBytes(600_000));
+      made.push(await createSnapshot(repository, [source], { time: day(n) }));
+      await registerSnapshot(client, made.at(-1)!, 'chatd:');
+    }
+    const used = Number((await client.accountInfo()).usedBytes);
+    // The newest keeps its 600 kB whatever is forgotten: 2.5 MiB more cannot fit in 3 MiB, so
+    // forgetting the two older would destroy them in vain (docs/BACKUP.md "Repositories in ChatD storage").
+    const room = 2.5 * MiB;
+    const error = await keepWithinQuota(repository, account, { roomBytes: room, owner: 'ivan' }).then(
+      () => assert.fail('the room cannot be made'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof QuotaTooSmallError, String(error));
+    assert.ok(error.usedBytes >= 600_000 && error.usedBytes < used, `${error.usedBytes} of ${used} kept`);
+    assert.equal(error.missingBytes, error.usedBytes + room - QUOTA);
+    assert.deepEqual(
+      await listedSnapshots(client),
+      made.map((s) => s.id),
+    );
+    for (const snapshot of made)
+      assert.ok((await repository.listSnapshots()).some((s) => s.id === snapshot.id));
+    // Room that forgetting can make is made: the oldest go, the newest stays.
+    const report = await keepWithinQuota(repository, account, { roomBytes: 2 * MiB, owner: 'ivan' });
+    assert.deepEqual(report.forgotten, [made[0]!.id, made[1]!.id]);
+    assert.equal(report.roomShort, undefined);
+    await assertRestores(repository, source, made[2]!);
     repository.close();
   });
 
@@ -162,12 +196,17 @@ describe('retention within the account quota', () => {
     // One more single-stream backup fills the list again: only the newest snapshot is left, and it stays.
     const row = { id: '20250102T000000.000Z-00000000', size: 1, createdAtMs: 2, location: 'chatd:' };
     assert.ok(await accounts.putBackup(id, row, MAX_BACKUP_ENTRIES));
+    const full = await keepWithinQuota(repository, account, { justMade: third.id, owner: 'hana' });
+    assert.ok(
+      full.roomShort instanceof QuotaTooSmallError &&
+        full.roomShort.missingBytes === 0 &&
+        /list of backups is full/.test(full.roomShort.message),
+      String(full.roomShort),
+    );
+    // Before a run (no justMade) the same shortfall is an error.
     await assert.rejects(
-      keepWithinQuota(repository, account, { justMade: third.id, owner: 'hana' }),
-      (error: unknown) =>
-        error instanceof QuotaTooSmallError &&
-        error.missingBytes === 0 &&
-        /list of backups is full/.test(error.message),
+      keepWithinQuota(repository, account, { owner: 'hana' }),
+      (error: unknown) => error instanceof QuotaTooSmallError && error.missingBytes === 0,
     );
     assert.deepEqual(
       (await repository.listSnapshots()).map((s) => s.id),
