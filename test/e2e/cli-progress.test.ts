@@ -6,18 +6,17 @@
 // with the password runs its bar to the snapshot's size.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ChatdBlobStore } from '../../src/client/chatd/blob-store.ts';
 import { ChatdClient } from '../../src/client/chatd/client.ts';
 import { formatBytes } from '../../src/client/format-bytes.ts';
 import { DeviceDir } from '../../src/client/node/chatd-device.ts';
 import { openNodeSocket } from '../../src/client/node/chatd-socket.ts';
 import { compareTrees } from '../../src/demo/compare-trees.ts';
-import { EmbeddedServer } from '../../src/server/embedded.ts';
 import { lastProgressBar, runCliInTerminal } from '../helpers/terminal.ts';
+import { EmbeddedChatd } from './embedded-chatd.ts';
 import { cli, TEST_ENV } from './helpers.ts';
 
 const MiB = 1024 * 1024;
@@ -26,43 +25,12 @@ const QUOTA = 4 * MiB;
 const PASSWORD = 'copper meadow lantern tide';
 
 describe('progress bars of backup create and restore --device on a terminal', () => {
-  let root: string;
-  let server: EmbeddedServer;
-  const codes = new Map<string, string>();
+  const chatd = EmbeddedChatd.forBlock('cli-progress-', QUOTA);
 
-  before(async () => {
-    root = mkdtempSync(join(tmpdir(), 'cli-progress-'));
-    server = await EmbeddedServer.start({
-      dataDir: join(root, 'server'),
-      quotaBytes: QUOTA,
-      codeSender: { send: async (user, code) => void codes.set(user, code) },
-    });
-  });
-  after(async () => {
-    await server.close();
-    rmSync(root, { recursive: true, force: true });
-  });
-
-  /** A device of `user` in `root/name`, joined with the code the server sent (the SDK's join). */
+  /** The folder of a device of `user` in `root/name`, joined with the code the server sent. */
   async function newDevice(user: string, name: string): Promise<string> {
-    const dir = join(root, name);
-    const device = await DeviceDir.create(dir, {
-      server: server.url,
-      userId: user,
-      fleetPub: readFileSync(server.fleetPubPath, 'utf8'),
-    });
-    const client = await ChatdClient.connect({
-      url: server.url,
-      identity: device.identity(),
-      openSocket: openNodeSocket,
-    });
-    try {
-      await client.requestJoinCode();
-      await client.submitJoinCode(codes.get(user)!);
-    } finally {
-      client.close();
-    }
-    return dir;
+    await chatd.joinDevice(user, name);
+    return join(chatd.root, name);
   }
 
   const inTerminal = (args: string[], steps: Parameters<typeof runCliInTerminal>[1] = []) =>
@@ -71,7 +39,7 @@ describe('progress bars of backup create and restore --device on a terminal', ()
   it('a create that the quota refused and retention let through ends its bar at 100 % of the retry', async () => {
     const phone = await newDevice('erin', 'erin-phone');
     assert.equal((await cli(['backup', 'enable', '--device', phone, '--manual-key'])).code, 0);
-    const chat = join(root, 'erin-chat');
+    const chat = join(chatd.root, 'erin-chat');
     mkdirSync(chat);
     const day = async () => {
       // New incompressible content each day: 1 MiB to upload, and yesterday's 1 MiB stays in its snapshot.
@@ -87,7 +55,7 @@ describe('progress bars of backup create and restore --device on a terminal', ()
     // kept for a day like the last (1 MiB) is gone, so the next run is refused by the quota.
     const laptop = await newDevice('erin', 'erin-laptop');
     const other = await ChatdClient.connect({
-      url: server.url,
+      url: chatd.server.url,
       identity: DeviceDir.open(laptop).identity(),
       openSocket: openNodeSocket,
     });
@@ -130,7 +98,7 @@ describe('progress bars of backup create and restore --device on a terminal', ()
     );
     const info = JSON.parse((await cli(['account', 'info', '--device', phone, '--json'])).stdout);
     assert.ok(info.usedBytes <= QUOTA, `${info.usedBytes} bytes used of ${QUOTA}`);
-    const out = join(root, 'erin-out');
+    const out = join(chatd.root, 'erin-out');
     const restored = await cli(['backup', 'restore', '--device', phone, '--to', out]);
     assert.equal(restored.code, 0, restored.stderr);
     assert.deepEqual((await compareTrees(chat, join(out, 'erin-chat'))).differences, []);
@@ -140,7 +108,7 @@ describe('progress bars of backup create and restore --device on a terminal', ()
     const phone = await newDevice('fred', 'fred-phone');
     const enabled = await cli(['backup', 'enable', '--device', phone, '--password-stdin'], `${PASSWORD}\n`);
     assert.equal(enabled.code, 0, enabled.stderr);
-    const chat = join(root, 'fred-chat');
+    const chat = join(chatd.root, 'fred-chat');
     mkdirSync(chat);
     writeFileSync(join(chat, 'photo.jpg'), randomBytes(MiB));
     writeFileSync(join(chat, 'voice.ogg'), randomBytes(MiB / 2));
@@ -149,7 +117,7 @@ describe('progress bars of backup create and restore --device on a terminal', ()
     const snapshot = JSON.parse(created.stdout);
     assert.equal(snapshot.size, 1.5 * MiB);
     const tablet = await newDevice('fred', 'fred-tablet');
-    const out = join(root, 'fred-out');
+    const out = join(chatd.root, 'fred-out');
     const restored = await inTerminal(
       ['backup', 'restore', '--device', tablet, '--to', out],
       [{ prompt: /backup password: /, line: PASSWORD }],

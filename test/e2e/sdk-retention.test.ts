@@ -8,64 +8,43 @@
 // snapshot whose next run cannot fit is a success that says the room is short.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { ChatdClient } from '../../src/client/chatd/client.ts';
-import { DeviceDir } from '../../src/client/node/chatd-device.ts';
+import { describe, it } from 'node:test';
 import { DeviceSession } from '../../src/client/node/chatd-session.ts';
-import { openNodeSocket } from '../../src/client/node/chatd-socket.ts';
 import { QuotaTooSmallError } from '../../src/client/repository/retention.ts';
 import { compareTrees } from '../../src/demo/compare-trees.ts';
-import { EmbeddedServer } from '../../src/server/embedded.ts';
+import { EmbeddedChatd } from './embedded-chatd.ts';
 
 const MiB = 1024 * 1024;
 const QUOTA = 4 * MiB;
 const DAYS = 6;
 
 describe('backups through ChatD within a small quota', () => {
-  let root: string;
-  let server: EmbeddedServer;
-  const codes = new Map<string, string>();
+  const chatd = EmbeddedChatd.forBlock('sdk-retention-', QUOTA);
 
-  before(async () => {
-    root = mkdtempSync(join(tmpdir(), 'sdk-retention-'));
-    server = await EmbeddedServer.start({
-      dataDir: join(root, 'server'),
-      quotaBytes: QUOTA,
-      codeSender: { send: async (user, code) => void codes.set(user, code) },
-    });
-  });
-  after(async () => {
-    await server.close();
-    rmSync(root, { recursive: true, force: true });
-  });
+  /** `ids` are the snapshots both the repository and the account's backup list hold, in order. */
+  async function assertListed(phone: DeviceSession, ids: readonly string[]): Promise<void> {
+    assert.deepEqual(
+      (await phone.listSnapshots())!.map((s) => s.id),
+      ids,
+    );
+    assert.deepEqual(
+      (await phone.listBackups()).map((entry) => entry.id),
+      ids,
+    );
+  }
 
   /** A device of a new account `user`, its backups in the account's storage behind ChatD. */
-  async function newDevice(user: string, on = server): Promise<DeviceSession> {
-    const fleetPub = readFileSync(on.fleetPubPath, 'utf8');
-    const device = await DeviceDir.create(join(root, `${user}-phone`), {
-      server: on.url,
-      userId: user,
-      fleetPub,
-    });
-    const joining = await ChatdClient.connect({
-      url: on.url,
-      identity: device.identity(),
-      openSocket: openNodeSocket,
-    });
-    await joining.requestJoinCode();
-    await joining.submitJoinCode(codes.get(user)!);
-    joining.close();
-    const session = await DeviceSession.open(device);
+  async function newDevice(user: string, on = chatd.server): Promise<DeviceSession> {
+    const session = await DeviceSession.open(await chatd.joinDevice(user, `${user}-phone`, on));
     await session.enableManual(); // the account's storage behind ChatD
     return session;
   }
 
   it('forgets the oldest snapshots by itself, keeps the newest restorable, and never passes the quota', async () => {
     const phone = await newDevice('dana');
-    const chat = join(root, 'chat');
+    const chat = join(chatd.root, 'chat');
     mkdirSync(join(chat, 'media'), { recursive: true });
     const made: string[] = [];
     for (let day = 0; day < DAYS; day++) {
@@ -84,7 +63,7 @@ describe('backups through ChatD within a small quota', () => {
     assert.ok(kept.length < DAYS, `${kept.length} of ${DAYS} snapshots kept: retention forgot none`);
     assert.deepEqual(kept, made.slice(-kept.length), 'the newest snapshots are the ones kept, in order');
     assert.deepEqual(listed, kept, "ChatD's backup list names exactly the snapshots the repository keeps");
-    const out = join(root, 'restored');
+    const out = join(chatd.root, 'restored');
     const report = await phone.restore({ to: out });
     assert.equal(report.id, made.at(-1));
     const comparison = await compareTrees(chat, join(out, 'chat'));
@@ -113,7 +92,7 @@ describe('backups through ChatD within a small quota', () => {
 
   it('a run needing more room than the last one made is refused, forgets enough, and succeeds on a retry', async () => {
     const phone = await newDevice('emma');
-    const chat = join(root, 'emma-chat');
+    const chat = join(chatd.root, 'emma-chat');
     const kept = await smallDays(phone, chat);
     // A 1.25 MiB video passes the quota, and room for a day like the last is far from enough for
     // it; forgetting the oldest days is.
@@ -131,7 +110,7 @@ describe('backups through ChatD within a small quota', () => {
     assert.ok(after.includes(kept.at(-1)!), 'the snapshot newest before the run is never forgotten');
     const info = await phone.client.accountInfo();
     assert.ok(Number(info.usedBytes) <= QUOTA, `${info.usedBytes} bytes used of ${QUOTA}`);
-    const out = join(root, 'emma-restored');
+    const out = join(chatd.root, 'emma-restored');
     assert.equal((await phone.restore({ to: out })).id, snapshot.id);
     assert.deepEqual((await compareTrees(chat, join(out, 'emma-chat'))).differences, []);
     phone.close();
@@ -139,7 +118,7 @@ describe('backups through ChatD within a small quota', () => {
 
   it('a run that cannot fit even with only the newest snapshot left forgets nothing and says how much is missing', async () => {
     const phone = await newDevice('finn');
-    const chat = join(root, 'finn-chat');
+    const chat = join(chatd.root, 'finn-chat');
     const kept = await smallDays(phone, chat);
     const usedBefore = Number((await phone.client.accountInfo()).usedBytes);
     // 3.6 MiB is less than the 4 MiB quota, but the newest snapshot's 512 KiB stay whatever is
@@ -156,19 +135,12 @@ describe('backups through ChatD within a small quota', () => {
     );
     assert.deepEqual(retries, [], 'no new try');
     // Every old snapshot is still listed, in the repository and in ChatD's backup list, and restores.
-    assert.deepEqual(
-      (await phone.listSnapshots())!.map((s) => s.id),
-      kept,
-    );
-    assert.deepEqual(
-      (await phone.listBackups()).map((entry) => entry.id),
-      kept,
-    );
+    await assertListed(phone, kept);
     // What the refused run uploaded is deleted again: the account uses no more than before.
     const info = await phone.client.accountInfo();
     assert.ok(Number(info.usedBytes) <= usedBefore, `${info.usedBytes} bytes used, ${usedBefore} before`);
     for (const id of kept) {
-      const out = join(root, `finn-restored-${id}`);
+      const out = join(chatd.root, `finn-restored-${id}`);
       assert.equal((await phone.restore({ to: out, id })).id, id);
       assert.deepEqual(readFileSync(join(out, 'finn-chat', 'messages.db')), messagesOf.get(id));
       assert.deepEqual(readdirSync(join(out, 'finn-chat')), ['messages.db'], 'the video is in no snapshot');
@@ -181,14 +153,10 @@ describe('backups through ChatD within a small quota', () => {
     // second pack, so what it had uploaded by then is far less than it needs in all. Only the
     // measured size shows, before anything is forgotten, that it cannot fit beside the newest
     // snapshot (docs/BACKUP.md "Repositories in ChatD storage").
-    const big = await EmbeddedServer.start({
-      dataDir: join(root, 'big-server'),
-      quotaBytes: 40 * MiB,
-      codeSender: { send: async (user, code) => void codes.set(user, code) },
-    });
+    const big = await chatd.startServer('big-server', 40 * MiB);
     try {
       const phone = await newDevice('ines', big);
-      const chat = join(root, 'ines-chat');
+      const chat = join(chatd.root, 'ines-chat');
       mkdirSync(chat);
       const made = new Map<string, Buffer>();
       for (let day = 0; day < 4; day++) {
@@ -207,18 +175,11 @@ describe('backups through ChatD within a small quota', () => {
         (error) => error instanceof QuotaTooSmallError && error.missingBytes > 0,
       );
       assert.deepEqual(retries, [], 'no new try');
-      assert.deepEqual(
-        (await phone.listSnapshots())!.map((s) => s.id),
-        kept,
-      );
-      assert.deepEqual(
-        (await phone.listBackups()).map((entry) => entry.id),
-        kept,
-      );
+      await assertListed(phone, kept);
       const info = await phone.client.accountInfo();
       assert.ok(Number(info.usedBytes) <= usedBefore, `${info.usedBytes} bytes used, ${usedBefore} before`);
       for (const id of kept) {
-        const out = join(root, `ines-restored-${id}`);
+        const out = join(chatd.root, `ines-restored-${id}`);
         assert.equal((await phone.restore({ to: out, id })).id, id);
         assert.deepEqual(readFileSync(join(out, 'ines-chat', 'messages.db')), made.get(id));
       }
@@ -230,7 +191,7 @@ describe('backups through ChatD within a small quota', () => {
 
   it('a stored snapshot whose next run cannot fit is a success that says the room is short, and forgets nothing for it', async () => {
     const phone = await newDevice('gwen');
-    const chat = join(root, 'gwen-chat');
+    const chat = join(chatd.root, 'gwen-chat');
     const kept = await smallDays(phone, chat);
     // A 2.5 MiB video fits once the oldest days are forgotten; a next run like it (2.5 MiB more)
     // cannot fit beside it, whatever else is forgotten.
@@ -248,17 +209,10 @@ describe('backups through ChatD within a small quota', () => {
     // more: forgetting the rest could not have made the room for a next run.
     const stillKept = kept.filter((id) => !forgotten.includes(id));
     assert.ok(stillKept.length >= 1, 'an older day is left to forget in vain');
-    assert.deepEqual(
-      (await phone.listSnapshots())!.map((s) => s.id),
-      [...stillKept, snapshot.id],
-    );
-    assert.deepEqual(
-      (await phone.listBackups()).map((entry) => entry.id),
-      [...stillKept, snapshot.id],
-    );
+    await assertListed(phone, [...stillKept, snapshot.id]);
     const info = await phone.client.accountInfo();
     assert.ok(Number(info.usedBytes) <= QUOTA, `${info.usedBytes} bytes used of ${QUOTA}`);
-    const out = join(root, 'gwen-restored');
+    const out = join(chatd.root, 'gwen-restored');
     assert.equal((await phone.restore({ to: out })).id, snapshot.id);
     assert.deepEqual((await compareTrees(chat, join(out, 'gwen-chat'))).differences, []);
     phone.close();

@@ -186,3 +186,14 @@ export async function listedFolders<T>(
   }
   return out;
 }
+
+/** Presses "Save selected" and waits for the outcome, which must be "Saved" (else its message says why). */
+export async function saveSelected(page: Page): Promise<void> {
+  await page.click('#save-selected');
+  await page.waitForSelector('#outcome:not([hidden])');
+  assert.equal(
+    await page.textContent('#outcome-title'),
+    'Saved',
+    (await page.textContent('#outcome-message')) ?? '',
+  );
+}

@@ -24,6 +24,7 @@ import {
   privateFolderDigests,
   requestsElsewhere,
   SCREENSHOTS,
+  saveSelected,
 } from './page-helpers.ts';
 
 let sample: SampleBackup;
@@ -417,13 +418,7 @@ describe('the backup opener page in Chromium', () => {
     await open(page, sample.file, sample.key.format());
     await page.click('#select-all');
     assert.equal(await page.textContent('#save-selected'), 'Save 5 entries');
-    await page.click('#save-selected');
-    await page.waitForSelector('#outcome:not([hidden])');
-    assert.equal(
-      await page.textContent('#outcome-title'),
-      'Saved',
-      (await page.textContent('#outcome-message')) ?? '',
-    );
+    await saveSelected(page);
     assert.deepEqual(await privateFolderDigests(page, folder), {
       'chat/': 'directory',
       'chat/media/': 'directory',

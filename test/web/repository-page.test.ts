@@ -23,6 +23,7 @@ import {
   privateFolderDigests,
   requestsElsewhere,
   SCREENSHOTS,
+  saveSelected,
 } from './page-helpers.ts';
 import {
   damagedRepository,
@@ -339,13 +340,7 @@ describe('the page opening a repository in Chromium', () => {
     );
     // chat/media, its two files still ticked, and chat/messages.txt.
     assert.equal(await page.textContent('#save-selected'), 'Save 4 entries');
-    await page.click('#save-selected');
-    await page.waitForSelector('#outcome:not([hidden])');
-    assert.equal(
-      await page.textContent('#outcome-title'),
-      'Saved',
-      (await page.textContent('#outcome-message')) ?? '',
-    );
+    await saveSelected(page);
     assert.deepEqual(await privateFolderDigests(page, folder), {
       'chat/': 'directory',
       'chat/media/': 'directory',
@@ -423,13 +418,7 @@ describe('the page opening a repository in Chromium', () => {
     assert.equal(await page.textContent('#file-summary'), `Repository folder ${readFolder}, ${count} files`);
     await openSnapshot(page, 1);
     await page.click('#select-all');
-    await page.click('#save-selected');
-    await page.waitForSelector('#outcome:not([hidden])');
-    assert.equal(
-      await page.textContent('#outcome-title'),
-      'Saved',
-      (await page.textContent('#outcome-message')) ?? '',
-    );
+    await saveSelected(page);
     assert.match((await page.textContent('#outcome-message')) ?? '', /every chunk of it verified/);
     const expected: Record<string, string> = { 'chat/': 'directory', 'chat/media/': 'directory' };
     for (const [path, file] of sample.files[1]!) expected[path] = file.sha256;
