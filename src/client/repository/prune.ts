@@ -96,16 +96,9 @@ export async function pruneRepository(
         );
       }
     }
-    const used = new Set<string>();
-    const walk = async (treeId: string): Promise<void> => {
-      if (used.has(treeId)) return;
-      used.add(treeId);
-      for (const entry of (await reader.tree(treeId)).entries) {
-        if (entry.kind === 'dir') await walk(entry.tree!);
-        for (const id of entry.content ?? []) used.add(id);
-      }
-    };
-    for (const snapshot of await repository.listSnapshots()) await walk(snapshot.tree);
+    const used = await reader.blobsUsedBy(
+      (await repository.listSnapshots()).map((snapshot) => snapshot.tree),
+    );
     // A used blob counts in the pack the index reads it from; its copies elsewhere are unused.
     const liveByPack = new Map<string, PackEntry[]>();
     for (const id of used) {

@@ -27,6 +27,25 @@ export class RepositoryReader {
     return new RepositoryReader(repository, index);
   }
 
+  /**
+   * Every blob the snapshots whose root trees are `roots` use: their trees and the chunks of their
+   * files, each tree read once however many snapshots share it (prune's and retention's measure
+   * of what stays, §12.14).
+   */
+  async blobsUsedBy(roots: Iterable<string>): Promise<Set<string>> {
+    const used = new Set<string>();
+    const walk = async (treeId: string): Promise<void> => {
+      if (used.has(treeId)) return;
+      used.add(treeId);
+      for (const entry of (await this.tree(treeId)).entries) {
+        if (entry.kind === 'dir') await walk(entry.tree!);
+        for (const id of entry.content ?? []) used.add(id);
+      }
+    };
+    for (const root of roots) await walk(root);
+    return used;
+  }
+
   /** The verified plaintext of blob `id` of `type`; DamagedBackupError when absent or not authentic. */
   async blob(id: string, type: typeof ObjectType.chunk | typeof ObjectType.tree): Promise<Uint8Array> {
     const location = this.index.get(id);

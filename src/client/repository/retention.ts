@@ -174,16 +174,7 @@ export async function retainedBytes(
   for (const prefix of [PACK_PREFIX, INDEX_PREFIX, SNAPSHOT_PREFIX])
     for (const info of await store.list(prefix)) if (!keptNames.has(info.name)) freeable += info.size;
   const reader = await RepositoryReader.open(repository);
-  const used = new Set<string>();
-  const walk = async (treeId: string): Promise<void> => {
-    if (used.has(treeId)) return;
-    used.add(treeId);
-    for (const entry of (await reader.tree(treeId)).entries) {
-      if (entry.kind === 'dir') await walk(entry.tree!);
-      for (const id of entry.content ?? []) used.add(id);
-    }
-  };
-  for (const snapshot of kept) await walk(snapshot.tree);
+  const used = await reader.blobsUsedBy(kept.map((snapshot) => snapshot.tree));
   let keptBlobBytes = 0;
   for (const id of used) keptBlobBytes += reader.index.get(id)?.length ?? 0;
   return Math.max(0, usedBytes - Math.max(0, freeable - keptBlobBytes));
@@ -324,10 +315,12 @@ export class UploadTracker implements BlobStore {
     } catch (error) {
       // A retry stores the whole object again, not just what was sent of it. The objects of a
       // repository are written from memory (packs, indexes, snapshots), so counting the rest
-      // reads nothing.
-      for (let next = await source.next(); next.done !== true; next = await source.next()) {
-        taken += next.value.length;
-      }
+      // reads nothing. Should the source itself fail again, the put's own error is the one thrown.
+      try {
+        for (let next = await source.next(); next.done !== true; next = await source.next()) {
+          taken += next.value.length;
+        }
+      } catch {}
       this.failedBytes += taken;
       throw error;
     }
