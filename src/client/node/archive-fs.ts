@@ -4,9 +4,10 @@
 // Names are handled as bytes (Buffer paths), so a name that is not UTF-8 is kept exactly. What
 // cannot be read is skipped and reported by name; the backup goes on (docs/BACKUP.md "Incomplete
 // backups").
-import type { BigIntStats } from 'node:fs';
+import { type BigIntStats, closeSync, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { type FileHandle, lstat, open, readdir, readlink, statfs } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { messageOf, UsageError } from '../../errors.ts';
 import { MAX_PATH_BYTES, nameOf, type WriteEntry } from '../../format/archive.ts';
 
@@ -91,8 +92,21 @@ const SLASH = Buffer.from('/');
 const joinBytes = (...parts: Buffer[]): Buffer =>
   Buffer.concat(parts.flatMap((p, i) => (i === 0 ? [p] : [SLASH, p])));
 
-/** How many lstat calls a walk keeps in flight ahead of the entry it is at. */
-const LSTAT_AHEAD = 16;
+/**
+ * The longest a walk runs its synchronous calls before letting the event loop turn (uploads,
+ * progress, signals), in milliseconds (docs/ARCHITECTURE.md "Small files and the walk").
+ */
+const SYNC_SLICE_MS = 2;
+
+/** Lets the event loop turn once `SYNC_SLICE_MS` have passed since it last did. */
+export class EventLoopTurns {
+  private since = performance.now();
+  async maybe(): Promise<void> {
+    if (performance.now() - this.since < SYNC_SLICE_MS) return;
+    await nextTurn();
+    this.since = performance.now();
+  }
+}
 
 /** One step of `walkPaths`: an entry (its lstat with it), or the end of a directory's contents. */
 export type WalkStep =
@@ -122,6 +136,8 @@ export async function* walkPaths(
   listener: WalkListener,
 ): AsyncGenerator<WalkStep> {
   const topNames = new Set<string>();
+  // lstat and readdir run synchronously, in slices (docs/ARCHITECTURE.md "Small files and the walk").
+  const turns = new EventLoopTurns();
   const display = (source: Buffer) => source.toString();
 
   /** Walks `source` as archive path `path` (bytes); `parentDev` is the device of its directory. */
@@ -131,8 +147,6 @@ export async function* walkPaths(
     name: Buffer,
     parentDev: bigint | null,
     topDev: bigint,
-    /** Its lstat, when the walk of its directory started it ahead. */
-    started?: Promise<BigIntStats>,
   ): AsyncGenerator<WalkStep> {
     if (path.length > MAX_PATH_BYTES) {
       listener.problem({
@@ -142,8 +156,9 @@ export async function* walkPaths(
       return;
     }
     let info: BigIntStats;
+    await turns.maybe();
     try {
-      info = await (started ?? lstat(source, { bigint: true }));
+      info = lstatSync(source, { bigint: true });
     } catch (error) {
       if (parentDev === null && (error as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new UsageError(`cannot back up '${display(source)}': no such file or directory`);
@@ -181,7 +196,7 @@ export async function* walkPaths(
           : null;
       let names: Buffer[] = [];
       try {
-        if (outside === null) names = await readdir(source, { encoding: 'buffer' });
+        if (outside === null) names = readdirSync(source, { encoding: 'buffer' });
       } catch (error) {
         listener.problem({ path: display(source), reason: reasonOf(error) });
         return;
@@ -189,21 +204,8 @@ export async function* walkPaths(
       const entry: PlannedEntry = { ...common, type: 'directory' };
       yield { kind: 'entry', entry, name, info };
       if (outside !== null) listener.skipped({ path: display(source), reason: outside });
-      // The children's lstat calls run LSTAT_AHEAD ahead of the one awaited, so the thread pool's
-      // round trips overlap rather than add up (a walk of unchanged files is little else).
-      const children = names.sort(Buffer.compare);
-      const stats: (Promise<BigIntStats> | undefined)[] = [];
-      const startStat = (i: number) => {
-        if (i >= children.length || stats[i] !== undefined) return;
-        stats[i] = lstat(joinBytes(source, children[i]!), { bigint: true });
-        stats[i]!.catch(() => {}); // awaited by its visit; a rejection meanwhile is not unhandled
-      };
-      for (let i = 0; i < children.length; i++) {
-        for (let ahead = i; ahead <= i + LSTAT_AHEAD; ahead++) startStat(ahead);
-        const child = children[i]!;
-        const stat = stats[i];
-        stats[i] = undefined;
-        yield* visit(joinBytes(source, child), joinBytes(path, child), child, info.dev, topDev, stat);
+      for (const child of names.sort(Buffer.compare)) {
+        yield* visit(joinBytes(source, child), joinBytes(path, child), child, info.dev, topDev);
       }
       yield { kind: 'leave', entry };
     } else {
@@ -391,11 +393,55 @@ export function readChecked(
       onBytes?.(block.length);
       yield block;
     }
-    const after = await handle.stat({ bigint: true });
-    const same =
-      after.size === before.size && after.mtimeNs === before.mtimeNs && after.ctimeNs === before.ctimeNs;
-    if (state.failure === null && !same) state.failure = 'it changed while being read; stored as read';
+    state.failure ??= changedSince(before, await handle.stat({ bigint: true }));
     if (state.failure !== null) onFailure(state.failure);
   }
   return state;
+}
+
+/** Why a file read between `before` and `after` is not what it was (§6 "state"), or null. */
+function changedSince(before: BigIntStats, after: BigIntStats): string | null {
+  const same =
+    after.size === before.size && after.mtimeNs === before.mtimeNs && after.ctimeNs === before.ctimeNs;
+  return same ? null : 'it changed while being read; stored as read';
+}
+
+/** Files at most this large (by the walk's lstat) are read by readSmallFile. */
+export const SMALL_FILE_BYTES = 1024 * 1024;
+
+/** A small file read whole: its fstat before the read, its bytes, and why they may be torn. */
+export interface SmallFileRead {
+  readonly before: BigIntStats;
+  readonly content: Buffer;
+  readonly failure: string | null;
+}
+
+/**
+ * Reads a small file as readChecked does (exactly `before.size` bytes, zeros past a premature end,
+ * `failure` when it changed meanwhile), with synchronous calls: open, fstat, read, fstat, close.
+ * Returns null, having opened nothing, when the file has grown past SMALL_FILE_BYTES since the
+ * walk saw it (the caller reads it as a large file); throws when it cannot be opened.
+ */
+export function readSmallFile(source: Buffer): SmallFileRead | null {
+  const fd = openSync(source, 'r');
+  try {
+    const before = fstatSync(fd, { bigint: true });
+    if (before.size > BigInt(SMALL_FILE_BYTES)) return null;
+    const size = Number(before.size);
+    const content = Buffer.alloc(size);
+    let done = 0;
+    let failure: string | null = null;
+    while (done < size && failure === null) {
+      try {
+        const bytesRead = readSync(fd, content, done, size - done, done);
+        if (bytesRead === 0) failure = `it shrank while being read; stored with zeros from byte ${done}`;
+        done += bytesRead;
+      } catch (error) {
+        failure = `reading it failed: ${reasonOf(error)}; stored with zeros from byte ${done}`;
+      }
+    }
+    return { before, content, failure: failure ?? changedSince(before, fstatSync(fd, { bigint: true })) };
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -26,13 +26,14 @@ import {
   type PlannedEntry,
   type PlanOptions,
   readChecked,
+  readSmallFile,
   reasonOf,
   type SkippedEntry,
+  SMALL_FILE_BYTES,
   walkPaths,
 } from './archive-fs.ts';
 import { applyMetadata, applySymlinkMetadata, writeSparseFile } from './entry-metadata.ts';
 import { checkDestination } from './extract.ts';
-import { FileReads, SMALL_FILE_BYTES } from './file-reads.ts';
 import { chooseParent, type EntriesByName, nameKey, ParentSnapshot } from './parent-snapshot.ts';
 
 /**
@@ -93,19 +94,11 @@ export interface CreatedSnapshot extends SnapshotInfo {
   readonly complete: boolean;
 }
 
-/** An entry, or the read of a file still running; null for a file that could not be read. */
-type PendingEntry = TreeEntry | null | Promise<TreeEntry | null>;
-
 /** A directory being backed up: its entries so far, and the parent snapshot's entries for it. */
 interface OpenDirectory {
   readonly walked: PlannedEntry & { readonly info: BigIntStats; readonly name: Buffer };
-  readonly children: PendingEntry[];
+  readonly children: TreeEntry[];
   readonly parentEntries: EntriesByName | null;
-}
-
-/** A directory's entries in walk order, once the reads of its files are done. */
-async function settledEntries(children: readonly PendingEntry[]): Promise<TreeEntry[]> {
-  return (await Promise.all(children)).filter((entry): entry is TreeEntry => entry !== null);
 }
 
 /**
@@ -124,16 +117,14 @@ export async function createSnapshot(
   const reader = RepositoryReader.withIndex(repository, writer.known);
   const parentInfo = await chooseParent(repository, resolved, options.parent);
   const parent = parentInfo === null ? null : await ParentSnapshot.open(reader, parentInfo);
-  const makeChunker = () => (options.chunker ?? defaultChunker)(repository.keys.gearSeed);
-  const chunker = makeChunker();
-  const reads = new FileReads(makeChunker);
+  const chunker = (options.chunker ?? defaultChunker)(repository.keys.gearSeed);
   const skipped: SkippedEntry[] = [];
   const problems: SkippedEntry[] = [];
   const totals = { files: 0, size: 0, filesRead: 0, filesReused: 0 };
-  // The entry stored for the first name of each multiply linked file (`dev:ino`) in this run, or
-  // its read still running (null once done when it could not be read).
-  const linked = new Map<string, PendingEntry>();
-  const root: PendingEntry[] = [];
+  // The entry stored for the first name of each multiply linked file (`dev:ino`) in this run (null
+  // when it could not be read).
+  const linked = new Map<string, TreeEntry | null>();
+  const root: TreeEntry[] = [];
   const rootParent = parent === null ? null : await parent.root();
   const open: OpenDirectory[] = [];
   const listener = {
@@ -141,98 +132,82 @@ export async function createSnapshot(
     problem: (p: SkippedEntry) => problems.push(p),
   };
 
-  let snapshot: SnapshotInfo;
-  try {
-    for await (const step of walkPaths(resolved, options, listener)) {
-      const here = open.at(-1);
-      const siblings = here?.children ?? root;
-      const parentEntries = here === undefined ? rootParent : here.parentEntries;
-      if (step.kind === 'leave') {
-        const done = open.pop()!;
-        const entries = await settledEntries(done.children);
-        const tree = await writer.add(ObjectType.tree, encodeTree({ entries }));
-        (open.at(-1)?.children ?? root).push({
-          ...commonFields(done.walked, done.walked.name, done.walked.info),
-          kind: 'dir',
-          tree,
-        });
-        continue;
-      }
-      const { entry, name, info } = step;
-      const before = parentEntries?.get(nameKey(name));
-      if (entry.type === 'directory') {
-        const inside = parent === null ? null : await parent.inside(before);
-        open.push({ walked: { ...entry, info, name }, children: [], parentEntries: inside });
-        continue;
-      }
-      if (entry.type === 'symlink') {
-        const stored = await symlinkEntry(entry, name, info, listener);
-        if (stored !== null) siblings.push(stored);
-        continue;
-      }
-      const inode = `${info.dev}:${info.ino}`;
-      const first = entry.inode === undefined ? null : ((await linked.get(inode)) ?? null);
-      if (first !== null) {
-        // Another name of a file this run stored is that file.
-        siblings.push(
-          fileEntry(entry, name, info, {
-            size: first.size!,
-            content: first.content!,
-            changed: first.changed === true,
-          }),
-        );
-        totals.filesReused++;
-        totals.files++;
-        options.onReused?.(first.size!);
-        continue;
-      }
-      // A file the parent has unchanged is reused only if every chunk is still indexed (a prune
-      // may have run since).
-      const unchanged = parent?.reusableContent(before, info) ?? null;
-      let stored: PendingEntry;
-      if (unchanged?.every((id) => writer.known.has(id))) {
-        stored = fileEntry(entry, name, info, {
-          size: Number(info.size),
-          content: unchanged,
-          changed: false,
-        });
-        totals.filesReused++;
+  for await (const step of walkPaths(resolved, options, listener)) {
+    const here = open.at(-1);
+    const siblings = here?.children ?? root;
+    const parentEntries = here === undefined ? rootParent : here.parentEntries;
+    if (step.kind === 'leave') {
+      const done = open.pop()!;
+      const tree = await writer.add(ObjectType.tree, encodeTree({ entries: done.children }));
+      (open.at(-1)?.children ?? root).push({
+        ...commonFields(done.walked, done.walked.name, done.walked.info),
+        kind: 'dir',
+        tree,
+      });
+      continue;
+    }
+    const { entry, name, info } = step;
+    const before = parentEntries?.get(nameKey(name));
+    if (entry.type === 'directory') {
+      const inside = parent === null ? null : await parent.inside(before);
+      open.push({ walked: { ...entry, info, name }, children: [], parentEntries: inside });
+      continue;
+    }
+    if (entry.type === 'symlink') {
+      const stored = await symlinkEntry(entry, name, info, listener);
+      if (stored !== null) siblings.push(stored);
+      continue;
+    }
+    const inode = `${info.dev}:${info.ino}`;
+    const first = entry.inode === undefined ? null : (linked.get(inode) ?? null);
+    if (first !== null) {
+      // Another name of a file this run stored is that file.
+      siblings.push(
+        fileEntry(entry, name, info, {
+          size: first.size!,
+          content: first.content!,
+          changed: first.changed === true,
+        }),
+      );
+      totals.filesReused++;
+      totals.files++;
+      options.onReused?.(first.size!);
+      continue;
+    }
+    // A file the parent has unchanged is reused only if every chunk is still indexed (a prune
+    // may have run since).
+    const unchanged = parent?.reusableContent(before, info) ?? null;
+    let stored: TreeEntry | null;
+    if (unchanged?.every((id) => writer.known.has(id))) {
+      stored = fileEntry(entry, name, info, {
+        size: Number(info.size),
+        content: unchanged,
+        changed: false,
+      });
+      totals.filesReused++;
+      totals.files++;
+      totals.size += stored.size!;
+      options.onReused?.(stored.size!);
+    } else {
+      stored = await readFileEntry(writer, chunker, entry, name, listener, options.onBytes);
+      if (stored !== null) {
+        totals.filesRead++;
         totals.files++;
         totals.size += stored.size!;
-        options.onReused?.(stored.size!);
-      } else {
-        const read = async (fileChunker: Chunker) => {
-          const entryRead = await readFileEntry(writer, fileChunker, entry, name, listener, options.onBytes);
-          if (entryRead !== null) {
-            totals.filesRead++;
-            totals.files++;
-            totals.size += entryRead.size!;
-          }
-          return entryRead;
-        };
-        // Small files side by side (file-reads.ts); a large one alone, once they are done.
-        if (info.size <= BigInt(SMALL_FILE_BYTES)) stored = (await reads.start(read)).result;
-        else {
-          await reads.drain();
-          stored = await read(chunker);
-        }
       }
-      siblings.push(stored);
-      if (entry.inode !== undefined) linked.set(inode, stored);
     }
-    const tree = await writer.add(ObjectType.tree, encodeTree({ entries: await settledEntries(root) }));
-    options.lock?.assertHeld('storing the snapshot');
-    snapshot = await writer.commit({
-      time,
-      paths: resolved,
-      tree,
-      files: totals.files,
-      size: totals.size,
-    });
-  } catch (error) {
-    await reads.settle(); // no read left running (its file open) once the run has failed
-    throw error;
+    if (stored !== null) siblings.push(stored);
+    if (entry.inode !== undefined) linked.set(inode, stored);
   }
+  const tree = await writer.add(ObjectType.tree, encodeTree({ entries: root }));
+  options.lock?.assertHeld('storing the snapshot');
+  const snapshot = await writer.commit({
+    time,
+    paths: resolved,
+    tree,
+    files: totals.files,
+    size: totals.size,
+  });
   return {
     ...snapshot,
     parent: parentInfo?.id ?? null,
@@ -307,7 +282,9 @@ async function symlinkEntry(
 
 /**
  * Reads and chunks a file. Its entry takes the metadata of the open file (fstat before the read),
- * and is marked changed, and reported, when the file changed while it was read (§6 "state").
+ * and is marked changed, and reported, when the file changed while it was read (§6 "state"). A
+ * small file is read whole with synchronous calls (docs/ARCHITECTURE.md "Small files and the
+ * walk"), a large one block by block.
  */
 async function readFileEntry(
   writer: RepositoryWriter,
@@ -318,32 +295,75 @@ async function readFileEntry(
   onBytes: ((bytes: number) => void) | undefined,
 ): Promise<TreeEntry | null> {
   const path = entry.source.toString();
+  const problem = (reason: string) => listener.problem({ path, reason });
+  if (entry.size <= SMALL_FILE_BYTES) {
+    let small: ReturnType<typeof readSmallFile>;
+    try {
+      small = readSmallFile(entry.source);
+    } catch (error) {
+      problem(reasonOf(error));
+      return null;
+    }
+    if (small !== null) {
+      onBytes?.(small.content.length);
+      if (small.failure !== null) problem(small.failure);
+      return chunkedEntry(
+        writer,
+        chunker,
+        entry,
+        name,
+        small.before,
+        [small.content],
+        () => small.failure !== null,
+      );
+    }
+  }
   let handle: FileHandle;
   let before: BigIntStats;
   try {
     handle = await open(entry.source, 'r');
     before = await handle.stat({ bigint: true });
   } catch (error) {
-    listener.problem({ path, reason: reasonOf(error) });
+    problem(reasonOf(error));
     return null;
   }
   try {
-    const read = readChecked(handle, before, onBytes, (reason) => listener.problem({ path, reason }));
+    const read = readChecked(handle, before, onBytes, problem);
+    return await chunkedEntry(
+      writer,
+      chunker,
+      entry,
+      name,
+      before,
+      read.content,
+      () => read.failure !== null,
+    );
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Stores a file's content, block by block, as chunks; its entry, with the metadata of `before`. */
+async function chunkedEntry(
+  writer: RepositoryWriter,
+  chunker: Chunker,
+  entry: PlannedEntry,
+  name: Buffer,
+  before: BigIntStats,
+  blocks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  changed: () => boolean,
+): Promise<TreeEntry> {
+  try {
     const content: string[] = [];
-    for await (const block of read.content) {
+    for await (const block of blocks) {
       for (const chunk of chunker.push(block)) content.push(await writer.add(ObjectType.chunk, chunk));
     }
     const last = chunker.finish();
     if (last !== undefined && last.length > 0) content.push(await writer.add(ObjectType.chunk, last));
     const metadata = { ...entry, mtimeNs: before.mtimeNs };
-    return fileEntry(metadata, name, before, {
-      size: Number(before.size),
-      content,
-      changed: read.failure !== null,
-    });
+    return fileEntry(metadata, name, before, { size: Number(before.size), content, changed: changed() });
   } finally {
     chunker.finish(); // a failed read leaves nothing of this file for the next
-    await handle.close();
   }
 }
 
