@@ -377,11 +377,8 @@ export function readChecked(
     while (done < size) {
       const read = state.failure === null && next !== null ? await next : null;
       let block: Buffer;
-      if (read !== null && 'error' in read) {
-        state.failure = `reading it failed: ${reasonOf(read.error)}; stored with zeros from byte ${done}`;
-      } else if (read !== null && read.bytesRead === 0) {
-        state.failure = `it shrank while being read; stored with zeros from byte ${done}`;
-      }
+      if (read !== null && 'error' in read) state.failure = readFailed(read.error, done);
+      else if (read !== null && read.bytesRead === 0) state.failure = shrank(done);
       if (read !== null && !('error' in read) && read.bytesRead > 0) {
         block = read.block.subarray(0, read.bytesRead);
       } else {
@@ -398,6 +395,11 @@ export function readChecked(
   }
   return state;
 }
+
+/** Why the bytes of a file from `done` on are zeros (§6 "state"). */
+const readFailed = (error: unknown, done: number) =>
+  `reading it failed: ${reasonOf(error)}; stored with zeros from byte ${done}`;
+const shrank = (done: number) => `it shrank while being read; stored with zeros from byte ${done}`;
 
 /** Why a file read between `before` and `after` is not what it was (§6 "state"), or null. */
 function changedSince(before: BigIntStats, after: BigIntStats): string | null {
@@ -419,7 +421,7 @@ export interface SmallFileRead {
 /**
  * Reads a small file as readChecked does (exactly `before.size` bytes, zeros past a premature end,
  * `failure` when it changed meanwhile), with synchronous calls: open, fstat, read, fstat, close.
- * Returns null, having opened nothing, when the file has grown past SMALL_FILE_BYTES since the
+ * Returns null, having closed it again, when the file has grown past SMALL_FILE_BYTES since the
  * walk saw it (the caller reads it as a large file); throws when it cannot be opened.
  */
 export function readSmallFile(source: Buffer): SmallFileRead | null {
@@ -434,10 +436,10 @@ export function readSmallFile(source: Buffer): SmallFileRead | null {
     while (done < size && failure === null) {
       try {
         const bytesRead = readSync(fd, content, done, size - done, done);
-        if (bytesRead === 0) failure = `it shrank while being read; stored with zeros from byte ${done}`;
+        if (bytesRead === 0) failure = shrank(done);
         done += bytesRead;
       } catch (error) {
-        failure = `reading it failed: ${reasonOf(error)}; stored with zeros from byte ${done}`;
+        failure = readFailed(error, done);
       }
     }
     return { before, content, failure: failure ?? changedSince(before, fstatSync(fd, { bigint: true })) };
