@@ -13,7 +13,7 @@ import { nodeCrypto } from '../../src/client/node/node-crypto.ts';
 import { BackupKey } from '../../src/format/key.ts';
 import { encryptStream } from '../../src/format/stream.ts';
 import { DirectoryBlobStore } from '../../src/stores/blob/directory.ts';
-import { type CliResult, runCli, startCli } from '../helpers/cli.ts';
+import { type CliResult, runCli, startCli, stopAtFirstPack } from '../helpers/cli.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { type LocalS3, startLocalS3, unfinishedUploads } from '../stores/blob/s3rver.ts';
 
@@ -181,17 +181,10 @@ describe('an interrupted run', () => {
   });
 
   describe('backup create of 96 MiB into a directory repository', () => {
-    const packs = async (target: string) =>
-      (await readdir(target).catch(() => [] as string[])).filter((n) => n.startsWith('repo.pack.'));
-    /** Starts a backup and waits until its first pack is stored: it is uploading the others then. */
+    /** Starts a backup and stops it once its first pack is stored: it is uploading the others then. */
     async function midway(target: string) {
       const run = startCli(['backup', 'create', createSource, '--key-file', keyFile, '--to', target]);
-      await eventually(
-        () => packs(target),
-        (names) => names.length > 0,
-        'the first pack is stored',
-        120_000,
-      );
+      await stopAtFirstPack(run.child, target);
       return run;
     }
     const unfinished = async (target: string) =>
@@ -202,6 +195,7 @@ describe('an interrupted run', () => {
         const target = join(work, `create-${signal}`);
         const { child, result } = await midway(target);
         child.kill(signal);
+        child.kill('SIGCONT');
         expectInterrupted(await result, signal);
         assert.deepEqual(await unfinished(target), []);
         // The packs it stored are whole (their next run adopts them, docs/FORMAT.md §12.8).

@@ -20,7 +20,7 @@ import { compareTrees } from '../../src/demo/compare-trees.ts';
 import { ExitCode } from '../../src/errors.ts';
 import { BackupKey } from '../../src/format/key.ts';
 import { DirectoryBlobStore } from '../../src/stores/blob/directory.ts';
-import { runCli, startCli } from '../helpers/cli.ts';
+import { runCli, startCli, stopAtFirstPack } from '../helpers/cli.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { lastProgressBar, runCliInTerminal, screenAfterCli } from '../helpers/terminal.ts';
 import { type LocalS3, startLocalS3 } from '../stores/blob/s3rver.ts';
@@ -244,12 +244,7 @@ describe('strongroom backup create into a repository', () => {
     await writeFile(join(big, 'video.mp4'), nodeCrypto.randomBytes(48 * MiB));
     const repo = join(work, 'repo-killed');
     const run = startCli(['backup', 'create', big, '--to', repo, '--key-file', keyFile, '--json']);
-    await eventually(
-      () => packsIn(repo),
-      (names) => names.length >= 1,
-      'the first pack is stored',
-      300_000,
-    );
+    await stopAtFirstPack(run.child, repo);
     run.child.kill('SIGKILL');
     const killed = await run.result;
     assert.equal(killed.signal, 'SIGKILL');
@@ -307,13 +302,9 @@ describe('strongroom backup create into a repository', () => {
     await writeFile(join(big, 'video.mp4'), nodeCrypto.randomBytes(48 * MiB));
     const repo = join(work, 'repo-interrupted');
     const run = startCli(['backup', 'create', big, '--to', repo, '--key-file', keyFile]);
-    await eventually(
-      () => packsIn(repo),
-      (names) => names.length >= 1,
-      'the first pack is stored',
-      300_000,
-    );
+    await stopAtFirstPack(run.child, repo);
     run.child.kill('SIGINT');
+    run.child.kill('SIGCONT');
     const interrupted = await run.result;
     assert.equal(interrupted.code, 130, interrupted.stderr);
     assert.equal(interrupted.stdout, '');

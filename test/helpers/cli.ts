@@ -2,6 +2,8 @@
 // captures its exit code, stdout and stderr: CLI behaviour is tested as commands with expected exit
 // codes and messages (README "Exit codes").
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { readdirSync, watch } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 const mainTs = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -67,4 +69,32 @@ export function runCli(
   const { child, result } = startCli(args, options);
   child.stdin.end(options.input ?? '');
   return result;
+}
+
+/**
+ * Stops `child` (SIGSTOP) the moment a pack appears in the directory repository `repo`, and resolves
+ * then: the run is mid-upload whatever the speed of the machine, where polling could miss a run that
+ * stores its last packs and its snapshot between two polls. The caller sends its signal next (a
+ * stopped process is killed by SIGKILL; SIGINT and SIGTERM act once it gets SIGCONT).
+ */
+export async function stopAtFirstPack(child: ChildProcessWithoutNullStreams, repo: string): Promise<void> {
+  await mkdir(repo, { recursive: true });
+  const hasPack = () => readdirSync(repo).some((name) => name.startsWith('repo.pack.'));
+  await new Promise<void>((resolve, reject) => {
+    const watcher = watch(repo, () => {
+      if (!hasPack()) return;
+      child.kill('SIGSTOP');
+      watcher.close();
+      resolve();
+    });
+    child.once('exit', () => {
+      watcher.close();
+      reject(new Error('the run ended before its first pack was stored'));
+    });
+    if (hasPack()) {
+      child.kill('SIGSTOP');
+      watcher.close();
+      resolve();
+    }
+  });
 }
