@@ -1,8 +1,20 @@
 // How the CLI reads a backup password (README "CLI"): on a terminal, a prompt that does not echo
 // (asked twice when setting one); from stdin with --password-stdin, for scripts. Without a terminal
 // and without --password-stdin there is nobody to ask, and the command says so.
+import { createInterface } from 'node:readline';
 import { StrongroomError, UsageError } from '../errors.ts';
-import { readLine } from './commands/account.ts';
+
+/** One line from stdin: after a prompt on stderr when stdin is a terminal. */
+export async function readLine(prompt: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  if (process.stdin.isTTY) process.stderr.write(prompt);
+  try {
+    for await (const line of rl) return line;
+    throw new UsageError('stdin ended before a line was read');
+  } finally {
+    rl.close();
+  }
+}
 
 export interface PasswordSource {
   /** --password-stdin: read one line from stdin when it is not a terminal. */

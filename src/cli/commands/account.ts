@@ -3,7 +3,6 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { ChatdClient } from '../../client/chatd/client.ts';
 import { formatBytes } from '../../client/format-bytes.ts';
@@ -12,24 +11,13 @@ import { openNodeSocket } from '../../client/node/chatd-socket.ts';
 import { StrongroomError, UsageError } from '../../errors.ts';
 import { DeviceState } from '../../protocol/chatd/handshake.ts';
 import { checkUserId } from '../../protocol/chatd/message.ts';
+import { readLine } from '../password-prompt.ts';
 
 interface JoinOptions {
   server: string;
   fleetKey: string;
   user: string;
   device: string;
-}
-
-/** One line from stdin: after a prompt on stderr when stdin is a terminal. */
-export async function readLine(prompt: string): Promise<string> {
-  const rl = createInterface({ input: process.stdin, terminal: false });
-  if (process.stdin.isTTY) process.stderr.write(prompt);
-  try {
-    for await (const line of rl) return line;
-    throw new UsageError('stdin ended before a line was read');
-  } finally {
-    rl.close();
-  }
 }
 
 const STATE_NAMES = { 0: 'unregistered', 1: 'active', 2: 'pending approval' } as const;

@@ -6,7 +6,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { formatBytes } from '../../client/format-bytes.ts';
-import { CHATD_STORE, DeviceDir } from '../../client/node/chatd-device.ts';
 import type {
   AccountEvent,
   DeviceSession,
@@ -20,10 +19,10 @@ import type { Argon2idParameters } from '../../client/vault/client.ts';
 import { StrongroomError, UsageError } from '../../errors.ts';
 import { BackupKey } from '../../format/key.ts';
 import { NotificationKind } from '../../protocol/chatd/notification.ts';
-import { type PasswordSource, readNewPassword, readPassword } from '../password-prompt.ts';
+import { CHATD_STORE } from '../../stores/blob/open.ts';
+import { type PasswordSource, readLine, readNewPassword, readPassword } from '../password-prompt.ts';
 import { createProgress } from '../progress.ts';
 import { snapshotProgress } from '../snapshot-progress.ts';
-import { readLine } from './account.ts';
 import { printBackupList, printJson, reportCreatedSnapshot } from './backup-listing.ts';
 import { reportRestored } from './backup-problems.ts';
 
@@ -77,9 +76,12 @@ async function withSession<T>(
   s3Endpoint?: string,
 ): Promise<T> {
   const options: SessionOptions = { argon2id: argon2idFromEnv(), s3Endpoint };
-  // Loaded here, not at the top: `backup create --to DIR` would otherwise load ChatD's client and
-  // the vault client (~23 MiB) for nothing.
-  const { DeviceSession } = await import('../../client/node/chatd-session.ts');
+  // Loaded here, not at the top: `backup create --to DIR` would otherwise load ChatD's client, the
+  // vault client and the device's keys (some 30 MiB, docs/BENCHMARKS.md "Peak memory") for nothing.
+  const [{ DeviceSession }, { DeviceDir }] = await Promise.all([
+    import('../../client/node/chatd-session.ts'),
+    import('../../client/node/chatd-device.ts'),
+  ]);
   const session = await DeviceSession.open(DeviceDir.open(dir), options);
   try {
     for (const event of await session.catchUp()) process.stderr.write(`${describeEvent(event)}\n`);

@@ -14,9 +14,6 @@ import { FleetPublicInfo } from '../../protocol/fleet.ts';
 import { DeviceIdentity } from '../chatd/identity.ts';
 import type { RecordMemory, RememberedRecord } from '../vault/memory.ts';
 
-/** The server's own storage (through ChatD), as a store spec. */
-export const CHATD_STORE = 'chatd:';
-
 const FORMAT = 'strongroom-device/v1';
 
 export type BackupMode = 'none' | 'password' | 'manual';

@@ -13,7 +13,7 @@ import type { BackupEntry } from '../../protocol/chatd/backups.ts';
 import { type Notification, NotificationKind } from '../../protocol/chatd/notification.ts';
 import { recordIdFor } from '../../protocol/chatd/record-id.ts';
 import { BlobNotFoundError, type BlobStore } from '../../stores/blob/blob-store.ts';
-import { openBlobStore } from '../../stores/blob/open.ts';
+import { CHATD_STORE, openBlobStore } from '../../stores/blob/open.ts';
 import { onInterrupt } from '../../temporaries.ts';
 import { BACKUP_SUFFIX } from '../backup/backups.ts';
 import { ChatdBlobStore } from '../chatd/blob-store.ts';
@@ -43,7 +43,7 @@ import {
 import { withWriterLock } from '../repository/writer-lock.ts';
 import { type Argon2idParameters, VaultClient, type VaultRecordStatus } from '../vault/client.ts';
 import { type ProgressListener, restoreBackup } from './backup.ts';
-import { CHATD_STORE, type DeviceDir } from './chatd-device.ts';
+import type { DeviceDir } from './chatd-device.ts';
 import { openNodeSocket } from './chatd-socket.ts';
 import type { ExtractSummary } from './extract.ts';
 import { nodeCrypto } from './node-crypto.ts';

@@ -114,6 +114,21 @@ export async function createSnapshot(
   const time = (options.time ?? new Date()).toISOString();
   const resolved = paths.map((path) => resolve(path));
   const writer = await RepositoryWriter.start(repository);
+  try {
+    return await writeSnapshot(writer, repository, resolved, time, options);
+  } catch (error) {
+    writer.abandon(error);
+    throw error;
+  }
+}
+
+async function writeSnapshot(
+  writer: RepositoryWriter,
+  repository: Repository,
+  resolved: readonly string[],
+  time: string,
+  options: SnapshotOptions,
+): Promise<CreatedSnapshot> {
   const reader = RepositoryReader.withIndex(repository, writer.known);
   const parentInfo = await chooseParent(repository, resolved, options.parent);
   const parent = parentInfo === null ? null : await ParentSnapshot.open(reader, parentInfo);

@@ -121,20 +121,26 @@ export async function pruneRepository(
       else keptPacks.add(pack);
     }
     const writer = RepositoryWriter.forRepacking(repository);
-    for (const pack of repacked) {
-      const bytes = await readWhole(store, pack);
-      // In their order in the old pack, so that the chunks of a file stay together.
-      for (const entry of liveByPack.get(pack)!.sort((a, b) => a.offset - b.offset)) {
-        // Opened before it is copied: a damaged blob stops the prune here, before anything is deleted.
-        await repository.openBlob(entry.id, entry, bytes);
-        // A copy, so the old pack's bytes are not held until the new pack is stored.
-        await writer.addSealed(
-          entry,
-          new Uint8Array(bytes.subarray(entry.offset, entry.offset + entry.length)),
-        );
+    let newEntries: readonly PackEntry[];
+    try {
+      for (const pack of repacked) {
+        const bytes = await readWhole(store, pack);
+        // In their order in the old pack, so that the chunks of a file stay together.
+        for (const entry of liveByPack.get(pack)!.sort((a, b) => a.offset - b.offset)) {
+          // Opened before it is copied: a damaged blob stops the prune here, before anything is deleted.
+          await repository.openBlob(entry.id, entry, bytes);
+          // A copy, so the old pack's bytes are not held until the new pack is stored.
+          await writer.addSealed(
+            entry,
+            new Uint8Array(bytes.subarray(entry.offset, entry.offset + entry.length)),
+          );
+        }
       }
+      newEntries = await writer.finishPacks();
+    } catch (error) {
+      writer.abandon(error);
+      throw error;
     }
-    const newEntries = await writer.finishPacks();
     const keptEntries: PackEntry[] = [...newEntries];
     for (const [id, location] of reader.index)
       if (keptPacks.has(location.pack)) keptEntries.push({ id, ...location });

@@ -1,9 +1,11 @@
 // Adds blobs to a repository (docs/FORMAT.md §12.5–12.8): each new blob is sealed into the pack
-// being filled; full packs are uploaded at once; the index naming them, then the snapshot, are
-// written only after every pack they refer to is stored, so an interrupted run leaves packs
-// (which the next run adopts, §12.8) but never an index or snapshot pointing at nothing.
+// being filled, which streams to the store as it fills once it is large enough (pack-upload.ts);
+// the index naming packs, then the snapshot, are written only after every pack they refer to is
+// stored, so an interrupted run leaves packs (which the next run adopts, §12.8) but never an index
+// or snapshot pointing at nothing.
 import { toHex } from '../../protocol/vault/bytes.ts';
 import { NONCE_LENGTH, ObjectType, sealObject } from './objects.ts';
+import { PackUpload } from './pack-upload.ts';
 import {
   BlobCompression,
   encodePackHeader,
@@ -23,7 +25,8 @@ import {
 type BlobType = typeof ObjectType.chunk | typeof ObjectType.tree;
 
 /**
- * A pack being filled: its sealed blobs so far, as pieces in order, and their entries. Large pieces
+ * A pack being filled: its sealed blobs so far not yet handed to its upload, as pieces in order,
+ * and its entries. Large pieces
  * (a chunk's ciphertext) are kept as they are; small ones (nonces, tags, the blobs of small files)
  * are copied into runs, each a view into one of a few buffers. A pack of small files holds some
  * 100,000 blobs, and a few typed arrays each would cost more memory than the blobs themselves
@@ -39,6 +42,8 @@ interface OpenPack {
   runEnd: number;
   /** Where in `runBuffer` the run not yet in `pieces` begins. */
   runStart: number;
+  /** Its name and streamed upload, once it holds STREAMED_FROM_BYTES. */
+  streamed?: { readonly name: string; readonly upload: PackUpload };
 }
 const emptyPack = (): OpenPack => ({
   pieces: [],
@@ -48,6 +53,15 @@ const emptyPack = (): OpenPack => ({
   runEnd: 0,
   runStart: 0,
 });
+
+/**
+ * A pack starts streaming to the store once it holds this much; a smaller one is sent whole when
+ * complete. Trees' packs and a run's last pack, which may stay open for the whole run, so hold no
+ * upload open while they wait (a store may give up on an idle one); a pack of chunks being filled
+ * is sent as it grows, so memory holds some 2 MiB of it rather than 16 (docs/ARCHITECTURE.md
+ * "Memory").
+ */
+const STREAMED_FROM_BYTES = 2 * 1024 * 1024;
 
 /** Pieces at least this long join a pack without a copy. */
 const KEPT_PIECE_BYTES = 64 * 1024;
@@ -131,7 +145,7 @@ export class RepositoryWriter {
   private readonly pending = new Set<string>();
   /** Blobs being sealed, oldest first: they take their place in the pack in this order. */
   private readonly sealing: Promise<SealedBlob>[] = [];
-  /** The previous pack's upload, overlapping the filling of the next (one at a time). */
+  /** The previous pack's upload finishing, overlapping the filling of the next until it streams. */
   private uploading: Promise<void> | undefined;
   /** The last `add` called: the next one runs after it. */
   private adding: Promise<void> = Promise.resolve();
@@ -245,21 +259,39 @@ export class RepositoryWriter {
       plainLength: blob.plainLength,
     });
     append(pack, blob.sealed);
-    if (pack.length >= PACK_TARGET_SIZE) await this.flushPack(blob.type);
+    if (pack.length >= PACK_TARGET_SIZE) return this.flushPack(blob.type);
+    if (pack.streamed === undefined && pack.length >= STREAMED_FROM_BYTES) {
+      await this.uploading; // one upload at a time: the store is not asked for two at once
+      const name = this.repository.newName(PACK_PREFIX);
+      pack.streamed = { name, upload: new PackUpload(this.repository.store, name) };
+    }
+    if (pack.streamed !== undefined && pack.pieces.length > 0) {
+      await pack.streamed.upload.write(pack.pieces.splice(0));
+    }
   }
 
   /**
-   * Starts uploading the pack of `type` being filled: blobs || random padding || sealed header || header
-   * length(4). Waits for the previous pack's upload first, so at most one is in flight and at most
-   * two packs are held in memory.
+   * Gives up the packs being streamed, so their stores discard them (a run that failed): the
+   * blobs they held are not listed anywhere and are sealed again by the next run.
+   */
+  abandon(reason: unknown): void {
+    const error = reason instanceof Error ? reason : new Error(String(reason));
+    for (const pack of Object.values(this.open)) pack.streamed?.upload.abandon(error);
+  }
+
+  /**
+   * Ends the pack of `type` being filled: blobs || random padding || sealed header || header
+   * length(4), sent whole unless it was streaming. Waits for the previous pack's upload to finish
+   * first, so one is under way at a time.
    */
   private async flushPack(type: BlobType): Promise<void> {
     const pack = this.open[type];
     if (pack.entries.length === 0) return;
-    this.open[type] = emptyPack();
+    // Before the pack leaves `open`: should the previous upload have failed, abandon() still finds it.
     await this.uploading;
+    this.open[type] = emptyPack();
     const { crypto, metadataAead, store } = this.repository;
-    const name = this.repository.newName(PACK_PREFIX);
+    const name = pack.streamed?.name ?? this.repository.newName(PACK_PREFIX);
     const entries = pack.entries.map((entry) => ({ ...entry, pack: name }));
     const header = await sealObject(
       metadataAead,
@@ -277,19 +309,12 @@ export class RepositoryWriter {
     const trailer = new Uint8Array(4);
     new DataView(trailer.buffer).setUint32(0, headerLength);
     closeRun(pack);
-    const pieces = [...pack.pieces, padding, ...header, trailer];
-    this.uploading = store
-      .put(
-        name,
-        (async function* () {
-          yield* pieces;
-        })(),
-      )
-      .then((stored) => {
-        this.uploadedBytes += stored;
-        // One by one: a pack of small files has more entries than a call may take arguments.
-        for (const entry of entries) this.runEntries.push(entry);
-      });
+    const upload = pack.streamed?.upload ?? new PackUpload(store, name);
+    this.uploading = upload.end([...pack.pieces, padding, ...header, trailer]).then((stored) => {
+      this.uploadedBytes += stored;
+      // One by one: a pack of small files has more entries than a call may take arguments.
+      for (const entry of entries) this.runEntries.push(entry);
+    });
     this.uploading.catch(() => {}); // awaited by the next flushPack or by commit
   }
 

@@ -3,6 +3,12 @@
 import type { BlobStore } from './blob-store.ts';
 import { DirectoryBlobStore } from './directory.ts';
 
+/**
+ * The account's own storage on the server, through ChatD, as a store spec: opened by a device's
+ * session (src/client/node/chatd-session.ts), never by openBlobStore, which has no account.
+ */
+export const CHATD_STORE = 'chatd:';
+
 export interface OpenStoreOptions {
   /** S3 endpoint; AWS_ENDPOINT_URL when absent. */
   s3Endpoint?: string;
