@@ -17,6 +17,8 @@ export type FolderItem =
 
 interface Folder {
   readonly path: string;
+  /** Its place in the order the index met folders: what a history entry records (numberOf). */
+  readonly number: number;
   entry: ArchiveEntry | null;
   readonly folders: Map<string, Folder>;
   readonly others: ArchiveEntry[];
@@ -42,6 +44,8 @@ const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? 
  */
 export class FolderIndex {
   private readonly folders = new Map<string, Folder>();
+  /** Each folder's path by its number. */
+  private readonly paths: string[] = [];
   private readonly selected = new Set<string>();
   private readonly allSelectable: string[] = [];
   /** Selected paths at or under each folder, counted when first asked after a change. */
@@ -69,7 +73,9 @@ export class FolderIndex {
   }
 
   private newFolder(path: string, entry: ArchiveEntry | null): Folder {
-    return { path, entry, folders: new Map(), others: [], selectable: 0, bytes: 0, files: 0 };
+    this.paths.push(path);
+    const number = this.paths.length - 1;
+    return { path, number, entry, folders: new Map(), others: [], selectable: 0, bytes: 0, files: 0 };
   }
 
   /** The folder at `path`, made (with the folders above it) if the listing has not named it yet. */
@@ -88,6 +94,21 @@ export class FolderIndex {
 
   has(path: string): boolean {
     return this.folders.has(path);
+  }
+
+  /**
+   * The folder's number: the root is 0, the others count up as the index meets them reading the
+   * listing in order, so the same verified listing numbers its folders the same way each time it
+   * is indexed. A history entry records this number, never the folder's name (docs/WEB.md "Back
+   * and Forward").
+   */
+  numberOf(path: string): number | undefined {
+    return this.folders.get(path)?.number;
+  }
+
+  /** The folder numbered `number` by numberOf; undefined for any number it did not give. */
+  pathOf(number: number): string | undefined {
+    return Number.isSafeInteger(number) && number >= 0 ? this.paths[number] : undefined;
   }
 
   /** Whether folder `path` holds anything a selection can take (a folder of links only does not). */

@@ -7,6 +7,7 @@ import { StrongroomError } from '../errors.ts';
 import { BackupKey } from '../format/key.ts';
 import { webCrypto } from '../format/webcrypto.ts';
 import { canPickFolder, folderOfInput, type PickedFolder, pickFolderToRead } from './folder-store.ts';
+import { Navigation, type View } from './navigation.ts';
 import {
   type BackupContents,
   extractFile,
@@ -31,6 +32,7 @@ import {
   describeFailure,
   element,
   focusFolder,
+  folderNumber,
   formatSnapshotTime,
   hideListing,
   hideOutcome,
@@ -46,6 +48,8 @@ import {
   showBusy,
   showFieldError,
   showFolder,
+  showFolderNumber,
+  shownFolderNumber,
   showOutcome,
   showProgress,
   updateSelection,
@@ -58,6 +62,8 @@ import {
  */
 interface Opened {
   readonly source: 'backup' | 'repository';
+  /** The snapshot listed, by its id; null for a backup file. */
+  readonly snapshot: string | null;
   /** What a zip of a selection is named after. */
   readonly name: string;
   readonly files: readonly ListedFile[];
@@ -91,6 +97,10 @@ let opened: Opened | null = null;
 /** The opened repository whose snapshots are listed; its derived keys live until it is closed. */
 let repository: OpenedRepository | null = null;
 let running: AbortController | null = null;
+/** Back and Forward between the views of what is open (docs/WEB.md "Back and Forward"). */
+const navigation = new Navigation(history, webCrypto.randomBytes);
+/** Whether the page moved to another history entry while a pass ran; it follows it once the pass ends. */
+let popped = false;
 
 /** WebCrypto exists only in secure contexts (https, localhost, file://); streams need a recent browser. */
 function missingSupport(): string | null {
@@ -103,11 +113,15 @@ function missingSupport(): string | null {
   return null;
 }
 
-/** Forgets the listing on screen: its key is zeroed (a backup file's) and saved files' URLs revoked. */
+/**
+ * Forgets the listing on screen: its key is zeroed (a backup file's) and saved files' URLs revoked.
+ * A backup file's navigation ends with it; a snapshot's is the repository's.
+ */
 function closeBackup(): void {
   if (opened === null) return;
   for (const url of opened.urls) URL.revokeObjectURL(url);
   opened.forget();
+  if (opened.source === 'backup') navigation.stop();
   opened = null;
   hideListing();
 }
@@ -115,6 +129,7 @@ function closeBackup(): void {
 /** Forgets everything opened: the listing, and the repository with the keys derived from K. */
 function closeAll(): void {
   closeBackup();
+  navigation.stop();
   if (repository === null) return;
   repository.close();
   repository = null;
@@ -136,6 +151,8 @@ function setBusy(controller: AbortController | null): void {
   else element<HTMLButtonElement>('save-selected').disabled = true;
   cancelButton.hidden = controller === null;
   if (controller === null) hideProgress();
+  // In a task of its own, so the pass's own code has drawn what it opened first.
+  if (controller === null && popped) setTimeout(followPopped, 0);
 }
 
 function chooseFile(file: File | undefined): void {
@@ -234,9 +251,11 @@ async function openFile(file: File, key: BackupKey): Promise<void> {
     },
     forget: () => key.destroy(),
     urls: [],
+    snapshot: null,
   };
   updateSelection(null);
   element('listing-heading').focus();
+  navigation.start(currentView());
 }
 
 /** Opens a repository folder and lists its snapshots (docs/WEB.md "Opening a repository"). */
@@ -255,12 +274,17 @@ async function openFolder(folder: PickedFolder, key: BackupKey): Promise<void> {
   }
   renderSnapshots(repository);
   element('repository-heading').focus();
+  navigation.start(currentView());
 }
 
-/** Reads and verifies every tree of one snapshot and lists it like a backup's contents. */
-async function openSnapshot(button: HTMLButtonElement): Promise<void> {
+/**
+ * Reads and verifies every tree of snapshot `id` and lists it like a backup's contents: at its top
+ * folder when the user pressed Open, which adds a history entry; at the folder of `followed` when
+ * Back or Forward re-enters it, which adds none (docs/WEB.md "Back and Forward").
+ */
+async function openSnapshot(id: string, followed: View | null = null): Promise<void> {
   const state = repository;
-  const snapshot = state?.snapshots.find((candidate) => candidate.id === button.dataset.id);
+  const snapshot = state?.snapshots.find((candidate) => candidate.id === id);
   if (state === null || snapshot === undefined || running !== null) return;
   closeBackup();
   hideOutcome();
@@ -273,6 +297,8 @@ async function openSnapshot(button: HTMLButtonElement): Promise<void> {
     listing = await listSnapshot(state.reader, snapshot, { signal: controller.signal });
   } catch (error) {
     showOutcome(describeFailure(error, 'open-snapshot', 'repository'), 'error');
+    // The listing shown before is closed: the snapshot list is what the user moved to.
+    if (followed === null && !popped) navigation.visit(currentView());
     return;
   } finally {
     setBusy(null);
@@ -296,9 +322,16 @@ async function openSnapshot(button: HTMLButtonElement): Promise<void> {
     pass: { label: 'Reading and verifying', verified: 'every chunk of it verified' },
     forget: () => {},
     urls: [],
+    snapshot: snapshot.id,
   };
+  // Re-entered by Back or Forward: the folder that entry names, focused as after a click.
+  const inner = followed?.folder ?? null;
+  const moved = inner !== null && inner !== shownFolderNumber() && showFolderNumber(inner);
   updateSelection(null);
-  element('listing-heading').focus();
+  if (moved) focusFolder();
+  else element('listing-heading').focus();
+  // A Back or Forward pressed during the pass wins: the page then follows that entry instead.
+  if (followed === null && !popped) navigation.visit(currentView());
 }
 
 /**
@@ -414,6 +447,51 @@ function moveTo(folder: string | undefined): void {
   if (folder === undefined || running !== null || !showFolder(folder)) return;
   updateSelection(null);
   focusFolder();
+  navigation.visit(currentView());
+}
+
+/** What is on screen, as a history entry names it: never by a folder's name (docs/WEB.md "Back and Forward"). */
+function currentView(): View {
+  return { snapshot: opened?.snapshot ?? null, folder: shownFolderNumber() };
+}
+
+/** Back from a snapshot's listing to the snapshot list, as Close snapshot does. */
+function showSnapshotList(): void {
+  closeBackup();
+  hideOutcome();
+  element('repository-heading').focus();
+}
+
+/**
+ * Shows the view of the history entry the page moved to (docs/WEB.md "Back and Forward"), adding
+ * no entry. An entry that is not of the current opening (an earlier opening, a closed repository,
+ * an earlier page load) shows the top view of what is open, the snapshot list or a backup's top
+ * folder, and is made to name it; with nothing open, entries are ignored. While a pass runs the page
+ * waits for it to end, then follows the entry it is on by then.
+ */
+function follow(state: unknown): void {
+  if (running !== null) {
+    popped = true;
+    return;
+  }
+  if (!navigation.active) return;
+  const named = navigation.viewOf(state);
+  // The top view is the snapshot list or a backup's top folder: shown at once, no pass needed.
+  const view = named ?? { snapshot: null, folder: repository !== null ? null : folderNumber('') };
+  if (repository !== null && view.snapshot !== (opened?.snapshot ?? null)) {
+    if (view.snapshot === null) showSnapshotList();
+    else void openSnapshot(view.snapshot, view);
+  } else if (view.folder !== null && view.folder !== shownFolderNumber() && showFolderNumber(view.folder)) {
+    updateSelection(null);
+    focusFolder();
+  }
+  if (named === null) navigation.replace(currentView());
+}
+
+function followPopped(): void {
+  if (!popped || running !== null) return;
+  popped = false;
+  follow(history.state);
 }
 
 function showNewKey(): void {
@@ -464,8 +542,10 @@ function start(): void {
     const source = opened?.source;
     closeBackup();
     hideOutcome();
-    if (source === 'repository') element('repository-heading').focus();
-    else fileInput.focus();
+    if (source === 'repository') {
+      element('repository-heading').focus();
+      navigation.visit(currentView());
+    } else fileInput.focus();
   });
   element('close-repository').addEventListener('click', () => {
     closeAll();
@@ -474,7 +554,7 @@ function start(): void {
   });
   element('snapshots').addEventListener('click', (event) => {
     const button = (event.target as Element).closest<HTMLButtonElement>('button.open-snapshot');
-    if (button !== null) void openSnapshot(button);
+    if (button?.dataset.id !== undefined) void openSnapshot(button.dataset.id);
   });
   element('entries').addEventListener('click', (event) => {
     const button = (event.target as Element).closest<HTMLButtonElement>('button.save, button.folder-link');
@@ -495,6 +575,10 @@ function start(): void {
   });
   element('save-selected').addEventListener('click', () => void saveSelection());
   element('new-key-button').addEventListener('click', showNewKey);
+  // Back and Forward (docs/WEB.md "Back and Forward"). The page draws each view itself, and focus
+  // brings it into sight as after a click, so the browser's own scroll restoring would only jump.
+  history.scrollRestoration = 'manual';
+  addEventListener('popstate', (event) => follow(event.state));
   // The key is masked by default (someone may be looking at the screen); Show reveals it to check.
   const keyToggle = element<HTMLButtonElement>('key-toggle');
   keyToggle.addEventListener('click', () => {

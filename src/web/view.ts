@@ -161,6 +161,8 @@ interface Browsing {
   /** Each file's index in `files` by path: a Save button's data-index. */
   readonly fileIndex: ReadonlyMap<string, number>;
   readonly offered: Map<number, HTMLAnchorElement>;
+  /** The folder on screen. */
+  shown: string;
 }
 
 let browsing: Browsing | null = null;
@@ -209,6 +211,7 @@ export function renderListing(
       rootName,
       fileIndex,
       offered: new Map(),
+      shown: '',
     };
     showFolder('');
   }
@@ -265,6 +268,7 @@ export function showFolder(path: string): boolean {
     return row(['', item.name, kind, '', formatTime(entry.mtimeNs), '']);
   });
   element('entries').replaceChildren(...rows);
+  state.shown = path;
   renderBreadcrumb(state, path);
   const folders = items.filter((item) => item.kind === 'folder').length;
   const files = items.filter((item) => item.entry?.type === 'file' && item.kind === 'entry').length;
@@ -275,6 +279,25 @@ export function showFolder(path: string): boolean {
       : `In this folder: ${count(folders, 'folder', 'folders')}, ${count(files, 'file', 'files')}` +
         (links === 0 ? '.' : `, ${count(links, 'link', 'links')}.`);
   return true;
+}
+
+/**
+ * The number of folder `path` of the listing on screen (FolderIndex.numberOf), which is how a
+ * history entry names a folder (docs/WEB.md "Back and Forward"); null if there is no such folder.
+ */
+export function folderNumber(path: string): number | null {
+  return browsing?.index.numberOf(path) ?? null;
+}
+
+/** The number of the folder on screen; null when no folder is shown. */
+export function shownFolderNumber(): number | null {
+  return browsing === null ? null : folderNumber(browsing.shown);
+}
+
+/** Shows the folder numbered `number`; false (and nothing changes) if the listing has none. */
+export function showFolderNumber(number: number): boolean {
+  const path = browsing?.index.pathOf(number);
+  return path !== undefined && showFolder(path);
 }
 
 function renderBreadcrumb(state: Browsing, path: string): void {

@@ -110,6 +110,33 @@ describe('FolderIndex', () => {
     assert.equal(links.hasSelectable('only'), false);
   });
 
+  test('numbers every folder, the root 0, and maps each number back to its folder', () => {
+    const index = new FolderIndex(entries);
+    const folders = ['', 'home', 'home/docs', 'home/docs/old', 'home/Zeta'];
+    const numbers = folders.map((path) => index.numberOf(path));
+    assert.equal(numbers[0], 0, 'the top folder');
+    // Small integers, one per folder: what a history entry records instead of a name (docs/WEB.md).
+    assert.deepEqual([...numbers].sort(), [0, 1, 2, 3, 4]);
+    for (const path of folders) assert.equal(index.pathOf(index.numberOf(path)!), path);
+    // The same listing indexed again numbers its folders the same way, so an entry re-enters it.
+    const again = new FolderIndex(entries);
+    for (const path of folders) assert.equal(again.numberOf(path), index.numberOf(path), path);
+    // Folders only implied by what they hold are numbered too.
+    const implied = new FolderIndex([file('a/b/c.txt', 4)]);
+    assert.deepEqual(
+      ['', 'a', 'a/b'].map((path) => implied.pathOf(implied.numberOf(path)!)),
+      ['', 'a', 'a/b'],
+    );
+  });
+
+  test('gives no number to what is not a folder, and no folder to a number it did not give', () => {
+    const index = new FolderIndex(entries);
+    for (const path of ['home/a.txt', 'home/latest', 'nowhere', 'home/', '/home'])
+      assert.equal(index.numberOf(path), undefined, path);
+    for (const number of [5, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53])
+      assert.equal(index.pathOf(number), undefined, String(number));
+  });
+
   test('a listing of many files draws one folder at a time', () => {
     const many: ArchiveEntry[] = [];
     for (let d = 0; d < 50; d++) {

@@ -197,3 +197,32 @@ export async function saveSelected(page: Page): Promise<void> {
     (await page.textContent('#outcome-message')) ?? '',
   );
 }
+
+/**
+ * Presses the browser's Back or Forward button (docs/WEB.md "Back and Forward") and waits until the
+ * page followed the entry: its popstate handled, and any pass that started (re-entering a snapshot
+ * verifies its folders again) ended. Fails if the press left the page instead.
+ */
+export async function travel(page: Page, direction: 'back' | 'forward'): Promise<void> {
+  await page.evaluate(() => {
+    const marked = window as unknown as { travelled?: boolean };
+    marked.travelled = false;
+    addEventListener(
+      'popstate',
+      () => {
+        marked.travelled = true;
+      },
+      { once: true },
+    );
+  });
+  await (direction === 'back' ? page.goBack() : page.goForward());
+  const travelled = await page.evaluate(() => (window as unknown as { travelled?: boolean }).travelled);
+  assert.notEqual(travelled, undefined, `${direction} left the page (now ${page.url()})`);
+  await page.waitForFunction(() => (window as unknown as { travelled?: boolean }).travelled === true);
+  await page.waitForSelector('#progress-section', { state: 'hidden' });
+}
+
+/** What history.state holds on the page: only numbers and random ids, never a name. */
+export function historyState(page: Page): Promise<unknown> {
+  return page.evaluate(() => history.state as unknown);
+}

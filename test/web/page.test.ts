@@ -16,6 +16,7 @@ import { type Browser, buildPage, launchChromium } from './browser.ts';
 import { CHUNK_SIZE, damagedCopy, makeSampleBackup, type SampleBackup, sha256 } from './fixtures.ts';
 import {
   goToFolder,
+  historyState,
   layout,
   listedFolders,
   openPage as openTab,
@@ -25,6 +26,8 @@ import {
   requestsElsewhere,
   SCREENSHOTS,
   saveSelected,
+  shownFolder,
+  travel,
 } from './page-helpers.ts';
 
 let sample: SampleBackup;
@@ -489,6 +492,41 @@ describe('the backup opener page in Chromium', () => {
     const { page, console } = await openPage({ url: pathToFileURL(join(built, 'index.html')).href });
     await open(page, sample.file, sample.key.format());
     assert.deepEqual(await listedListing(page), expectedRows());
+    assert.deepEqual(console, []);
+    await page.close();
+  });
+
+  test("Back and Forward move between a backup's folders from file://, the address unchanged", async () => {
+    const { page, console } = await openPage({ url: pathToFileURL(join(built, 'index.html')).href });
+    const url = page.url();
+    await open(page, sample.file, sample.key.format());
+    const expected = expectedRows();
+    await page.click('button[aria-label="Open folder chat"]');
+    await page.click('button[aria-label="Open folder chat/media"]');
+    const state = await historyState(page);
+    assert.deepEqual(Object.keys(state as object).sort(), ['folder', 'opening', 'snapshot']);
+    assert.ok(!JSON.stringify(state).includes('chat'), JSON.stringify(state));
+    await travel(page, 'back');
+    assert.equal(await shownFolder(page), 'chat');
+    assert.deepEqual(await listedRows(page), expected.chat);
+    await travel(page, 'back');
+    assert.equal(await shownFolder(page), '');
+    assert.deepEqual(await listedRows(page), expected['']);
+    await travel(page, 'forward');
+    await travel(page, 'forward');
+    assert.equal(await shownFolder(page), 'chat/media');
+    assert.deepEqual(await listedRows(page), expected['chat/media']);
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.getAttribute('data-folder')),
+      'chat/media',
+      'focused as after a click',
+    );
+    // Closing the backup ends its navigation: its entries show nothing, and the page stays.
+    await page.click('#close-button');
+    assert.equal(await historyState(page), null);
+    await travel(page, 'back');
+    assert.equal(await page.isHidden('#listing'), true);
+    assert.equal(page.url(), url);
     assert.deepEqual(console, []);
     await page.close();
   });

@@ -15,6 +15,7 @@ import { type Browser, buildPage, launchChromium } from './browser.ts';
 import { sha256 } from './fixtures.ts';
 import {
   goToFolder,
+  historyState,
   layout,
   listedFolders,
   openPage as openTab,
@@ -24,6 +25,8 @@ import {
   requestsElsewhere,
   SCREENSHOTS,
   saveSelected,
+  shownFolder,
+  travel,
 } from './page-helpers.ts';
 import {
   damagedRepository,
@@ -198,6 +201,32 @@ async function openPickedFolder(page: Page, keyText: string): Promise<void> {
 
 const digest = (index: number, path: string) => sample.files[index]!.get(path)!.sha256;
 
+/** The element that has keyboard focus, by its id or, for the breadcrumb's current folder, its folder. */
+function focused(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const active = document.activeElement as HTMLElement | null;
+    if (active?.getAttribute('aria-current') === 'location') return `folder ${active.dataset.folder}`;
+    return active?.id ?? '';
+  });
+}
+
+/**
+ * What a history entry of the page may hold (docs/WEB.md "Back and Forward"): a random id of the
+ * opening, the snapshot's id and a folder's number, nothing else; no name anywhere in it.
+ */
+function assertEntry(state: unknown, snapshot: string | null, folder: 'none' | 'some'): string {
+  assert.equal(typeof state, 'object');
+  const entry = state as Record<string, unknown>;
+  assert.deepEqual(Object.keys(entry).sort(), ['folder', 'opening', 'snapshot']);
+  assert.match(String(entry.opening), /^[0-9a-f]{32}$/);
+  assert.equal(entry.snapshot, snapshot);
+  if (folder === 'none') assert.equal(entry.folder, null);
+  else assert.ok(Number.isSafeInteger(entry.folder), `folder ${String(entry.folder)} is a number`);
+  for (const name of ['chat', 'media', 'messages', 'repository'])
+    assert.ok(!JSON.stringify(entry).includes(name), `${name} is not in ${JSON.stringify(entry)}`);
+  return String(entry.opening);
+}
+
 async function assertNothingListed(page: Page): Promise<void> {
   assert.equal(await page.isHidden('#listing'), true);
   assert.equal(await page.locator('#entries tr').count(), 0);
@@ -253,6 +282,175 @@ describe('the page opening a repository in Chromium', () => {
     assert.equal(await page.locator('button[aria-label="Save chat/messages.txt"]').count(), 0);
 
     assert.deepEqual(requestsElsewhere(requests, new URL(server.url).origin), []);
+    assert.deepEqual(console, []);
+    await page.close();
+  });
+
+  test('Back and Forward move between the snapshot list, a snapshot and its folders; the URL never changes', async () => {
+    const { page, console } = await openPage();
+    const url = page.url();
+    await openFolder(page, sample.folder, sample.key.format());
+    const entries = await page.evaluate(() => history.length);
+    const opening = assertEntry(await historyState(page), null, 'none');
+    await openSnapshot(page, 1);
+    const id = sample.snapshots[1]!.id;
+    const expected = await expectedListing(1);
+    const top = `Snapshot ${id.slice(0, 8)}`;
+    await page.click('button[aria-label="Open folder chat"]');
+    await page.click('button[aria-label="Open folder chat/media"]');
+    assert.deepEqual(await crumbs(page), [top, 'chat', 'media']);
+    assert.equal(assertEntry(await historyState(page), id, 'some'), opening);
+    assert.equal(await page.evaluate(() => history.length), entries + 3, 'one entry per view visited');
+
+    // Back: the parent folder, then the snapshot's top folder, then the snapshot list.
+    await travel(page, 'back');
+    assert.equal(await shownFolder(page), 'chat');
+    assert.deepEqual(await listedRows(page), expected.chat);
+    assert.equal(await focused(page), 'folder chat', 'focused as after a click');
+    await travel(page, 'back');
+    assert.deepEqual(await crumbs(page), [top]);
+    assert.deepEqual(await listedRows(page), expected['']);
+    assert.equal(await focused(page), 'folder ');
+    await travel(page, 'back');
+    assert.equal(await page.isHidden('#listing'), true);
+    assert.equal(await page.isVisible('#repository'), true);
+    assert.equal(await page.locator('#snapshots tr').count(), 2);
+    assert.equal(await focused(page), 'repository-heading');
+    assertEntry(await historyState(page), null, 'none');
+
+    // Forward re-enters the snapshot (its folders verified again) and goes down again.
+    await travel(page, 'forward');
+    assert.match((await page.textContent('#listing-heading')) ?? '', new RegExp(`^${top},`));
+    assert.deepEqual(await listedRows(page), expected['']);
+    assert.equal(await focused(page), 'listing-heading', 'focused as after pressing Open');
+    await travel(page, 'forward');
+    assert.deepEqual(await listedRows(page), expected.chat);
+    await travel(page, 'forward');
+    assert.deepEqual(await crumbs(page), [top, 'chat', 'media']);
+    assert.deepEqual(await listedRows(page), expected['chat/media']);
+    assert.equal(await focused(page), 'folder chat/media');
+    assert.equal(await page.evaluate(() => history.length), entries + 3, 'following an entry adds none');
+
+    // Close snapshot is a move too: Back from the list re-enters the snapshot where it was left.
+    await page.click('#close-button');
+    assert.equal(await page.isHidden('#listing'), true);
+    await travel(page, 'back');
+    assert.deepEqual(await crumbs(page), [top, 'chat', 'media']);
+    assert.deepEqual(await listedRows(page), expected['chat/media']);
+    assert.equal(await focused(page), 'folder chat/media');
+    // Opening the other snapshot from there is one more move, and Back returns from it.
+    await openSnapshot(page, 0);
+    assert.deepEqual(await crumbs(page), [`Snapshot ${sample.snapshots[0]!.id.slice(0, 8)}`]);
+    await travel(page, 'back');
+    assert.deepEqual(await crumbs(page), [top, 'chat', 'media']);
+
+    // Back from the first view of the opening leaves the page, as it would without it.
+    for (const folder of ['chat', '']) {
+      await travel(page, 'back');
+      assert.equal(await shownFolder(page), folder);
+    }
+    await travel(page, 'back');
+    assert.equal(await page.isHidden('#listing'), true);
+    assert.equal(page.url(), url, 'the URL never changed');
+    await page.goBack();
+    assert.equal(page.url(), 'about:blank');
+    assert.deepEqual(console, []);
+    await page.close();
+  });
+
+  test('an entry of an earlier opening, of a closed repository or of an earlier page load is ignored', async () => {
+    const { page, console } = await openPage();
+    const url = page.url();
+    await openFolder(page, sample.folder, sample.key.format());
+    const first = assertEntry(await historyState(page), null, 'none');
+    await openSnapshot(page, 1);
+    await page.click('button[aria-label="Open folder chat"]');
+    await travel(page, 'back');
+    await travel(page, 'back');
+    // The same repository opened again is a new opening: its entries ahead, which name a snapshot
+    // and a folder this repository has, are not followed.
+    await page.click('#open-button');
+    await settled(page);
+    const second = assertEntry(await historyState(page), null, 'none');
+    assert.notEqual(second, first);
+    for (let i = 0; i < 2; i++) {
+      await travel(page, 'forward');
+      assert.equal(await page.isHidden('#listing'), true, 'the snapshot list stays');
+      assert.equal(await page.isVisible('#repository'), true);
+      assert.equal(assertEntry(await historyState(page), null, 'none'), second, 'made to name what is shown');
+    }
+    // Within the new opening, Back and Forward work as ever.
+    await openSnapshot(page, 0);
+    await travel(page, 'back');
+    assert.equal(await page.isHidden('#listing'), true);
+    await travel(page, 'forward');
+    assert.deepEqual(await crumbs(page), [`Snapshot ${sample.snapshots[0]!.id.slice(0, 8)}`]);
+
+    // Closing the repository ends its navigation: its entries show nothing again.
+    await page.click('button[aria-label="Open folder chat"]');
+    await page.click('#close-button');
+    await page.click('#close-repository');
+    assert.equal(await historyState(page), null);
+    await travel(page, 'back');
+    assert.equal(await page.isHidden('#repository'), true);
+    assert.equal(await page.isHidden('#listing'), true);
+
+    // After a reload nothing is open; the entries the earlier page load made are ignored, and a
+    // repository opened then is not entered through them either.
+    await page.reload();
+    await travel(page, 'back');
+    assert.equal(await page.isHidden('#repository'), true);
+    await openFolder(page, sample.folder, sample.key.format());
+    await travel(page, 'forward');
+    assert.equal(await page.isHidden('#listing'), true);
+    assert.equal(await page.isVisible('#repository'), true);
+    assert.notEqual(assertEntry(await historyState(page), null, 'none'), second);
+    assert.equal(page.url(), url, 'the URL never changed');
+    assert.deepEqual(console, []);
+    await page.close();
+  });
+
+  test('Back pressed while a save runs waits for it: the save ends as started, then the page follows', async () => {
+    const { page, folder, readFolder, console } = await openPage({ saving: 'picker' });
+    await copyIntoPrivateFolder(page, sample.folder, readFolder);
+    await openPickedFolder(page, sample.key.format());
+    await openSnapshot(page, 1);
+    await page.click('button[aria-label="Open folder chat"]');
+    await page.click('button[aria-label="Open folder chat/media"]');
+    await page.click('input[aria-label="Select chat/media/photo.bin"]');
+    // The save's files are committed only when the test lets them, so Back lands mid-pass.
+    await page.evaluate(() => {
+      const held = window as unknown as { holding?: boolean; release?: () => void };
+      const gate = new Promise<void>((resolve) => {
+        held.release = resolve;
+      });
+      const close = FileSystemWritableFileStream.prototype.close;
+      FileSystemWritableFileStream.prototype.close = async function (this: FileSystemWritableFileStream) {
+        held.holding = true;
+        await gate;
+        return close.call(this);
+      };
+    });
+    await page.click('#save-selected');
+    await page.waitForFunction(() => (window as unknown as { holding?: boolean }).holding === true);
+    await page.goBack();
+    assert.equal(await shownFolder(page), 'chat/media', 'the folder stays while the save runs');
+    await page.evaluate(() => (window as unknown as { release: () => void }).release());
+    await page.waitForSelector('#outcome:not([hidden])');
+    assert.equal(await page.textContent('#outcome-title'), 'Saved');
+    await page.waitForFunction(
+      () => document.querySelector('#breadcrumb-list [aria-current]')?.getAttribute('data-folder') === 'chat',
+    );
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.getAttribute('data-folder')),
+      'chat',
+      'focused as after a click',
+    );
+    assert.deepEqual(await privateFolderDigests(page, folder), {
+      'chat/': 'directory',
+      'chat/media/': 'directory',
+      'chat/media/photo.bin': digest(1, 'chat/media/photo.bin'),
+    });
     assert.deepEqual(console, []);
     await page.close();
   });
