@@ -24,7 +24,7 @@ import { type PasswordSource, readLine, readNewPassword, readPassword } from '..
 import { createProgress } from '../progress.ts';
 import { snapshotProgress } from '../snapshot-progress.ts';
 import { printBackupList, printJson, reportCreatedSnapshot } from './backup-listing.ts';
-import { reportRestored } from './backup-problems.ts';
+import { type RestorePath, reportRestored, reportRestoredSnapshot } from './backup-problems.ts';
 
 /**
  * Argon2id parameters from STRONGROOM_TEST_ARGON2ID ("memoryKiB,iterations,parallelism"), for tests
@@ -219,7 +219,8 @@ export interface DeviceRestoreOptions {
   passwordStdin?: boolean;
   passwordChangedElsewhere?: boolean;
   keyFile?: string;
-  path?: string;
+  /** `--path`, parsed (parseRestorePath). */
+  path?: RestorePath;
   force?: boolean;
   s3Endpoint?: string;
 }
@@ -266,7 +267,7 @@ export async function runDeviceRestore(options: DeviceRestoreOptions): Promise<v
         const result = await session.restore({
           to: options.to,
           id: options.id,
-          path: options.path,
+          path: options.path?.bytes,
           password,
           passwordChangedElsewhere: options.passwordChangedElsewhere,
           key,
@@ -278,8 +279,8 @@ export async function runDeviceRestore(options: DeviceRestoreOptions): Promise<v
           for (const line of describeRecovery(result.recovery)) process.stderr.write(`${line}\n`);
         }
         if (result.kind === 'snapshot') {
-          const what = options.path === undefined ? '' : ` (${options.path})`;
-          process.stderr.write(`restored snapshot ${result.id}${what} into ${options.to}\n`);
+          const restored = { ...result, files: result.entries, bytes: result.contentBytes };
+          reportRestoredSnapshot(restored, options.path, options.to);
         } else reportRestored(result, options.to);
       } finally {
         progress.stop();

@@ -27,7 +27,7 @@ import { onInterrupt } from '../../temporaries.ts';
 import { createProgress } from '../progress.ts';
 import { snapshotProgress } from '../snapshot-progress.ts';
 import { printBackupList, printJson, reportCreatedSnapshot } from './backup-listing.ts';
-import { reportRestored } from './backup-problems.ts';
+import { type RestorePath, reportRestored, reportRestoredSnapshot } from './backup-problems.ts';
 import { type KeyOptions, resolveKey, resolveStore, type StoreOptions } from './options.ts';
 
 interface RepositoryOptions extends KeyOptions, StoreOptions {
@@ -45,7 +45,8 @@ export interface StoreListOptions extends RepositoryOptions {
 export interface StoreRestoreOptions extends KeyOptions, StoreOptions {
   from?: string;
   id?: string;
-  path?: string;
+  /** `--path`, parsed (parseRestorePath). */
+  path?: RestorePath;
   to: string;
   force?: boolean;
 }
@@ -147,13 +148,15 @@ export async function runStoreRestore(options: StoreRestoreOptions): Promise<voi
     const progress = createProgress('restore');
     try {
       const snapshot = await restoreSnapshot(repository, {
-        ...options,
         id: snapshotId,
+        to: options.to,
+        path: options.path?.bytes,
+        force: options.force,
         onProgress: (done, total) => progress.update(done, total),
       });
       progress.stop();
-      const what = options.path === undefined ? '' : ` (${options.path})`;
-      process.stderr.write(`restored snapshot ${snapshot.id}${what} into ${options.to}\n`);
+      const { id, changed, restored } = snapshot;
+      reportRestoredSnapshot({ id, changed, ...restored }, options.path, options.to);
     } finally {
       progress.stop();
       repository.close();

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { removeUnfinishedOnInterrupt } from '../interrupt.ts';
 import { registerDeviceBackup, runDeviceCreate, runDeviceList, runDeviceRestore } from './backup-device.ts';
+import { parseRestorePath } from './backup-problems.ts';
 import {
   registerRepositoryMaintenance,
   runStoreCreate,
@@ -67,7 +68,10 @@ export function registerBackup(program: Command): void {
     .option(...keyFile)
     .option('--from <store>', 'a directory or s3://bucket/prefix')
     .option('--id <id>', 'the same as ID')
-    .option('--path <path>', 'only this path in the snapshot, e.g. chat/media')
+    .option(
+      '--path <path>',
+      'only this path in the snapshot, e.g. chat/media; names are matched as exact bytes, with escapes as printed (caf\\351)',
+    )
     .requiredOption('--to <dir>', 'directory to restore into (new or empty, unless --force)')
     .option('--force', 'restore into a non-empty directory, replacing same-named entries')
     .option(...endpoint)
@@ -99,14 +103,17 @@ async function runList(options: StoreListOptions & { device?: string }): Promise
 
 async function runRestore(
   id: string | undefined,
-  options: StoreRestoreOptions & {
+  options: Omit<StoreRestoreOptions, 'path'> & {
+    path?: string;
     device?: string;
     passwordStdin?: boolean;
     passwordChangedElsewhere?: boolean;
   },
 ): Promise<void> {
+  // Before any store is opened or any key or password asked for: a mistyped path fails at once.
+  const path = options.path === undefined ? undefined : parseRestorePath(options.path);
   removeUnfinishedOnInterrupt();
-  const chosen = { ...options, id: id ?? options.id };
+  const chosen = { ...options, id: id ?? options.id, path };
   if (options.device !== undefined) return runDeviceRestore({ ...chosen, device: options.device });
   return runStoreRestore(chosen);
 }

@@ -10,6 +10,7 @@ import { basename, resolve } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { messageOf, UsageError } from '../../errors.ts';
 import { MAX_PATH_BYTES, nameOf, type WriteEntry } from '../../format/archive.ts';
+import { escapeName } from '../repository/escaped-names.ts';
 
 export interface PlannedEntry {
   readonly type: 'file' | 'directory' | 'symlink';
@@ -27,7 +28,7 @@ export interface PlannedEntry {
   readonly inode?: string;
 }
 
-/** An entry left out of a backup, and why (`path` is the path on disk, readable form). */
+/** An entry left out of a backup, and why (`path` is the path on disk, escaped: escapeName). */
 export interface SkippedEntry {
   readonly path: string;
   readonly reason: string;
@@ -138,7 +139,7 @@ export async function* walkPaths(
   const topNames = new Set<string>();
   // lstat and readdir run synchronously, in slices (docs/ARCHITECTURE.md "Small files and the walk").
   const turns = new EventLoopTurns();
-  const display = (source: Buffer) => source.toString();
+  const display = (source: Buffer) => escapeName(source);
 
   /** Walks `source` as archive path `path` (bytes); `parentDev` is the device of its directory. */
   async function* visit(
@@ -235,7 +236,7 @@ export async function* walkPaths(
       const key = topName.toString('latin1');
       if (topNames.has(key)) {
         throw new UsageError(
-          `two paths are both named '${topName}'; a backup keeps each path under its base name`,
+          `two paths are both named '${escapeName(topName)}'; a backup keeps each path under its base name`,
           { hints: ['back them up separately, or back up their common parent directory'] },
         );
       }
@@ -281,7 +282,7 @@ export async function* readPlannedEntries(
   const linked = new Map<string, { target: string; rawTarget?: Uint8Array }>();
   for (const entry of plan.entries) {
     const { type, source, size: _size, inode: _inode, ...metadata } = entry;
-    const problem = (error: unknown) => onProblem?.({ path: source.toString(), reason: reasonOf(error) });
+    const problem = (error: unknown) => onProblem?.({ path: escapeName(source), reason: reasonOf(error) });
     if (type === 'directory') {
       yield { type, ...metadata };
     } else if (type === 'symlink') {
@@ -293,7 +294,10 @@ export async function* readPlannedEntries(
         continue;
       }
       if (target.length > MAX_PATH_BYTES) {
-        onProblem?.({ path: source.toString(), reason: `its target is longer than ${MAX_PATH_BYTES} bytes` });
+        onProblem?.({
+          path: escapeName(source),
+          reason: `its target is longer than ${MAX_PATH_BYTES} bytes`,
+        });
         continue;
       }
       const name = nameOf(target);
@@ -320,7 +324,7 @@ export async function* readPlannedEntries(
       }
       try {
         const read = readChecked(handle, before, onBytes, (reason) =>
-          onProblem?.({ path: source.toString(), reason }),
+          onProblem?.({ path: escapeName(source), reason }),
         );
         yield {
           type,

@@ -73,7 +73,14 @@ export type RestoreReport = RestoredContent & RestoredRecovery;
 
 /** What was restored from which backup. */
 type RestoredContent = { readonly id: string } & (
-  | { readonly kind: 'snapshot'; readonly entries: number; readonly contentBytes: number }
+  | {
+      readonly kind: 'snapshot';
+      /** What was restored (all of the snapshot, or what `path` names): file entries and bytes of content. */
+      readonly entries: number;
+      readonly contentBytes: number;
+      /** Escaped paths of the restored files that changed while they were backed up (RestoredSnapshot.changed). */
+      readonly changed: readonly string[];
+    }
   | ({ readonly kind: 'stream' } & ExtractSummary)
 );
 
@@ -484,8 +491,8 @@ export class DeviceSession {
   async restore(options: {
     to: string;
     id?: string;
-    /** Only this path inside the snapshot. */
-    path?: string;
+    /** Only this path inside the snapshot, matched byte for byte (RestoreSnapshotOptions.path). */
+    path?: string | Uint8Array;
     password?: string;
     /** With `password`: the user changed it on another device since this one last used it. */
     passwordChangedElsewhere?: boolean;
@@ -554,7 +561,7 @@ export class DeviceSession {
     key: BackupKey,
     fromVault: boolean,
     entry: BackupEntry,
-    options: { to: string; path?: string; force?: boolean; onProgress?: ProgressListener },
+    options: { to: string; path?: string | Uint8Array; force?: boolean; onProgress?: ProgressListener },
   ): Promise<RestoredContent> {
     let repository: Repository;
     try {
@@ -564,7 +571,13 @@ export class DeviceSession {
     }
     try {
       const snapshot = await restoreSnapshot(repository, { ...options, id: entry.id });
-      return { kind: 'snapshot', id: snapshot.id, entries: snapshot.files, contentBytes: snapshot.size };
+      return {
+        kind: 'snapshot',
+        id: snapshot.id,
+        entries: snapshot.restored.files,
+        contentBytes: snapshot.restored.bytes,
+        changed: snapshot.changed,
+      };
     } finally {
       repository.close();
     }

@@ -9,15 +9,19 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../../errors.ts';
 import { type Codec, type DirectoryEntry, pathBytes, readArchive } from '../../format/archive.ts';
 import { removeDeadTemporaries, temporaryName, trackTemporary } from '../../temporaries.ts';
+import { escapeName } from '../repository/escaped-names.ts';
 import type { SkippedEntry } from './archive-fs.ts';
 import { applyMetadata, applySymlinkMetadata, writeSparseFile } from './entry-metadata.ts';
 
 export interface ExtractSummary {
   readonly entries: number;
   readonly contentBytes: number;
-  /** Files the backup marked as changed while it read them (restored as stored; docs/BACKUP.md). */
+  /**
+   * Files the backup marked as changed while it read them (restored as stored; docs/BACKUP.md), by
+   * their paths in the backup escaped as escapeName prints them ("Names that are not UTF-8").
+   */
   readonly changed: readonly string[];
-  /** Entries left out because this file system cannot hold them (docs/BACKUP.md "Incomplete restores"). */
+  /** Entries left out because this file system cannot hold them (docs/BACKUP.md "Incomplete restores"), paths escaped. */
   readonly problems: readonly SkippedEntry[];
   /** False when some entry of the backup was not restored (`problems` says which). */
   readonly complete: boolean;
@@ -92,8 +96,8 @@ export async function extractArchive(
       }
       if (entry.type === 'hardlink' && leftOut.has(keyOf(linkTarget(entry)))) {
         problems.push({
-          path: entry.path,
-          reason: `the file it is a link to ('${entry.target}') was left out`,
+          path: escapeName(archivePath),
+          reason: `the file it is a link to ('${escapeName(linkTarget(entry))}') was left out`,
         });
         leftOut.add(keyOf(archivePath));
         continue;
@@ -111,7 +115,7 @@ export async function extractArchive(
         } else {
           await writeSparseFile(path, entry.content, entry.size);
           contentBytes += entry.size;
-          if (entry.changedWhileRead()) changed.push(entry.path);
+          if (entry.changedWhileRead()) changed.push(escapeName(archivePath));
           await applyMetadata(path, entry);
         }
       } catch (error) {
@@ -119,7 +123,7 @@ export async function extractArchive(
         // the entry is left to move into place. A file's content is still read and verified:
         // readArchive skips what the caller did not read.
         if ((error as NodeJS.ErrnoException).code !== 'ENAMETOOLONG') throw error;
-        problems.push({ path: entry.path, reason: NAME_TOO_LONG });
+        problems.push({ path: escapeName(archivePath), reason: NAME_TOO_LONG });
         leftOut.add(keyOf(archivePath));
         continue;
       }

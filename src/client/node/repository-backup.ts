@@ -6,13 +6,15 @@
 import type { BigIntStats } from 'node:fs';
 import { type FileHandle, link, mkdir, open, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { DamagedBackupError, StrongroomError, UsageError } from '../../errors.ts';
+import { DamagedBackupError, StrongroomError } from '../../errors.ts';
 import { MAX_PATH_BYTES } from '../../format/archive.ts';
 import { removeDeadTemporaries, temporaryName, trackTemporary } from '../../temporaries.ts';
 import { ContentDefinedChunker } from '../repository/chunker.ts';
+import { escapeName, splitSnapshotPath } from '../repository/escaped-names.ts';
 import { ObjectType } from '../repository/objects.ts';
 import { RepositoryReader } from '../repository/reader.ts';
 import type { Repository, SnapshotInfo } from '../repository/repository.ts';
+import { findSnapshotPath } from '../repository/snapshot-path.ts';
 import {
   encodeTree,
   nameBytesOf,
@@ -276,12 +278,12 @@ async function symlinkEntry(
   try {
     target = await readlink(entry.source, { encoding: 'buffer' });
   } catch (error) {
-    listener.problem({ path: entry.source.toString(), reason: reasonOf(error) });
+    listener.problem({ path: escapeName(entry.source), reason: reasonOf(error) });
     return null;
   }
   if (target.length > MAX_PATH_BYTES) {
     listener.problem({
-      path: entry.source.toString(),
+      path: escapeName(entry.source),
       reason: `its target is longer than ${MAX_PATH_BYTES} bytes`,
     });
     return null;
@@ -309,7 +311,7 @@ async function readFileEntry(
   listener: { problem(p: SkippedEntry): void },
   onBytes: ((bytes: number) => void) | undefined,
 ): Promise<TreeEntry | null> {
-  const path = entry.source.toString();
+  const path = escapeName(entry.source);
   const problem = (reason: string) => listener.problem({ path, reason });
   if (entry.size <= SMALL_FILE_BYTES) {
     let small: ReturnType<typeof readSmallFile>;
@@ -386,8 +388,14 @@ export interface RestoreSnapshotOptions {
   /** Snapshot id; the latest when absent. */
   id?: string;
   to: string;
-  /** Only this path inside the snapshot ('a/b' under the base names it was given). */
-  path?: string;
+  /**
+   * Only this path inside the snapshot: the base name it was backed up under, then the names below
+   * it, '/'-separated ('chat/media'), each matched byte for byte against the snapshot's names
+   * (docs/BACKUP.md "Names that are not UTF-8"). A string stands for its UTF-8 bytes; a path with a
+   * name that is not UTF-8 is given as bytes (parseEscapedName turns the form escapeName prints,
+   * which is what the CLI prints and takes, into them).
+   */
+  path?: string | Uint8Array;
   force?: boolean;
   /**
    * Told the bytes written so far and the bytes to write: the snapshot's size, or for `path` the
@@ -396,10 +404,19 @@ export interface RestoreSnapshotOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** A restored snapshot, with the files it holds that changed while they were backed up. */
+/** A restored snapshot, with what was restored and the files in it that changed while they were backed up. */
 export interface RestoredSnapshot extends SnapshotInfo {
-  /** Paths (in the snapshot) of files stored as read while they changed: restored as stored, maybe torn. */
+  /**
+   * Paths in the snapshot, escaped as escapeName prints them (docs/BACKUP.md "Names that are not
+   * UTF-8"), of the restored files that were stored as read while they changed: restored as stored,
+   * maybe torn. In the order of the snapshot's trees.
+   */
   readonly changed: readonly string[];
+  /**
+   * What this restore wrote, all of the snapshot or what `path` names: file entries (every name of
+   * a multiply linked file) and bytes of content (such a file once, as the snapshot's `size` counts).
+   */
+  readonly restored: { readonly files: number; readonly bytes: number };
 }
 
 /**
@@ -412,24 +429,24 @@ export async function restoreSnapshot(
   options: RestoreSnapshotOptions,
 ): Promise<RestoredSnapshot> {
   const target = resolve(options.to);
+  // A malformed path fails before anything is read.
+  const names =
+    options.path === undefined
+      ? undefined
+      : splitSnapshotPath(
+          typeof options.path === 'string' ? Buffer.from(options.path) : options.path,
+          'path',
+        );
   await checkDestination(target, options.force ?? false);
   const snapshot =
     options.id === undefined ? await latestSnapshot(repository) : await repository.readSnapshot(options.id);
   const reader = await RepositoryReader.open(repository);
   let tree = await reader.tree(snapshot.tree);
   let prefix = '';
-  if (options.path !== undefined) {
-    const parts = options.path.split('/').filter((part) => part !== '');
-    const leaf = parts.pop();
-    for (const part of parts) {
-      const entry = tree.entries.find((candidate) => candidate.name === part);
-      if (entry?.kind !== 'dir') throw new UsageError(`no directory ${JSON.stringify(part)} in the snapshot`);
-      tree = await reader.tree(entry.tree!);
-      prefix += `${part}/`;
-    }
-    const entry = tree.entries.find((candidate) => candidate.name === leaf);
-    if (entry === undefined) throw new UsageError(`no ${JSON.stringify(options.path)} in the snapshot`);
-    tree = { entries: [entry] };
+  if (names !== undefined) {
+    const found = await findSnapshotPath(reader, tree, names);
+    tree = { entries: [found.entry] };
+    prefix = found.parent;
   }
   const parent = dirname(target);
   await mkdir(parent, { recursive: true });
@@ -444,6 +461,7 @@ export async function restoreSnapshot(
     reader,
     linked: new Map(),
     changed: [],
+    files: 0,
     onBytes:
       onProgress &&
       ((bytes) => {
@@ -465,7 +483,7 @@ export async function restoreSnapshot(
     await rm(staging, { recursive: true, force: true });
     untrack();
   }
-  return { ...snapshot, changed: state.changed };
+  return { ...snapshot, changed: state.changed, restored: { files: state.files, bytes: total } };
 }
 
 async function latestSnapshot(repository: Repository): Promise<SnapshotInfo> {
@@ -487,7 +505,10 @@ interface RestoreState {
    * chunk list: a later name of the same file becomes a hard link to it (§12.9).
    */
   readonly linked: Map<string, { path: Buffer; content: string; written: Promise<void> }>;
+  /** Escaped paths of the changed files restored, in tree order (RestoredSnapshot.changed). */
   readonly changed: string[];
+  /** File entries restored so far, every name of a multiply linked file counted. */
+  files: number;
   /** Told the bytes of each chunk as it is written (for progress). */
   readonly onBytes: ((bytes: number) => void) | undefined;
 }
@@ -510,7 +531,7 @@ async function contentSize(reader: RepositoryReader, tree: Tree, seen = new Set<
  * Restores `tree`'s entries into `directory` (bytes: names need not be UTF-8), each file from
  * blobs that verify before their bytes are written; directories get their metadata once their
  * contents are written, since writing into one changes its mtime and a read-only mode would stop
- * the writes. `at` is the tree's path in the snapshot, for messages.
+ * the writes. `at` is the tree's path in the snapshot, escaped (escapeName), for messages.
  */
 async function restoreTree(state: RestoreState, tree: Tree, directory: Buffer, at: string): Promise<void> {
   // Files are restored a few at a time: each one's opens, writes and metadata calls wait on the
@@ -522,7 +543,8 @@ async function restoreTree(state: RestoreState, tree: Tree, directory: Buffer, a
   try {
     for (const entry of tree.entries) {
       if (failure !== undefined) break;
-      const path = Buffer.concat([directory, Buffer.from('/'), nameBytesOf(entry)]);
+      const name = nameBytesOf(entry);
+      const path = Buffer.concat([directory, Buffer.from('/'), name]);
       const metadata = { mode: entry.mode, mtimeNs: BigInt(entry.mtimeNs), uid: entry.uid, gid: entry.gid };
       if (entry.kind === 'symlink') {
         await symlink(Buffer.from(targetBytesOf(entry)), path);
@@ -531,10 +553,10 @@ async function restoreTree(state: RestoreState, tree: Tree, directory: Buffer, a
         await Promise.all(running);
         if (failure !== undefined) break;
         await mkdir(path, { mode: 0o700 });
-        await restoreTree(state, await state.reader.tree(entry.tree!), path, `${at}${entry.name}/`);
+        await restoreTree(state, await state.reader.tree(entry.tree!), path, `${at}${escapeName(name)}/`);
         await applyMetadata(path, metadata);
       } else {
-        const file: Promise<void> = restoreFile(state, entry, path, `${at}${entry.name}`)
+        const file: Promise<void> = restoreFile(state, entry, path, `${at}${escapeName(name)}`)
           .then(() => applyMetadata(path, metadata))
           .catch((error: unknown) => {
             failure ??= { error };
@@ -555,24 +577,25 @@ async function restoreFile(state: RestoreState, entry: TreeEntry, path: Buffer, 
   const content = entry.content!;
   const inode = `${entry.device}:${entry.inode}`;
   const first = entry.links === undefined ? undefined : state.linked.get(inode);
+  state.files++;
   if (first !== undefined) {
     // One inode, one content: a name whose chunks differ cannot be a link to it.
     if (first.content !== content.join()) {
-      throw new DamagedBackupError(
-        `${JSON.stringify(at)} is a hard link whose content differs from its file's`,
-      );
+      throw new DamagedBackupError(`'${at}' is a hard link whose content differs from its file's`);
     }
     await first.written; // the first name may still be being written beside this one
     await link(first.path, path);
     return;
   }
+  // Listed now, while files start in the order of the tree, not as they finish; a failure fails
+  // the whole restore, list and all.
+  if (entry.changed) state.changed.push(at);
   const written = writeFileContent(state, entry, path, at);
   if (entry.links !== undefined) {
     // Failure is reported by this call; the later names only wait for it.
     state.linked.set(inode, { path, content: content.join(), written: written.catch(() => {}) });
   }
   await written;
-  if (entry.changed) state.changed.push(at);
 }
 
 /** Writes a file's chunks, each verified before its bytes are written, and checks its size. */
@@ -607,9 +630,7 @@ async function writeFileContent(
         onBytes?.(chunk.length);
       }
       if (written !== size) {
-        throw new DamagedBackupError(
-          `${JSON.stringify(at)}'s chunks hold ${written} bytes, its tree says ${size}`,
-        );
+        throw new DamagedBackupError(`'${at}': its chunks hold ${written} bytes, its tree says ${size}`);
       }
     })(),
     size,

@@ -3,8 +3,10 @@
 // that exists), and with `readData` every byte of a share of the packs (every blob opened and
 // checked against its id, every pack header matching the index). Browser-safe.
 import { DamagedBackupError } from '../../errors.ts';
+import { escapeName } from './escaped-names.ts';
 import { RepositoryReader } from './reader.ts';
 import { PACK_PREFIX, type Repository, readWhole, SNAPSHOT_PREFIX } from './repository.ts';
+import { nameBytesOf } from './tree.ts';
 
 export interface CheckOptions {
   /** Read this share of the packs in full (0 to 1; 1 is `--read-data`). 0 by default. */
@@ -49,7 +51,7 @@ export async function checkRepository(
       if (entry.kind === 'dir') await walk(entry.tree!);
       for (const id of entry.content ?? []) {
         if (!reader.index.has(id))
-          problems.push(`chunk ${id.slice(0, 16)}… of ${JSON.stringify(entry.name)} is in no index`);
+          problems.push(`chunk ${id.slice(0, 16)}… of '${escapeName(nameBytesOf(entry))}' is in no index`);
       }
     }
   };

@@ -14,6 +14,7 @@ export {
 export { type CheckOptions, type CheckReport, checkRepository } from './check.ts';
 export { type ChunkSizes, ContentDefinedChunker, DEFAULT_CHUNK_SIZES } from './chunker.ts';
 export { type ChunkCompression, type ChunkDecompression, fzstdDecompression } from './compression.ts';
+export { escapeName, escapePath, parseEscapedName, splitSnapshotPath } from './escaped-names.ts';
 export { LockLapsedError } from './lock.ts';
 export { ObjectType } from './objects.ts';
 export {

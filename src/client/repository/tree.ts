@@ -6,6 +6,7 @@
 import { DamagedBackupError } from '../../errors.ts';
 import { nameOf } from '../../format/archive.ts';
 import { fromHex, toHex } from '../../protocol/vault/bytes.ts';
+import { escapeName } from './escaped-names.ts';
 import { parseJson } from './repository.ts';
 
 /**
@@ -138,21 +139,23 @@ export function decodeTree(body: Uint8Array, what: string): Tree {
     if (name === null) throw damaged('an entry has no name');
     const bytes = textBytes(entry.name, entry.rawName);
     if (bytes === null) throw damaged(`name ${JSON.stringify(name)} is not in its one encoding`);
+    // Its exact bytes from here on, escaped (docs/BACKUP.md "Names that are not UTF-8").
+    const shown = `'${escapeName(bytes)}'`;
     const climbs =
       bytes.length === 0 ||
       bytes.includes(0x2f) ||
       bytes.includes(0) ||
       (bytes.length === 1 && bytes[0] === 0x2e) ||
       (bytes.length === 2 && bytes[0] === 0x2e && bytes[1] === 0x2e);
-    if (climbs) throw damaged(`name ${JSON.stringify(name)}`);
+    if (climbs) throw damaged(`name ${shown}`);
     if (previous !== null && compareBytes(previous, bytes) >= 0) {
-      throw damaged(`${JSON.stringify(name)} is out of order or appears twice`);
+      throw damaged(`${shown} is out of order or appears twice`);
     }
     previous = bytes;
     const fields: readonly string[] | undefined = FIELDS[entry.kind as TreeEntry['kind']];
-    if (fields === undefined) throw damaged(`entry ${JSON.stringify(name)} has an unknown kind`);
+    if (fields === undefined) throw damaged(`entry ${shown} has an unknown kind`);
     if (Object.keys(entry).some((key) => !fields.includes(key))) {
-      throw damaged(`entry ${JSON.stringify(name)} has unknown fields`);
+      throw damaged(`entry ${shown} has unknown fields`);
     }
     const common =
       isCount(entry.mode, 0o7777) &&
@@ -160,7 +163,7 @@ export function decodeTree(body: Uint8Array, what: string): Tree {
       isCount(entry.gid, MAX_U32) &&
       typeof entry.mtimeNs === 'string' &&
       SIGNED_DECIMAL.test(entry.mtimeNs);
-    if (!common || !kindFieldsValid(entry)) throw damaged(`entry ${JSON.stringify(name)} is malformed`);
+    if (!common || !kindFieldsValid(entry)) throw damaged(`entry ${shown} is malformed`);
   }
   return parsed as unknown as Tree;
 }
