@@ -71,8 +71,10 @@ const END = 0;
 const SLASH = 0x2f;
 const DOT = 0x2e;
 const encoder = new TextEncoder();
-const strictDecoder = new TextDecoder('utf-8', { fatal: true });
-const lossyDecoder = new TextDecoder('utf-8');
+// ignoreBOM: a name may begin with U+FEFF, and it is part of the name; by default a TextDecoder
+// drops it, and the name would be restored without it.
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const lossyDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 const forged = (what: string) =>
   new DamagedBackupError(`the backup's archive is malformed: ${what}`, {

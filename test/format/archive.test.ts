@@ -172,6 +172,17 @@ describe('archive', () => {
     );
   });
 
+  it('keeps a name that begins with a byte order mark, and writes it back to the same bytes', async () => {
+    const bom = Buffer.from('\ufeffnotes.txt');
+    assert.deepEqual([...bom.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
+    const bytes = rawArchive(rawDir(bom), rawLink('l', bom), rawEnd(2, 0));
+    const read = await readAll(bytes);
+    assert.equal(read[0]!.path, '\ufeffnotes.txt');
+    assert.equal((read[1] as unknown as { target: string }).target, '\ufeffnotes.txt');
+    const rewritten = await collect(writeArchive(listOf(read.map((e) => e as WriteEntry))));
+    assert.deepEqual(rewritten, bytes);
+  });
+
   it('keeps a path and a symlink target that are not UTF-8 as their exact bytes', async () => {
     const dir = Buffer.concat([Buffer.from('d/'), latin1Name]);
     const bytes = rawArchive(
