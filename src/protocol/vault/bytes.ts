@@ -59,10 +59,22 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+const HEX_DIGITS = new TextEncoder().encode('0123456789abcdef');
+// Hex digits are ASCII, which latin1 decodes to the same characters.
+const asciiDecoder = new TextDecoder('latin1');
+
+/**
+ * Lowercase hex. The digits are written into bytes and decoded once, so the string is one flat
+ * string: appending two characters at a time made a rope of as many pieces, which a backup of many
+ * small files (one blob id per file, kept for the run's index) held by the hundred thousand.
+ */
 export function toHex(bytes: Uint8Array): string {
-  let out = '';
-  for (const byte of bytes) out += byte.toString(16).padStart(2, '0');
-  return out;
+  const digits = new Uint8Array(bytes.length * 2);
+  for (let i = 0; i < bytes.length; i++) {
+    digits[2 * i] = HEX_DIGITS[bytes[i]! >> 4]!;
+    digits[2 * i + 1] = HEX_DIGITS[bytes[i]! & 15]!;
+  }
+  return asciiDecoder.decode(digits);
 }
 
 export function fromHex(hex: string): Uint8Array {
