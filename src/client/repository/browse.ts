@@ -4,10 +4,11 @@
 // own storage use it (docs/API.md "strongroom/client/repository").
 import { DamagedBackupError, UsageError } from '../../errors.ts';
 import type { ArchiveEntry, DirectoryEntry, FileEntry } from '../../format/archive.ts';
+import { escapeName } from './escaped-names.ts';
 import { ObjectType } from './objects.ts';
 import type { RepositoryReader } from './reader.ts';
 import type { SnapshotInfo } from './repository.ts';
-import type { Tree, TreeEntry } from './tree.ts';
+import { nameBytesOf, type Tree, type TreeEntry } from './tree.ts';
 
 export interface BrowseOptions {
   /** Called as chunks are read: `done` of `total` bytes of the chosen files' content. */
@@ -19,7 +20,10 @@ export interface BrowseOptions {
 /** A directory of a snapshot, or a file with its content. */
 export type SnapshotEntry = (FileEntry & { readonly content: AsyncIterable<Uint8Array> }) | DirectoryEntry;
 
-/** One snapshot's entries, listed like an archive's, with the chunk ids each file needs. */
+/**
+ * One snapshot's entries, listed like an archive's, with the chunk ids each file needs. Paths are
+ * '/'-joined escaped names (escapeName): printable UTF-8 names as they are.
+ */
 export interface SnapshotListing {
   /** In tree order: a directory before what it holds. */
   readonly entries: readonly ArchiveEntry[];
@@ -41,8 +45,11 @@ export async function listSnapshot(
   const walk = async (tree: Tree, prefix: string): Promise<void> => {
     for (const entry of tree.entries) {
       options.signal?.throwIfAborted();
-      // Tree names were checked to hold no '/' and not to be '.' or '..' (§12.7).
-      const path = prefix + entry.name;
+      // Tree names were checked to hold no '/' and not to be '.' or '..' (§12.7). Each is keyed and
+      // shown escaped (docs/BACKUP.md "Names that are not UTF-8"): two names whose bytes are not
+      // UTF-8 can read as the same text, and a listing keyed by that text would hand out one
+      // file's content under the other's name.
+      const path = prefix + escapeName(nameBytesOf(entry));
       const common = { path, mode: entry.mode, mtimeNs: BigInt(entry.mtimeNs) };
       if (entry.kind === 'file') {
         entries.push({ ...common, type: 'file', size: entry.size! });

@@ -11,6 +11,7 @@ import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { nodeCrypto } from '../../../src/client/node/node-crypto.ts';
 import { createSnapshot, restoreSnapshot } from '../../../src/client/node/repository-backup.ts';
+import { listSnapshot, snapshotEntries } from '../../../src/client/repository/browse.ts';
 import { checkRepository } from '../../../src/client/repository/check.ts';
 import { LOCK_PREFIX } from '../../../src/client/repository/lock.ts';
 import { ObjectType } from '../../../src/client/repository/objects.ts';
@@ -20,6 +21,7 @@ import {
   pruneRepository,
   RepositoryBusyError,
 } from '../../../src/client/repository/prune.ts';
+import { RepositoryReader } from '../../../src/client/repository/reader.ts';
 import { PACK_PREFIX, Repository, SNAPSHOT_PREFIX } from '../../../src/client/repository/repository.ts';
 import { compareTrees } from '../../../src/demo/compare-trees.ts';
 import { DamagedBackupError, UnavailableError, WrongKeyError } from '../../../src/errors.ts';
@@ -123,6 +125,37 @@ describe('repository', () => {
     await restoreSnapshot(repository, { to, path: `${basename(source)}/a/b` });
     assert.deepEqual(await readdir(to), ['b']);
     assert.equal(await readFile(join(to, 'b', 'one.txt'), 'utf8'), 'one');
+  });
+
+  it('lists names that read as the same text apart, escaped, and reads each its own content', async () => {
+    const source = fresh('source');
+    await mkdir(source);
+    // b'caf\xe9' and b'caf\xe8' both read as "caf\ufffd"; a real backslash must not pass for an escape.
+    const names = { 'caf\\351': [0x63, 0x61, 0x66, 0xe9], 'caf\\350': [0x63, 0x61, 0x66, 0xe8] };
+    for (const [escaped, bytes] of Object.entries(names)) {
+      await writeFile(Buffer.concat([Buffer.from(`${source}/`), Buffer.from(bytes)]), escaped);
+    }
+    await writeFile(join(source, 'caf\\351'), 'a backslash');
+    const repository = await open(fresh('repo'));
+    const snapshot = await createSnapshot(repository, [source], options);
+    const reader = await RepositoryReader.open(repository);
+    const listing = await listSnapshot(reader, snapshot);
+    const base = basename(source);
+    assert.deepEqual(listing.entries.map((entry) => entry.path).sort(), [
+      base,
+      `${base}/caf\\350`,
+      `${base}/caf\\351`,
+      `${base}/caf\\\\351`,
+    ]);
+    const wanted = new Set([`${base}/caf\\350`, `${base}/caf\\\\351`]);
+    const read: Record<string, string> = {};
+    for await (const entry of snapshotEntries(reader, listing, wanted)) {
+      if (entry.type !== 'file') continue;
+      const pieces: Uint8Array[] = [];
+      for await (const piece of entry.content) pieces.push(piece);
+      read[entry.path] = Buffer.concat(pieces).toString();
+    }
+    assert.deepEqual(read, { [`${base}/caf\\350`]: 'caf\\350', [`${base}/caf\\\\351`]: 'a backslash' });
   });
 });
 
