@@ -122,7 +122,7 @@ export default async function (): Promise<string> {
     const cli = buildCli(dir);
     const command = (direction: string, input: string) =>
       timedCommand(process.execPath, [
-        cli,
+        ...cli,
         direction,
         '--key-file',
         `${dir}/key.txt`,
@@ -170,15 +170,15 @@ export default async function (): Promise<string> {
     await handle.truncate(4 * GiB);
     await handle.close();
     const peakRss = async (args: string[]) => {
-      const { stderr, seconds } = await run('/usr/bin/time', ['-v', process.execPath, cli, ...args]);
+      const { stderr, seconds } = await run('/usr/bin/time', ['-v', process.execPath, ...cli, ...args]);
       return { mib: Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1]) / 1024, seconds };
     };
     const baseline = await peakRss(['keygen']);
     // Start-up: the CLI imports only the command group it runs (src/cli/command-groups.ts).
     const startup = { keygen: [] as number[], help: [] as number[] };
     for (let round = 0; round < ROUNDS; round++) {
-      startup.keygen.push((await run(process.execPath, [cli, 'keygen'])).seconds);
-      startup.help.push((await run(process.execPath, [cli, '--help'])).seconds);
+      startup.keygen.push((await run(process.execPath, [...cli, 'keygen'])).seconds);
+      startup.help.push((await run(process.execPath, [...cli, '--help'])).seconds);
     }
     const backup = await peakRss([
       'backup',

@@ -189,8 +189,7 @@ function restic(work: string): Tool {
 }
 
 /** Strongroom as users call it: `strongroom backup create PATH --to REPO --key-file K --json`. */
-function strongroom(work: string, cliPath: string): Tool {
-  const cli = [cliPath];
+function strongroom(work: string, cli: readonly string[]): Tool {
   const keyFile = join(work, 'key.txt');
   return {
     name: 'Strongroom',

@@ -18,7 +18,7 @@ const PER_DIRECTORY = 1000;
 export default async function repositoryTreeRss(): Promise<string> {
   const work = mkdtempSync('/dev/shm/strongroom-bench-rss-');
   try {
-    const cli = [buildCli(work)];
+    const cli = buildCli(work);
     const tree = join(work, 'tree');
     for (let i = 0; i < FILES; i++) {
       const directory = join(tree, `d${Math.floor(i / PER_DIRECTORY)}`);
