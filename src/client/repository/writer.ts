@@ -25,13 +25,13 @@ import {
 type BlobType = typeof ObjectType.chunk | typeof ObjectType.tree;
 
 /**
- * A pack being filled: its sealed blobs so far not yet handed to its upload, as pieces in order,
- * and its entries. Large pieces
- * (a chunk's ciphertext) are kept as they are; small ones (nonces, tags, the blobs of small files)
- * are copied into runs, each a view into one of a few buffers. A pack of small files holds some
- * 100,000 blobs, and a few typed arrays each would cost more memory than the blobs themselves
- * (docs/BENCHMARKS.md "Many small files"); a pack of large chunks would, copied into one buffer,
- * cost two of its own size in garbage while it grows (docs/BENCHMARKS.md "Peak memory").
+ * A pack being filled: its sealed blobs not yet handed to its upload, as pieces in order, and its
+ * entries. Large pieces (a chunk's ciphertext) are kept as they are; small ones (nonces, tags, the
+ * blobs of small files) are copied into runs, each a view into one of a few buffers. A pack of
+ * small files holds some 100,000 blobs, and a few typed arrays each would cost more memory than
+ * the blobs themselves (docs/BENCHMARKS.md "Many small files"); a pack of large chunks would,
+ * copied into one buffer, cost two of its own size in garbage while it grows (docs/BENCHMARKS.md
+ * "Peak memory").
  */
 interface OpenPack {
   readonly pieces: Uint8Array[];
@@ -56,10 +56,10 @@ const emptyPack = (): OpenPack => ({
 
 /**
  * A pack starts streaming to the store once it holds this much; a smaller one is sent whole when
- * complete. Trees' packs and a run's last pack, which may stay open for the whole run, so hold no
- * upload open while they wait (a store may give up on an idle one); a pack of chunks being filled
- * is sent as it grows, so memory holds some 2 MiB of it rather than 16 (docs/ARCHITECTURE.md
- * "Memory").
+ * complete. Trees' packs and a run's last pack may stay open for the whole run, and below this
+ * size they hold no upload open while they wait (a store may give up on an idle one); a pack of
+ * chunks is sent as it grows, so memory holds some 2 MiB of it rather than 16
+ * (docs/ARCHITECTURE.md "Memory").
  */
 const STREAMED_FROM_BYTES = 2 * 1024 * 1024;
 
