@@ -5,6 +5,7 @@
 import cliProgress from 'cli-progress';
 import { formatBytes } from '../client/format-bytes.ts';
 import { onInterrupt } from '../temporaries.ts';
+import { isInterrupted } from './interrupt.ts';
 
 export interface Progress {
   /** Whether a bar is drawn (stderr is a terminal): work done only for the bar can be skipped. */
@@ -60,6 +61,9 @@ export function createProgress(label: string, options: ProgressOptions = {}): Pr
   };
   const update = (done: number, total: number) => {
     last = { done, total };
+    // Once interrupted the bar is gone for good: the run goes on while it cleans up, and a bar
+    // drawn again would stand after the notice, with the shell's prompt on its line.
+    if (isInterrupted()) return;
     if (!running) {
       bar.start(Math.max(total, done, 1), done, payload(done, total));
       running = true;

@@ -15,6 +15,7 @@ import { encryptStream } from '../../src/format/stream.ts';
 import { DirectoryBlobStore } from '../../src/stores/blob/directory.ts';
 import { type CliResult, runCli, startCli, stopAtFirstPack } from '../helpers/cli.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { runCliInTerminal } from '../helpers/terminal.ts';
 import { type LocalS3, startLocalS3, unfinishedUploads } from '../stores/blob/s3rver.ts';
 
 const key = BackupKey.generate(nodeCrypto.randomBytes);
@@ -266,5 +267,26 @@ describe('an interrupted run', () => {
         assert.match(list.stderr, /no backups in/);
       });
     }
+  });
+});
+
+describe('an interrupted run on a terminal', () => {
+  it('Ctrl-C during backup create erases its bar and draws it no more', async () => {
+    const target = join(work, 'terminal-repo');
+    const { code, screen } = await runCliInTerminal(
+      ['backup', 'create', createSource, '--key-file', keyFile, '--to', target],
+      // Typed once the bar is drawn: the run is then under way, uploading its first packs.
+      [{ prompt: /backup +\[[█░]+\] \d+%/, line: '\x03' }],
+    );
+    assert.equal(code, 130, screen);
+    const notice = screen.indexOf('strongroom: interrupted (SIGINT); removing unfinished files');
+    assert.ok(notice >= 0, screen);
+    // The run goes on for a moment while it cleans up: what it reads then must not bring the bar back.
+    assert.doesNotMatch(screen.slice(notice), /backup +\[/);
+    assert.deepEqual(
+      (await readdir(target)).filter((name) => name.startsWith('.partial-')),
+      [],
+      'the pack being streamed was removed',
+    );
   });
 });
