@@ -1,8 +1,9 @@
 // FormatCrypto over node:crypto: the fast path of docs/FORMAT.md §1's primitives on Node. Produces the
 // same bytes as the WebCrypto implementation (test/format/vectors.test.ts checks both).
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdf, randomFillSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdf } from 'node:crypto';
 import type { Aead, FormatCrypto } from '../../format/crypto.ts';
 import { raiseMallocThreshold } from './malloc-threshold.ts';
+import { randomBytesPooled } from './random-pool.ts';
 
 const TAG_LENGTH = 16;
 
@@ -28,9 +29,7 @@ export function splitTag(pieces: readonly Uint8Array[]): { body: Uint8Array[]; t
 }
 
 export const nodeCrypto: FormatCrypto = {
-  randomBytes(length) {
-    return randomFillSync(new Uint8Array(length));
-  },
+  randomBytes: randomBytesPooled,
 
   hkdfSha256(ikm, salt, info, length) {
     return new Promise((resolve, reject) =>
