@@ -156,11 +156,9 @@ async function writeSnapshot(
     if (step.kind === 'leave') {
       const done = open.pop()!;
       const tree = await writer.add(ObjectType.tree, encodeTree({ entries: done.children }));
-      (open.at(-1)?.children ?? root).push({
-        ...commonFields(done.walked, done.walked.name, done.walked.info),
-        kind: 'dir',
-        tree,
-      });
+      const stored = commonFields('dir', done.walked, done.walked.name, done.walked.info);
+      stored.tree = tree;
+      (open.at(-1)?.children ?? root).push(stored);
       continue;
     }
     const { entry, name, info } = step;
@@ -237,16 +235,30 @@ async function writeSnapshot(
 }
 
 /** The fields every entry has (§12.7), from the walk's lstat. */
-function commonFields(entry: PlannedEntry, name: Buffer, info: BigIntStats) {
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * The fields every kind of entry has, for the caller to add its kind's own to. Optional fields are
+ * assigned when present rather than spread in: an entry is built once per file, and spreading
+ * objects into a literal was one of the costs a backup of many small files paid per file.
+ */
+function commonFields(
+  kind: TreeEntry['kind'],
+  entry: PlannedEntry,
+  name: Buffer,
+  info: BigIntStats,
+): Writable<TreeEntry> {
   const { text, raw } = textFields(name);
-  return {
+  const stored: Writable<TreeEntry> = {
     name: text,
-    ...(raw === undefined ? {} : { rawName: raw }),
+    kind,
     mode: Number(info.mode & 0o7777n),
     uid: Number(info.uid),
     gid: Number(info.gid),
     mtimeNs: String(entry.mtimeNs),
   };
+  if (raw !== undefined) stored.rawName = raw;
+  return stored;
 }
 
 function fileEntry(
@@ -255,17 +267,15 @@ function fileEntry(
   info: BigIntStats,
   content: { size: number; content: readonly string[]; changed: boolean },
 ): TreeEntry {
-  return {
-    ...commonFields(entry, name, info),
-    kind: 'file',
-    ctimeNs: String(info.ctimeNs),
-    inode: String(info.ino),
-    device: String(info.dev),
-    ...(info.nlink > 1n ? { links: Number(info.nlink) } : {}),
-    size: content.size,
-    content: content.content,
-    ...(content.changed ? { changed: true as const } : {}),
-  };
+  const stored = commonFields('file', entry, name, info);
+  stored.ctimeNs = String(info.ctimeNs);
+  stored.inode = String(info.ino);
+  stored.device = String(info.dev);
+  if (info.nlink > 1n) stored.links = Number(info.nlink);
+  stored.size = content.size;
+  stored.content = content.content;
+  if (content.changed) stored.changed = true;
+  return stored;
 }
 
 async function symlinkEntry(
@@ -289,12 +299,10 @@ async function symlinkEntry(
     return null;
   }
   const { text, raw } = textFields(target);
-  return {
-    ...commonFields(entry, name, info),
-    kind: 'symlink',
-    target: text,
-    ...(raw === undefined ? {} : { rawTarget: raw }),
-  };
+  const stored = commonFields('symlink', entry, name, info);
+  stored.target = text;
+  if (raw !== undefined) stored.rawTarget = raw;
+  return stored;
 }
 
 /**
