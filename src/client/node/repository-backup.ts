@@ -501,10 +501,16 @@ async function latestSnapshot(repository: Repository): Promise<SnapshotInfo> {
   return latest;
 }
 
-/** Files restored side by side within one directory (restoreTree). */
-const FILES_IN_FLIGHT = 4;
-/** Chunks of one file read and verified ahead of the one being written. */
-const BLOBS_AHEAD = 3;
+/**
+ * Files restored side by side within one directory (restoreTree), and chunks of each read and
+ * verified ahead of the one being written: a tree of small files waits on the file system's
+ * opens, writes and metadata calls, which more files at once overlap (sixteen with two ahead
+ * restored the 1.5 GB /usr/lib copy in 5.05 s, four with three ahead in 5.89 s, medians of three
+ * alternated runs, 2026-12-04); one large file is as fast with two ahead as with three. At most
+ * 16 × 3 chunks are held, some 48 MiB at the average chunk.
+ */
+const FILES_IN_FLIGHT = 16;
+const BLOBS_AHEAD = 2;
 
 interface RestoreState {
   readonly reader: RepositoryReader;
