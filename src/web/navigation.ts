@@ -3,6 +3,8 @@
 // only, never by a folder's name, and the URL never changes. Pure over the History handed in, so it
 // is tested on Node; src/web/main.ts shows the views.
 
+import { toHex } from '../protocol/vault/bytes.ts';
+
 /** A view of what is open, as a history entry records it. */
 export interface View {
   /** The snapshot listed, by its id (random, docs/FORMAT.md §12.1); null: the snapshot list, or a backup file. */
@@ -49,7 +51,7 @@ export class Navigation {
    * before; entries of earlier openings no longer match (viewOf).
    */
   start(view: View): void {
-    this.opening = Array.from(this.randomBytes(16), (b) => b.toString(16).padStart(2, '0')).join('');
+    this.opening = toHex(this.randomBytes(16));
     this.replace(view);
   }
 

@@ -3,6 +3,7 @@
 import type { FormatCrypto } from '../../format/crypto.ts';
 import type { BackupKey } from '../../format/key.ts';
 import { decryptStream, encryptStream } from '../../format/stream.ts';
+import { toHex } from '../../protocol/vault/bytes.ts';
 import { BlobNotFoundError, type BlobStore, type IgnoredListener } from '../../stores/blob/blob-store.ts';
 
 /** Blob names of backups end with this; other blobs in a store are ignored. */
@@ -20,7 +21,7 @@ const ID_PATTERN = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})\.(\d{3})Z-[0-9a
 
 export function newBackupId(now: Date, randomBytes: (length: number) => Uint8Array): string {
   const stamp = now.toISOString().replace(/[-:]/g, '');
-  const suffix = Array.from(randomBytes(4), (b) => b.toString(16).padStart(2, '0')).join('');
+  const suffix = toHex(randomBytes(4));
   return `${stamp}-${suffix}`;
 }
 

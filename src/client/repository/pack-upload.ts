@@ -7,7 +7,7 @@
 import type { BlobStore } from '../../stores/blob/blob-store.ts';
 
 /** Bytes queued for the store past which `write` waits for it to take them. */
-export const QUEUED_BYTES_MAX = 2 * 1024 * 1024;
+const QUEUED_BYTES_MAX = 2 * 1024 * 1024;
 
 export class PackUpload {
   readonly #queue: Uint8Array[] = [];
@@ -18,14 +18,13 @@ export class PackUpload {
   #wake: (() => void) | undefined;
   /** The put's outcome: the bytes stored. */
   readonly stored: Promise<number>;
-  #failure: unknown;
-  #failed = false;
+  /** The put's error, once it failed. */
+  #failed: { readonly error: unknown } | undefined;
 
   constructor(store: BlobStore, name: string) {
     this.stored = store.put(name, this.#pieces());
     this.stored.then(undefined, (error: unknown) => {
-      this.#failed = true;
-      this.#failure = error;
+      this.#failed = { error };
       this.#notify();
     });
   }
@@ -37,8 +36,8 @@ export class PackUpload {
       this.#queuedBytes += piece.length;
     }
     this.#notify();
-    while (this.#queuedBytes > QUEUED_BYTES_MAX && !this.#failed) await this.#wait();
-    if (this.#failed) throw this.#failure;
+    while (this.#queuedBytes > QUEUED_BYTES_MAX && this.#failed === undefined) await this.#wait();
+    if (this.#failed !== undefined) throw this.#failed.error;
   }
 
   /** Queues the pack's last pieces and ends it; resolves with the bytes stored once the store has it. */

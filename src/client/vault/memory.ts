@@ -1,6 +1,7 @@
 // What a device remembers per vault record (docs/PROTOCOL.md §10 "What a device remembers"): the incarnation and
 // the highest certified version it has seen, so an older version, another incarnation without a
 // verifiable change proof, or "no record" reads as possible tampering rather than a fresh start.
+import { toHex } from '../../protocol/vault/bytes.ts';
 
 export interface RememberedRecord {
   readonly incarnation: bigint;
@@ -20,14 +21,12 @@ export interface RecordMemory {
 export class InMemoryRecordMemory implements RecordMemory {
   readonly #records = new Map<string, RememberedRecord>();
   async get(recordId: Uint8Array): Promise<RememberedRecord | undefined> {
-    return this.#records.get(key(recordId));
+    return this.#records.get(toHex(recordId));
   }
   async set(recordId: Uint8Array, record: RememberedRecord): Promise<void> {
-    this.#records.set(key(recordId), record);
+    this.#records.set(toHex(recordId), record);
   }
   async forget(recordId: Uint8Array): Promise<void> {
-    this.#records.delete(key(recordId));
+    this.#records.delete(toHex(recordId));
   }
 }
-
-const key = (recordId: Uint8Array) => Array.from(recordId, (b) => b.toString(16).padStart(2, '0')).join('');
