@@ -21,9 +21,9 @@ export interface RestorePath {
  * or any key or password is asked for, so that a typo fails at once.
  */
 export function parseRestorePath(text: string): RestorePath {
-  const names = splitSnapshotPath(parseEscapedName(text, '--path'), '--path');
-  const bytes = Buffer.concat(names.flatMap((name, i) => (i === 0 ? [name] : [Buffer.from('/'), name])));
-  return { bytes, shown: escapePath(names) };
+  const bytes = parseEscapedName(text, '--path');
+  // Split here only to refuse a malformed path early and to show it; restoreSnapshot splits the bytes itself.
+  return { bytes, shown: escapePath(splitSnapshotPath(bytes, '--path')) };
 }
 
 const changedLine = (path: string) =>
