@@ -77,7 +77,7 @@ async function withSession<T>(
 ): Promise<T> {
   const options: SessionOptions = { argon2id: argon2idFromEnv(), s3Endpoint };
   // Loaded here, not at the top: `backup create --to DIR` would otherwise load ChatD's client, the
-  // vault client and the device's keys (some 30 MiB, docs/BENCHMARKS.md "Peak memory") for nothing.
+  // vault client and the device's keys for nothing (docs/ARCHITECTURE.md "Memory").
   const [{ DeviceSession }, { DeviceDir }] = await Promise.all([
     import('../../client/node/chatd-session.ts'),
     import('../../client/node/chatd-device.ts'),
