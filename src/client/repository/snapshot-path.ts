@@ -5,6 +5,7 @@
 // escapeName prints them. Browser-safe.
 import { UsageError } from '../../errors.ts';
 import { nameOf } from '../../format/archive.ts';
+import { bytesEqual } from '../../protocol/vault/bytes.ts';
 import { escapeName, escapePath } from './escaped-names.ts';
 import type { RepositoryReader } from './reader.ts';
 import { nameBytesOf, type Tree, type TreeEntry } from './tree.ts';
@@ -17,9 +18,6 @@ export interface FoundPath {
   readonly entry: TreeEntry;
   readonly parent: string;
 }
-
-const sameBytes = (a: Uint8Array, b: Uint8Array) =>
-  a.length === b.length && a.every((byte, i) => byte === b[i]);
 
 /** The escaped path of the directory holding `names[index]`, ending in '/' ('' at the top). */
 const directoryOf = (names: readonly Uint8Array[], index: number) =>
@@ -42,7 +40,7 @@ export async function findSnapshotPath(
   for (let i = 0; ; i++) {
     const name = names[i]!;
     // Names in a tree are unique as bytes (§12.7), so at most one matches.
-    const entry = tree.entries.find((candidate) => sameBytes(nameBytesOf(candidate), name));
+    const entry = tree.entries.find((candidate) => bytesEqual(nameBytesOf(candidate), name));
     if (entry === undefined) throw missing(tree, names, i);
     if (i === names.length - 1) return { entry, parent: directoryOf(names, i) };
     if (entry.kind !== 'dir') {
